@@ -1,0 +1,40 @@
+#ifndef GNNPOOL_CORE_NUMERIC_HPP
+#define GNNPOOL_CORE_NUMERIC_HPP
+
+/// \file
+/// Scalar-aware constants. No literal tolerance appears elsewhere in the library.
+
+#include <Eigen/Core>
+
+#include <cmath>
+#include <limits>
+
+namespace gnnpool {
+
+template <typename Scalar>
+struct numeric {
+  /// Machine epsilon of Scalar.
+  static Scalar epsilon() { return Eigen::NumTraits<Scalar>::epsilon(); }
+  /// Relative tolerance for comparing a float computation against the double reference
+  /// (a few hundred ulps: reductions over ~10^3 terms).
+  static Scalar compare_tolerance() { return Scalar(512) * epsilon(); }
+  /// Central-difference step scale: cbrt(eps), the optimum for an O(h^2) scheme.
+  static Scalar fd_step() { return std::cbrt(epsilon()); }
+  /// Tolerance a finite-difference gradient must meet (relative, with absolute floor).
+  static Scalar fd_tolerance() { return Scalar(1e3) * std::pow(epsilon(), Scalar(2) / Scalar(3)); }
+  static Scalar infinity() { return std::numeric_limits<Scalar>::infinity(); }
+  static Scalar quiet_nan() { return std::numeric_limits<Scalar>::quiet_NaN(); }
+};
+
+/// PyG's additive guards, kept so that conformance matches to round-off. They are Python float
+/// literals in PyG and are therefore applied in the input's dtype.
+struct pyg_constants {
+  static constexpr double softmax_denominator_eps = 1e-16;  ///< softmax(): sum + 1e-16
+  static constexpr double sqrt_degree_eps = 1e-15;          ///< mincut/dmon adj normalisation
+  static constexpr double log_eps = 1e-15;                  ///< diffpool entropy: log(s + 1e-15)
+  static constexpr double min_score_margin = 1e-7;          ///< topk min_score: max - 1e-7
+};
+
+}  // namespace gnnpool
+
+#endif

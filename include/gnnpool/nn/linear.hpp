@@ -1,0 +1,72 @@
+#ifndef GNNPOOL_NN_LINEAR_HPP
+#define GNNPOOL_NN_LINEAR_HPP
+
+/// \file
+/// `Linear`: y = x W^T + b, PyTorch's `torch.nn.Linear`.
+
+#include <gnnpool/core/errors.hpp>
+#include <gnnpool/core/parameters.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace gnnpool {
+
+/// Affine map applied row by row.
+///
+/// Forward:  Y = X W^T + 1 b^T.       X: N x in,  W: out x in ("weight"),  b: out ("bias").
+/// Backward: dX = dY W,  dW = dY^T X,  db = 1^T dY.
+/// Parameters: `<prefix>.weight` [out, in], `<prefix>.bias` [1, out] (if `bias`), both
+/// initialised like PyTorch (U(-1/sqrt(in), 1/sqrt(in))).
+/// Cache: none (backward takes X again). Cost: O(N * in * out) both ways.
+template <typename Scalar_>
+class Linear {
+ public:
+  using Scalar = Scalar_;
+
+  Linear(ParameterSet<Scalar>& params, std::string_view prefix, Index in_features,
+         Index out_features, bool bias = true)
+      : m_in(in_features), m_out(out_features) {
+    GNNPOOL_CHECK(in_features >= 1 && out_features >= 1, invalid_argument, "Linear '", prefix,
+                  "': in_features and out_features must be >= 1, got ", in_features, " and ",
+                  out_features);
+    m_weight = params.add(join_name(prefix, "weight"), out_features, in_features,
+                          Init::torch_linear, in_features);
+    if (bias) m_bias = params.add(join_name(prefix, "bias"), 1, out_features, Init::torch_linear, in_features);
+  }
+
+  Index in_features() const { return m_in; }
+  Index out_features() const { return m_out; }
+  bool has_bias() const { return m_bias >= 0; }
+
+  void forward(const ParameterSet<Scalar>& params, const ConstMatrixRef<Scalar>& x, Matrix<Scalar>& y) const {
+    GNNPOOL_CHECK(x.cols() == m_in, shape_error, "Linear: x is ", detail::shape(x.rows(), x.cols()),
+                  " but the layer expects ", m_in, " input features");
+    y.noalias() = x * params[m_weight].transpose();
+    if (has_bias()) y.rowwise() += params[m_bias].row(0);
+  }
+
+  /// Assigns dx (N x in) and this layer's slots of dparams.
+  void backward(const ParameterSet<Scalar>& params, const ConstMatrixRef<Scalar>& x,
+                const ConstMatrixRef<Scalar>& dy, Matrix<Scalar>& dx, ParameterSet<Scalar>& dparams) const {
+    GNNPOOL_CHECK(dy.rows() == x.rows() && dy.cols() == m_out, shape_error, "Linear: dy is ",
+                  detail::shape(dy.rows(), dy.cols()), ", expected ", detail::shape(x.rows(), m_out));
+    dx.noalias() = dy * params[m_weight];
+    backward_params(x, dy, dparams);
+  }
+
+  /// Parameter gradients only (for a first layer whose input needs no gradient).
+  void backward_params(const ConstMatrixRef<Scalar>& x, const ConstMatrixRef<Scalar>& dy,
+                       ParameterSet<Scalar>& dparams) const {
+    dparams[m_weight].noalias() = dy.transpose() * x;
+    if (has_bias()) dparams[m_bias] = dy.colwise().sum();
+  }
+
+ private:
+  Index m_in, m_out;
+  Index m_weight = -1, m_bias = -1;
+};
+
+}  // namespace gnnpool
+
+#endif

@@ -1,0 +1,161 @@
+#ifndef GNNPOOL_POOL_CONCEPTS_HPP
+#define GNNPOOL_POOL_CONCEPTS_HPP
+
+/// \file
+/// THE policy contract of gnnpool: one concept per role of the Select-Reduce-Connect (SRC)
+/// form, each with the prose of its requirements. `Pool<Select, Reduce, Connect, Losses...>`
+/// (pool/pool.hpp) composes policies that satisfy them.
+///
+/// Common rules for every policy
+/// -----------------------------
+/// - Exports `using Scalar` and a nested `struct Cache` (what backward needs from forward).
+/// - `forward` is `const`, writes only its outputs and its caller-owned `Cache`: a policy
+///   object holds hyper-parameters and parameter *slots* only, so two threads may run one
+///   policy on different batches at the same time.
+/// - `backward` is a vector-Jacobian product. For an upstream gradient G with the shape of the
+///   output, it returns the gradient of f = <forward(inputs, params), G>, differentiating the
+///   branch that forward took (kept set, argmax, matching: read from the cache).
+/// - Inside a composition, policy backward passes ADD their contribution to the input
+///   gradients (`BatchGrad` and the selection gradient) that `Pool::backward` zero-filled; the
+///   public `Pool::backward` therefore ASSIGNS its outputs. Parameter gradients are ASSIGNED into
+///   the policy's own slots of the gradient `ParameterSet`.
+/// - Public entry points check their arguments (errors.hpp); policies may assume that
+///   `Pool` has already checked the batch.
+
+#include <gnnpool/core/batch.hpp>
+#include <gnnpool/core/parameters.hpp>
+#include <gnnpool/core/selection.hpp>
+
+#include <concepts>
+#include <string_view>
+
+namespace gnnpool {
+
+/// Select: S = select(X, A).
+///
+/// Requires `using Selection` (`HardSelection<Scalar>` or `SoftSelection<Scalar>`), and
+/// - `void forward(const ParameterSet<Scalar>& params, const Batch<Scalar>& in,
+///                 Selection& sel, Cache& cache) const;`
+///   fills `sel` for every graph of `in` (graph-major supernodes, `sel.offsets` per graph).
+/// - `void backward(const ParameterSet<Scalar>& params, const Batch<Scalar>& in,
+///                  const Selection& sel, const Cache& cache,
+///                  const typename Selection::Gradient& dsel,
+///                  BatchGrad<Scalar>& din, ParameterSet<Scalar>& dparams) const;`
+///   adds dL/dX (and dL/dA on the stored entries, when the scorer reads edge weights) into
+///   `din`, and assigns the gradients of the policy's own parameters into `dparams`.
+///   `dsel` holds dL/d(selection) summed over every consumer (reduce, connect, losses, the
+///   caller).
+template <typename P>
+concept SelectPolicy = requires(const P& p, const ParameterSet<typename P::Scalar>& params,
+                                const Batch<typename P::Scalar>& in, typename P::Selection& sel,
+                                typename P::Cache& cache,
+                                const typename P::Selection::Gradient& dsel,
+                                BatchGrad<typename P::Scalar>& din,
+                                ParameterSet<typename P::Scalar>& dparams) {
+  typename P::Scalar;
+  typename P::Selection;
+  typename P::Cache;
+  { p.forward(params, in, sel, cache) } -> std::same_as<void>;
+  { p.backward(params, in, std::as_const(sel), std::as_const(cache), dsel, din, dparams) } -> std::same_as<void>;
+};
+
+/// Reduce: X' = reduce(X, S).
+///
+/// - `void forward(const Batch<Scalar>& in, const Selection& sel, Matrix<Scalar>& x_out,
+///                 Cache& cache) const;` x_out has one row per supernode.
+/// - `void backward(const Batch<Scalar>& in, const Selection& sel, const Cache& cache,
+///                  const Matrix<Scalar>& dx_out, BatchGrad<Scalar>& din,
+///                  typename Selection::Gradient& dsel) const;` adds dL/dX into din.x and
+///   dL/dS into dsel.
+template <typename P, typename Selection>
+concept ReducePolicy = requires(const P& p, const Batch<typename P::Scalar>& in, const Selection& sel,
+                                Matrix<typename P::Scalar>& x_out, typename P::Cache& cache,
+                                BatchGrad<typename P::Scalar>& din,
+                                typename Selection::Gradient& dsel) {
+  typename P::Scalar;
+  typename P::Cache;
+  { p.forward(in, sel, x_out, cache) } -> std::same_as<void>;
+  { p.backward(in, sel, std::as_const(cache), std::as_const(x_out), din, dsel) } -> std::same_as<void>;
+};
+
+/// Connect: A' = connect(A, S).
+///
+/// - `void forward(const Batch<Scalar>& in, const Selection& sel, SparseMatrix<Scalar>& adj_out,
+///                 Cache& cache) const;` adj_out is block-diagonal over the output graphs
+///   (supernode offsets of `sel`) and compressed.
+/// - `void backward(const Batch<Scalar>& in, const Selection& sel, const Cache& cache,
+///                  const Vector<Scalar>& dadj_out, BatchGrad<Scalar>& din,
+///                  typename Selection::Gradient& dsel) const;` `dadj_out` has one entry per
+///   stored entry of adj_out (CSR order); adds dL/dA (stored entries of in.adj) into din.adj and
+///   dL/dS into dsel.
+template <typename P, typename Selection>
+concept ConnectPolicy = requires(const P& p, const Batch<typename P::Scalar>& in, const Selection& sel,
+                                 SparseMatrix<typename P::Scalar>& adj_out, typename P::Cache& cache,
+                                 const Vector<typename P::Scalar>& dadj_out,
+                                 BatchGrad<typename P::Scalar>& din,
+                                 typename Selection::Gradient& dsel) {
+  typename P::Scalar;
+  typename P::Cache;
+  { p.forward(in, sel, adj_out, cache) } -> std::same_as<void>;
+  { p.backward(in, sel, std::as_const(cache), dadj_out, din, dsel) } -> std::same_as<void>;
+};
+
+/// Auxiliary loss: a scalar of (A, S), batch-reduced (mean over graphs unless said otherwise).
+///
+/// - `std::string_view name() const;` the key under which forward reports it (PyG's name).
+/// - `typename P::Scalar weight() const;` its coefficient in the objective (0 switches it off).
+/// - `Scalar forward(const Batch<Scalar>& in, const Selection& sel, Cache& cache) const;`
+/// - `void backward(const Batch<Scalar>& in, const Selection& sel, const Cache& cache,
+///                  Scalar dloss, BatchGrad<Scalar>& din, typename Selection::Gradient& dsel) const;`
+///   adds dloss * d(loss)/dA into din.adj and dloss * d(loss)/dS into dsel.
+template <typename P, typename Selection>
+concept LossPolicy = requires(const P& p, const Batch<typename P::Scalar>& in, const Selection& sel,
+                              typename P::Cache& cache, typename P::Scalar dloss,
+                              BatchGrad<typename P::Scalar>& din,
+                              typename Selection::Gradient& dsel) {
+  typename P::Scalar;
+  typename P::Cache;
+  { p.name() } -> std::convertible_to<std::string_view>;
+  { p.weight() } -> std::convertible_to<typename P::Scalar>;
+  { p.forward(in, sel, cache) } -> std::convertible_to<typename P::Scalar>;
+  { p.backward(in, sel, std::as_const(cache), dloss, din, dsel) } -> std::same_as<void>;
+};
+
+/// Lift (unpooling): X ~ lift(X', S), back to the input nodes.
+///
+/// - `void forward(const Selection& sel, const Matrix<Scalar>& x_pooled, Matrix<Scalar>& x_out) const;`
+///   x_out has one row per input node of the selection.
+/// - `void backward(const Selection& sel, const Matrix<Scalar>& dx_out, Matrix<Scalar>& dx_pooled,
+///                  typename Selection::Gradient& dsel) const;` assigns dx_pooled and adds
+///   dL/dS into dsel (leave it untouched where the lift does not read S's values).
+template <typename P, typename Selection>
+concept LiftPolicy = requires(const P& p, const Selection& sel, const Matrix<typename P::Scalar>& xp,
+                              Matrix<typename P::Scalar>& x_out,
+                              typename Selection::Gradient& dsel) {
+  typename P::Scalar;
+  { p.forward(sel, xp, x_out) } -> std::same_as<void>;
+  { p.backward(sel, xp, x_out, dsel) } -> std::same_as<void>;
+};
+
+/// Global readout: one row per graph (the K = 1 case of pooling), B x F'.
+///
+/// - `void forward(const ParameterSet<Scalar>& params, const Batch<Scalar>& in,
+///                 Matrix<Scalar>& out, Cache& cache) const;`  (reads in.x and in.offsets only)
+/// - `void backward(const ParameterSet<Scalar>& params, const Batch<Scalar>& in,
+///                  const Cache& cache, const Matrix<Scalar>& dout, Matrix<Scalar>& dx,
+///                  ParameterSet<Scalar>& dparams) const;` ASSIGNS dx (N x F) and the
+///   readout's own parameter gradients.
+/// An empty graph reads out as a row of zeros, never NaN.
+template <typename P>
+concept ReadoutPolicy = requires(const P& p, const ParameterSet<typename P::Scalar>& params,
+                                 const Batch<typename P::Scalar>& in, Matrix<typename P::Scalar>& out,
+                                 typename P::Cache& cache, ParameterSet<typename P::Scalar>& dparams) {
+  typename P::Scalar;
+  typename P::Cache;
+  { p.forward(params, in, out, cache) } -> std::same_as<void>;
+  { p.backward(params, in, std::as_const(cache), std::as_const(out), out, dparams) } -> std::same_as<void>;
+};
+
+}  // namespace gnnpool
+
+#endif

@@ -1,0 +1,189 @@
+#ifndef GNNPOOL_POOL_POOL_HPP
+#define GNNPOOL_POOL_POOL_HPP
+
+/// \file
+/// `Pool<Select, Reduce, Connect, Losses...>`: the SRC composition that every named pooler is.
+
+#include <gnnpool/core/batch.hpp>
+#include <gnnpool/core/parameters.hpp>
+#include <gnnpool/pool/concepts.hpp>
+
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+namespace gnnpool {
+
+/// One auxiliary loss term reported by forward: it enters the objective as `weight * value`.
+template <typename Scalar>
+struct AuxLoss {
+  std::string name;
+  Scalar value;
+  Scalar weight;
+};
+
+/// What a pooler returns: the pooled batch (same type as its input, so poolers chain), the
+/// selection it made, and its auxiliary losses.
+template <typename Scalar, typename Selection>
+struct PoolOutput {
+  Batch<Scalar> batch;
+  Selection selection;
+  std::vector<AuxLoss<Scalar>> losses;
+
+  /// Value of the loss called `name` (throws `invalid_argument` when absent).
+  Scalar loss(std::string_view name) const {
+    for (const auto& l : losses)
+      if (l.name == name) return l.value;
+    detail::raise<invalid_argument>(detail::concat("PoolOutput: no auxiliary loss named '", name, "'"));
+  }
+  /// sum of weight * value over the auxiliary losses.
+  Scalar weighted_loss() const {
+    Scalar s(0);
+    for (const auto& l : losses) s += l.weight * l.value;
+    return s;
+  }
+};
+
+/// Upstream gradient of a pooler: dL/d(pooled x), dL/d(pooled adj values, CSR order) and
+/// dL/d(selection). An empty `adj` or `selection` means zero. The auxiliary losses need no
+/// entry: their weights are their upstream gradients.
+template <typename Scalar, typename Selection>
+struct PoolOutputGrad {
+  Matrix<Scalar> x;
+  Vector<Scalar> adj;
+  typename Selection::Gradient selection;
+};
+
+/// The Select-Reduce-Connect composition (DESIGN §1).
+///
+/// Forward:  S = select(X, A);  X' = reduce(X, S);  A' = connect(A, S);  l_i = loss_i(A, S).
+/// Backward: with G = (G_X', G_A', G_S) and loss weights w_i, the VJP of
+///           L = <X', G_X'> + <A', G_A'> + <S, G_S> + sum_i w_i l_i
+///           is accumulated policy by policy (reduce, connect, losses add into dL/dS, dL/dX,
+///           dL/dA), then select turns dL/dS into dL/dX, dL/dA and the parameter gradients.
+///
+/// Shapes: in.x N x F; out.batch.x M x F' (M supernodes); in.adj / out.batch.adj CSR.
+/// Cache: the caches of the policies. Cost: the sum of the policies' costs plus O(N + E) for the
+/// input checks. Thread safety: `forward` and `backward` are const.
+template <typename Select, typename Reduce, typename Connect, typename... Losses>
+  requires SelectPolicy<Select> && ReducePolicy<Reduce, typename Select::Selection> &&
+           ConnectPolicy<Connect, typename Select::Selection> &&
+           (LossPolicy<Losses, typename Select::Selection> && ...)
+class Pool {
+ public:
+  using Scalar = typename Select::Scalar;
+  using Selection = typename Select::Selection;
+  using Output = PoolOutput<Scalar, Selection>;
+  using OutputGrad = PoolOutputGrad<Scalar, Selection>;
+  static_assert(std::is_same_v<Scalar, typename Reduce::Scalar> &&
+                    std::is_same_v<Scalar, typename Connect::Scalar> &&
+                    (std::is_same_v<Scalar, typename Losses::Scalar> && ...),
+                "gnnpool::Pool: Select, Reduce, Connect and the losses must share one Scalar type");
+
+  struct Cache {
+    typename Select::Cache select;
+    typename Reduce::Cache reduce;
+    typename Connect::Cache connect;
+    std::tuple<typename Losses::Cache...> losses;
+  };
+
+  Pool(std::string name, Select select, Reduce reduce, Connect connect, Losses... losses)
+      : m_name(std::move(name)), m_select(std::move(select)), m_reduce(std::move(reduce)),
+        m_connect(std::move(connect)), m_losses(std::move(losses)...) {}
+
+  const std::string& name() const { return m_name; }
+  const Select& select() const { return m_select; }
+  const Reduce& reduce() const { return m_reduce; }
+  const Connect& connect() const { return m_connect; }
+  const std::tuple<Losses...>& losses() const { return m_losses; }
+
+  void forward(const ParameterSet<Scalar>& params, const Batch<Scalar>& in, Output& out,
+               Cache& cache) const {
+    check_batch(in, m_name);
+    m_select.forward(params, in, out.selection, cache.select);
+    m_reduce.forward(in, out.selection, out.batch.x, cache.reduce);
+    m_connect.forward(in, out.selection, out.batch.adj, cache.connect);
+    out.batch.offsets = out.selection.offsets;
+    if constexpr (std::is_same_v<Selection, SoftSelection<Scalar>>) {
+      for (auto& o : out.batch.offsets) o = 0;
+      for (std::size_t b = 0; b < out.batch.offsets.size(); ++b)
+        out.batch.offsets[b] = static_cast<Index>(b) * out.selection.num_clusters();
+    }
+    out.losses.clear();
+    std::apply(
+        [&](auto&... loss) {
+          std::apply(
+              [&](auto&... loss_cache) {
+                (out.losses.push_back(AuxLoss<Scalar>{std::string(loss.name()),
+                                                      loss.forward(in, out.selection, loss_cache),
+                                                      loss.weight()}),
+                 ...);
+              },
+              cache.losses);
+        },
+        m_losses);
+  }
+
+  /// ASSIGNS din.x (N x F), din.adj (one entry per stored entry of in.adj) and this pooler's
+  /// parameter slots of dparams.
+  void backward(const ParameterSet<Scalar>& params, const Batch<Scalar>& in, const Output& out,
+                const Cache& cache, const OutputGrad& grad, BatchGrad<Scalar>& din,
+                ParameterSet<Scalar>& dparams) const {
+    GNNPOOL_CHECK(grad.x.rows() == out.batch.x.rows() && grad.x.cols() == out.batch.x.cols(),
+                  shape_error, m_name, ": the gradient of x is ",
+                  detail::shape(grad.x.rows(), grad.x.cols()), " but the pooled x is ",
+                  detail::shape(out.batch.x.rows(), out.batch.x.cols()));
+    GNNPOOL_CHECK(grad.adj.size() == 0 || grad.adj.size() == out.batch.adj.nonZeros(), shape_error,
+                  m_name, ": the gradient of adj has ", grad.adj.size(),
+                  " entries but the pooled adjacency stores ", out.batch.adj.nonZeros());
+    din.x.setZero(in.x.rows(), in.x.cols());
+    din.adj.setZero(in.adj.nonZeros());
+    typename Selection::Gradient dsel;
+    if (grad.selection.size() != 0) {
+      GNNPOOL_CHECK(grad.selection.rows() == selection_rows(out.selection) &&
+                        grad.selection.cols() == selection_cols(out.selection),
+                    shape_error, m_name, ": the gradient of the selection is ",
+                    detail::shape(grad.selection.rows(), grad.selection.cols()), ", expected ",
+                    detail::shape(selection_rows(out.selection), selection_cols(out.selection)));
+      dsel = grad.selection;
+    } else {
+      dsel.setZero(selection_rows(out.selection), selection_cols(out.selection));
+    }
+    m_reduce.backward(in, out.selection, cache.reduce, grad.x, din, dsel);
+    if (grad.adj.size() != 0) m_connect.backward(in, out.selection, cache.connect, grad.adj, din, dsel);
+    std::apply(
+        [&](auto&... loss) {
+          std::apply(
+              [&](auto&... loss_cache) {
+                ((loss.weight() != Scalar(0)
+                      ? loss.backward(in, out.selection, loss_cache, loss.weight(), din, dsel)
+                      : void()),
+                 ...);
+              },
+              cache.losses);
+        },
+        m_losses);
+    m_select.backward(params, in, out.selection, cache.select, dsel, din, dparams);
+  }
+
+ private:
+  static Index selection_rows(const Selection& s) {
+    if constexpr (std::is_same_v<Selection, SoftSelection<Scalar>>) return s.s.rows();
+    else return s.weight.size();
+  }
+  static Index selection_cols(const Selection& s) {
+    if constexpr (std::is_same_v<Selection, SoftSelection<Scalar>>) return s.s.cols();
+    else return 1;
+  }
+
+  std::string m_name;
+  Select m_select;
+  Reduce m_reduce;
+  Connect m_connect;
+  std::tuple<Losses...> m_losses;
+};
+
+}  // namespace gnnpool
+
+#endif
