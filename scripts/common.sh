@@ -1,0 +1,37 @@
+# Shared by scripts/*.sh and .ci/run (sourced, not run).
+
+# Everything gnnpool's build, tests, examples and benchmarks need, as Debian packages.
+GNNPOOL_DEBIAN_PACKAGES=(cmake g++ make pkg-config libeigen3-dev catch2 libbenchmark-dev
+                         libspectra-dev nlohmann-json3-dev)
+
+# Installs the packages above with apt when one is missing (as root); otherwise says what to run.
+gnnpool_ensure_packages() {
+  if ! command -v dpkg >/dev/null 2>&1; then
+    echo "gnnpool: not a Debian system; make sure these (or their equivalents) are installed:" \
+         "${GNNPOOL_DEBIAN_PACKAGES[*]}" >&2
+    return 0
+  fi
+  local missing=() p
+  for p in "${GNNPOOL_DEBIAN_PACKAGES[@]}"; do
+    dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$p")
+  done
+  if [ "${#missing[@]}" -eq 0 ]; then
+    return 0
+  fi
+  echo "gnnpool: missing Debian packages: ${missing[*]}" >&2
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "gnnpool: run as root, or first: sudo apt-get install -y ${GNNPOOL_DEBIAN_PACKAGES[*]}" >&2
+    return 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update
+  apt-get install -y --no-install-recommends "${GNNPOOL_DEBIAN_PACKAGES[@]}"
+}
+
+# Parallel jobs for builds and tests: all cores unless the caller chose.
+gnnpool_set_jobs() {
+  local cores
+  cores="$(nproc 2>/dev/null || echo 2)"
+  export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$cores}"
+  export CTEST_PARALLEL_LEVEL="${CTEST_PARALLEL_LEVEL:-$cores}"
+}

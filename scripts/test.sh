@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Builds gnnpool's tests, examples and benchmarks and runs every test (configure + build + ctest
+# through the CMake workflow preset). Usage: scripts/test.sh [preset] [--fresh]
+#   preset  ci (default: Release, the README's test command), dev (Debug), release, asan
+#   --fresh reconfigure build/<preset> from scratch
+# Missing Debian packages are installed with apt when run as root.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$root/scripts/common.sh"
+
+preset=ci
+fresh=()
+for arg in "$@"; do
+  case "$arg" in
+    --fresh) fresh=(--fresh) ;;
+    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    *) preset="$arg" ;;
+  esac
+done
+
+gnnpool_ensure_packages
+gnnpool_set_jobs
+cd "$root"
+cmake --workflow --preset "$preset" "${fresh[@]}"
