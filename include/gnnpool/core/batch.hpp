@@ -185,6 +185,15 @@ void check_symmetric(const SparseMatrix<Scalar>& adj, std::string_view layer) {
     }
 }
 
+/// Checks that no stored edge weight is negative (Laplacian-based poolers need A >= 0). O(E).
+template <typename Scalar>
+void check_nonnegative(const SparseMatrix<Scalar>& adj, std::string_view layer) {
+  for (Index i = 0; i < adj.outerSize(); ++i)
+    for (typename SparseMatrix<Scalar>::InnerIterator it(adj, i); it; ++it)
+      GNNPOOL_CHECK(it.value() >= Scalar(0), invalid_argument, layer, ": edge (", i, ", ", it.col(),
+                    ") has the negative weight ", it.value(), "; the Laplacian needs weights >= 0");
+}
+
 /// Checks a node index list against the number of nodes.
 inline void check_node_index(Index value, Index n, std::string_view layer, std::string_view what) {
   GNNPOOL_CHECK(value >= 0 && value < n, invalid_argument, layer, ": ", what, " ", value,
