@@ -1,0 +1,269 @@
+#ifndef GNNPOOL_SELECT_KMIS_HPP
+#define GNNPOOL_SELECT_KMIS_HPP
+
+/// \file
+/// `KMISSelect`: maximal k-independent set clustering (Bacciu et al., "Generalizing Downsampling
+/// from Regular Data to Graphs", AAAI 2023), as PyG pull request #6488 and tgp compute it.
+
+#include <gnnpool/core/batch.hpp>
+#include <gnnpool/core/errors.hpp>
+#include <gnnpool/core/numeric.hpp>
+#include <gnnpool/core/parameters.hpp>
+#include <gnnpool/core/selection.hpp>
+#include <gnnpool/nn/linear.hpp>
+#include <gnnpool/select/graclus.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace gnnpool {
+
+/// Node score s of k-MIS (higher is picked first).
+enum class KMISScorer {
+  linear,    ///< s = sigmoid(x w^T + b), trainable (parameters `<prefix>.lin.weight`, `.lin.bias`)
+  random,    ///< s ~ U[0, 1), drawn per graph from the seed
+  constant,  ///< s = 1
+  degree,    ///< s = weighted in-degree (row sum of the adjacency, self loops included; tgp)
+};
+
+/// Ordering heuristic applied to s before ranking.
+enum class KMISHeuristic {
+  greedy,    ///< s / (A^k 1)  ("greedy", the default of PR #6488 and tgp)
+  w_greedy,  ///< s / (A^k s)  ("w-greedy")
+  plain,     ///< s as is (score_heuristic=None)
+};
+
+/// "linear", "random", "constant", "degree".
+inline KMISScorer parse_kmis_scorer(std::string_view name) {
+  if (name == "linear") return KMISScorer::linear;
+  if (name == "random") return KMISScorer::random;
+  if (name == "constant") return KMISScorer::constant;
+  if (name == "degree") return KMISScorer::degree;
+  detail::raise<invalid_argument>(detail::concat("KMISSelect: unknown scorer '", name,
+                                                 "' (expected linear, random, constant or degree)"));
+}
+
+/// "greedy", "w-greedy" (or "w_greedy"), "plain" (or "none").
+inline KMISHeuristic parse_kmis_heuristic(std::string_view name) {
+  if (name == "greedy") return KMISHeuristic::greedy;
+  if (name == "w-greedy" || name == "w_greedy") return KMISHeuristic::w_greedy;
+  if (name == "plain" || name == "none") return KMISHeuristic::plain;
+  detail::raise<invalid_argument>(detail::concat("KMISSelect: unknown score heuristic '", name,
+                                                 "' (expected greedy, w-greedy or plain)"));
+}
+
+struct KMISOptions {
+  Index k = 1;
+  KMISScorer scorer = KMISScorer::linear;
+  KMISHeuristic heuristic = KMISHeuristic::greedy;
+  /// false: A^k in the heuristic, as the code of PR #6488 (and the conformance cases); true:
+  /// (A + I)^k, as tgp's code (and the docstring of both).
+  bool heuristic_self_loops = false;
+  /// Seed of the `random` scorer: graph b's scores depend on the seed and its size only.
+  std::uint64_t seed = 0;
+  /// Check that the adjacency is symmetric (values included). O(E log d).
+  bool check_symmetric = true;
+};
+
+/// k-MIS selection: a maximal set of nodes pairwise more than k hops apart, and every node
+/// assigned to the best-ranked set node within k hops.
+///
+/// Forward, per graph (A = the adjacency pattern without self loops; edge weights enter only
+/// the `degree` scorer):
+/// 1. scores s (see `KMISScorer`);
+/// 2. s' = s / (A^k 1) (greedy), s / (A^k s) (w-greedy) or s (plain); a zero denominator gives
+///    +inf, so isolated nodes come first ((A + I)^k with `heuristic_self_loops`);
+/// 3. rank = position in the order of descending s', ties to the lower index;
+/// 4. MIS = the lexicographically-first maximal independent set of the k-th power of the graph
+///    in rank order: visiting nodes by rank, a node joins unless a member is within k hops.
+///    This is exactly what the parallel rounds of PR #6488 compute (a node joins when its rank
+///    is the minimum of the unmasked nodes within k hops; the k-hop neighbourhood of the set
+///    is then masked), as Blelloch et al. show for greedy MIS;
+/// 5. cluster of v = the member of smallest rank within k hops of v (every node has one);
+///    clusters are numbered by ascending member index (`representative` = the MIS, sorted), so
+///    supernodes are graph-major.
+/// `weight` = s for every node (the reduce step's passthrough), `assignment` = cluster.
+///
+/// Backward: the ranking and the set are piecewise constant; the gradient reaches the linear
+/// scorer through the weights: with G_i = dL/dw_i, dz_i = G_i s_i (1 - s_i),
+/// dL/dx += dz w (added), dL/dw = dz^T X, dL/db = sum dz (assigned). Other scorers: none.
+///
+/// Shapes: x N x F (read by the linear scorer only). Cache: scores s and s' (N each), the
+/// visiting order (N). Cost: O(k E) for the heuristic, O(N log N) for the ranking, and
+/// O(N + E) for k = 1 (sum over members of their k-hop ball for k > 1) for set and clusters;
+/// O(N + E) memory, no allocation per node.
+template <typename Scalar_>
+class KMISSelect {
+ public:
+  using Scalar = Scalar_;
+  using Selection = HardSelection<Scalar>;
+
+  struct Cache {
+    Vector<Scalar> score;    ///< s
+    Vector<Scalar> updated;  ///< s' (the ranking key)
+    IndexVector visit_order; ///< nodes by rank, graph after graph
+  };
+
+  /// A selector with a non-trainable scorer (throws for `linear`, which needs parameters).
+  explicit KMISSelect(KMISOptions options) : m_options(options) {
+    validate();
+    GNNPOOL_CHECK(options.scorer != KMISScorer::linear, invalid_argument,
+                  "KMISSelect: the linear scorer has parameters; use the constructor that takes a "
+                  "ParameterSet, a prefix and in_features");
+  }
+
+  /// Registers `<prefix>.lin.weight` [1, in_features] and `<prefix>.lin.bias` [1, 1] when the
+  /// scorer is linear (nothing otherwise).
+  KMISSelect(ParameterSet<Scalar>& params, std::string_view prefix, Index in_features, KMISOptions options)
+      : m_options(options) {
+    validate();
+    if (options.scorer == KMISScorer::linear) m_lin.emplace(params, join_name(prefix, "lin"), in_features, 1);
+  }
+
+  const KMISOptions& options() const { return m_options; }
+  /// True when the selection does not depend on x (it can be precomputed: pool/pyramid.hpp).
+  bool feature_independent() const { return m_options.scorer != KMISScorer::linear; }
+
+  void forward(const ParameterSet<Scalar>& params, const Batch<Scalar>& in, Selection& sel, Cache& cache) const {
+    constexpr std::string_view layer = "KMISSelect";
+    if (m_options.check_symmetric) check_symmetric(in.adj, layer);
+    const Index n = in.num_nodes();
+    compute_scores(params, in, cache.score);
+    for (Index i = 0; i < n; ++i)
+      GNNPOOL_CHECK(!std::isnan(cache.score[i]), invalid_argument, layer, ": the score of node ", i,
+                    " is NaN (non-finite features?)");
+    apply_heuristic(in.adj, cache.score, cache.updated);
+    // Ranking: descending s', ties to the lower index, graph by graph.
+    cache.visit_order.resize(static_cast<std::size_t>(n));
+    {
+      std::vector<std::pair<Scalar, StorageIndex>> keyed(static_cast<std::size_t>(n));
+      for (Index i = 0; i < n; ++i) keyed[static_cast<std::size_t>(i)] = {-cache.updated[i], static_cast<StorageIndex>(i)};
+      for (Index b = 0; b < in.num_graphs(); ++b)
+        std::sort(keyed.begin() + in.graph_begin(b), keyed.begin() + in.graph_begin(b + 1));
+      for (Index i = 0; i < n; ++i) cache.visit_order[static_cast<std::size_t>(i)] = keyed[static_cast<std::size_t>(i)].second;
+    }
+    // Greedy k-MIS in rank order; the first member to reach a node (the lowest rank within k
+    // hops) is its cluster.
+    std::vector<StorageIndex> root(static_cast<std::size_t>(n), -1);
+    const StorageIndex* outer = in.adj.outerIndexPtr();
+    const StorageIndex* inner = in.adj.innerIndexPtr();
+    if (m_options.k == 1) {
+      for (const Index v : cache.visit_order) {
+        if (root[static_cast<std::size_t>(v)] >= 0) continue;
+        const auto vs = static_cast<StorageIndex>(v);
+        root[static_cast<std::size_t>(v)] = vs;
+        for (StorageIndex p = outer[v]; p < outer[v + 1]; ++p)
+          if (root[static_cast<std::size_t>(inner[p])] < 0) root[static_cast<std::size_t>(inner[p])] = vs;
+      }
+    } else {
+      // Depth-limited BFS from each member; `seen` holds the member that last visited a node.
+      std::vector<StorageIndex> seen(static_cast<std::size_t>(n), -1), frontier, next;
+      for (const Index v : cache.visit_order) {
+        if (root[static_cast<std::size_t>(v)] >= 0) continue;
+        const auto vs = static_cast<StorageIndex>(v);
+        root[static_cast<std::size_t>(v)] = vs;
+        seen[static_cast<std::size_t>(v)] = vs;
+        frontier.assign(1, vs);
+        for (Index hop = 0; hop < m_options.k && !frontier.empty(); ++hop) {
+          next.clear();
+          for (const StorageIndex u : frontier)
+            for (StorageIndex p = outer[u]; p < outer[u + 1]; ++p) {
+              const StorageIndex w = inner[p];
+              if (seen[static_cast<std::size_t>(w)] == vs) continue;
+              seen[static_cast<std::size_t>(w)] = vs;
+              if (root[static_cast<std::size_t>(w)] < 0) root[static_cast<std::size_t>(w)] = vs;
+              next.push_back(w);
+            }
+          std::swap(frontier, next);
+        }
+      }
+    }
+    detail::roots_to_selection(root, in.offsets, sel);
+    sel.weight = cache.score;
+  }
+
+  void backward(const ParameterSet<Scalar>& params, const Batch<Scalar>& in, const Selection& /*sel*/,
+                const Cache& cache, const typename Selection::Gradient& dsel, BatchGrad<Scalar>& din,
+                ParameterSet<Scalar>& dparams) const {
+    if (!m_lin) return;
+    const Index n = in.num_nodes();
+    GNNPOOL_CHECK(dsel.size() == n, shape_error, "KMISSelect: the gradient of the selection has ", dsel.size(),
+                  " entries but the batch has ", n, " nodes");
+    Matrix<Scalar> dz(n, 1);
+    for (Index i = 0; i < n; ++i) dz(i, 0) = dsel[i] * cache.score[i] * (Scalar(1) - cache.score[i]);
+    din.x.noalias() += dz * params[m_lin->weight_slot()];
+    m_lin->backward_params(in.x, dz, dparams);
+  }
+
+ private:
+  void validate() const {
+    GNNPOOL_CHECK(m_options.k >= 1, invalid_argument, "KMISSelect: k must be >= 1, got ", m_options.k);
+  }
+
+  void compute_scores(const ParameterSet<Scalar>& params, const Batch<Scalar>& in, Vector<Scalar>& s) const {
+    const Index n = in.num_nodes();
+    switch (m_options.scorer) {
+      case KMISScorer::linear: {
+        Matrix<Scalar> z;
+        m_lin->forward(params, in.x, z);
+        s.resize(n);
+        for (Index i = 0; i < n; ++i) s[i] = Scalar(1) / (Scalar(1) + std::exp(-z(i, 0)));
+        break;
+      }
+      case KMISScorer::random:
+        s.resize(n);
+        for (Index b = 0; b < in.num_graphs(); ++b) {
+          std::mt19937_64 rng(m_options.seed);
+          for (Index i = in.graph_begin(b); i < in.graph_begin(b + 1); ++i)
+            s[i] = static_cast<Scalar>(static_cast<double>(rng() >> 11) * 0x1.0p-53);
+        }
+        break;
+      case KMISScorer::constant: s.setOnes(n); break;
+      case KMISScorer::degree:
+        s.resize(n);
+        for (Index i = 0; i < n; ++i) {
+          Scalar d(0);
+          for (StorageIndex p = in.adj.outerIndexPtr()[i]; p < in.adj.outerIndexPtr()[i + 1]; ++p) d += in.adj.valuePtr()[p];
+          s[i] = d;
+        }
+        break;
+    }
+  }
+
+  /// s' from s (see the class comment): k products with the pattern of A off the diagonal.
+  void apply_heuristic(const SparseMatrix<Scalar>& adj, const Vector<Scalar>& s, Vector<Scalar>& out) const {
+    const Index n = s.size();
+    if (m_options.heuristic == KMISHeuristic::plain) {
+      out = s;
+      return;
+    }
+    Vector<Scalar> t = m_options.heuristic == KMISHeuristic::greedy ? Vector<Scalar>::Ones(n) : s;
+    Vector<Scalar> u(n);
+    const StorageIndex* outer = adj.outerIndexPtr();
+    const StorageIndex* inner = adj.innerIndexPtr();
+    for (Index hop = 0; hop < m_options.k; ++hop) {
+      for (Index i = 0; i < n; ++i) {
+        Scalar acc = m_options.heuristic_self_loops ? t[i] : Scalar(0);
+        for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p)
+          if (inner[p] != i) acc += t[inner[p]];
+        u[i] = acc;
+      }
+      t.swap(u);
+    }
+    out.resize(n);
+    for (Index i = 0; i < n; ++i) out[i] = t[i] == Scalar(0) ? numeric<Scalar>::infinity() : s[i] / t[i];
+  }
+
+  KMISOptions m_options;
+  std::optional<Linear<Scalar>> m_lin;
+};
+
+}  // namespace gnnpool
+
+#endif
