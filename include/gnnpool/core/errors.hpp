@@ -53,7 +53,7 @@ namespace detail {
 template <typename... Parts>
 std::string concat(const Parts&... parts) {
   std::ostringstream os;
-  (os << ... << parts);
+  (void)(os << ... << parts);  // (void): no "statement has no effect" for an empty message
   return os.str();
 }
 
