@@ -61,15 +61,20 @@ class Comparison {
  public:
   explicit Comparison(double tolerance) : m_tolerance(tolerance) {}
 
-  /// Compares values with the same number of entries, in the same (row-major) order.
-  void values(const std::string& what, const std::vector<double>& actual, const Tensor& expected);
+  /// Compares values with the same number of entries, in the same (row-major) order. `floor`
+  /// replaces 1e-6 as the scale below which the error is absolute: a handler passes the size
+  /// of the terms a quantity is a cancelling sum of, when its exact value is 0 and the file
+  /// holds PyTorch's round-off (e.g. the gradient of a weight that enters only by its sign).
+  void values(const std::string& what, const std::vector<double>& actual, const Tensor& expected,
+              double floor = 1e-6);
   template <typename Derived>
-  void matrix(const std::string& what, const Eigen::DenseBase<Derived>& actual, const Tensor& expected) {
+  void matrix(const std::string& what, const Eigen::DenseBase<Derived>& actual, const Tensor& expected,
+              double floor = 1e-6) {
     std::vector<double> flat;
     flat.reserve(static_cast<std::size_t>(actual.size()));
     for (Index r = 0; r < actual.rows(); ++r)
       for (Index c = 0; c < actual.cols(); ++c) flat.push_back(static_cast<double>(actual(r, c)));
-    values(what, flat, expected);
+    values(what, flat, expected, floor);
   }
   void scalar(const std::string& what, double actual, double expected);
   /// Exact comparison of integer outputs (perm, edge lists, cluster ids).

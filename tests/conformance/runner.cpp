@@ -151,7 +151,8 @@ Case read_case(const std::string& path) {
   return c;
 }
 
-void Comparison::values(const std::string& what, const std::vector<double>& actual, const Tensor& expected) {
+void Comparison::values(const std::string& what, const std::vector<double>& actual, const Tensor& expected,
+                        double floor) {
   ++m_compared;
   if (static_cast<Index>(actual.size()) != expected.size()) {
     m_failures.push_back(what + ": " + std::to_string(actual.size()) + " values, expected " +
@@ -164,7 +165,7 @@ void Comparison::values(const std::string& what, const std::vector<double>& actu
     diff = std::isnan(d) ? std::numeric_limits<double>::infinity() : std::max(diff, d);
     scale = std::max(scale, std::abs(expected.data[i]));
   }
-  const double err = diff / std::max(scale, 1e-6);
+  const double err = diff / std::max(scale, floor);
   m_worst = std::max(m_worst, err);
   if (!(err <= m_tolerance)) {
     std::ostringstream s;
