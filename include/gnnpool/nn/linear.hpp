@@ -38,6 +38,10 @@ class Linear {
   Index in_features() const { return m_in; }
   Index out_features() const { return m_out; }
   bool has_bias() const { return m_bias >= 0; }
+  /// Slots of the weight and the bias (-1 without bias) in the ParameterSet, for layers that
+  /// fuse a Linear into a larger expression (GraphConv's root term).
+  Index weight_slot() const { return m_weight; }
+  Index bias_slot() const { return m_bias; }
 
   void forward(const ParameterSet<Scalar>& params, const ConstMatrixRef<Scalar>& x, Matrix<Scalar>& y) const {
     GNNPOOL_CHECK(x.cols() == m_in, shape_error, "Linear: x is ", detail::shape(x.rows(), x.cols()),

@@ -1,0 +1,115 @@
+// Tests of gnnpool/nn/activation.hpp: values, derivatives, float vs double, errors.
+
+#include <gnnpool/nn/activation.hpp>
+
+#include "nn_test_support.hpp"
+#include "support/approx.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+using gnnpool::Activation;
+using gnnpool::Matrix;
+using gnnpool::ParameterSet;
+
+namespace {
+
+constexpr Activation all_activations[] = {Activation::identity, Activation::relu, Activation::tanh,
+                                          Activation::sigmoid, Activation::selu};
+constexpr double selu_alpha = 1.6732632423543772848170429916717;
+constexpr double selu_scale = 1.0507009873554804934193349852946;
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("activations have PyTorch's values and derivatives", "[nn][activation]", float, double) {
+  using S = TestType;
+  Matrix<S> x(1, 4);
+  x << S(-1), S(0), S(0.5), S(2);
+  const Matrix<S> ones = Matrix<S>::Ones(1, 4);
+  Matrix<S> y, dx;
+  const double e = std::exp(1.0);
+  auto expect = [&](Activation act, std::initializer_list<double> values, std::initializer_list<double> slopes) {
+    INFO(gnnpool::activation_name(act));
+    gnnpool::activation_forward(act, x, y);  // Scalar deduced from y
+    gnnpool::activation_backward<S>(act, x, y, ones, dx);
+    Matrix<double> vy(1, 4), vd(1, 4);
+    Eigen::Index k = 0;
+    for (double v : values) vy(0, k++) = v;
+    k = 0;
+    for (double v : slopes) vd(0, k++) = v;
+    CHECK(gnnpool::test::max_relative_error(y, vy) < 4 * gnnpool::numeric<S>::epsilon());
+    CHECK(gnnpool::test::max_relative_error(dx, vd) < 4 * gnnpool::numeric<S>::epsilon());
+  };
+  expect(Activation::identity, {-1, 0, 0.5, 2}, {1, 1, 1, 1});
+  // relu'(0) = 0, as PyTorch's threshold backward.
+  expect(Activation::relu, {0, 0, 0.5, 2}, {0, 0, 1, 1});
+  const double t1 = std::tanh(1.0), th = std::tanh(0.5), t2 = std::tanh(2.0);
+  expect(Activation::tanh, {-t1, 0, th, t2}, {1 - t1 * t1, 1, 1 - th * th, 1 - t2 * t2});
+  const double sm = 1 / (1 + e), sh = 1 / (1 + std::exp(-0.5)), s2 = 1 / (1 + std::exp(-2.0));
+  expect(Activation::sigmoid, {sm, 0.5, sh, s2}, {sm * (1 - sm), 0.25, sh * (1 - sh), s2 * (1 - s2)});
+  expect(Activation::selu, {selu_scale * selu_alpha * (1 / e - 1), 0, selu_scale * 0.5, selu_scale * 2},
+         {selu_scale * selu_alpha / e, selu_scale * selu_alpha, selu_scale, selu_scale});
+  // SELU(-1) as printed by torch.selu(torch.tensor(-1., dtype=torch.float64)).
+  gnnpool::activation_forward<S>(Activation::selu, x, y);
+  CHECK(std::abs(static_cast<double>(y(0, 0)) - (-1.1113307378125628)) < 4 * gnnpool::numeric<S>::epsilon());
+}
+
+TEST_CASE("activation backward matches finite differences", "[nn][activation][gradcheck]") {
+  for (Activation act : all_activations) {
+    INFO(gnnpool::activation_name(act));
+    ParameterSet<double> none;
+    Matrix<double> x = 2.0 * gnnpool::testing::random_features<double>(7, 3, 17);
+    Matrix<double> cached_in, cached_out;
+    const auto result = gnnpool::test::check_dense_layer(
+        none, x,
+        [&](Matrix<double>& y) {
+          gnnpool::activation_forward<double>(act, x, y);
+          cached_in = x;
+          cached_out = y;
+        },
+        [&](const Matrix<double>& dy, Matrix<double>& dx, ParameterSet<double>&) {
+          gnnpool::activation_backward<double>(act, cached_in, cached_out, dy, dx);
+        });
+    INFO(result.log);
+    CHECK(result.ok);
+  }
+}
+
+TEST_CASE("activations in float agree with double, also in place and at extreme inputs", "[nn][activation]") {
+  Matrix<double> x = 30.0 * gnnpool::testing::random_features<double>(40, 5, 2);
+  x(0, 0) = -800;  // exp overflows in sigmoid's denominator: the limit 0 must come out, not NaN
+  x(0, 1) = 800;
+  for (Activation act : all_activations) {
+    INFO(gnnpool::activation_name(act));
+    Matrix<double> y;
+    gnnpool::activation_forward<double>(act, x, y);
+    CHECK(y.allFinite());
+    Matrix<float> yf;
+    const Matrix<float> xf = x.cast<float>();
+    gnnpool::activation_forward<float>(act, xf, yf);
+    CHECK(gnnpool::test::max_relative_error(yf, y) < gnnpool::numeric<float>::compare_tolerance());
+    Matrix<double> inplace = x;
+    gnnpool::activation_forward<double>(act, inplace, inplace);
+    CHECK(inplace == y);
+    const Matrix<double> dy = gnnpool::testing::random_features<double>(40, 5, 9);
+    Matrix<double> dx;
+    Matrix<float> dxf;
+    gnnpool::activation_backward<double>(act, x, y, dy, dx);
+    gnnpool::activation_backward<float>(act, xf, yf, dy.cast<float>(), dxf);
+    CHECK(dx.allFinite());
+    CHECK(gnnpool::test::max_relative_error(dxf, dx) < gnnpool::numeric<float>::compare_tolerance());
+  }
+}
+
+TEST_CASE("activation_backward rejects mismatched shapes", "[nn][activation][errors]") {
+  using gnnpool::test::require_throws_with;
+  const Matrix<double> a = Matrix<double>::Zero(2, 3), b = Matrix<double>::Zero(3, 2);
+  Matrix<double> d;
+  require_throws_with<gnnpool::shape_error>(
+      [&] { gnnpool::activation_backward<double>(Activation::tanh, a, b, a, d); },
+      {"activation_backward (tanh)", "out is 3 x 2", "in is 2 x 3"});
+  require_throws_with<gnnpool::shape_error>(
+      [&] { gnnpool::activation_backward<double>(Activation::relu, a, a, b, d); },
+      {"activation_backward (relu)", "dout is 3 x 2", "in is 2 x 3"});
+}
