@@ -1,0 +1,474 @@
+#ifndef GNNPOOL_CONNECT_KRON_HPP
+#define GNNPOOL_CONNECT_KRON_HPP
+
+/// \file
+/// `KronConnect`: the pooled graph of Node Decimation Pooling, by Kron reduction of the
+/// Laplacian onto the kept nodes (Schur complement), then sparsification.
+
+#include <gnnpool/core/batch.hpp>
+#include <gnnpool/core/errors.hpp>
+#include <gnnpool/core/selection.hpp>
+
+#include <Eigen/SparseCholesky>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace gnnpool {
+
+/// What Kron reduction does when L[M,M] is singular, i.e. when some connected piece of the
+/// eliminated nodes has no edge to a kept node (a "dead" piece: an isolated node or a whole
+/// component on the eliminated side; only a random partition produces one).
+enum class KronSingular {
+  /// The references (SRC `_kron_reduction`, tgp `KronConnect`): solve the graph's whole system
+  /// with L[M,M] + shift I instead, which moves every weight of that graph by about `shift`.
+  shift,
+  /// The exact Schur complement: a dead piece has zero rows in L[M,P], so it contributes
+  /// nothing; it is left out of the solve and nothing else changes.
+  exact,
+};
+
+struct KronOptions {
+  /// Sparsification: an output edge is kept iff |w| > threshold (strict; the references' 1e-2).
+  /// 0 keeps every non-zero weight.
+  double threshold = 1e-2;
+  KronSingular singular = KronSingular::shift;
+  /// Diagonal shift of `KronSingular::shift` (the references' 1e-6).
+  double shift = 1e-6;
+  /// Upper bound on the stored entries of W = D^-1/2 L^-1 P L[M,P] and of the reduced
+  /// Laplacian: Kron reduction of an expander-like graph is nearly dense (see docs/ndp.md), and
+  /// this turns an out-of-memory into a clear error. The default is the 32-bit CSR limit.
+  Index max_fill = std::numeric_limits<StorageIndex>::max();
+};
+
+/// Sizes of one Kron reduction (the cost model of docs/ndp.md).
+struct KronStats {
+  Index eliminated = 0;        ///< |M| nodes in the solve (dead pieces excluded)
+  Index dead = 0;              ///< eliminated nodes in dead pieces
+  Index factor_nonzeros = 0;   ///< strictly lower entries of the LDL^T factor of L[M,M]
+  Index solve_nonzeros = 0;    ///< entries of W (the fill of L[M,M]^-1 L[M,P])
+  Index reduced_nonzeros = 0;  ///< entries of the reduced Laplacian, diagonal included
+  IndexVector shifted_graphs;  ///< graphs solved with L[M,M] + shift I
+};
+
+namespace detail {
+
+/// Checks that `sel` is a hard selection of `in` whose every supernode has exactly one member
+/// (a kept node): NDP's form, where Kron reduction applies. O(N).
+template <typename Scalar>
+void check_kept_selection(const Batch<Scalar>& in, const HardSelection<Scalar>& sel, std::string_view layer) {
+  const Index n = in.num_nodes();
+  const Index k = sel.num_supernodes();
+  GNNPOOL_CHECK(sel.num_nodes() == n, shape_error, layer, ": the selection covers ", sel.num_nodes(),
+                " nodes but the batch has ", n);
+  GNNPOOL_CHECK(sel.offsets.size() == in.offsets.size(), shape_error, layer, ": the selection has ",
+                static_cast<Index>(sel.offsets.size()) - 1, " graphs but the batch has ", in.num_graphs());
+  GNNPOOL_CHECK(sel.offsets.front() == 0 && sel.offsets.back() == k, invalid_argument, layer,
+                ": the selection's offsets must run from 0 to its ", k, " supernodes");
+  Index kept = 0;
+  for (Index b = 0; b < in.num_graphs(); ++b) {
+    const Index lo = sel.offsets[static_cast<std::size_t>(b)], hi = sel.offsets[static_cast<std::size_t>(b) + 1];
+    GNNPOOL_CHECK(lo <= hi, invalid_argument, layer, ": the selection's offsets decrease at graph ", b);
+    for (Index i = in.graph_begin(b); i < in.graph_begin(b + 1); ++i) {
+      const Index a = sel.assignment[static_cast<std::size_t>(i)];
+      if (a == HardSelection<Scalar>::dropped) continue;
+      GNNPOOL_CHECK(a >= lo && a < hi, invalid_argument, layer, ": node ", i, " of graph ", b,
+                    " goes to supernode ", a, ", outside the graph's supernodes ", lo, "..", hi - 1);
+      GNNPOOL_CHECK(sel.representative[static_cast<std::size_t>(a)] == i, invalid_argument, layer,
+                    ": supernode ", a, " has representative ",
+                    sel.representative[static_cast<std::size_t>(a)], " but node ", i,
+                    " is assigned to it; Kron reduction needs one kept node per supernode");
+      ++kept;
+    }
+  }
+  GNNPOOL_CHECK(kept == k, invalid_argument, layer, ": ", kept, " nodes are kept but the selection has ",
+                k, " supernodes; Kron reduction needs one kept node per supernode");
+}
+
+}  // namespace detail
+
+/// Kron reduction of the Laplacian of every graph of `in` onto its kept nodes.
+///
+/// With P the kept nodes (assignment >= 0) and M the others, L = D - A (self loops and
+/// zero weights ignored):
+///
+///     L' = L[P,P] - L[P,M] L[M,M]^-1 L[M,P]          (|P| x |P|, supernode order)
+///
+/// Graphs with at most one kept node get L' = 0 (SRC's 1 x 1 zero). L[M,M] is factored once for
+/// the whole batch by a sparse LDL^T (Eigen `SimplicialLDLT`, AMD ordering): P_f L[M,M] P_f^T =
+/// F D F^T. With W = D^-1/2 F^-1 P_f A[M,P] (each column a sparse triangular solve whose pattern
+/// is the union of elimination-tree paths), L[P,M] L[M,M]^-1 L[M,P] = W^T W, which is
+/// accumulated row by row in a fixed order, so L' is exactly symmetric (the references average
+/// L' and L'^T; here there is nothing to average). Dead pieces of M: see `KronSingular`.
+///
+/// Returns L' in CSR (double, diagonal always stored). Cost: O(E) to build L[M,M], the LDL^T
+/// (O(nnz(F)) memory), then sum over kept p of the flops of one sparse solve, then
+/// sum_k |W(k,:)|^2 for W^T W: linear in N for graphs whose eliminated side is (nearly)
+/// independent (grids, meshes), quadratic in fill for expander-like graphs (docs/ndp.md).
+/// Throws `invalid_argument` for a malformed selection, asymmetric or negative weights, and
+/// `gnnpool::error` when the fill exceeds `options.max_fill`.
+template <typename Scalar>
+SparseMatrix<double> kron_reduction(const Batch<Scalar>& in, const HardSelection<Scalar>& sel,
+                                    const KronOptions& options = {}, KronStats* stats = nullptr);
+
+/// Kron-reduction connectivity (NDP's connect step).
+///
+/// Forward:  L' = kron_reduction(A, S) (see there); A'_st = -L'_st for s != t, kept iff
+///           |A'_st| > threshold (strict), the diagonal dropped. A' is block-diagonal over the
+///           output graphs, exactly symmetric, non-negative.
+/// Backward: none. The pooled weights are treated as constants with respect to A (as in both
+///           references, which compute them outside autograd): `backward` checks the shape of
+///           dL/dA' and adds nothing to dL/dA or dL/dS. Hence an NDP pooler passes gradient to
+///           the features only.
+/// Shapes: in N x F, sel one kept node per supernode (NDPSelect, or any such HardSelection),
+///         adj_out K x K. Cache: the `KronStats` and the number of stored output entries.
+/// Cost: `kron_reduction` plus O(nnz(L')). Thread safety: forward and backward are const.
+template <typename Scalar_>
+class KronConnect {
+ public:
+  using Scalar = Scalar_;
+  struct Cache {
+    KronStats stats;
+    Index output_nonzeros = 0;
+  };
+
+  explicit KronConnect(KronOptions options = {}) : m_options(std::move(options)) {
+    GNNPOOL_CHECK(std::isfinite(m_options.threshold) && m_options.threshold >= 0, invalid_argument,
+                  "KronConnect: threshold must be finite and >= 0, got ", m_options.threshold);
+    GNNPOOL_CHECK(std::isfinite(m_options.shift) && m_options.shift > 0, invalid_argument,
+                  "KronConnect: shift must be finite and > 0, got ", m_options.shift);
+    GNNPOOL_CHECK(m_options.max_fill >= 1, invalid_argument, "KronConnect: max_fill must be >= 1, got ",
+                  m_options.max_fill);
+  }
+
+  const KronOptions& options() const { return m_options; }
+
+  void forward(const Batch<Scalar>& in, const HardSelection<Scalar>& sel, SparseMatrix<Scalar>& adj_out,
+               Cache& cache) const {
+    cache.stats = KronStats{};
+    const SparseMatrix<double> reduced = kron_reduction(in, sel, m_options, &cache.stats);
+    adj_out = laplacian_to_adjacency(reduced, m_options.threshold);
+    cache.output_nonzeros = adj_out.nonZeros();
+  }
+
+  /// The pooled adjacency alone (for pyramids and other callers without a cache).
+  SparseMatrix<Scalar> operator()(const Batch<Scalar>& in, const HardSelection<Scalar>& sel) const {
+    SparseMatrix<Scalar> out;
+    Cache cache;
+    forward(in, sel, out, cache);
+    return out;
+  }
+
+  /// No gradient flows through the Kron weights (see the class comment); checks the shape only.
+  void backward(const Batch<Scalar>&, const HardSelection<Scalar>&, const Cache& cache,
+                const Vector<Scalar>& dadj_out, BatchGrad<Scalar>&, Vector<Scalar>&) const {
+    GNNPOOL_CHECK(dadj_out.size() == 0 || dadj_out.size() == cache.output_nonzeros, shape_error,
+                  "KronConnect: the gradient of the pooled adjacency has ", dadj_out.size(),
+                  " entries but the pooled adjacency stores ", cache.output_nonzeros);
+  }
+
+  /// A' = -offdiag(L') with the entries |w| <= threshold removed, cast to Scalar. O(nnz(L')).
+  static SparseMatrix<Scalar> laplacian_to_adjacency(const SparseMatrix<double>& reduced, double threshold) {
+    const Index k = reduced.rows();
+    SparseMatrix<Scalar> a(k, k);
+    a.resizeNonZeros(reduced.nonZeros());
+    StorageIndex nnz = 0;
+    a.outerIndexPtr()[0] = 0;
+    for (Index s = 0; s < k; ++s) {
+      for (StorageIndex p = reduced.outerIndexPtr()[s]; p < reduced.outerIndexPtr()[s + 1]; ++p) {
+        const StorageIndex t = reduced.innerIndexPtr()[p];
+        const double w = -reduced.valuePtr()[p];
+        if (t == s || !(std::abs(w) > threshold)) continue;
+        a.innerIndexPtr()[nnz] = t;
+        a.valuePtr()[nnz] = static_cast<Scalar>(w);
+        ++nnz;
+      }
+      a.outerIndexPtr()[s + 1] = nnz;
+    }
+    a.data().resize(nnz);
+    return a;
+  }
+
+ private:
+  KronOptions m_options;
+};
+
+template <typename Scalar>
+SparseMatrix<double> kron_reduction(const Batch<Scalar>& in, const HardSelection<Scalar>& sel,
+                                    const KronOptions& options, KronStats* stats) {
+  constexpr std::string_view layer = "KronConnect";
+  check_batch(in, layer);
+  check_nonnegative(in.adj, layer);
+  check_symmetric(in.adj, layer);
+  detail::check_kept_selection(in, sel, layer);
+  KronStats local_stats;
+  KronStats& st = stats ? *stats : local_stats;
+  st = KronStats{};
+
+  const Index n = in.num_nodes();
+  const Index k = sel.num_supernodes();
+  const Index num_graphs = in.num_graphs();
+  const StorageIndex* outer = in.adj.outerIndexPtr();
+  const StorageIndex* inner = in.adj.innerIndexPtr();
+  const Scalar* value = in.adj.valuePtr();
+  const auto at = [](auto&& v, Index i) -> decltype(auto) { return v[static_cast<std::size_t>(i)]; };
+  // An edge counts iff it joins two different nodes with a positive weight.
+  const auto edge = [&](Index i, StorageIndex p) { return inner[p] != i && value[p] > Scalar(0); };
+
+  std::vector<Index> graph(static_cast<std::size_t>(n));
+  std::vector<double> degree(static_cast<std::size_t>(n), 0.0);
+  for (Index b = 0; b < num_graphs; ++b)
+    for (Index i = in.graph_begin(b); i < in.graph_begin(b + 1); ++i) {
+      at(graph, i) = b;
+      for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p)
+        if (edge(i, p)) at(degree, i) += static_cast<double>(value[p]);
+    }
+  // A graph with <= 1 kept node has no pooled edge: its eliminated nodes stay out of the solve.
+  std::vector<char> active(static_cast<std::size_t>(num_graphs));
+  for (Index b = 0; b < num_graphs; ++b)
+    at(active, b) = sel.offsets[static_cast<std::size_t>(b) + 1] - sel.offsets[static_cast<std::size_t>(b)] >= 2;
+
+  // Eliminated nodes by connected piece of G[M]: a piece without an edge to P is dead.
+  enum : char { kept_or_idle = 0, alive = 1, dead = 2, queued = 3 };
+  std::vector<char> state(static_cast<std::size_t>(n), kept_or_idle);
+  for (Index i = 0; i < n; ++i)
+    if (at(sel.assignment, i) == HardSelection<Scalar>::dropped && at(active, at(graph, i))) at(state, i) = queued;
+  std::vector<char> dead_graph(static_cast<std::size_t>(num_graphs), 0);
+  {
+    std::vector<Index> queue;
+    queue.reserve(static_cast<std::size_t>(n));
+    for (Index root = 0; root < n; ++root) {
+      if (at(state, root) != queued) continue;
+      queue.clear();
+      queue.push_back(root);
+      at(state, root) = alive;  // provisional: "visited"
+      bool touches_kept = false;
+      for (std::size_t head = 0; head < queue.size(); ++head) {
+        const Index u = queue[head];
+        for (StorageIndex p = outer[u]; p < outer[u + 1]; ++p) {
+          if (!edge(u, p)) continue;
+          const Index v = inner[p];
+          if (at(sel.assignment, v) != HardSelection<Scalar>::dropped) touches_kept = true;
+          else if (at(state, v) == queued) {
+            at(state, v) = alive;
+            queue.push_back(v);
+          }
+        }
+      }
+      if (!touches_kept) {
+        for (Index u : queue) at(state, u) = dead;
+        st.dead += static_cast<Index>(queue.size());
+        at(dead_graph, at(graph, root)) = 1;
+      }
+    }
+  }
+  for (Index b = 0; b < num_graphs; ++b)
+    if (at(dead_graph, b) && options.singular == KronSingular::shift) st.shifted_graphs.push_back(b);
+
+  // Elimination index of the live M nodes, ascending in node order (so CSR order is kept).
+  std::vector<Index> elim(static_cast<std::size_t>(n), -1);
+  Index m = 0;
+  for (Index i = 0; i < n; ++i)
+    if (at(state, i) == alive) at(elim, i) = m++;
+  st.eliminated = m;
+
+  // L[M,M], lower triangle in CSC (column c = row c of the symmetric CSR), 64-bit indices so
+  // that a large fill cannot overflow the factor's counts.
+  using FactorMatrix = Eigen::SparseMatrix<double, Eigen::ColMajor, Index>;
+  FactorMatrix lmm(m, m);
+  {
+    Index nnz = 0;
+    for (Index i = 0; i < n; ++i) {
+      if (at(state, i) != alive) continue;
+      ++nnz;
+      for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p)
+        if (edge(i, p) && at(state, inner[p]) == alive && inner[p] > i) ++nnz;
+    }
+    lmm.resizeNonZeros(nnz);
+    Index* col = lmm.outerIndexPtr();
+    Index* row = lmm.innerIndexPtr();
+    double* val = lmm.valuePtr();
+    Index pos = 0;
+    col[0] = 0;
+    for (Index i = 0; i < n; ++i) {
+      if (at(state, i) != alive) continue;
+      const Index c = at(elim, i);
+      const bool shifted = options.singular == KronSingular::shift && at(dead_graph, at(graph, i));
+      row[pos] = c;
+      val[pos++] = at(degree, i) + (shifted ? options.shift : 0.0);
+      for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p)
+        if (edge(i, p) && at(state, inner[p]) == alive && inner[p] > i) {
+          row[pos] = at(elim, inner[p]);
+          val[pos++] = -static_cast<double>(value[p]);
+        }
+      col[c + 1] = pos;
+    }
+  }
+  Eigen::SimplicialLDLT<FactorMatrix, Eigen::Lower, Eigen::AMDOrdering<Index>> ldlt;
+  const Index* fp = nullptr;
+  const Index* fi = nullptr;
+  const double* fx = nullptr;
+  std::vector<Index> parent(static_cast<std::size_t>(m), -1), perm(static_cast<std::size_t>(m));
+  std::vector<double> inv_sqrt_d(static_cast<std::size_t>(m));
+  if (m > 0) {
+    ldlt.compute(lmm);
+    GNNPOOL_CHECK(ldlt.info() == Eigen::Success, error, layer,
+                  ": the LDL^T factorisation of L[M,M] (", m, " eliminated nodes) failed");
+    const auto& factor = ldlt.matrixL().nestedExpression();
+    fp = factor.outerIndexPtr();
+    fi = factor.innerIndexPtr();
+    fx = factor.valuePtr();
+    st.factor_nonzeros = factor.nonZeros();
+    const Eigen::VectorXd pivots = ldlt.vectorD();  // returned by value: copy once
+    for (Index c = 0; c < m; ++c) {
+      // Column c holds rows > c in increasing order: the first is c's elimination-tree parent.
+      if (fp[c] < fp[c + 1]) at(parent, c) = fi[fp[c]];
+      const double d = pivots[c];
+      GNNPOOL_CHECK(d > 0 && std::isfinite(d), error, layer, ": L[M,M] is not positive definite (pivot ",
+                    d, "); is a weight tiny relative to the others?");
+      at(inv_sqrt_d, c) = 1.0 / std::sqrt(d);
+      at(perm, c) = ldlt.permutationP().indices()[c];
+    }
+  }
+
+  // W, one column per supernode: W(:,s) = D^-1/2 F^-1 P_f A[M, rep(s)].
+  std::vector<Index> w_col(static_cast<std::size_t>(k) + 1, 0), w_row;
+  std::vector<double> w_val;
+  {
+    std::vector<double> x(static_cast<std::size_t>(m), 0.0);
+    std::vector<Index> tag(static_cast<std::size_t>(m), -1), stack(static_cast<std::size_t>(m)),
+        path(static_cast<std::size_t>(m));
+    std::vector<std::pair<Index, double>> column;
+    for (Index s = 0; s < k; ++s) {
+      at(w_col, s + 1) = at(w_col, s);
+      const Index rep = at(sel.representative, s);
+      if (m == 0 || !at(active, at(graph, rep))) continue;
+      Index top = m;
+      for (StorageIndex p = outer[rep]; p < outer[rep + 1]; ++p) {
+        if (!edge(rep, p) || at(state, inner[p]) != alive) continue;
+        const Index r = at(perm, at(elim, inner[p]));
+        at(x, r) += static_cast<double>(value[p]);
+        // The reach of r in the factor's graph is its path to the root of the elimination tree;
+        // stacking each new path in front keeps a topological order.
+        Index len = 0;
+        for (Index c = r; c != -1 && at(tag, c) != s; c = at(parent, c)) {
+          at(path, len++) = c;
+          at(tag, c) = s;
+        }
+        while (len > 0) at(stack, --top) = at(path, --len);
+      }
+      column.clear();
+      for (Index t = top; t < m; ++t) {
+        const Index c = at(stack, t);
+        const double xc = at(x, c);
+        at(x, c) = 0.0;
+        if (xc == 0.0) continue;
+        for (Index q = fp[c]; q < fp[c + 1]; ++q) at(x, fi[q]) -= fx[q] * xc;
+        column.emplace_back(c, xc * at(inv_sqrt_d, c));
+      }
+      // Sorted rows make every W^T W entry sum its terms in the same order from both sides.
+      std::sort(column.begin(), column.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+      GNNPOOL_CHECK(static_cast<Index>(w_row.size() + column.size()) <= options.max_fill, error, layer,
+                    ": Kron reduction fills more than max_fill = ", options.max_fill,
+                    " entries of L[M,M]^-1 L[M,P] (", m, " eliminated, ", k,
+                    " kept nodes); the reduced graph is nearly dense. Raise KronOptions::max_fill "
+                    "or pool a sparser graph");
+      for (const auto& [c, v] : column) {
+        w_row.push_back(c);
+        w_val.push_back(v);
+      }
+      at(w_col, s + 1) = static_cast<Index>(w_row.size());
+    }
+  }
+  st.solve_nonzeros = static_cast<Index>(w_row.size());
+
+  // Rows of W (CSR of W): for each eliminated index, the supernodes it reaches, ascending.
+  std::vector<Index> r_ptr(static_cast<std::size_t>(m) + 1, 0), r_col(w_row.size());
+  std::vector<double> r_val(w_row.size());
+  for (Index c : w_row) ++at(r_ptr, c + 1);
+  for (Index c = 0; c < m; ++c) at(r_ptr, c + 1) += at(r_ptr, c);
+  {
+    std::vector<Index> next(r_ptr.begin(), r_ptr.end() - 1);
+    for (Index s = 0; s < k; ++s)
+      for (Index q = at(w_col, s); q < at(w_col, s + 1); ++q) {
+        const Index pos = at(next, at(w_row, q))++;
+        at(r_col, pos) = s;
+        at(r_val, pos) = at(w_val, q);
+      }
+  }
+
+  // L' row by row: off-diagonal -(A[p,q] + (W^T W)_st), diagonal d_p - (W^T W)_ss.
+  std::vector<StorageIndex> l_outer(static_cast<std::size_t>(k) + 1, 0), l_inner;
+  std::vector<double> l_val;
+  {
+    std::vector<double> acc(static_cast<std::size_t>(k), 0.0);
+    std::vector<char> mark(static_cast<std::size_t>(k), 0);
+    std::vector<Index> touched;
+    for (Index s = 0; s < k; ++s) {
+      const Index rep = at(sel.representative, s);
+      touched.clear();
+      double diag = 0.0;
+      if (at(active, at(graph, rep))) {
+        diag = at(degree, rep);
+        for (StorageIndex p = outer[rep]; p < outer[rep + 1]; ++p) {
+          if (!edge(rep, p)) continue;
+          const Index t = at(sel.assignment, inner[p]);
+          if (t == HardSelection<Scalar>::dropped) continue;
+          at(acc, t) = static_cast<double>(value[p]);
+          at(mark, t) = 1;
+          touched.push_back(t);
+        }
+        for (Index q = at(w_col, s); q < at(w_col, s + 1); ++q) {
+          const Index c = at(w_row, q);
+          const double wcs = at(w_val, q);
+          for (Index e = at(r_ptr, c); e < at(r_ptr, c + 1); ++e) {
+            const Index t = at(r_col, e);
+            if (t == s) {
+              diag -= wcs * at(r_val, e);
+              continue;
+            }
+            if (!at(mark, t)) {
+              at(mark, t) = 1;
+              at(acc, t) = 0.0;
+              touched.push_back(t);
+            }
+            at(acc, t) += wcs * at(r_val, e);
+          }
+        }
+        std::sort(touched.begin(), touched.end());
+      }
+      GNNPOOL_CHECK(static_cast<Index>(l_inner.size() + touched.size()) + 1 <= options.max_fill, error, layer,
+                    ": the Kron-reduced Laplacian exceeds max_fill = ", options.max_fill,
+                    " entries (", k, " kept nodes); the reduced graph is nearly dense");
+      bool diag_done = false;
+      auto put_diag = [&] {
+        l_inner.push_back(static_cast<StorageIndex>(s));
+        l_val.push_back(diag);
+        diag_done = true;
+      };
+      for (Index t : touched) {
+        if (!diag_done && t > s) put_diag();
+        l_inner.push_back(static_cast<StorageIndex>(t));
+        l_val.push_back(-at(acc, t));
+        at(mark, t) = 0;
+      }
+      if (!diag_done) put_diag();
+      at(l_outer, s + 1) = static_cast<StorageIndex>(l_inner.size());
+    }
+  }
+  SparseMatrix<double> reduced(k, k);
+  reduced.resizeNonZeros(static_cast<Index>(l_inner.size()));
+  std::copy(l_outer.begin(), l_outer.end(), reduced.outerIndexPtr());
+  std::copy(l_inner.begin(), l_inner.end(), reduced.innerIndexPtr());
+  std::copy(l_val.begin(), l_val.end(), reduced.valuePtr());
+  st.reduced_nonzeros = reduced.nonZeros();
+  return reduced;
+}
+
+}  // namespace gnnpool
+
+#endif
