@@ -1,0 +1,86 @@
+#ifndef GNNPOOL_REDUCE_GATHER_HPP
+#define GNNPOOL_REDUCE_GATHER_HPP
+
+/// \file
+/// `GatherReduce`: the pooled features of a hard selection are the rows of its representative
+/// nodes, gated by their selection weight (TopK / SAG: X' = X[perm] ⊙ score[perm]).
+
+#include <gnnpool/core/batch.hpp>
+#include <gnnpool/core/errors.hpp>
+#include <gnnpool/core/selection.hpp>
+
+#include <cmath>
+
+namespace gnnpool {
+
+/// Gated gather of representative rows.
+///
+/// Forward:  x'_r = c · w_{p_r} · x_{p_r}   (p = sel.representative, w = sel.weight,
+///           c = multiplier; with `gate = false` the factor w is left out).
+///           PyG order of operations: (x ⊙ w) first, then · c only when c ≠ 1.
+/// Backward: dx_{p_r} += c · w_{p_r} · dx'_r,   dw_{p_r} += c · <dx'_r, x_{p_r}>  (gate only).
+///           Nodes that represent no supernode receive nothing.
+/// Shapes: in.x N x F, x_out M x F (M = sel.num_supernodes()), dsel N.
+/// Cache: none. Cost O(M F) both ways, no allocation besides x_out.
+/// Thread safety: forward and backward are const.
+template <typename Scalar_>
+class GatherReduce {
+ public:
+  using Scalar = Scalar_;
+  struct Cache {};
+
+  explicit GatherReduce(Scalar multiplier = Scalar(1), bool gate = true)
+      : m_multiplier(multiplier), m_gate(gate) {
+    GNNPOOL_CHECK(std::isfinite(multiplier), invalid_argument,
+                  "GatherReduce: multiplier must be finite, got ", multiplier);
+  }
+
+  Scalar multiplier() const { return m_multiplier; }
+  bool gate() const { return m_gate; }
+
+  void forward(const Batch<Scalar>& in, const HardSelection<Scalar>& sel, Matrix<Scalar>& x_out, Cache&) const {
+    check(in, sel);
+    const Index m = sel.num_supernodes();
+    x_out.resize(m, in.x.cols());
+    for (Index r = 0; r < m; ++r) {
+      const Index i = sel.representative[static_cast<std::size_t>(r)];
+      if (m_gate) x_out.row(r) = in.x.row(i) * sel.weight[i];
+      else x_out.row(r) = in.x.row(i);
+      if (m_multiplier != Scalar(1)) x_out.row(r) *= m_multiplier;
+    }
+  }
+
+  /// Adds dL/dX into din.x and dL/d(weight) into dsel.
+  void backward(const Batch<Scalar>& in, const HardSelection<Scalar>& sel, const Cache&,
+                const Matrix<Scalar>& dx_out, BatchGrad<Scalar>& din, Vector<Scalar>& dsel) const {
+    const Index m = sel.num_supernodes();
+    GNNPOOL_CHECK(dx_out.rows() == m && dx_out.cols() == in.x.cols(), shape_error,
+                  "GatherReduce: dx_out is ", detail::shape(dx_out.rows(), dx_out.cols()), ", expected ",
+                  detail::shape(m, in.x.cols()));
+    GNNPOOL_CHECK(dsel.size() == in.x.rows(), shape_error, "GatherReduce: dsel has ", dsel.size(),
+                  " entries for ", in.x.rows(), " nodes");
+    for (Index r = 0; r < m; ++r) {
+      const Index i = sel.representative[static_cast<std::size_t>(r)];
+      const Scalar w = m_gate ? sel.weight[i] : Scalar(1);
+      din.x.row(i) += (m_multiplier * w) * dx_out.row(r);
+      if (m_gate) dsel[i] += m_multiplier * dx_out.row(r).dot(in.x.row(i));
+    }
+  }
+
+ private:
+  void check(const Batch<Scalar>& in, const HardSelection<Scalar>& sel) const {
+    GNNPOOL_CHECK(sel.weight.size() == in.x.rows() && sel.num_nodes() == in.x.rows(), shape_error,
+                  "GatherReduce: the selection covers ", sel.num_nodes(), " nodes but x has ",
+                  in.x.rows(), " rows");
+    for (Index r = 0; r < sel.num_supernodes(); ++r)
+      check_node_index(sel.representative[static_cast<std::size_t>(r)], in.x.rows(), "GatherReduce",
+                       "representative");
+  }
+
+  Scalar m_multiplier;
+  bool m_gate;
+};
+
+}  // namespace gnnpool
+
+#endif
