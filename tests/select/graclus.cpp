@@ -230,6 +230,18 @@ TEST_CASE("Graclus rejects bad visiting orders, unknown names and non-symmetric 
   directed.symmetrize = false;
   const auto d = gnnpool::make_graph<double>(Matrix<double>::Zero(3, 1), EdgeList{{0, 1}, {1, 2}}, {}, directed);
   require_throws_with<gnnpool::invalid_argument>([&] { run(d, GraclusOptions{}); }, {"GraclusSelect", "symmetric"});
+  // Only the structure must be symmetric: A(0, 1) = 2 and A(1, 0) = 1 is an undirected graph.
+  auto v = gnnpool::make_graph<double>(Matrix<double>::Zero(3, 1), EdgeList{{0, 1}, {1, 2}});
+  v.adj.coeffRef(0, 1) = 2.0;
+  CHECK_NOTHROW(run(v, GraclusOptions{}));
+  // A mirror missing in the middle of the rows (row 1 lacks (1, 0)) and at the end.
+  gnnpool::EdgeListOptions one_way = directed;
+  const auto m = gnnpool::make_graph<double>(Matrix<double>::Zero(3, 1), EdgeList{{1, 0}, {1, 2}, {2, 1}}, {}, one_way);
+  require_throws_with<gnnpool::invalid_argument>([&] { run(m, GraclusOptions{}); },
+                                                 {"GraclusSelect", "A(0, 1) is stored and A(1, 0) is not"});
+  const auto e = gnnpool::make_graph<double>(Matrix<double>::Zero(3, 1), EdgeList{{0, 2}}, {}, one_way);
+  require_throws_with<gnnpool::invalid_argument>([&] { run(e, GraclusOptions{}); },
+                                                 {"GraclusSelect", "A(2, 0) is stored and A(0, 2) is not"});
   GraclusOptions unchecked;
   unchecked.check_symmetric = false;
   CHECK_NOTHROW(run(d, unchecked));

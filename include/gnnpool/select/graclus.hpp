@@ -73,7 +73,8 @@ struct GraclusOptions {
   /// `randperm(N)` PyG drew); when non-empty it replaces `order`. Graphs are disjoint, so only
   /// the relative order of each graph's nodes matters.
   IndexVector visit_order;
-  /// Check that the adjacency is symmetric (values included). O(E log d).
+  /// Check that the adjacency is structurally symmetric (an undirected graph; the values of
+  /// A(i, j) and A(j, i) may differ, each endpoint then ranks its row by its own). O(N + E).
   bool check_symmetric = true;
 };
 
@@ -113,6 +114,36 @@ inline void check_permutation(const IndexVector& order, Index n, std::string_vie
                   " is not a permutation: node ", v, " appears twice (again at position ", k, ")");
     seen[static_cast<std::size_t>(v)] = 1;
   }
+}
+
+/// Checks that every stored entry A(i, j) has a stored mirror A(j, i) (values may differ):
+/// the graph must be undirected for matchings and hop distances. One pass with a cursor per row
+/// (rows have sorted columns, so the mirrors of row j are met in column order): O(N + E).
+template <typename Scalar>
+void check_symmetric_pattern(const SparseMatrix<Scalar>& adj, std::string_view layer) {
+  const Index n = adj.rows();
+  const StorageIndex* outer = adj.outerIndexPtr();
+  const StorageIndex* inner = adj.innerIndexPtr();
+  std::vector<StorageIndex> cursor(outer, outer + n);
+  auto fail = [&](Index i, Index j) {
+    detail::raise<invalid_argument>(detail::concat(
+        layer, ": the adjacency must be symmetric (an undirected graph), but A(", i, ", ", j,
+        ") is stored and A(", j, ", ", i, ") is not"));
+  };
+  for (Index i = 0; i < n; ++i)
+    for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) {
+      const StorageIndex j = inner[p];
+      StorageIndex& q = cursor[static_cast<std::size_t>(j)];
+      if (q < outer[j + 1] && inner[q] == i) {
+        ++q;
+        continue;
+      }
+      // Row j skips i, or holds an earlier column whose row never pointed back to j.
+      if (q < outer[j + 1] && inner[q] < i) fail(j, inner[q]);
+      fail(i, j);
+    }
+  for (Index j = 0; j < n; ++j)
+    if (cursor[static_cast<std::size_t>(j)] < outer[j + 1]) fail(j, inner[cursor[static_cast<std::size_t>(j)]]);
 }
 
 /// Turns a root label per node (`root[i]` = the node that names i's cluster, `root[r] == r` for
@@ -165,8 +196,7 @@ void roots_to_selection(const std::vector<StorageIndex>& root, const IndexVector
 /// no gradient (features get theirs through the reduce step, edge weights through connect).
 ///
 /// Shapes: any N x F batch (x is not read). Cache: the visiting order used (N entries).
-/// Cost: O(N + E) time (O(E log d) more with the symmetry check), O(N) memory; one sequential
-/// pass, as the CPU kernel.
+/// Cost: O(N + E) time, O(N) memory; one sequential pass, as the CPU kernel.
 template <typename Scalar_>
 class GraclusSelect {
  public:
@@ -184,6 +214,8 @@ class GraclusSelect {
   }
 
   const GraclusOptions& options() const { return m_options; }
+  /// The matching reads the adjacency only (it can be precomputed: pool/pyramid.hpp).
+  bool feature_independent() const { return true; }
 
   /// The order `forward` visits the nodes of `in` in (explicit, or made from the options).
   IndexVector visit_order(const Batch<Scalar>& in) const {
@@ -216,7 +248,7 @@ class GraclusSelect {
 
   void forward(const ParameterSet<Scalar>& /*params*/, const Batch<Scalar>& in, Selection& sel,
                Cache& cache) const {
-    if (m_options.check_symmetric) check_symmetric(in.adj, "GraclusSelect");
+    if (m_options.check_symmetric) detail::check_symmetric_pattern(in.adj, "GraclusSelect");
     cache.visit_order = visit_order(in);
     const Index n = in.num_nodes();
     const StorageIndex* outer = in.adj.outerIndexPtr();

@@ -67,7 +67,7 @@ struct KMISOptions {
   bool heuristic_self_loops = false;
   /// Seed of the `random` scorer: graph b's scores depend on the seed and its size only.
   std::uint64_t seed = 0;
-  /// Check that the adjacency is symmetric (values included). O(E log d).
+  /// Check that the adjacency is structurally symmetric (an undirected graph). O(N + E).
   bool check_symmetric = true;
 };
 
@@ -92,7 +92,8 @@ struct KMISOptions {
 ///
 /// Backward: the ranking and the set are piecewise constant; the gradient reaches the linear
 /// scorer through the weights: with G_i = dL/dw_i, dz_i = G_i s_i (1 - s_i),
-/// dL/dx += dz w (added), dL/dw = dz^T X, dL/db = sum dz (assigned). Other scorers: none.
+/// dL/dx += dz w (added), dL/dw = dz^T X, dL/db = sum dz (assigned). The degree scorer passes
+/// G_i to every stored entry of row i of A (s_i is its sum); random and constant pass nothing.
 ///
 /// Shapes: x N x F (read by the linear scorer only). Cache: scores s and s' (N each), the
 /// visiting order (N). Cost: O(k E) for the heuristic, O(N log N) for the ranking, and
@@ -132,7 +133,7 @@ class KMISSelect {
 
   void forward(const ParameterSet<Scalar>& params, const Batch<Scalar>& in, Selection& sel, Cache& cache) const {
     constexpr std::string_view layer = "KMISSelect";
-    if (m_options.check_symmetric) check_symmetric(in.adj, layer);
+    if (m_options.check_symmetric) detail::check_symmetric_pattern(in.adj, layer);
     const Index n = in.num_nodes();
     compute_scores(params, in, cache.score);
     for (Index i = 0; i < n; ++i)
@@ -191,10 +192,16 @@ class KMISSelect {
   void backward(const ParameterSet<Scalar>& params, const Batch<Scalar>& in, const Selection& /*sel*/,
                 const Cache& cache, const typename Selection::Gradient& dsel, BatchGrad<Scalar>& din,
                 ParameterSet<Scalar>& dparams) const {
-    if (!m_lin) return;
     const Index n = in.num_nodes();
     GNNPOOL_CHECK(dsel.size() == n, shape_error, "KMISSelect: the gradient of the selection has ", dsel.size(),
                   " entries but the batch has ", n, " nodes");
+    if (m_options.scorer == KMISScorer::degree) {
+      GNNPOOL_CHECK(din.adj.size() == in.adj.nonZeros(), shape_error, "KMISSelect: din.adj has ", din.adj.size(),
+                    " entries but the adjacency stores ", in.adj.nonZeros());
+      for (Index i = 0; i < n; ++i)
+        for (StorageIndex p = in.adj.outerIndexPtr()[i]; p < in.adj.outerIndexPtr()[i + 1]; ++p) din.adj[p] += dsel[i];
+    }
+    if (!m_lin) return;
     Matrix<Scalar> dz(n, 1);
     for (Index i = 0; i < n; ++i) dz(i, 0) = dsel[i] * cache.score[i] * (Scalar(1) - cache.score[i]);
     din.x.noalias() += dz * params[m_lin->weight_slot()];
