@@ -1,0 +1,236 @@
+#ifndef GNNPOOL_CONNECT_SOFT_HPP
+#define GNNPOOL_CONNECT_SOFT_HPP
+
+/// \file
+/// `SoftConnect`: A' = S^T A S per graph, computed as S^T (A S) with one sparse-dense product over
+/// the whole batch, then optionally PyG MinCut / DMoN's zero-diagonal symmetric normalisation.
+/// Also `from_dense_batch`, which turns PyG's padded dense batch into gnnpool's unpadded one.
+
+#include <gnnpool/core/batch.hpp>
+#include <gnnpool/core/errors.hpp>
+#include <gnnpool/core/numeric.hpp>
+#include <gnnpool/core/selection.hpp>
+#include <gnnpool/detail/soft_kernels.hpp>
+
+#include <cmath>
+#include <span>
+#include <vector>
+
+namespace gnnpool {
+
+/// What `SoftConnect` does to the raw pooled adjacency S^T A S.
+enum class SoftConnectNormalization {
+  /// A' = S^T A S, diagonal kept (DiffPool: PyG, Spektral, DGL).
+  none,
+  /// Zero diagonal, then A'_kl = A0_kl / ((sqrt(d_k) + eps) (sqrt(d_l) + eps)) with d the row sums
+  /// of the zero-diagonal A0 and eps = 1e-15 added after the square root (PyG's
+  /// dense_mincut_pool and DMoNPooling; tgp's default for every soft pooler).
+  symmetric,
+};
+
+/// Pooled adjacency of a soft assignment, graph by graph.
+///
+/// Forward:  P = A S (one CSR x dense product over the batch, O(E K));
+///           R_b = S_b^T P_b (K x K per graph, O(n_b K^2));
+///           none:      A'_b = R_b;
+///           symmetric: A0 = R_b with zero diagonal, d_k = sum_l A0_kl, r_k = 1 / (sqrt(d_k) + eps),
+///                      A'_kl = A0_kl r_k r_l.
+/// Backward (G_b = dL/dA'_b, K x K):
+///           symmetric: dA0_kl = G_kl r_k r_l;  dr_k = sum_l (G_kl + G_lk) A0_kl r_l  (A0 symmetric
+///                      or not: both index orders are summed);
+///                      dd_k = dr_k r'(d_k), r'(d) = -r^2 / (2 sqrt(d));  dR_kl = dA0_kl + dd_k (k != l),
+///                      dR_kk = 0.   none: dR = G.
+///           T = S dR (N x K);  dS += P dR^T + A^T T;  dA_ij += <T_i, S_j> on the stored entries
+///           (one pass over the edges: the A^T T scatter and dA share it).
+///
+/// Degenerate input, deliberately different from PyG: a supernode with d_k <= 0 (a cluster
+/// without outside edges, an edgeless graph, or negative weights) gets r'(d_k) = 0: its row and
+/// column are 0 in forward (as in PyG) and its gradient through d_k is 0 where PyG's is inf/NaN.
+/// d_k < 0 (negative weights only) is treated as 0 instead of PyG's NaN.
+///
+/// Output: CSR (B K) x (B K), block-diagonal, every block K x K dense with all K^2 entries
+/// stored (zeros included, the diagonal of the normalised form too), rows in order, so the
+/// structure depends only on (B, K) and a second pooler can take it as its input batch.
+/// Cache: P = A S (N x K), R and r per graph. Cost: O(E K + N K^2) forward, and the same
+/// backward; memory O(N K + B K^2). A dense A is simply a batch that stores every pair of its
+/// graphs (`from_dense_batch`): the same code then costs O(sum_b n_b^2 K). Thread-safe (const).
+template <typename Scalar_>
+class SoftConnect {
+ public:
+  using Scalar = Scalar_;
+  struct Cache {
+    Matrix<Scalar> as;   ///< P = A S, N x K
+    Matrix<Scalar> raw;  ///< R_b = S_b^T A_b S_b stacked, (B K) x K
+    Vector<Scalar> r;    ///< 1 / (sqrt(d) + eps), B K entries (symmetric only)
+  };
+
+  explicit SoftConnect(SoftConnectNormalization normalization = SoftConnectNormalization::none)
+      : m_normalization(normalization) {}
+  SoftConnectNormalization normalization() const { return m_normalization; }
+
+  void forward(const Batch<Scalar>& in, const SoftSelection<Scalar>& sel, SparseMatrix<Scalar>& adj_out,
+               Cache& cache) const {
+    detail::check_soft_selection(sel, in.num_nodes(), in.offsets, "SoftConnect");
+    const Index nb = detail::num_graphs(sel), k = sel.s.cols();
+    cache.as.noalias() = in.adj * sel.s;
+    cache.raw.resize(nb * k, k);
+    for (Index b = 0; b < nb; ++b)
+      cache.raw.middleRows(b * k, k).noalias() =
+          detail::graph_rows(sel.s, sel.offsets, b).transpose() * detail::graph_rows(cache.as, sel.offsets, b);
+    allocate_blocks(nb, k, adj_out);
+    Eigen::Map<Matrix<Scalar>> out(adj_out.valuePtr(), nb * k, k);  // row r of block b = CSR row b K + r
+    if (m_normalization == SoftConnectNormalization::none) {
+      out = cache.raw;
+      cache.r.resize(0);
+      return;
+    }
+    cache.r.resize(nb * k);
+    for (Index b = 0; b < nb; ++b) {
+      auto o = out.middleRows(b * k, k);
+      o = cache.raw.middleRows(b * k, k);
+      o.diagonal().setZero();
+      for (Index q = 0; q < k; ++q) cache.r[b * k + q] = inverse_root(o.row(q).sum());
+      const auto rb = cache.r.segment(b * k, k);
+      o = (rb.asDiagonal() * o * rb.asDiagonal()).eval();
+    }
+  }
+
+  void backward(const Batch<Scalar>& in, const SoftSelection<Scalar>& sel, const Cache& cache,
+                const Vector<Scalar>& dadj_out, BatchGrad<Scalar>& din, Matrix<Scalar>& dsel) const {
+    const Index nb = detail::num_graphs(sel), k = sel.s.cols();
+    GNNPOOL_CHECK(dadj_out.size() == nb * k * k, shape_error, "SoftConnect backward: dA' has ",
+                  dadj_out.size(), " entries but the pooled adjacency stores ", nb * k * k);
+    GNNPOOL_CHECK(cache.as.rows() == in.num_nodes() && cache.raw.rows() == nb * k, invalid_argument,
+                  "SoftConnect backward: the cache does not come from a forward on this batch");
+    const Eigen::Map<const Matrix<Scalar>> g(dadj_out.data(), nb * k, k);
+    Matrix<Scalar> draw(nb * k, k);
+    if (m_normalization == SoftConnectNormalization::none) {
+      draw = g;
+    } else {
+      for (Index b = 0; b < nb; ++b) {
+        const auto gb = g.middleRows(b * k, k);
+        const auto rb = cache.r.segment(b * k, k);
+        Matrix<Scalar> a0 = cache.raw.middleRows(b * k, k);
+        a0.diagonal().setZero();
+        auto db = draw.middleRows(b * k, k);
+        db = rb.asDiagonal() * gb * rb.asDiagonal();  // dA0 through the numerator
+        // A'_kl = A0_kl r_k r_l: dr_k collects row k and column k.
+        const Matrix<Scalar> ga = gb.cwiseProduct(a0);
+        const Vector<Scalar> dr = ga * rb + ga.transpose() * rb;
+        for (Index q = 0; q < k; ++q) {
+          const Scalar d = a0.row(q).sum();
+          const Scalar dd = d > Scalar(0) ? dr[q] * (-rb[q] * rb[q] / (Scalar(2) * std::sqrt(d))) : Scalar(0);
+          db.row(q).array() += dd;  // d_k = sum_l A0_kl
+        }
+        db.diagonal().setZero();  // the diagonal was overwritten by 0: no gradient flows back
+      }
+    }
+    // T = S dR per graph; dS += P dR^T; dS_j += A_ij T_i and dA_ij += <T_i, S_j> in one edge pass.
+    Matrix<Scalar> t(in.num_nodes(), k);
+    for (Index b = 0; b < nb; ++b) {
+      const auto drb = draw.middleRows(b * k, k);
+      detail::graph_rows(t, sel.offsets, b).noalias() = detail::graph_rows(sel.s, sel.offsets, b) * drb;
+      detail::graph_rows(dsel, sel.offsets, b).noalias() += detail::graph_rows(cache.as, sel.offsets, b) * drb.transpose();
+    }
+    const StorageIndex* outer = in.adj.outerIndexPtr();
+    const StorageIndex* inner = in.adj.innerIndexPtr();
+    const Scalar* val = in.adj.valuePtr();
+    for (Index i = 0; i < in.num_nodes(); ++i) {
+      const detail::ConstRowMap<Scalar> ti(t.data() + i * k, k);
+      for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) {
+        const Index j = inner[p];
+        din.adj[p] += ti.dot(detail::ConstRowMap<Scalar>(sel.s.data() + j * k, k));
+        detail::RowMap<Scalar>(dsel.data() + j * k, k) += val[p] * ti;
+      }
+    }
+  }
+
+ private:
+  /// 1 / (sqrt(d) + eps) with PyG's eps; d <= 0 is read as 0 (see the class comment).
+  static Scalar inverse_root(Scalar d) {
+    const Scalar eps = static_cast<Scalar>(pyg_constants::sqrt_degree_eps);
+    return Scalar(1) / ((d > Scalar(0) ? std::sqrt(d) : Scalar(0)) + eps);
+  }
+
+  /// The block-diagonal CSR structure with dense K x K blocks; values left for the caller.
+  static void allocate_blocks(Index nb, Index k, SparseMatrix<Scalar>& a) {
+    const Index m = nb * k;
+    GNNPOOL_CHECK(m * k <= static_cast<Index>(std::numeric_limits<StorageIndex>::max()), invalid_argument,
+                  "SoftConnect: ", nb, " graphs x ", k, "^2 pooled entries exceed the 32-bit storage index");
+    if (a.rows() == m && a.cols() == m && a.isCompressed() && a.nonZeros() == m * k) return;  // reuse
+    a.resize(m, m);
+    a.resizeNonZeros(m * k);
+    StorageIndex* outer = a.outerIndexPtr();
+    StorageIndex* inner = a.innerIndexPtr();
+    for (Index r = 0; r <= m; ++r) outer[r] = static_cast<StorageIndex>(r * k);
+    for (Index r = 0; r < m; ++r) {
+      const Index first = (r / k) * k;
+      for (Index c = 0; c < k; ++c) inner[r * k + c] = static_cast<StorageIndex>(first + c);
+    }
+  }
+
+  SoftConnectNormalization m_normalization;
+};
+
+/// gnnpool's unpadded batch from PyG's padded dense form: `x` is (B Nmax) x F (the [B, Nmax, F]
+/// tensor flattened), `adj` is (B Nmax) x Nmax ([B, Nmax, Nmax] flattened, adj[b, i, j] = A(i, j)
+/// of graph b, i.e. the weight of the edge j -> i), `mask` B Nmax booleans (empty: every row
+/// valid). The valid rows of each graph must come first (PyG's to_dense_batch layout).
+///
+/// Every (valid, valid) pair of a graph is STORED, zeros included, so that dL/dA is returned for
+/// all of them, as PyG's dense gradient is; pass `keep_zeros = false` to store only the
+/// non-zero entries (the sparse path). Entries of padded rows or columns must be 0.
+/// Throws `shape_error` on inconsistent sizes and `invalid_argument` on a mask with a hole or a
+/// non-zero padded entry. Cost O(B Nmax^2).
+template <typename Scalar>
+Batch<Scalar> from_dense_batch(const ConstMatrixRef<Scalar>& x, const ConstMatrixRef<Scalar>& adj,
+                               std::span<const bool> mask, Index num_graphs, bool keep_zeros = true) {
+  constexpr std::string_view layer = "from_dense_batch";
+  GNNPOOL_CHECK(num_graphs >= 1, invalid_argument, layer, ": num_graphs must be >= 1, got ", num_graphs);
+  GNNPOOL_CHECK(x.rows() % num_graphs == 0, shape_error, layer, ": x has ", x.rows(), " rows, not a multiple of ",
+                num_graphs, " graphs");
+  const Index nmax = x.rows() / num_graphs;
+  GNNPOOL_CHECK(adj.rows() == num_graphs * nmax && adj.cols() == nmax, shape_error, layer, ": adj is ",
+                detail::shape(adj.rows(), adj.cols()), ", expected ", detail::shape(num_graphs * nmax, nmax),
+                " for ", num_graphs, " graphs of at most ", nmax, " nodes");
+  GNNPOOL_CHECK(mask.empty() || static_cast<Index>(mask.size()) == num_graphs * nmax, shape_error, layer,
+                ": mask has ", mask.size(), " entries, expected ", num_graphs * nmax);
+  IndexVector offsets{0};
+  for (Index b = 0; b < num_graphs; ++b) {
+    Index n = 0;
+    while (n < nmax && (mask.empty() || mask[static_cast<std::size_t>(b * nmax + n)])) ++n;
+    for (Index i = n; i < nmax; ++i)
+      GNNPOOL_CHECK(!mask[static_cast<std::size_t>(b * nmax + i)], invalid_argument, layer, ": graph ", b,
+                    "'s mask has a hole at row ", n, " (valid rows must come first)");
+    offsets.push_back(offsets.back() + n);
+  }
+  const Index total = offsets.back();
+  Batch<Scalar> out;
+  out.x.resize(total, x.cols());
+  std::vector<Index> rows, cols;
+  std::vector<Scalar> vals;
+  for (Index b = 0; b < num_graphs; ++b) {
+    const Index lo = offsets[static_cast<std::size_t>(b)], n = offsets[static_cast<std::size_t>(b) + 1] - lo;
+    out.x.middleRows(lo, n) = x.middleRows(b * nmax, n);
+    for (Index i = 0; i < nmax; ++i)
+      for (Index j = 0; j < nmax; ++j) {
+        const Scalar v = adj(b * nmax + i, j);
+        if (i >= n || j >= n) {
+          GNNPOOL_CHECK(v == Scalar(0), invalid_argument, layer, ": graph ", b, " has the weight ", v,
+                        " on the padded pair (", i, ", ", j, ")");
+          continue;
+        }
+        if (!keep_zeros && v == Scalar(0)) continue;
+        rows.push_back(lo + i);
+        cols.push_back(lo + j);
+        vals.push_back(v);
+      }
+  }
+  out.adj = detail::build_csr<Scalar>(total, rows, cols, vals, false);
+  out.offsets = std::move(offsets);
+  return out;
+}
+
+}  // namespace gnnpool
+
+#endif

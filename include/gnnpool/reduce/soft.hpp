@@ -1,0 +1,140 @@
+#ifndef GNNPOOL_REDUCE_SOFT_HPP
+#define GNNPOOL_REDUCE_SOFT_HPP
+
+/// \file
+/// `SoftReduce`: X' = act(S^T X) per graph, the reduce step of MinCut, DiffPool and DMoN.
+
+#include <gnnpool/core/batch.hpp>
+#include <gnnpool/core/errors.hpp>
+#include <gnnpool/core/selection.hpp>
+#include <gnnpool/detail/soft_kernels.hpp>
+#include <gnnpool/nn/activation.hpp>
+
+namespace gnnpool {
+
+/// Options of `SoftReduce`.
+struct SoftReduceOptions {
+  /// Applied to the pooled features: identity (MinCut, DiffPool, Spektral's DMoN) or selu
+  /// (PyG's DMoNPooling and the original DMoN code).
+  Activation activation = Activation::identity;
+  /// Divide cluster k's features by its size c_k = sum_i S_ik (the original DMoN code's
+  /// `(S / cluster_sizes)^T X`, a soft mean). Off: the soft sum S^T X (PyG, Spektral, tgp).
+  bool cluster_mean = false;
+};
+
+/// Pooled features, graph by graph: for graph b with assignment S_b (n_b x K) and features
+/// X_b (n_b x F),
+///
+///   M_b = S_b^T X_b,   Z_b = M_b / c_b (cluster_mean; c_bk = sum_i S_ik) or M_b,   X'_b = f(Z_b).
+///
+/// Backward (G = dL/dX'_b):  dZ = G ⊙ f'(Z);  dM_k = dZ_k / c_k;  dc_k = -<dZ_k, Z_k> / c_k;
+///   dS_b += X_b dM^T + 1 dc^T (cluster_mean);  dX_b += S_b dM.   (dM = dZ without cluster_mean.)
+/// A cluster of size c_k = 0 (only possible in an empty graph) pools to 0 with zero gradient.
+///
+/// Output: x_out is (B K) x F, graph b's supernodes are rows b K .. (b+1) K; an empty graph
+/// gives K zero rows (f(0) = 0 for every activation gnnpool offers except sigmoid: sigmoid(0)).
+/// Cache: Z (only with an activation other than identity) and c (only with cluster_mean).
+/// Cost: O(N K F) both ways (one small GEMM per graph). Thread-safe (const).
+template <typename Scalar_>
+class SoftReduce {
+ public:
+  using Scalar = Scalar_;
+  struct Cache {
+    Matrix<Scalar> z;             ///< pre-activation pooled features (empty for identity)
+    Vector<Scalar> cluster_size;  ///< c, B K entries (empty without cluster_mean)
+  };
+
+  explicit SoftReduce(SoftReduceOptions options = {}) : m_options(options) {}
+  const SoftReduceOptions& options() const { return m_options; }
+
+  void forward(const Batch<Scalar>& in, const SoftSelection<Scalar>& sel, Matrix<Scalar>& x_out, Cache& cache) const {
+    detail::check_soft_selection(sel, in.num_nodes(), in.offsets, "SoftReduce");
+    GNNPOOL_CHECK(in.x.rows() == in.num_nodes(), shape_error, "SoftReduce: x has ", in.x.rows(),
+                  " rows but the batch has ", in.num_nodes(), " nodes");
+    const Index nb = detail::num_graphs(sel), k = sel.s.cols();
+    const bool act = m_options.activation != Activation::identity;
+    Matrix<Scalar>& z = act ? cache.z : x_out;
+    z.resize(nb * k, in.x.cols());
+    for (Index b = 0; b < nb; ++b)
+      z.middleRows(b * k, k).noalias() =
+          detail::graph_rows(sel.s, sel.offsets, b).transpose() * detail::graph_rows(in.x, in.offsets, b);
+    if (m_options.cluster_mean) {
+      cache.cluster_size.resize(nb * k);
+      for (Index b = 0; b < nb; ++b)
+        cache.cluster_size.segment(b * k, k) = detail::graph_rows(sel.s, sel.offsets, b).colwise().sum().transpose();
+      for (Index r = 0; r < nb * k; ++r) z.row(r) *= inverse_or_zero(cache.cluster_size[r]);
+    } else {
+      cache.cluster_size.resize(0);
+    }
+    if (act) activation_forward<Scalar>(m_options.activation, z, x_out);
+    else cache.z.resize(0, 0);
+  }
+
+  void backward(const Batch<Scalar>& in, const SoftSelection<Scalar>& sel, const Cache& cache,
+                const Matrix<Scalar>& dx_out, BatchGrad<Scalar>& din, Matrix<Scalar>& dsel) const {
+    const Index nb = detail::num_graphs(sel), k = sel.s.cols();
+    GNNPOOL_CHECK(dx_out.rows() == nb * k && dx_out.cols() == in.x.cols(), shape_error,
+                  "SoftReduce backward: dX' is ", detail::shape(dx_out.rows(), dx_out.cols()), ", expected ",
+                  detail::shape(nb * k, in.x.cols()));
+    Matrix<Scalar> dm;
+    const bool act = m_options.activation != Activation::identity;
+    if (act) {
+      // activation_backward reads f(Z) for tanh / sigmoid / selu's negative branch: recompute it
+      // from the cached Z rather than keeping a copy of X' (the caller owns X').
+      Matrix<Scalar> y;
+      activation_forward<Scalar>(m_options.activation, cache.z, y);
+      activation_backward<Scalar>(m_options.activation, cache.z, y, dx_out, dm);
+    }
+    const Matrix<Scalar>& dz = act ? dm : dx_out;
+    if (m_options.cluster_mean) {
+      // z = M / c, so dM = dZ / c and dc = -<dZ, Z> / c = -<dZ, M> / c^2.
+      const Matrix<Scalar> z_pooled = pooled_pre_activation(in, sel, cache);
+      Matrix<Scalar> dmean(nb * k, in.x.cols());
+      Vector<Scalar> dc(nb * k);
+      for (Index r = 0; r < nb * k; ++r) {
+        const Scalar inv = inverse_or_zero(cache.cluster_size[r]);
+        dmean.row(r) = dz.row(r) * inv;
+        dc[r] = -dz.row(r).dot(z_pooled.row(r)) * inv;
+      }
+      accumulate(in, sel, dmean, din, dsel);
+      for (Index b = 0; b < nb; ++b)
+        detail::graph_rows(dsel, sel.offsets, b).rowwise() += dc.segment(b * k, k).transpose();
+    } else {
+      accumulate(in, sel, dz, din, dsel);
+    }
+  }
+
+ private:
+  static Scalar inverse_or_zero(Scalar c) { return c != Scalar(0) ? Scalar(1) / c : Scalar(0); }
+
+  /// Z (after the cluster mean, before the activation): cached when there is an activation,
+  /// recomputed otherwise (identity + cluster_mean keeps no copy of X').
+  Matrix<Scalar> pooled_pre_activation(const Batch<Scalar>& in, const SoftSelection<Scalar>& sel,
+                                       const Cache& cache) const {
+    if (m_options.activation != Activation::identity) return cache.z;
+    const Index nb = detail::num_graphs(sel), k = sel.s.cols();
+    Matrix<Scalar> z(nb * k, in.x.cols());
+    for (Index b = 0; b < nb; ++b)
+      z.middleRows(b * k, k).noalias() =
+          detail::graph_rows(sel.s, sel.offsets, b).transpose() * detail::graph_rows(in.x, in.offsets, b);
+    for (Index r = 0; r < nb * k; ++r) z.row(r) *= inverse_or_zero(cache.cluster_size[r]);
+    return z;
+  }
+
+  /// dS_b += X_b dM_b^T and dX_b += S_b dM_b for every graph.
+  static void accumulate(const Batch<Scalar>& in, const SoftSelection<Scalar>& sel, const Matrix<Scalar>& dm,
+                         BatchGrad<Scalar>& din, Matrix<Scalar>& dsel) {
+    const Index nb = detail::num_graphs(sel), k = sel.s.cols();
+    for (Index b = 0; b < nb; ++b) {
+      const auto dmb = dm.middleRows(b * k, k);
+      detail::graph_rows(dsel, sel.offsets, b).noalias() += detail::graph_rows(in.x, in.offsets, b) * dmb.transpose();
+      detail::graph_rows(din.x, in.offsets, b).noalias() += detail::graph_rows(sel.s, sel.offsets, b) * dmb;
+    }
+  }
+
+  SoftReduceOptions m_options;
+};
+
+}  // namespace gnnpool
+
+#endif
