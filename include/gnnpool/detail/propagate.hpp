@@ -1,0 +1,100 @@
+#ifndef GNNPOOL_DETAIL_PROPAGATE_HPP
+#define GNNPOOL_DETAIL_PROPAGATE_HPP
+
+/// \file
+/// Sparse message passing on the structure of a CSR adjacency with caller-supplied values, used
+/// by the graph convolutions of nn/ (not part of the API).
+///
+/// The operator is M = diag(d) + A_v, where A_v has the stored entries of `adj` with the values
+/// `v[e]` (one per stored entry, CSR order) instead of adj's own, and d is an optional extra
+/// diagonal (the self loops a layer adds without storing them). Reusing adj's index arrays
+/// means no second sparse matrix is built and no storage order is copied.
+
+#include <gnnpool/core/errors.hpp>
+#include <gnnpool/core/types.hpp>
+
+#include <string_view>
+
+namespace gnnpool::detail {
+
+/// Checks of a graph layer's (adj, x): adj square, compressed, with one row per row of x, and
+/// x with `in_features` columns. O(1).
+template <typename Scalar>
+void check_graph_input(std::string_view layer, const SparseMatrix<Scalar>& adj, const ConstMatrixRef<Scalar>& x,
+                       Index in_features) {
+  GNNPOOL_CHECK(adj.rows() == adj.cols(), shape_error, layer, ": adj must be square, got ",
+                shape(adj.rows(), adj.cols()));
+  GNNPOOL_CHECK(adj.rows() == x.rows(), shape_error, layer, ": adj is ", shape(adj.rows(), adj.cols()),
+                " but x has ", x.rows(), " rows (one per node)");
+  GNNPOOL_CHECK(x.cols() == in_features, shape_error, layer, ": x is ", shape(x.rows(), x.cols()),
+                " but the layer expects ", in_features, " input features");
+  GNNPOOL_CHECK(adj.isCompressed(), invalid_argument, layer,
+                ": adj must be in compressed CSR form (call makeCompressed())");
+}
+
+/// out = M in (out resized; must not alias in). Row i of out gathers the rows of `in` that row
+/// i of adj stores. O(nnz * F).
+template <typename Scalar>
+void propagate(const SparseMatrix<Scalar>& adj, const Scalar* values, const Scalar* diag,
+               const ConstMatrixRef<Scalar>& in, Matrix<Scalar>& out) {
+  const Index n = adj.rows(), f = in.cols();
+  const StorageIndex* outer = adj.outerIndexPtr();
+  const StorageIndex* inner = adj.innerIndexPtr();
+  out.resize(n, f);
+  if (f == 1) {
+    // One feature (the scorers of SAG): scalar loop, no per-edge expression overhead.
+    for (Index i = 0; i < n; ++i) {
+      Scalar acc = diag ? diag[i] * in(i, 0) : Scalar(0);
+      for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) acc += values[e] * in(inner[e], 0);
+      out(i, 0) = acc;
+    }
+    return;
+  }
+  for (Index i = 0; i < n; ++i) {
+    auto row = out.row(i);
+    if (diag)
+      row = diag[i] * in.row(i);
+    else
+      row.setZero();
+    for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) row.noalias() += values[e] * in.row(inner[e]);
+  }
+}
+
+/// out = M^T in (out resized; must not alias in): row i of `in` is scattered to the rows adj
+/// stores in row i. O(nnz * F).
+template <typename Scalar>
+void propagate_transpose(const SparseMatrix<Scalar>& adj, const Scalar* values, const Scalar* diag,
+                         const ConstMatrixRef<Scalar>& in, Matrix<Scalar>& out) {
+  const Index n = adj.rows(), f = in.cols();
+  const StorageIndex* outer = adj.outerIndexPtr();
+  const StorageIndex* inner = adj.innerIndexPtr();
+  out.resize(n, f);
+  if (diag) {
+    for (Index i = 0; i < n; ++i) out.row(i) = diag[i] * in.row(i);
+  } else {
+    out.setZero();
+  }
+  if (f == 1) {
+    for (Index i = 0; i < n; ++i)
+      for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) out(inner[e], 0) += values[e] * in(i, 0);
+    return;
+  }
+  for (Index i = 0; i < n; ++i)
+    for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) out.row(inner[e]).noalias() += values[e] * in.row(i);
+}
+
+/// g[e] = <a_i, b_j> for every stored entry e = (i, j) of adj: dL/dM_ij when M's output is
+/// M b and a = dL/d(M b). g resized to nnz. O(nnz * F).
+template <typename Scalar>
+void edge_dots(const SparseMatrix<Scalar>& adj, const ConstMatrixRef<Scalar>& a, const ConstMatrixRef<Scalar>& b,
+               Vector<Scalar>& g) {
+  const StorageIndex* outer = adj.outerIndexPtr();
+  const StorageIndex* inner = adj.innerIndexPtr();
+  g.resize(adj.nonZeros());
+  for (Index i = 0; i < adj.rows(); ++i)
+    for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) g[e] = a.row(i).dot(b.row(inner[e]));
+}
+
+}  // namespace gnnpool::detail
+
+#endif

@@ -1,0 +1,231 @@
+#ifndef GNNPOOL_NN_GCN_CONV_HPP
+#define GNNPOOL_NN_GCN_CONV_HPP
+
+/// \file
+/// `GCNConv`: the graph convolution of Kipf & Welling, PyG's `torch_geometric.nn.GCNConv`.
+
+#include <gnnpool/core/errors.hpp>
+#include <gnnpool/core/parameters.hpp>
+#include <gnnpool/detail/propagate.hpp>
+
+#include <cmath>
+#include <string_view>
+
+namespace gnnpool {
+
+/// Options of `GCNConv` (PyG's constructor arguments of the same names; improved = False,
+/// cached = False).
+struct GCNConvOptions {
+  /// Add a self loop of weight 1 to every node that has none (`add_remaining_self_loops`); a
+  /// node whose self loop is stored in adj keeps that loop and its weight.
+  bool add_self_loops = true;
+  /// Symmetric degree normalisation D^-1/2 (A + L) D^-1/2. PyG rejects add_self_loops without
+  /// normalize; gnnpool accepts it and propagates with A + L unnormalised.
+  bool normalize = true;
+  bool bias = true;
+};
+
+/// Graph convolution  Y = Â (X W^T) + 1 b^T  on a weighted, possibly directed graph.
+///
+/// Operator. adj(i, j) = w_ji is the weight of the edge j -> i (gnnpool's convention), so row i
+/// of adj lists the messages node i receives. With add_self_loops, A' = adj with l_i = 1 put on
+/// the diagonal of every node that has no stored diagonal entry (stored loops keep their
+/// weight). With normalize:
+///
+///     deg_i = sum_j A'_ij  (weighted in-degree, loop included),   s_i = deg_i^-1/2  (0 if deg_i = 0)
+///     Â_ij  = s_i A'_ij s_j
+///
+/// otherwise Â = A'. The bias is added after propagation, as in PyG.
+///
+/// Backward (upstream dY):
+///
+///     db = 1^T dY,   dH = Â^T dY,   dW = dH^T X,   dX = dH W          (H = X W^T)
+///     dadj_e (e = (i, j) stored):  G_ij s_i s_j + dL/d deg_i,   G_ij = <dY_i, H_j>
+///     dL/d deg_i = -1/2 s_i^3 (sum_j G_ij A'_ij s_j + sum_k G_ki A'_ki s_k)
+///
+/// where the sums run over the stored entries and the added loops (G_ii = <dY_i, H_i>). Without
+/// normalize dadj_e = G_ij. The added loops have the constant weight 1 and no gradient.
+///
+/// The product is taken in the cheaper order: H = X W^T then Â H when out <= in (PyG's order),
+/// Z = Â X then Z W^T when in < out. Backward follows the order forward took, with
+/// G_ij = <dZ_i, X_j>, dZ = dY W in the second case.
+///
+/// Shapes: adj N x N (compressed CSR), X N x in, Y N x out, dadj nnz(adj).
+/// Parameters: `<prefix>.lin.weight` [out, in] (glorot init, PyG's), `<prefix>.bias` [1, out]
+/// (zeros) if `bias`.
+/// Cache: the normalised values of adj's stored entries, the added-loop diagonal, s, which
+/// loops were added, and H (or Z). Built once per forward in O(N + E), reusing adj's index
+/// arrays (no copy of adj, no other storage order, nothing allocated per node).
+/// Cost: O(N in out + E min(in, out)) forward; backward the same plus O(E min(in, out)) for dadj.
+///
+/// Errors: `shape_error` when adj is not square, does not have one row per row of x, x does not
+/// have `in` columns, or dy is not N x out; `invalid_argument` when adj is not compressed, or
+/// (with normalize) a node's weighted in-degree is negative or NaN (deg^-1/2 would be NaN).
+template <typename Scalar_>
+class GCNConv {
+ public:
+  using Scalar = Scalar_;
+
+  struct Cache {
+    Vector<Scalar> values;  ///< Â on adj's stored entries (CSR order); empty without normalize
+    Vector<Scalar> diag;    ///< Â_ii of the added loops (0 elsewhere); empty without add_self_loops
+    Vector<Scalar> added;   ///< 1 where a loop was added, else 0; empty without add_self_loops
+    Vector<Scalar> dinv;    ///< deg^-1/2 (0 where deg = 0); empty without normalize
+    Matrix<Scalar> h;       ///< X W^T (transform_first) or Â X
+    bool transform_first = true;
+  };
+
+  GCNConv(ParameterSet<Scalar>& params, std::string_view prefix, Index in, Index out, GCNConvOptions options = {})
+      : m_in(in), m_out(out), m_options(options) {
+    GNNPOOL_CHECK(in >= 1 && out >= 1, invalid_argument, "GCNConv '", prefix,
+                  "': in and out must be >= 1, got ", in, " and ", out);
+    m_weight = params.add(join_name(prefix, "lin.weight"), out, in, Init::glorot);
+    if (options.bias) m_bias = params.add(join_name(prefix, "bias"), 1, out, Init::zeros);
+  }
+
+  Index in_features() const { return m_in; }
+  Index out_features() const { return m_out; }
+  const GCNConvOptions& options() const { return m_options; }
+  bool has_bias() const { return m_bias >= 0; }
+
+  /// y (N x out) = Â (x W^T) + b; fills cache.
+  void forward(const ParameterSet<Scalar>& params, const SparseMatrix<Scalar>& adj, const ConstMatrixRef<Scalar>& x,
+               Matrix<Scalar>& y, Cache& cache) const {
+    detail::check_graph_input("GCNConv", adj, x, m_in);
+    build_operator(adj, cache);
+    const Scalar* values = operator_values(adj, cache);
+    const Scalar* diag = operator_diag(cache);
+    const Matrix<Scalar>& w = params[m_weight];
+    cache.transform_first = m_out <= m_in;
+    if (cache.transform_first) {
+      cache.h.noalias() = x * w.transpose();
+      detail::propagate<Scalar>(adj, values, diag, cache.h, y);
+    } else {
+      detail::propagate<Scalar>(adj, values, diag, x, cache.h);
+      y.noalias() = cache.h * w.transpose();
+    }
+    if (has_bias()) y.rowwise() += params[m_bias].row(0);
+  }
+
+  /// Assigns dx (N x in), *dadj (nnz(adj), when dadj is not null) and this layer's slots of
+  /// dparams, from dy (N x out) and the cache of the forward on the same (adj, x).
+  void backward(const ParameterSet<Scalar>& params, const SparseMatrix<Scalar>& adj, const ConstMatrixRef<Scalar>& x,
+                const Cache& cache, const ConstMatrixRef<Scalar>& dy, Matrix<Scalar>& dx, Vector<Scalar>* dadj,
+                ParameterSet<Scalar>& dparams) const {
+    detail::check_graph_input("GCNConv backward", adj, x, m_in);
+    GNNPOOL_CHECK(dy.rows() == x.rows() && dy.cols() == m_out, shape_error, "GCNConv backward: dy is ",
+                  detail::shape(dy.rows(), dy.cols()), ", expected ", detail::shape(x.rows(), m_out));
+    GNNPOOL_CHECK(cache.h.rows() == x.rows() && cache.h.cols() == (cache.transform_first ? m_out : m_in) &&
+                      (!m_options.normalize || cache.values.size() == adj.nonZeros()),
+                  invalid_argument, "GCNConv backward: the cache does not come from a forward on this graph");
+    const Scalar* values = operator_values(adj, cache);
+    const Scalar* diag = operator_diag(cache);
+    const Matrix<Scalar>& w = params[m_weight];
+    if (cache.transform_first) {
+      Matrix<Scalar> dh;
+      detail::propagate_transpose<Scalar>(adj, values, diag, dy, dh);
+      dparams[m_weight].noalias() = dh.transpose() * x;
+      dx.noalias() = dh * w;
+      if (dadj) edge_gradients(adj, cache, dy, cache.h, *dadj);
+    } else {
+      const Matrix<Scalar> dz = dy * w;
+      dparams[m_weight].noalias() = dy.transpose() * cache.h;
+      detail::propagate_transpose<Scalar>(adj, values, diag, dz, dx);
+      if (dadj) edge_gradients(adj, cache, dz, x, *dadj);
+    }
+    if (has_bias()) dparams[m_bias] = dy.colwise().sum();
+  }
+
+ private:
+  const Scalar* operator_values(const SparseMatrix<Scalar>& adj, const Cache& cache) const {
+    return m_options.normalize ? cache.values.data() : adj.valuePtr();
+  }
+  const Scalar* operator_diag(const Cache& cache) const {
+    return m_options.add_self_loops ? cache.diag.data() : nullptr;
+  }
+
+  /// The normalised operator on adj's structure: O(N + E), two passes over the stored entries.
+  void build_operator(const SparseMatrix<Scalar>& adj, Cache& cache) const {
+    const Index n = adj.rows();
+    const StorageIndex* outer = adj.outerIndexPtr();
+    const StorageIndex* inner = adj.innerIndexPtr();
+    const Scalar* val = adj.valuePtr();
+    if (m_options.add_self_loops) {
+      cache.added.setZero(n);
+      cache.diag.setZero(n);
+    } else {
+      cache.added.resize(0);
+      cache.diag.resize(0);
+    }
+    if (m_options.normalize) {
+      cache.dinv.resize(n);
+      cache.values.resize(adj.nonZeros());
+    } else {
+      cache.dinv.resize(0);
+      cache.values.resize(0);
+    }
+    for (Index i = 0; i < n; ++i) {
+      Scalar deg(0);
+      bool has_loop = false;
+      for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) {
+        deg += val[e];
+        if (inner[e] == i) has_loop = true;
+      }
+      if (m_options.add_self_loops && !has_loop) {
+        cache.added[i] = Scalar(1);
+        deg += Scalar(1);
+      }
+      if (m_options.normalize) {
+        GNNPOOL_CHECK(deg >= Scalar(0), invalid_argument, "GCNConv: node ", i, " has weighted in-degree ", deg,
+                      " (self loop included); its normalisation deg^-1/2 needs a degree >= 0");
+        cache.dinv[i] = deg > Scalar(0) ? Scalar(1) / std::sqrt(deg) : Scalar(0);
+      }
+    }
+    if (m_options.normalize) {
+      const Scalar* s = cache.dinv.data();
+      for (Index i = 0; i < n; ++i)
+        for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) cache.values[e] = s[i] * val[e] * s[inner[e]];
+      if (m_options.add_self_loops) cache.diag = cache.added.cwiseProduct(cache.dinv).cwiseProduct(cache.dinv);
+    } else if (m_options.add_self_loops) {
+      cache.diag = cache.added;
+    }
+  }
+
+  /// dadj from G_ij = <a_i, b_j>: the operator's output is Â b and a is its upstream gradient.
+  void edge_gradients(const SparseMatrix<Scalar>& adj, const Cache& cache, const ConstMatrixRef<Scalar>& a,
+                      const ConstMatrixRef<Scalar>& b, Vector<Scalar>& dadj) const {
+    detail::edge_dots<Scalar>(adj, a, b, dadj);  // dadj_e = G_e = dL/dÂ_e
+    if (!m_options.normalize) return;
+    const Index n = adj.rows();
+    const StorageIndex* outer = adj.outerIndexPtr();
+    const StorageIndex* inner = adj.innerIndexPtr();
+    const Scalar* val = adj.valuePtr();
+    const Scalar* s = cache.dinv.data();
+    // t_i = dL/ds_i, through both ends of every entry (and the added loops), then
+    // dL/ddeg_i = -1/2 s_i^3 t_i reaches every entry of row i (deg_i is row i's sum).
+    Vector<Scalar> t = Vector<Scalar>::Zero(n);
+    for (Index i = 0; i < n; ++i) {
+      for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) {
+        const Index j = inner[e];
+        const Scalar ga = dadj[e] * val[e];
+        t[i] += ga * s[j];
+        t[j] += ga * s[i];
+        dadj[e] *= s[i] * s[j];
+      }
+      if (m_options.add_self_loops && cache.added[i] != Scalar(0))
+        t[i] += Scalar(2) * a.row(i).dot(b.row(i)) * s[i];
+    }
+    for (Index i = 0; i < n; ++i) {
+      const Scalar ddeg = Scalar(-0.5) * s[i] * s[i] * s[i] * t[i];
+      for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) dadj[e] += ddeg;
+    }
+  }
+
+  Index m_in, m_out;
+  GCNConvOptions m_options;
+  Index m_weight = -1, m_bias = -1;
+};
+
+}  // namespace gnnpool
+
+#endif

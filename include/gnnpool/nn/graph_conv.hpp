@@ -1,0 +1,116 @@
+#ifndef GNNPOOL_NN_GRAPH_CONV_HPP
+#define GNNPOOL_NN_GRAPH_CONV_HPP
+
+/// \file
+/// `GraphConv`: the graph convolution of Morris et al. (k-GNN), PyG's
+/// `torch_geometric.nn.GraphConv` with aggr = 'add'.
+
+#include <gnnpool/core/errors.hpp>
+#include <gnnpool/core/parameters.hpp>
+#include <gnnpool/detail/propagate.hpp>
+#include <gnnpool/nn/linear.hpp>
+
+#include <string_view>
+
+namespace gnnpool {
+
+/// Graph convolution  y_i = W_rel (sum_{j -> i} w_ji x_j) + b + W_root x_i.
+///
+/// In matrix form Y = (A X) W_rel^T + 1 b^T + X W_root^T, with adj(i, j) = w_ji the weight of
+/// the edge j -> i (gnnpool's convention: row i lists what node i receives). Stored self loops
+/// are ordinary edges; none is added.
+///
+/// Backward (upstream dY), Z = A X:
+///
+///     db = 1^T dY,   dW_root = dY^T X,   dW_rel = dY^T Z,   dZ = dY W_rel
+///     dX = A^T dZ + dY W_root,           dadj_e (e = (i, j) stored) = <dZ_i, X_j>
+///
+/// The product is taken in the cheaper order: Z = A X then Z W_rel^T when in <= out (PyG's
+/// order), H = X W_rel^T then A H when out < in; then dH = A^T dY, dW_rel = dH^T X,
+/// dX = dH W_rel + dY W_root and dadj_e = <dY_i, H_j>.
+///
+/// Shapes: adj N x N (compressed CSR), X N x in, Y N x out, dadj nnz(adj).
+/// Parameters: `<prefix>.lin_rel.weight` [out, in], `<prefix>.lin_rel.bias` [1, out] (if
+/// `bias`), `<prefix>.lin_root.weight` [out, in]; initialised like PyTorch's Linear (PyG's
+/// default). Cache: Z (or H). Cost: O(N in out + E min(in, out)) both ways, plus
+/// O(E min(in, out)) for dadj; adj is read in place.
+///
+/// Errors: `shape_error` when adj is not square, does not have one row per row of x, x does not
+/// have `in` columns, or dy is not N x out; `invalid_argument` when adj is not compressed.
+template <typename Scalar_>
+class GraphConv {
+ public:
+  using Scalar = Scalar_;
+
+  struct Cache {
+    Matrix<Scalar> h;  ///< A X (aggregate_first) or X W_rel^T
+    bool aggregate_first = true;
+  };
+
+  GraphConv(ParameterSet<Scalar>& params, std::string_view prefix, Index in, Index out, bool bias = true)
+      : m_in(in), m_out(out),
+        m_rel((check_sizes(prefix, in, out), params), join_name(prefix, "lin_rel"), in, out, bias),
+        m_root(params, join_name(prefix, "lin_root"), in, out, false) {}
+
+  Index in_features() const { return m_in; }
+  Index out_features() const { return m_out; }
+  bool has_bias() const { return m_rel.has_bias(); }
+
+  /// y (N x out) = lin_rel(A x) + lin_root(x); fills cache.
+  void forward(const ParameterSet<Scalar>& params, const SparseMatrix<Scalar>& adj, const ConstMatrixRef<Scalar>& x,
+               Matrix<Scalar>& y, Cache& cache) const {
+    detail::check_graph_input("GraphConv", adj, x, m_in);
+    const Matrix<Scalar>& w_rel = params[m_rel.weight_slot()];
+    cache.aggregate_first = m_in <= m_out;
+    if (cache.aggregate_first) {
+      detail::propagate<Scalar>(adj, adj.valuePtr(), nullptr, x, cache.h);
+      y.noalias() = cache.h * w_rel.transpose();
+    } else {
+      cache.h.noalias() = x * w_rel.transpose();
+      detail::propagate<Scalar>(adj, adj.valuePtr(), nullptr, cache.h, y);
+    }
+    if (has_bias()) y.rowwise() += params[m_rel.bias_slot()].row(0);
+    y.noalias() += x * params[m_root.weight_slot()].transpose();
+  }
+
+  /// Assigns dx (N x in), *dadj (nnz(adj), when dadj is not null) and this layer's slots of
+  /// dparams, from dy (N x out) and the cache of the forward on the same (adj, x).
+  void backward(const ParameterSet<Scalar>& params, const SparseMatrix<Scalar>& adj, const ConstMatrixRef<Scalar>& x,
+                const Cache& cache, const ConstMatrixRef<Scalar>& dy, Matrix<Scalar>& dx, Vector<Scalar>* dadj,
+                ParameterSet<Scalar>& dparams) const {
+    detail::check_graph_input("GraphConv backward", adj, x, m_in);
+    GNNPOOL_CHECK(dy.rows() == x.rows() && dy.cols() == m_out, shape_error, "GraphConv backward: dy is ",
+                  detail::shape(dy.rows(), dy.cols()), ", expected ", detail::shape(x.rows(), m_out));
+    GNNPOOL_CHECK(cache.h.rows() == x.rows() && cache.h.cols() == (cache.aggregate_first ? m_in : m_out),
+                  invalid_argument, "GraphConv backward: the cache does not come from a forward on this graph");
+    const Matrix<Scalar>& w_rel = params[m_rel.weight_slot()];
+    if (cache.aggregate_first) {
+      const Matrix<Scalar> dz = dy * w_rel;
+      m_rel.backward_params(cache.h, dy, dparams);
+      detail::propagate_transpose<Scalar>(adj, adj.valuePtr(), nullptr, dz, dx);
+      if (dadj) detail::edge_dots<Scalar>(adj, dz, x, *dadj);
+    } else {
+      Matrix<Scalar> dh;
+      detail::propagate_transpose<Scalar>(adj, adj.valuePtr(), nullptr, dy, dh);
+      dparams[m_rel.weight_slot()].noalias() = dh.transpose() * x;
+      if (has_bias()) dparams[m_rel.bias_slot()] = dy.colwise().sum();
+      dx.noalias() = dh * w_rel;
+      if (dadj) detail::edge_dots<Scalar>(adj, dy, cache.h, *dadj);
+    }
+    m_root.backward_params(x, dy, dparams);
+    dx.noalias() += dy * params[m_root.weight_slot()];
+  }
+
+ private:
+  static void check_sizes(std::string_view prefix, Index in, Index out) {
+    GNNPOOL_CHECK(in >= 1 && out >= 1, invalid_argument, "GraphConv '", prefix,
+                  "': in and out must be >= 1, got ", in, " and ", out);
+  }
+
+  Index m_in, m_out;
+  Linear<Scalar> m_rel, m_root;
+};
+
+}  // namespace gnnpool
+
+#endif
