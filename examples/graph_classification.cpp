@@ -1,0 +1,343 @@
+// Graph classification with hierarchical pooling on a TU dataset (PROTEINS by default).
+//
+//   x -> GraphConvSkip -> relu -> [pooler -> GraphConvSkip -> relu] x levels -> mean -> MLP
+//
+// trained with Adam on the cross-entropy plus the pooler's auxiliary losses, with early
+// stopping on the validation loss, evaluated by stratified k-fold cross-validation (default) or
+// by the MinCutPool paper's protocol (--protocol mincut: 10 random stratified splits, 10 % test,
+// 10 % of the rest for validation). Run with --help for the options, --pooler to compare
+// poolers; docs/examples.md has the reproduction table.
+
+#include <gnnpool/io/tu.hpp>
+#include <gnnpool/nn/adam.hpp>
+
+#include "common/cli.hpp"
+#include "common/graphs.hpp"
+#include "common/metrics.hpp"
+#include "common/model.hpp"
+#include "common/splits.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <exception>
+#include <limits>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#ifndef GNNPOOL_DATA_DIR
+#define GNNPOOL_DATA_DIR "data"
+#endif
+
+namespace {
+
+using Scalar = double;
+using examples::Index;
+using Batch = gnnpool::Batch<Scalar>;
+using Model = examples::HierarchicalGNN<Scalar>;
+
+/// Everything that defines a run.
+struct Protocol {
+  std::string name = "cv";          // "cv" (k-fold cross-validation) or "mincut" (random splits)
+  std::string features = "tu";      // "tu" or "mincut"
+  Index folds = 10;                 // cv: number of folds; mincut: number of runs
+  Index max_folds = 0;              // run only the first max_folds folds (0: all)
+  double val_fraction = 0.1;
+  Index epochs = 100;
+  Index patience = 20;
+  Index batch_size = 32;
+  double lr = 1e-3;
+  double l2 = 0;                    // L2 penalty on the GraphConv and pooler weight matrices
+  Index log_every = 10;
+  std::uint64_t seed = 0;
+};
+
+struct Dataset {
+  std::string name;
+  Batch graphs;                // features of the protocol, normalised adjacency
+  std::vector<Index> labels;   // 0..C-1
+  Index num_classes = 0;
+};
+
+/// Node features: "tu" = the TU attributes (z-scored) and one-hot node labels; "mincut" = the
+/// MinCutPool code's one-hot degree, z-scored clustering coefficient, one-hot attributes and
+/// one-hot node labels.
+Dataset load_dataset(const std::string& folder, const std::string& features) {
+  auto tu = gnnpool::read_tu<Scalar>(folder);
+  Dataset d;
+  d.name = tu.name;
+  d.labels = tu.y.labels;
+  d.num_classes = tu.num_classes();
+  const Index n = tu.graphs.num_nodes(), a = tu.num_node_attributes;
+  std::vector<gnnpool::Matrix<double>> blocks;
+  auto column = [&](Index j) {
+    std::vector<double> v(static_cast<std::size_t>(n));
+    for (Index i = 0; i < n; ++i) v[static_cast<std::size_t>(i)] = tu.graphs.x(i, j);
+    return v;
+  };
+  if (features == "mincut") {
+    blocks.push_back(examples::one_hot(examples::node_degrees(tu.graphs.adj)));
+    blocks.push_back(examples::z_score(examples::clustering_coefficients(tu.graphs.adj)));
+    for (Index j = 0; j < a; ++j) blocks.push_back(examples::one_hot(column(j)));
+  } else if (features == "tu") {
+    for (Index j = 0; j < a; ++j) blocks.push_back(examples::z_score(column(j)));
+  } else {
+    throw std::invalid_argument("unknown --features '" + features + "' (tu, mincut)");
+  }
+  for (Index j = a; j < tu.graphs.x.cols(); ++j)  // one-hot node labels; drop values never used
+    if (tu.num_node_label_columns > 0 && tu.graphs.x.col(j).sum() > 0) blocks.push_back(tu.graphs.x.col(j));
+  if (blocks.empty()) blocks.push_back(gnnpool::Matrix<double>::Ones(n, 1));  // featureless dataset
+  d.graphs.x = examples::hstack(blocks).cast<Scalar>();
+  d.graphs.adj = examples::normalized_adjacency(tu.graphs.adj);
+  d.graphs.offsets = tu.graphs.offsets;
+  return d;
+}
+
+/// Cross-entropy + weighted auxiliary losses + L2 penalty, and accuracy.
+struct Scores {
+  double loss = 0, ce = 0, aux = 0, acc = 0;
+};
+
+double l2_penalty(const gnnpool::ParameterSet<Scalar>& params, double l2, gnnpool::ParameterSet<Scalar>* grads) {
+  if (l2 == 0) return 0;
+  double p = 0;
+  for (Index s = 0; s < params.size(); ++s) {
+    const std::string& name = params.name(s);
+    if (name.rfind("head.", 0) == 0 || name.size() < 6 || name.compare(name.size() - 6, 6, "weight") != 0) continue;
+    p += l2 * params[s].squaredNorm();
+    if (grads) (*grads)[s] += Scalar(2 * l2) * params[s];
+  }
+  return p;
+}
+
+Scores evaluate(const Model& model, const Dataset& data, const std::vector<Index>& ids, double l2) {
+  Scores s;
+  Model::Tape tape;
+  const Index chunk = 64;
+  for (std::size_t begin = 0; begin < ids.size(); begin += chunk) {
+    const std::size_t end = std::min(ids.size(), begin + static_cast<std::size_t>(chunk));
+    const std::span<const Index> part(ids.data() + begin, end - begin);
+    const Batch batch = examples::gather_graphs(data.graphs, part);
+    std::vector<Index> y(part.size());
+    for (std::size_t i = 0; i < part.size(); ++i) y[i] = data.labels[static_cast<std::size_t>(part[i])];
+    model.forward(batch, tape);
+    const double w = static_cast<double>(part.size());
+    s.ce += w * static_cast<double>(gnnpool::softmax_cross_entropy(tape.logits, y));
+    s.aux += w * static_cast<double>(tape.aux_loss());
+    s.acc += static_cast<double>(gnnpool::argmax_accuracy_count(tape.logits, y));
+  }
+  const double n = static_cast<double>(ids.size());
+  s.ce /= n;
+  s.aux /= n;
+  s.acc /= n;
+  s.loss = s.ce + s.aux + l2_penalty(model.parameters(), l2, nullptr);
+  return s;
+}
+
+struct FoldResult {
+  double test_acc = 0;
+  Index epochs = 0, best_epoch = 0;
+  double seconds = 0;
+};
+
+/// Progress of the whole run, for the estimated time left.
+struct Progress {
+  Index folds = 0, done_folds = 0, done_epochs = 0, max_epochs = 0;
+  double epoch_seconds = 0;  // total training time of all epochs so far
+  examples::Stopwatch clock;
+
+  std::string eta(Index fold_epoch) const {
+    const Index epochs_run = done_epochs + fold_epoch;
+    if (epochs_run == 0) return "?";
+    const double per_epoch = epoch_seconds / static_cast<double>(epochs_run);
+    const double expected = done_folds > 0 ? static_cast<double>(done_epochs) / static_cast<double>(done_folds)
+                                           : static_cast<double>(max_epochs);
+    const double left_here = std::max(0.0, expected - static_cast<double>(fold_epoch));
+    const double left = left_here + static_cast<double>(folds - done_folds - 1) * expected;
+    return examples::format_duration(left * per_epoch);
+  }
+};
+
+FoldResult train_fold(const examples::ModelConfig& config, const Protocol& p, const Dataset& data,
+                      const examples::Split& split, Index fold, Progress& progress) {
+  examples::Stopwatch fold_clock;
+  Model model(config, p.seed + static_cast<std::uint64_t>(fold));
+  auto& params = model.parameters();
+  gnnpool::AdamOptions adam_options;
+  adam_options.lr = p.lr;
+  gnnpool::Adam<Scalar> adam(params, adam_options);
+  gnnpool::ParameterSet<Scalar> grads = params.zeros_like(), best = params;
+  std::mt19937_64 rng(p.seed * 7919 + static_cast<std::uint64_t>(fold));
+  std::vector<Index> order = split.train;
+  Model::Tape tape;
+  gnnpool::Matrix<Scalar> dlogits;
+  double best_val = std::numeric_limits<double>::infinity();
+  FoldResult r;
+  Index waited = 0;
+  for (Index epoch = 1; epoch <= p.epochs; ++epoch) {
+    examples::Stopwatch epoch_clock;
+    std::shuffle(order.begin(), order.end(), rng);
+    double train_loss = 0, train_aux = 0, train_correct = 0;
+    for (std::size_t begin = 0; begin < order.size(); begin += static_cast<std::size_t>(p.batch_size)) {
+      const std::size_t end = std::min(order.size(), begin + static_cast<std::size_t>(p.batch_size));
+      const std::span<const Index> ids(order.data() + begin, end - begin);
+      const Batch batch = examples::gather_graphs(data.graphs, ids);
+      std::vector<Index> y(ids.size());
+      for (std::size_t i = 0; i < ids.size(); ++i) y[i] = data.labels[static_cast<std::size_t>(ids[i])];
+      model.forward(batch, tape);
+      const double ce = static_cast<double>(gnnpool::softmax_cross_entropy(tape.logits, y, &dlogits));
+      const double w = static_cast<double>(ids.size());
+      train_loss += w * ce;
+      train_aux += w * static_cast<double>(tape.aux_loss());
+      train_correct += static_cast<double>(gnnpool::argmax_accuracy_count(tape.logits, y));
+      model.backward(batch, tape, dlogits, grads);
+      l2_penalty(params, p.l2, &grads);
+      adam.step(params, grads);
+    }
+    progress.epoch_seconds += epoch_clock.seconds();
+    const double n = static_cast<double>(order.size());
+    const Scores val = evaluate(model, data, split.val, p.l2);
+    r.epochs = epoch;
+    if (val.loss < best_val) {
+      best_val = val.loss;
+      best = params;
+      r.best_epoch = epoch;
+      waited = 0;
+    } else {
+      ++waited;
+    }
+    const bool stop = waited >= p.patience;
+    if (epoch == 1 || epoch % p.log_every == 0 || stop || epoch == p.epochs)
+      std::printf("  fold %2ld  epoch %3ld  loss %.4f (ce %.4f + aux %.4f)  train %5.1f%%  val %5.1f%% (loss %.4f)"
+                  "  %s/epoch  ETA %s\n",
+                  static_cast<long>(fold + 1), static_cast<long>(epoch), (train_loss + train_aux) / n, train_loss / n,
+                  train_aux / n, 100 * train_correct / n, 100 * val.acc, val.loss,
+                  examples::format_duration(epoch_clock.seconds()).c_str(), progress.eta(epoch).c_str());
+    std::fflush(stdout);
+    if (stop) break;
+  }
+  params = best;
+  r.test_acc = evaluate(model, data, split.test, p.l2).acc;
+  r.seconds = fold_clock.seconds();
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  examples::Options opt(argc, argv,
+                        "graph_classification: hierarchical GNN with a gnnpool pooler on a TU dataset.\n"
+                        "Usage: graph_classification [--pooler mincut] [--data data/PROTEINS] [--protocol cv|mincut] ...");
+  Protocol p;
+  std::string names;
+  for (const auto& n : examples::pooler_names()) names += (names.empty() ? "" : ", ") + n;
+  const std::string data_dir = opt.text("data", std::string(GNNPOOL_DATA_DIR) + "/PROTEINS", "folder of a TU dataset");
+  const std::string pooler = opt.text("pooler", "mincut", "pooler: " + names);
+  p.name = opt.text("protocol", "cv", "cv: stratified k-fold CV; mincut: the MinCutPool paper's protocol (sets the defaults below)");
+  const bool mincut_protocol = p.name == "mincut";
+  if (!mincut_protocol && p.name != "cv") throw std::invalid_argument("--protocol must be cv or mincut");
+  const bool soft = examples::is_soft_pooler(pooler);
+  p.features = opt.text("features", mincut_protocol ? "mincut" : "tu", "node features: tu or mincut (degree, clustering, one-hot)");
+  p.folds = opt.integer("folds", 10, "cv: number of folds; mincut: number of random splits");
+  p.max_folds = opt.integer("max-folds", 0, "stop after this many folds (0: all)");
+  p.epochs = opt.integer("epochs", mincut_protocol ? 500 : 100, "maximum epochs per fold");
+  p.patience = opt.integer("patience", mincut_protocol ? 50 : 20, "early-stopping patience (epochs without a better validation loss)");
+  p.batch_size = opt.integer("batch", mincut_protocol ? (soft ? 1 : 8) : 32, "graphs per mini-batch");
+  p.lr = opt.real("lr", mincut_protocol ? 5e-4 : 1e-3, "Adam learning rate");
+  p.l2 = opt.real("l2", mincut_protocol ? 1e-4 : 0.0, "L2 penalty on GraphConv and pooler weights (Keras l2)");
+  p.seed = static_cast<std::uint64_t>(opt.integer("seed", 0, "seed of splits, initialisation and shuffling"));
+  p.log_every = opt.integer("log-every", 10, "print a progress line every this many epochs");
+  examples::ModelConfig config;
+  config.pooler = pooler;
+  config.hidden = opt.integer("hidden", 32, "channels of every GraphConv");
+  const Index levels = opt.integer("levels", mincut_protocol ? 2 : 1, "pooling levels");
+  const double ratio = opt.real("ratio", 0.5, "topk / sag: fraction of nodes kept per level");
+  const double aux_weight = opt.real("aux-weight", 1.0, "coefficient of every auxiliary loss");
+  config.readout = opt.text("readout", "mean", "global readout: mean, sum or max");
+  const Index head_hidden = opt.integer("head-hidden", mincut_protocol ? 0 : 32, "hidden width of the MLP after the readout (0: one Linear)");
+  const bool smoke = opt.flag("smoke", "a few epochs on 2 folds (CTest)");
+  opt.finish();
+  if (smoke) {  // a few epochs on at most 2 folds, unless given explicitly
+    if (!opt.given("epochs")) p.epochs = 3;
+    if (!opt.given("max-folds")) p.max_folds = 2;
+    if (!opt.given("log-every")) p.log_every = 1;
+  }
+  if (p.folds < 2 && !mincut_protocol) throw std::invalid_argument("--folds must be >= 2");
+  if (p.batch_size < 1 || p.epochs < 1 || p.patience < 1 || levels < 1)
+    throw std::invalid_argument("--batch, --epochs, --patience and --levels must be >= 1");
+
+  examples::Stopwatch total;
+  const Dataset data = load_dataset(data_dir, p.features);
+  const Index num_graphs = data.graphs.num_graphs();
+  const double avg_nodes = static_cast<double>(data.graphs.num_nodes()) / static_cast<double>(num_graphs);
+  config.in_features = data.graphs.num_features();
+  config.num_classes = data.num_classes;
+  if (head_hidden > 0) config.head_hidden = {head_hidden};
+  config.levels.clear();
+  // Clusters per level as the MinCutPool code: ceil(average N) / 2, then / 4, ...
+  Index k = static_cast<Index>(std::ceil(avg_nodes));
+  for (Index l = 0; l < levels; ++l) {
+    examples::PoolerSettings s;
+    k = std::max<Index>(1, k / 2);
+    s.clusters = k;
+    s.ratio = ratio;
+    s.mlp_hidden = {16};
+    s.seed = p.seed + static_cast<std::uint64_t>(l);
+    s.aux_weight = aux_weight;
+    config.levels.push_back(s);
+  }
+
+  const auto splits = mincut_protocol
+                          ? examples::stratified_random_splits(data.labels, p.folds, 0.1, p.val_fraction, p.seed)
+                          : examples::stratified_k_fold(data.labels, p.folds, p.val_fraction, p.seed);
+  const Index run_folds = p.max_folds > 0 ? std::min<Index>(p.max_folds, static_cast<Index>(splits.size()))
+                                          : static_cast<Index>(splits.size());
+  std::printf("gnnpool graph classification\n");
+  std::printf("  data      %s: %ld graphs, %ld nodes (%.2f per graph), %ld features, %ld classes\n", data.name.c_str(),
+              static_cast<long>(num_graphs), static_cast<long>(data.graphs.num_nodes()), avg_nodes,
+              static_cast<long>(config.in_features), static_cast<long>(config.num_classes));
+  std::printf("  model     GraphConvSkip(%ld)", static_cast<long>(config.hidden));
+  for (const auto& s : config.levels) {
+    if (examples::is_soft_pooler(pooler)) std::printf(" -> %s(k=%ld)", pooler.c_str(), static_cast<long>(s.clusters));
+    else if (pooler == "topk" || pooler == "sag") std::printf(" -> %s(ratio=%.2f)", pooler.c_str(), s.ratio);
+    else std::printf(" -> %s", pooler.c_str());
+    std::printf(" -> GraphConvSkip(%ld)", static_cast<long>(config.hidden));
+  }
+  std::printf(" -> %s readout -> MLP -> %ld classes\n", config.readout.c_str(), static_cast<long>(config.num_classes));
+  std::printf("  protocol  %s: %ld %s, validation %.0f%% of train, Adam lr %g, batch %ld, <= %ld epochs, patience %ld,"
+              " L2 %g, seed %lu\n",
+              p.name.c_str(), static_cast<long>(run_folds), mincut_protocol ? "random splits (10% test)" : "folds",
+              100 * p.val_fraction, p.lr, static_cast<long>(p.batch_size), static_cast<long>(p.epochs),
+              static_cast<long>(p.patience), p.l2, static_cast<unsigned long>(p.seed));
+
+  Progress progress;
+  progress.folds = run_folds;
+  progress.max_epochs = p.epochs;
+  std::vector<double> accs;
+  Index epochs = 0;
+  for (Index f = 0; f < run_folds; ++f) {
+    const auto r = train_fold(config, p, data, splits[static_cast<std::size_t>(f)], f, progress);
+    accs.push_back(100 * r.test_acc);
+    epochs += r.epochs;
+    progress.done_folds = f + 1;
+    progress.done_epochs = epochs;
+    std::printf("fold %ld/%ld: test accuracy %.2f%% (best validation loss at epoch %ld of %ld, %s)\n",
+                static_cast<long>(f + 1), static_cast<long>(run_folds), 100 * r.test_acc, static_cast<long>(r.best_epoch),
+                static_cast<long>(r.epochs), examples::format_duration(r.seconds).c_str());
+    std::fflush(stdout);
+  }
+  const auto acc = examples::mean_std(accs);
+  std::printf("\n%s, pooler %s, protocol %s, seed %lu\n", data.name.c_str(), pooler.c_str(), p.name.c_str(),
+              static_cast<unsigned long>(p.seed));
+  std::printf("test accuracy: %.2f +- %.2f %% over %ld %s\n", acc.mean, acc.std, static_cast<long>(run_folds),
+              mincut_protocol ? "runs" : "folds");
+  std::printf("time per epoch: %s (training only), total %s\n",
+              examples::format_duration(progress.epoch_seconds / static_cast<double>(std::max<Index>(epochs, 1))).c_str(),
+              examples::format_duration(total.seconds()).c_str());
+  return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "graph_classification: %s\n", e.what());
+  return 1;
+}
