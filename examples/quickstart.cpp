@@ -1,58 +1,76 @@
-// Quick start: build a small graph, run a layer on it, pool it, and print the shapes.
-//
-// Until the named poolers land, the "pooler" here is a Linear layer followed by a global sum
-// readout written by hand. To switch to TopKPool once it exists, replace the include of
-// nn/linear.hpp with pool/topk_pool.hpp and the block marked POOLER below with its forward call.
+// Quick start: build a batch of two small graphs, run one GCN layer, pool it with TopKPool
+// (keep the best-scoring half of every graph), read every graph out to one row, and print the
+// shapes along the way. Any other pooler of gnnpool is used the same way: swap the include and
+// the `make_topk_pool` line (for example make_sag_pool, make_mincut_pool).
 
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/parameters.hpp>
-#include <gnnpool/nn/linear.hpp>
+#include <gnnpool/nn/gcn_conv.hpp>
+#include <gnnpool/pool/topk_pool.hpp>
 
 #include <cstdio>
+#include <vector>
 
 namespace {
 
 void print_shape(const char* what, gnnpool::Index rows, gnnpool::Index cols) {
-  std::printf("  %-22s %ld x %ld\n", what, static_cast<long>(rows), static_cast<long>(cols));
+  std::printf("  %-26s %ld x %ld\n", what, static_cast<long>(rows), static_cast<long>(cols));
+}
+
+/// A cycle of n nodes with features x_i = (i, 1, -i).
+gnnpool::Batch<double> cycle(gnnpool::Index n) {
+  gnnpool::Matrix<double> x(n, 3);
+  gnnpool::EdgeList edges;
+  for (gnnpool::Index i = 0; i < n; ++i) {
+    x.row(i) << double(i), 1.0, -double(i);
+    edges.emplace_back(i, (i + 1) % n);
+  }
+  return gnnpool::make_graph<double>(x, edges);  // symmetrised, weight 1
 }
 
 }  // namespace
 
 int main() {
-  using Scalar = double;
   using gnnpool::Index;
 
-  // Two 4-cycles joined by one edge: 8 nodes, 3 features each (x_i = (i, 1, -i)).
-  gnnpool::Matrix<Scalar> x(8, 3);
-  for (Index i = 0; i < x.rows(); ++i) x.row(i) << Scalar(i), Scalar(1), -Scalar(i);
-  const gnnpool::EdgeList edges{{0, 1}, {1, 2}, {2, 3}, {3, 0}, {4, 5}, {5, 6}, {6, 7}, {7, 4}, {3, 4}};
-  gnnpool::Batch<Scalar> graph = gnnpool::make_graph<Scalar>(x, edges);  // symmetric, weight 1
+  // A batch is the disjoint union of its graphs: here a 6-cycle and a 4-cycle (10 nodes).
+  const std::vector<gnnpool::Batch<double>> graphs{cycle(6), cycle(4)};
+  const gnnpool::Batch<double> batch = gnnpool::concatenate<double>(graphs);
 
-  // Every layer registers its tensors (PyG names) in one ParameterSet, seeded for repeatability.
-  gnnpool::ParameterSet<Scalar> params;
-  gnnpool::Linear<Scalar> lin(params, "lin", 3, 4);
+  // Layers register their parameters (PyG names) in one ParameterSet.
+  gnnpool::ParameterSet<double> params;
+  gnnpool::GCNConv<double> conv(params, "conv", 3, 8);
+  const auto pool = gnnpool::make_topk_pool<double>(params, "pool", 8);  // ratio 0.5
   params.initialize(42);
 
-  // One message-passing step: H = relu(A X W^T + b).
-  gnnpool::Matrix<Scalar> ax = graph.adj * graph.x;
-  gnnpool::Matrix<Scalar> h;
-  lin.forward(params, ax, h);
-  h = h.cwiseMax(Scalar(0));
+  // h = relu(GCN(x)): one message-passing step.
+  gnnpool::Batch<double> hidden = batch;
+  gnnpool::GCNConv<double>::Cache conv_cache;
+  conv.forward(params, batch.adj, batch.x, hidden.x, conv_cache);
+  hidden.x = hidden.x.cwiseMax(0.0);
 
-  // POOLER: a global sum readout, one row per graph of the batch.
-  gnnpool::Matrix<Scalar> pooled(graph.num_graphs(), h.cols());
-  for (Index b = 0; b < graph.num_graphs(); ++b)
-    pooled.row(b) = h.middleRows(graph.graph_begin(b), graph.graph_size(b)).colwise().sum();
+  // Pool: select the top half of each graph by score, gather their features, keep their edges.
+  gnnpool::TopKPool<double>::Output pooled;
+  gnnpool::TopKPool<double>::Cache pool_cache;
+  pool.forward(params, hidden, pooled, pool_cache);
 
-  std::printf("gnnpool quick start\n");
-  print_shape("input x", graph.x.rows(), graph.x.cols());
-  print_shape("input adjacency", graph.adj.rows(), graph.adj.cols());
-  std::printf("  %-22s %ld (both directions of %zu edges)\n", "stored edges",
-              static_cast<long>(graph.num_edges()), edges.size());
-  print_shape("hidden h", h.rows(), h.cols());
-  print_shape("pooled (sum readout)", pooled.rows(), pooled.cols());
-  std::printf("  pooled row 0:");
-  for (Index c = 0; c < pooled.cols(); ++c) std::printf(" %.4f", pooled(0, c));
+  // Global sum readout: one row per graph.
+  gnnpool::Matrix<double> readout(pooled.batch.num_graphs(), pooled.batch.num_features());
+  for (Index b = 0; b < pooled.batch.num_graphs(); ++b)
+    readout.row(b) = pooled.batch.x.middleRows(pooled.batch.graph_begin(b), pooled.batch.graph_size(b)).colwise().sum();
+
+  std::printf("gnnpool quick start: %ld graphs, %ld parameters\n", static_cast<long>(batch.num_graphs()),
+              static_cast<long>(params.num_scalars()));
+  print_shape("input x", batch.x.rows(), batch.x.cols());
+  print_shape("input adjacency", batch.adj.rows(), batch.adj.cols());
+  print_shape("GCN output", hidden.x.rows(), hidden.x.cols());
+  print_shape("TopKPool output x", pooled.batch.x.rows(), pooled.batch.x.cols());
+  print_shape("TopKPool output adjacency", pooled.batch.adj.rows(), pooled.batch.adj.cols());
+  print_shape("readout", readout.rows(), readout.cols());
+  std::printf("  kept nodes:");
+  for (Index r : pooled.selection.representative) std::printf(" %ld", static_cast<long>(r));
+  std::printf("\n  nodes per pooled graph:");
+  for (Index b = 0; b < pooled.batch.num_graphs(); ++b) std::printf(" %ld", static_cast<long>(pooled.batch.graph_size(b)));
   std::printf("\n");
   return 0;
 }
