@@ -1,0 +1,116 @@
+#ifndef GNNPOOL_READOUT_GATED_ATTENTION_HPP
+#define GNNPOOL_READOUT_GATED_ATTENTION_HPP
+
+/// \file
+/// `GatedAttentionReadout`: Spektral's `GlobalAttentionPool` (sigmoid-gated, un-normalised).
+
+#include <gnnpool/detail/readout.hpp>
+#include <gnnpool/nn/linear.hpp>
+
+#include <cmath>
+#include <string_view>
+
+namespace gnnpool {
+
+/// Sigmoid-gated attention readout (Li et al., "Gated Graph Sequence Neural Networks", eq. 7;
+/// Spektral `GlobalAttentionPool(channels)`, the readout of the SRC paper's experiments).
+///
+/// Forward:  f_i = x_i W_f^T + b_f,   s_i = sigmoid(x_i W_a^T + b_a)          (both 1 x F')
+///           out.row(g) = sum_{i in g} s_i (.) f_i                x: N x F, out: B x F'
+/// Unlike `AttentionReadout` nothing is normalised over the nodes: each channel has its own
+/// gate in (0, 1), so the output grows with the graph like a sum.
+/// Backward: df_i = s_i (.) dout_g, da_i = f_i (.) dout_g (.) s_i (.) (1 - s_i),
+///           dx = df W_f + da W_a, dW_f = df^T X, db_f = 1^T df, dW_a = da^T X, db_a = 1^T da
+///           (all assigned).
+/// Parameters: `features_layer.weight` [F', F], `features_layer.bias` [1, F'],
+/// `attn_layer.weight` [F', F], `attn_layer.bias` [1, F'] under `prefix`: Spektral's layer names,
+/// in PyTorch's Linear layout, so Spektral's Keras `kernel` [F, F'] is the transpose of
+/// `weight`. Initialised like PyTorch's Linear (Spektral uses glorot_uniform kernels and zero
+/// biases: set them by name to reproduce a Spektral model).
+/// An empty graph reads out as a zero row and gives no gradient. Reads `x` and `offsets` only.
+/// Cache: f and s (N x F' each). Cost: O(N F F') (four GEMMs forward and backward), backward
+/// allocates two N x F' temporaries per call. Thread-safe (const).
+/// Errors: `invalid_argument` for in_features or channels < 1; `shape_error` when x does not
+/// have in_features columns, dout is not B x F', or the cache is from another batch.
+template <typename Scalar_>
+class GatedAttentionReadout {
+ public:
+  using Scalar = Scalar_;
+
+  struct Cache {
+    Matrix<Scalar> features;  ///< f, N x F'
+    Matrix<Scalar> gate;      ///< s = sigmoid(attn_layer(x)), N x F'
+    Index nodes = -1;
+  };
+
+  static constexpr std::string_view layer_name() { return "GatedAttentionReadout"; }
+
+  GatedAttentionReadout(ParameterSet<Scalar>& params, std::string_view prefix, Index in_features, Index channels)
+      : m_in(checked_in(in_features, channels)),
+        m_features(params, join_name(prefix, "features_layer"), in_features, channels),
+        m_attention(params, join_name(prefix, "attn_layer"), in_features, channels) {}
+
+  Index in_features() const { return m_in; }
+  Index out_features() const { return m_features.out_features(); }
+
+  void forward(const ParameterSet<Scalar>& params, const Batch<Scalar>& in, Matrix<Scalar>& out,
+               Cache& cache) const {
+    detail::check_readout_forward(in, m_in, layer_name());
+    cache.nodes = in.x.rows();
+    m_features.forward(params, in.x, cache.features);
+    m_attention.forward(params, in.x, cache.gate);
+    Scalar* s = cache.gate.data();
+    for (Index k = 0; k < cache.gate.size(); ++k) s[k] = Scalar(1) / (Scalar(1) + std::exp(-s[k]));
+    const Index graphs = in.num_graphs(), c = out_features();
+    out.resize(graphs, c);
+    for (Index g = 0; g < graphs; ++g) {
+      Scalar* o = out.data() + g * c;
+      std::fill(o, o + c, Scalar(0));
+      for (Index i = detail::segment_begin(in.offsets, g); i < detail::segment_end(in.offsets, g); ++i) {
+        const Scalar* fi = cache.features.data() + i * c;
+        const Scalar* si = s + i * c;
+        for (Index k = 0; k < c; ++k) o[k] += si[k] * fi[k];
+      }
+    }
+  }
+
+  void backward(const ParameterSet<Scalar>& params, const Batch<Scalar>& in, const Cache& cache,
+                const Matrix<Scalar>& dout, Matrix<Scalar>& dx, ParameterSet<Scalar>& dparams) const {
+    const Index c = out_features();
+    detail::check_readout_backward(in, m_in, cache.nodes, m_in, dout, c, layer_name());
+    const Index graphs = in.num_graphs();
+    Matrix<Scalar> dfeatures(in.x.rows(), c), dlogits(in.x.rows(), c);
+    for (Index g = 0; g < graphs; ++g) {
+      const Scalar* d = dout.data() + g * c;
+      for (Index i = detail::segment_begin(in.offsets, g); i < detail::segment_end(in.offsets, g); ++i) {
+        const Scalar* fi = cache.features.data() + i * c;
+        const Scalar* si = cache.gate.data() + i * c;
+        Scalar* dfi = dfeatures.data() + i * c;
+        Scalar* dai = dlogits.data() + i * c;
+        for (Index k = 0; k < c; ++k) {
+          dfi[k] = si[k] * d[k];
+          dai[k] = fi[k] * d[k] * si[k] * (Scalar(1) - si[k]);
+        }
+      }
+    }
+    m_features.backward(params, in.x, dfeatures, dx, dparams);
+    dx.noalias() += dlogits * params[m_attention.weight_slot()];
+    m_attention.backward_params(in.x, dlogits, dparams);
+  }
+
+ private:
+  static Index checked_in(Index in_features, Index channels) {
+    GNNPOOL_CHECK(in_features >= 1 && channels >= 1, invalid_argument,
+                  "GatedAttentionReadout: in_features and channels must be >= 1, got ", in_features, " and ",
+                  channels);
+    return in_features;
+  }
+
+  Index m_in;
+  Linear<Scalar> m_features;
+  Linear<Scalar> m_attention;
+};
+
+}  // namespace gnnpool
+
+#endif

@@ -1,0 +1,106 @@
+// Tests of gnnpool/readout/max.hpp.
+
+#include <gnnpool/readout/max.hpp>
+
+#include "readout/readout_test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <limits>
+
+using gnnpool::Index;
+using gnnpool::IndexVector;
+using gnnpool::Matrix;
+using gnnpool::MaxReadout;
+using gnnpool::ParameterSet;
+
+namespace {
+auto make_max = [](auto& params) {
+  (void)params;
+  return MaxReadout<typename std::remove_cvref_t<decltype(params)>::Scalar>{};
+};
+
+template <typename T>
+struct MaxRun {
+  Matrix<T> out, dx;
+  typename MaxReadout<T>::Cache cache;
+  MaxRun(const Matrix<T>& x, IndexVector offsets, const Matrix<T>& dout) {
+    const auto batch = gnnpool::test::split_rows(x, std::move(offsets));
+    ParameterSet<T> params, dparams;
+    const MaxReadout<T> readout;
+    readout.forward(params, batch, out, cache);
+    readout.backward(params, batch, cache, dout, dx, dparams);
+  }
+};
+}  // namespace
+
+static_assert(gnnpool::ReadoutPolicy<MaxReadout<float>>);
+static_assert(gnnpool::ReadoutPolicy<MaxReadout<double>>);
+
+TEMPLATE_TEST_CASE("MaxReadout takes the channel-wise maximum; empty graph 0, all-negative graph its true max",
+                   "[readout][max]", float, double) {
+  using T = TestType;
+  Matrix<T> x(6, 2);
+  x << 1, -2, 3, -4, -5, -6, -7, -8, -0.5, -0.25, 9, -9;
+  Matrix<T> dout(4, 2);
+  dout << 1, 2, 30, 40, -1, 0.5, 7, 8;
+  const MaxRun<T> r(x, {0, 2, 2, 5, 6}, dout);
+  Matrix<T> expected(4, 2);
+  expected << 3, -2, 0, 0, -0.5, -0.25, 9, -9;
+  CHECK(r.out == expected);
+  Matrix<T> expected_dx(6, 2);
+  expected_dx << 0, 2, 1, 0, 0, 0, 0, 0, -1, 0.5, 7, 8;
+  CHECK(r.dx == expected_dx);
+  // One node per (graph, channel), graph-major; the empty graph has none.
+  CHECK(r.cache.argmax == IndexVector{1, 0, 4, 4, 5, 5});
+  CHECK(r.cache.argmax_offsets == IndexVector{0, 1, 2, 2, 2, 3, 4, 5, 6});
+}
+
+TEMPLATE_TEST_CASE("MaxReadout splits the gradient evenly among tied maxima", "[readout][max][ties]", float,
+                   double) {
+  using T = TestType;
+  // Graph 0: channel 0 has a three-way tie, channel 1 a two-way tie (-0 == +0), channel 2 none.
+  // Graph 1: a single node ties with nothing.
+  Matrix<T> x(5, 3);
+  x << 2, 0, 1, 2, -1, 5, -3, -0.0, 4, 2, -2, 3, -1, -1, -1;
+  Matrix<T> dout(2, 3);
+  dout << 3, 1, 7, 4, 5, 6;
+  const MaxRun<T> r(x, {0, 4, 5}, dout);
+  Matrix<T> expected(2, 3);
+  expected << 2, 0, 5, -1, -1, -1;
+  CHECK(r.out == expected);
+  Matrix<T> expected_dx(5, 3);
+  expected_dx << 1, 0.5, 0, 1, 0, 7, 0, 0.5, 0, 1, 0, 0, 4, 5, 6;
+  CHECK(r.dx == expected_dx);
+  CHECK(r.cache.argmax == IndexVector{0, 1, 3, 0, 2, 1, 4, 4, 4});
+  CHECK(r.cache.argmax_offsets == IndexVector{0, 3, 5, 6, 7, 8, 9});
+}
+
+TEST_CASE("MaxReadout: a NaN propagates to its channel and gets no gradient", "[readout][max]") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  Matrix<double> x(3, 2);
+  x << 1, 2, nan, 5, 3, 4;
+  Matrix<double> dout(1, 2);
+  dout << 1, 1;
+  const MaxRun<double> r(x, {0, 3}, dout);
+  CHECK(std::isnan(r.out(0, 0)));
+  CHECK(r.out(0, 1) == 5);
+  CHECK(r.dx.col(0).isZero(0));
+  CHECK(r.dx(1, 1) == 1);
+  CHECK(r.dx.col(1).sum() == 1);
+}
+
+TEST_CASE("MaxReadout's kink guard sees ties", "[readout][max][gradcheck]") {
+  // Exact ties make the check resample x; it must then pass on the resampled values.
+  ParameterSet<double> params;
+  const MaxReadout<double> readout;
+  auto batch = gnnpool::test::split_rows(Matrix<double>(Matrix<double>::Ones(4, 3)), {0, 4});
+  const auto r = gnnpool::testing::check_readout(readout, params, batch);
+  INFO(r.log);
+  CHECK(r.ok);
+  CHECK(r.log.find("flips") != std::string::npos);
+}
+
+TEST_CASE("MaxReadout satisfies the readout contract", "[readout][max][gradcheck][errors]") {
+  gnnpool::test::check_readout_contract(make_max, 4, 31, "MaxReadout");
+}
