@@ -20,6 +20,9 @@ namespace gnnpool {
 /// Shapes: logits N x K, s N x K (resized). A row with K = 0 columns gives an empty row.
 /// Cache: the output s is all backward needs. Cost O(N K) both ways, no allocation besides s.
 ///
+/// A -inf logit (a mask) gets probability 0 up to the smallest normal number: Eigen's
+/// vectorised exp clamps its argument, so exp(-inf) is about 1e-308 in double, not exactly 0.
+///
 /// Errors: `invalid_argument` when a row has a NaN or +inf entry or only -inf entries (its
 /// softmax is undefined); the message names the row. `s` may alias `logits` (in-place).
 template <typename Scalar>
