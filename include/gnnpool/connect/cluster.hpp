@@ -68,14 +68,23 @@ class ClusterConnect {
     const StorageIndex* outer = in.adj.outerIndexPtr();
     const StorageIndex* inner = in.adj.innerIndexPtr();
     const Scalar* val = in.adj.valuePtr();
-    cache.position.assign(static_cast<std::size_t>(in.adj.nonZeros()), -1);
+    const auto e = static_cast<std::size_t>(in.adj.nonZeros());
+    // position[p] first holds the cluster of column inner[p] (one sequential pass, gathering
+    // from a 32-bit copy of the assignment), so the row scans below read it contiguously with the
+    // row; then it is overwritten with the output entry.
+    std::vector<StorageIndex> a32(un);
+    for (std::size_t i = 0; i < un; ++i) a32[i] = static_cast<StorageIndex>(a[i]);
+    std::vector<StorageIndex>& position = cache.position;
+    position.resize(e);
+    for (std::size_t p = 0; p < e; ++p) position[p] = a32[static_cast<std::size_t>(inner[p])];
     adj_out.resize(m, m);
-    adj_out.resizeNonZeros(in.adj.nonZeros());  // upper bound, trimmed below
+    adj_out.resizeNonZeros(static_cast<Index>(e));  // upper bound, trimmed below
     StorageIndex* out_outer = adj_out.outerIndexPtr();
     StorageIndex* out_inner = adj_out.innerIndexPtr();
     Scalar* out_val = adj_out.valuePtr();
     // slot[d]: position of column d in the current output row; mark[d] == c when it is set.
     std::vector<StorageIndex> slot(um, 0), mark(um, -1);
+    const bool keep = m_options.keep_self_loops;
     StorageIndex nnz = 0;
     out_outer[0] = 0;
     for (std::size_t c = 0; c < um; ++c) {
@@ -84,12 +93,10 @@ class ClusterConnect {
       for (StorageIndex k = start[c]; k < start[c + 1]; ++k) {
         const StorageIndex i = member[static_cast<std::size_t>(k)];
         for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) {
-          const Index d = a[static_cast<std::size_t>(inner[p])];
-          if (d < 0 || (d == static_cast<Index>(c) && !m_options.keep_self_loops)) continue;
-          if (mark[static_cast<std::size_t>(d)] != cs) {
-            mark[static_cast<std::size_t>(d)] = cs;
-            out_inner[nnz++] = static_cast<StorageIndex>(d);
-          }
+          const StorageIndex d = position[static_cast<std::size_t>(p)];
+          if (d < 0 || (d == cs && !keep) || mark[static_cast<std::size_t>(d)] == cs) continue;
+          mark[static_cast<std::size_t>(d)] = cs;
+          out_inner[nnz++] = d;
         }
       }
       std::sort(out_inner + row_start, out_inner + nnz);
@@ -100,15 +107,21 @@ class ClusterConnect {
       for (StorageIndex k = start[c]; k < start[c + 1]; ++k) {
         const StorageIndex i = member[static_cast<std::size_t>(k)];
         for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) {
-          const Index d = a[static_cast<std::size_t>(inner[p])];
-          if (d < 0 || (d == static_cast<Index>(c) && !m_options.keep_self_loops)) continue;
-          const StorageIndex q = slot[static_cast<std::size_t>(d)];
-          out_val[q] += val[p];
-          cache.position[static_cast<std::size_t>(p)] = q;
+          StorageIndex& d = position[static_cast<std::size_t>(p)];
+          if (d < 0 || (d == cs && !keep)) {
+            d = -1;
+            continue;
+          }
+          d = slot[static_cast<std::size_t>(d)];
+          out_val[d] += val[p];
         }
       }
       out_outer[c + 1] = nnz;
     }
+    // Entries of dropped rows were never visited: they reach no output entry.
+    for (std::size_t i = 0; i < un; ++i)
+      if (a32[i] < 0)
+        for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) position[static_cast<std::size_t>(p)] = -1;
     adj_out.data().resize(nnz);
   }
 

@@ -71,8 +71,10 @@ struct ClusterReduceOptions {
 ///   under `after` also dL/dw_{r(c)} += <G_c, y_c>.
 ///
 /// Shapes: x N x F, x' M x F (M = number of supernodes). Cache: y (M x F) under max or `after`,
-/// the cluster sizes (M) for mean. Cost: O(N F) both ways (max backward reads x twice), no
-/// allocation per node.
+/// the members of every cluster (N + M ints). Both passes run cluster by cluster, so each output
+/// row (and each row of dL/dX') is touched once and each member row is read where it lies.
+/// Cost: O(N F + M) both ways (max backward reads a tied cluster's members twice), no allocation
+/// per node.
 template <typename Scalar_>
 class ClusterReduce {
  public:
@@ -80,8 +82,9 @@ class ClusterReduce {
   using Selection = HardSelection<Scalar>;
 
   struct Cache {
-    Matrix<Scalar> pooled;        ///< y: the aggregate before the `after` multiplication
-    std::vector<Index> count;     ///< cluster sizes (mean)
+    Matrix<Scalar> pooled;                ///< y: the aggregate before the `after` multiplication
+    std::vector<StorageIndex> start;      ///< members of cluster c: member[start[c] .. start[c+1])
+    std::vector<StorageIndex> member;     ///< input nodes grouped by cluster, ascending within one
   };
 
   explicit ClusterReduce(ClusterReduceOptions options = {}) : m_options(options) {}
@@ -90,43 +93,45 @@ class ClusterReduce {
 
   void forward(const Batch<Scalar>& in, const Selection& sel, Matrix<Scalar>& x_out, Cache& cache) const {
     check(in, sel);
-    const Index n = in.x.rows(), f = in.x.cols(), m = sel.num_supernodes();
+    const Index f = in.x.cols(), m = sel.num_supernodes();
+    group_members(sel, cache);
     const bool before = m_options.passthrough == ScorePassthrough::before;
-    auto z = [&](Index i) { return in.x.row(i) * (before ? sel.weight[i] : Scalar(1)); };
-    switch (m_options.aggregation) {
-      case ClusterAggregation::sum:
-      case ClusterAggregation::mean: {
-        x_out.setZero(m, f);
-        if (m_options.aggregation == ClusterAggregation::mean) cache.count.assign(static_cast<std::size_t>(m), 0);
-        for (Index i = 0; i < n; ++i) {
-          const Index c = sel.assignment[static_cast<std::size_t>(i)];
-          if (c < 0) continue;
-          if (before) x_out.row(c).noalias() += sel.weight[i] * in.x.row(i);
-          else x_out.row(c) += in.x.row(i);
-          if (m_options.aggregation == ClusterAggregation::mean) ++cache.count[static_cast<std::size_t>(c)];
+    // Cluster by cluster: each output row is written once; members are read where they lie.
+    x_out.resize(m, f);
+    for (Index c = 0; c < m; ++c) {
+      const StorageIndex* first = cache.member.data() + cache.start[static_cast<std::size_t>(c)];
+      const StorageIndex* last = cache.member.data() + cache.start[static_cast<std::size_t>(c) + 1];
+      auto out = x_out.row(c);
+      switch (m_options.aggregation) {
+        case ClusterAggregation::sum:
+        case ClusterAggregation::mean:
+          out.setZero();
+          for (const StorageIndex* j = first; j != last; ++j) {
+            if (before) out.noalias() += sel.weight[*j] * in.x.row(*j);
+            else out += in.x.row(*j);
+          }
+          if (m_options.aggregation == ClusterAggregation::mean && last - first > 1)
+            out /= static_cast<Scalar>(last - first);
+          break;
+        case ClusterAggregation::max:
+          // An empty cluster (only with dropped nodes) reads 0, as PyG's scatter max.
+          if (first == last) {
+            out.setZero();
+            break;
+          }
+          if (before) out.noalias() = sel.weight[*first] * in.x.row(*first);
+          else out = in.x.row(*first);
+          for (const StorageIndex* j = first + 1; j != last; ++j) {
+            if (before) out = out.cwiseMax(sel.weight[*j] * in.x.row(*j));
+            else out = out.cwiseMax(in.x.row(*j));
+          }
+          break;
+        case ClusterAggregation::representative: {
+          const Index r = sel.representative[static_cast<std::size_t>(c)];
+          if (before) out.noalias() = sel.weight[r] * in.x.row(r);
+          else out = in.x.row(r);
+          break;
         }
-        if (m_options.aggregation == ClusterAggregation::mean)
-          for (Index c = 0; c < m; ++c)
-            x_out.row(c) /= static_cast<Scalar>(std::max<Index>(cache.count[static_cast<std::size_t>(c)], 1));
-        break;
-      }
-      case ClusterAggregation::max: {
-        x_out.setConstant(m, f, -numeric<Scalar>::infinity());
-        for (Index i = 0; i < n; ++i) {
-          const Index c = sel.assignment[static_cast<std::size_t>(i)];
-          if (c < 0) continue;
-          if (before) x_out.row(c) = x_out.row(c).cwiseMax(z(i));
-          else x_out.row(c) = x_out.row(c).cwiseMax(in.x.row(i));
-        }
-        // An empty cluster (possible only for selections with dropped nodes) reads 0, as PyG.
-        for (Index k = 0; k < x_out.size(); ++k)
-          if (x_out.data()[k] == -numeric<Scalar>::infinity()) x_out.data()[k] = Scalar(0);
-        break;
-      }
-      case ClusterAggregation::representative: {
-        x_out.resize(m, f);
-        for (Index c = 0; c < m; ++c) x_out.row(c) = z(sel.representative[static_cast<std::size_t>(c)]);
-        break;
       }
     }
     if (m_options.aggregation == ClusterAggregation::max || m_options.passthrough == ScorePassthrough::after)
@@ -138,77 +143,85 @@ class ClusterReduce {
   /// Adds dL/dX into din.x and dL/dw into dsel.
   void backward(const Batch<Scalar>& in, const Selection& sel, const Cache& cache,
                 const Matrix<Scalar>& dx_out, BatchGrad<Scalar>& din, typename Selection::Gradient& dsel) const {
-    const Index n = in.x.rows(), f = in.x.cols(), m = sel.num_supernodes();
+    const Index f = in.x.cols(), m = sel.num_supernodes();
     GNNPOOL_CHECK(dx_out.rows() == m && dx_out.cols() == f, shape_error, "ClusterReduce: the gradient is ",
                   detail::shape(dx_out.rows(), dx_out.cols()), " but the pooled x is ", detail::shape(m, f));
+    GNNPOOL_CHECK(static_cast<Index>(cache.start.size()) == m + 1, shape_error, "ClusterReduce: the cache holds ",
+                  cache.start.size() - 1, " clusters but the selection has ", m,
+                  " (backward needs the cache of the same forward)");
     const bool before = m_options.passthrough == ScorePassthrough::before;
     const bool after = m_options.passthrough == ScorePassthrough::after;
-    // H = dL/dy: G scaled by the representative's weight under `after`.
-    Matrix<Scalar> scaled;
-    if (after) {
-      scaled.resize(m, f);
-      for (Index c = 0; c < m; ++c) {
-        const Index r = sel.representative[static_cast<std::size_t>(c)];
-        dsel[r] += dx_out.row(c).dot(cache.pooled.row(c));
-        scaled.row(c) = sel.weight[r] * dx_out.row(c);
-      }
-    }
-    const Matrix<Scalar>& h = after ? scaled : dx_out;
-    // Applies dL/dz_i = g to x_i (and w_i under `before`).
-    auto apply = [&](Index i, const auto& g) {
+    // h = dL/dy_c: G_c, scaled by the representative's weight under `after`.
+    Matrix<Scalar> h(1, f), zi(1, f), ties(1, f), g(1, f);
+    // Applies dL/dz_j = grad to x_j (and w_j under `before`).
+    auto apply = [&](Index j, const auto& grad) {
       if (before) {
-        dsel[i] += g.dot(in.x.row(i));
-        din.x.row(i).noalias() += sel.weight[i] * g;
+        dsel[j] += grad.dot(in.x.row(j));
+        din.x.row(j).noalias() += sel.weight[j] * grad;
       } else {
-        din.x.row(i) += g;
+        din.x.row(j) += grad;
       }
     };
-    switch (m_options.aggregation) {
-      case ClusterAggregation::sum:
-        for (Index i = 0; i < n; ++i) {
-          const Index c = sel.assignment[static_cast<std::size_t>(i)];
-          if (c >= 0) apply(i, h.row(c));
-        }
-        break;
-      case ClusterAggregation::mean: {
-        Matrix<Scalar> hm(m, f);
-        for (Index c = 0; c < m; ++c)
-          hm.row(c) = h.row(c) / static_cast<Scalar>(std::max<Index>(cache.count[static_cast<std::size_t>(c)], 1));
-        for (Index i = 0; i < n; ++i) {
-          const Index c = sel.assignment[static_cast<std::size_t>(i)];
-          if (c >= 0) apply(i, hm.row(c));
-        }
-        break;
+    for (Index c = 0; c < m; ++c) {
+      const StorageIndex* first = cache.member.data() + cache.start[static_cast<std::size_t>(c)];
+      const StorageIndex* last = cache.member.data() + cache.start[static_cast<std::size_t>(c) + 1];
+      if (after) {
+        const Index r = sel.representative[static_cast<std::size_t>(c)];
+        dsel[r] += dx_out.row(c).dot(cache.pooled.row(c));
+        h.noalias() = sel.weight[r] * dx_out.row(c);
+      } else {
+        h = dx_out.row(c);
       }
-      case ClusterAggregation::max: {
-        // Ties: count the members equal to the maximum, then share H_c among them.
-        Matrix<Scalar> ties = Matrix<Scalar>::Zero(m, f);
-        Matrix<Scalar> zi(1, f);
-        for (Index i = 0; i < n; ++i) {
-          const Index c = sel.assignment[static_cast<std::size_t>(i)];
-          if (c < 0) continue;
-          zi = in.x.row(i) * (before ? sel.weight[i] : Scalar(1));
-          ties.row(c).array() += (zi.array() == cache.pooled.row(c).array()).template cast<Scalar>();
+      switch (m_options.aggregation) {
+        case ClusterAggregation::sum:
+          for (const StorageIndex* j = first; j != last; ++j) apply(*j, h.row(0));
+          break;
+        case ClusterAggregation::mean:
+          if (last - first > 1) h /= static_cast<Scalar>(last - first);
+          for (const StorageIndex* j = first; j != last; ++j) apply(*j, h.row(0));
+          break;
+        case ClusterAggregation::max: {
+          const auto y = cache.pooled.row(c).array();
+          if (last - first == 1) {  // no tie possible
+            apply(*first, h.row(0));
+            break;
+          }
+          // Count the members equal to the maximum, then share h among them.
+          ties.setZero();
+          for (const StorageIndex* j = first; j != last; ++j) {
+            zi.noalias() = (before ? sel.weight[*j] : Scalar(1)) * in.x.row(*j);
+            ties.array() += (zi.array() == y).template cast<Scalar>();
+          }
+          h.array() /= ties.array().max(Scalar(1));
+          for (const StorageIndex* j = first; j != last; ++j) {
+            zi.noalias() = (before ? sel.weight[*j] : Scalar(1)) * in.x.row(*j);
+            g.array() = (zi.array() == y).select(h.array(), Scalar(0));
+            apply(*j, g.row(0));
+          }
+          break;
         }
-        Matrix<Scalar> share(m, f);
-        share.array() = h.array() / ties.array().max(Scalar(1));
-        Matrix<Scalar> g(1, f);
-        for (Index i = 0; i < n; ++i) {
-          const Index c = sel.assignment[static_cast<std::size_t>(i)];
-          if (c < 0) continue;
-          zi = in.x.row(i) * (before ? sel.weight[i] : Scalar(1));
-          g.array() = (zi.array() == cache.pooled.row(c).array()).select(share.row(c).array(), Scalar(0));
-          apply(i, g.row(0));
-        }
-        break;
+        case ClusterAggregation::representative:
+          apply(sel.representative[static_cast<std::size_t>(c)], h.row(0));
+          break;
       }
-      case ClusterAggregation::representative:
-        for (Index c = 0; c < m; ++c) apply(sel.representative[static_cast<std::size_t>(c)], h.row(c));
-        break;
     }
   }
 
  private:
+  /// Input nodes grouped by cluster (counting sort, ascending node order within a cluster).
+  static void group_members(const Selection& sel, Cache& cache) {
+    const std::size_t n = sel.assignment.size(), m = static_cast<std::size_t>(sel.num_supernodes());
+    cache.start.assign(m + 1, 0);
+    for (std::size_t i = 0; i < n; ++i)
+      if (sel.assignment[i] >= 0) ++cache.start[static_cast<std::size_t>(sel.assignment[i]) + 1];
+    for (std::size_t c = 0; c < m; ++c) cache.start[c + 1] += cache.start[c];
+    cache.member.resize(static_cast<std::size_t>(cache.start[m]));
+    std::vector<StorageIndex> next(cache.start.begin(), cache.start.end() - 1);
+    for (std::size_t i = 0; i < n; ++i)
+      if (sel.assignment[i] >= 0)
+        cache.member[static_cast<std::size_t>(next[static_cast<std::size_t>(sel.assignment[i])]++)] = static_cast<StorageIndex>(i);
+  }
+
   void check(const Batch<Scalar>& in, const Selection& sel) const {
     const Index n = in.x.rows(), m = sel.num_supernodes();
     GNNPOOL_CHECK(sel.num_nodes() == n, shape_error, "ClusterReduce: the selection has ", sel.num_nodes(),
