@@ -7,13 +7,17 @@
 
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/numeric.hpp>
+#include <gnnpool/core/parameters.hpp>
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/testing/gradcheck.hpp>
 #include <gnnpool/testing/random_graph.hpp>
 
 #include "support/approx.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <random>
 #include <span>
 #include <type_traits>
@@ -218,6 +222,57 @@ typename Loss::Scalar loss_value(const Loss& loss, const Batch<typename Loss::Sc
                                  const SoftSelection<typename Loss::Scalar>& sel) {
   typename Loss::Cache cache;
   return loss.forward(batch, sel, cache);
+}
+
+/// Largest relative gap between a float and a double forward + backward of a pooler.
+/// `make.template operator()<Scalar>(params)` builds the pooler, registering its parameters in
+/// `params`; the double set is initialised from `seed` and the float set is its cast. The
+/// upstream gradient covers the pooled x, the pooled adjacency and the selection; the loss
+/// weights are the pooler's own. Compared: pooled x and adj, S, every loss, dX, dA, dparams.
+template <typename Make>
+double pool_float_gap(Make make, const Batch<double>& batch, std::uint64_t seed) {
+  auto run = [&]<typename Scalar>(ParameterSet<Scalar>& params) {
+    const auto pool = make.template operator()<Scalar>(params);
+    using PoolT = std::decay_t<decltype(pool)>;
+    if constexpr (std::is_same_v<Scalar, double>) params.initialize(seed);
+    return [&, pool](const ParameterSet<Scalar>& values) {
+      const Batch<Scalar> b = cast_batch<Scalar>(batch);
+      typename PoolT::Output out;
+      typename PoolT::Cache cache;
+      pool.forward(values, b, out, cache);
+      typename PoolT::OutputGrad g;
+      const auto up = test_upstream(static_cast<std::size_t>(out.batch.x.size() + out.batch.adj.nonZeros() + out.selection.s.size()));
+      std::size_t k = 0;
+      g.x.resize(out.batch.x.rows(), out.batch.x.cols());
+      for (Index i = 0; i < g.x.size(); ++i) g.x.data()[i] = static_cast<Scalar>(up[k++]);
+      g.adj.resize(out.batch.adj.nonZeros());
+      for (Index i = 0; i < g.adj.size(); ++i) g.adj[i] = static_cast<Scalar>(up[k++]);
+      g.selection.resize(out.selection.s.rows(), out.selection.s.cols());
+      for (Index i = 0; i < g.selection.size(); ++i) g.selection.data()[i] = static_cast<Scalar>(up[k++]);
+      BatchGrad<Scalar> din;
+      ParameterSet<Scalar> dparams = values.zeros_like();
+      pool.backward(values, b, out, cache, g, din, dparams);
+      std::vector<double> flat;
+      testing::append(out.batch.x, flat);
+      for (Index e = 0; e < out.batch.adj.nonZeros(); ++e) flat.push_back(static_cast<double>(out.batch.adj.valuePtr()[e]));
+      testing::append(out.selection.s, flat);
+      for (const auto& l : out.losses) flat.push_back(static_cast<double>(l.value));
+      testing::append(din.x, flat);
+      testing::append(din.adj, flat);
+      for (Index s = 0; s < dparams.size(); ++s) testing::append(dparams[s], flat);
+      return flat;
+    };
+  };
+  ParameterSet<double> pd;
+  ParameterSet<float> pf;
+  const auto run_double = run(pd);
+  const auto run_float = run(pf);
+  const ParameterSet<float> values = pd.template cast<float>();
+  const std::vector<double> d = run_double(pd), f = run_float(values);
+  if (d.size() != f.size()) return std::numeric_limits<double>::infinity();
+  double worst = 0;
+  for (std::size_t i = 0; i < d.size(); ++i) worst = std::max(worst, std::abs(f[i] - d[i]) / std::max(1.0, std::abs(d[i])));
+  return worst;
 }
 
 }  // namespace gnnpool::test
