@@ -7,7 +7,6 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
-#include <vector>
 
 using gnnpool::Adam;
 using gnnpool::AdamOptions;
@@ -60,22 +59,22 @@ TEST_CASE("Adam with weight decay follows torch.optim.Adam's documented update",
   options.weight_decay = 0.1;
   Adam<double> adam(params, options);
   // Reference: the pseudo-code of torch.optim.Adam, one scalar at a time.
-  std::vector<double> p(params[0].data(), params[0].data() + params[0].size());
-  std::vector<double> m(p.size(), 0.0), v(p.size(), 0.0);
+  Matrix<double> p = params[0];
+  Matrix<double> m = Matrix<double>::Zero(p.rows(), p.cols()), v = m;
   for (int t = 1; t <= 5; ++t) {
     ParameterSet<double> grads = params.zeros_like();
     gnnpool::test::randomize(grads, 100 + static_cast<std::uint64_t>(t));
-    for (std::size_t i = 0; i < p.size(); ++i) {
-      const double g = grads[0].data()[i] + options.weight_decay * p[i];
-      m[i] = options.beta1 * m[i] + (1 - options.beta1) * g;
-      v[i] = options.beta2 * v[i] + (1 - options.beta2) * g * g;
-      const double m_hat = m[i] / (1 - std::pow(options.beta1, t));
-      const double v_hat = v[i] / (1 - std::pow(options.beta2, t));
-      p[i] -= options.lr * m_hat / (std::sqrt(v_hat) + options.eps);
+    for (gnnpool::Index i = 0; i < p.size(); ++i) {
+      const double g = grads[0](i) + options.weight_decay * p(i);
+      m(i) = options.beta1 * m(i) + (1 - options.beta1) * g;
+      v(i) = options.beta2 * v(i) + (1 - options.beta2) * g * g;
+      const double m_hat = m(i) / (1 - std::pow(options.beta1, t));
+      const double v_hat = v(i) / (1 - std::pow(options.beta2, t));
+      p(i) -= options.lr * m_hat / (std::sqrt(v_hat) + options.eps);
     }
     adam.step(params, grads);
   }
-  for (std::size_t i = 0; i < p.size(); ++i) CHECK(std::abs(params[0].data()[i] - p[i]) < 1e-14);
+  CHECK((params[0] - p).cwiseAbs().maxCoeff() < 1e-14);
   CHECK(adam.steps() == 5);
   adam.reset();
   CHECK(adam.steps() == 0);
