@@ -28,16 +28,6 @@ static_assert(gnnpool::ConnectPolicy<AugmentedConnect<double>, HardSelection<dou
 
 namespace {
 
-template <typename Scalar>
-HardSelection<Scalar> keep(const IndexVector& perm, const IndexVector& offsets, Index n) {
-  HardSelection<Scalar> sel;
-  sel.assignment.assign(static_cast<std::size_t>(n), -1);
-  for (std::size_t r = 0; r < perm.size(); ++r) sel.assignment[static_cast<std::size_t>(perm[r])] = static_cast<Index>(r);
-  sel.representative = perm;
-  sel.weight = Vector<Scalar>::Ones(n);
-  sel.offsets = offsets;
-  return sel;
-}
 
 /// Dense reference: B = A with diagonal 1, C = B B with zero diagonal, C[perm, perm].
 Matrix<double> dense_augmented(const SparseMatrix<double>& adj, const IndexVector& perm) {
@@ -61,7 +51,7 @@ TEMPLATE_TEST_CASE("AugmentedConnect joins kept nodes two hops apart, on a path"
                                                std::span<const TestType>(w));
   SparseMatrix<TestType> out;
   typename AugmentedConnect<TestType>::Cache cache;
-  AugmentedConnect<TestType>().forward(g, keep<TestType>({4, 2, 0}, {0, 3}, 5), out, cache);
+  AugmentedConnect<TestType>().forward(g, gnnpool::test::node_selection<TestType>({4, 2, 0}, {0, 3}, 5), out, cache);
   // 4 <- 3 <- 2: 4 * 3 = 12;  2 <- 1 <- 0: 2 * 1 = 2; 0 and 4 are four hops apart.
   Matrix<TestType> expected(3, 3);
   expected << 0, 12, 0, 12, 0, 2, 0, 2, 0;
@@ -80,7 +70,7 @@ TEST_CASE("AugmentedConnect equals the dense ((A + I)^2 - diag)[perm, perm], sel
   const auto g = gnnpool::concatenate<double>(parts);
   REQUIRE(Matrix<double>(g.adj).diagonal().cwiseAbs().sum() > 0);  // there are self loops to replace
   const IndexVector perm{5, 0, 13, 2, 9, 7, 16, 24, 14, 19};
-  const auto sel = keep<double>(perm, {0, 6, 6, 10}, 25);
+  const auto sel = gnnpool::test::node_selection<double>(perm, {0, 6, 6, 10}, 25);
   SparseMatrix<double> out;
   AugmentedConnect<double>::Cache cache;
   AugmentedConnect<double>().forward(g, sel, out, cache);
@@ -97,7 +87,7 @@ TEST_CASE("AugmentedConnect backward: gradients to every stored weight, zero on 
   options.weighted = true;
   options.self_loops = true;
   auto g = gnnpool::testing::random_graph<double>(16, 28, 2, 9, options);
-  const auto sel = keep<double>({3, 8, 0, 15, 11, 6, 9}, {0, 7}, 16);
+  const auto sel = gnnpool::test::node_selection<double>({3, 8, 0, 15, 11, 6, 9}, {0, 7}, 16);
   gnnpool::testing::GradCheckProblem problem;
   problem.variables.push_back({"adj", g.adj.valuePtr(), g.adj.nonZeros()});
   problem.forward = [&](std::vector<double>& out, std::vector<Index>& discrete) {
@@ -130,15 +120,15 @@ TEST_CASE("AugmentedConnect rejects merging selections and mismatched gradients"
   const auto g = gnnpool::make_graph<double>(Matrix<double>::Zero(3, 1), EdgeList{{0, 1}, {1, 2}});
   SparseMatrix<double> out;
   AugmentedConnect<double>::Cache cache;
-  auto sel = keep<double>({0, 2}, {0, 2}, 3);
+  auto sel = gnnpool::test::node_selection<double>({0, 2}, {0, 2}, 3);
   sel.assignment[1] = 1;
   require_throws_with<gnnpool::invalid_argument>([&] { AugmentedConnect<double>().forward(g, sel, out, cache); },
                                                  {"AugmentedConnect", "node 1", "does not merge"});
-  AugmentedConnect<double>().forward(g, keep<double>({0, 2}, {0, 2}, 3), out, cache);
+  AugmentedConnect<double>().forward(g, gnnpool::test::node_selection<double>({0, 2}, {0, 2}, 3), out, cache);
   CHECK(out.nonZeros() == 2);
   gnnpool::BatchGrad<double> din{Matrix<double>::Zero(3, 1), Vector<double>::Zero(g.adj.nonZeros())};
   Vector<double> dsel;
   require_throws_with<gnnpool::shape_error>(
-      [&] { AugmentedConnect<double>().backward(g, keep<double>({0, 2}, {0, 2}, 3), cache, Vector<double>::Zero(5), din, dsel); },
+      [&] { AugmentedConnect<double>().backward(g, gnnpool::test::node_selection<double>({0, 2}, {0, 2}, 3), cache, Vector<double>::Zero(5), din, dsel); },
       {"AugmentedConnect", "dadj_out has 5 entries", "stores 2"});
 }

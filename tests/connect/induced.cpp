@@ -40,15 +40,11 @@ Batch<Scalar> weighted_cycle() {
                                      std::span<const Scalar>(w));
 }
 
+
+/// One graph of n nodes keeping `perm` in that order.
 template <typename Scalar>
 HardSelection<Scalar> keep(const IndexVector& perm, Index n) {
-  HardSelection<Scalar> sel;
-  sel.assignment.assign(static_cast<std::size_t>(n), -1);
-  for (std::size_t r = 0; r < perm.size(); ++r) sel.assignment[static_cast<std::size_t>(perm[r])] = static_cast<Index>(r);
-  sel.representative = perm;
-  sel.weight = Vector<Scalar>::Ones(n);
-  sel.offsets = {0, static_cast<Index>(perm.size())};
-  return sel;
+  return gnnpool::test::node_selection<Scalar>(perm, {0, static_cast<Index>(perm.size())}, n);
 }
 
 template <typename Scalar>
@@ -95,7 +91,7 @@ TEMPLATE_TEST_CASE("InducedConnect keeps the edges between kept nodes with their
 
 TEST_CASE("InducedConnect equals the dense A[perm, perm] on random batches, in both orders", "[connect][induced]") {
   for (const auto order : {NodeOrder::pyg, NodeOrder::node_index}) {
-    const auto g = gnnpool::test::score_batch<double>({30, 0, 17, 25}, 5.0, 3, 21, true);
+    const auto g = gnnpool::test::random_cluster_batch<double>({30, 0, 17, 25}, 5.0, 3, 21, true);
     ParameterSet<double> params;
     const gnnpool::TopKSelect<double> select(params, "", 3, gnnpool::TopKOptions{0.4, {}, {}, gnnpool::Activation::tanh, 1.0, order});
     params.initialize(3);
@@ -117,16 +113,8 @@ TEST_CASE("InducedConnect equals the dense A[perm, perm] on random batches, in b
 }
 
 TEST_CASE("InducedConnect backward: the kept weights pass their gradient through", "[connect][induced][gradcheck]") {
-  auto g = gnnpool::test::score_batch<double>({9, 12}, 4.0, 2, 5, true);
-  const auto sel = [&] {
-    HardSelection<double> s;
-    s.assignment.assign(21, -1);
-    s.representative = {4, 0, 7, 2, 13, 9, 20, 11};
-    s.offsets = {0, 4, 8};
-    for (std::size_t r = 0; r < s.representative.size(); ++r) s.assignment[static_cast<std::size_t>(s.representative[r])] = static_cast<Index>(r);
-    s.weight = Vector<double>::Ones(21);
-    return s;
-  }();
+  auto g = gnnpool::test::random_cluster_batch<double>({9, 12}, 4.0, 2, 5, true);
+  const auto sel = gnnpool::test::node_selection<double>({4, 0, 7, 2, 13, 9, 20, 11}, {0, 4, 8}, 21);
   gnnpool::testing::GradCheckProblem problem;
   problem.variables.push_back({"adj", g.adj.valuePtr(), g.adj.nonZeros()});
   problem.forward = [&](std::vector<double>& out, std::vector<Index>&) {

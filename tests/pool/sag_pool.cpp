@@ -24,7 +24,7 @@ using gnnpool::Vector;
 using gnnpool::test::require_throws_with;
 
 TEST_CASE("SAGPool forward: gated rows of the kept nodes and their induced subgraph", "[pool][sag_pool]") {
-  const auto in = gnnpool::test::score_batch<double>({12, 0, 9}, 4.0, 3, 7, true);
+  const auto in = gnnpool::test::random_cluster_batch<double>({12, 0, 9}, 4.0, 3, 7, true);
   ParameterSet<double> params;
   SAGOptions o;
   o.topk.multiplier = 0.5;
@@ -55,7 +55,7 @@ TEST_CASE("SAGPool passes the gradient check (x, edge weights through scorer and
   cases[3].edge_weights = false;
   cases[3].topk.k = 2;
   for (const auto& o : cases) {
-    auto in = gnnpool::test::score_batch<double>({9, 0, 7}, 3.0, 3, 12, true);
+    auto in = gnnpool::test::random_cluster_batch<double>({9, 0, 7}, 3.0, 3, 12, true);
     ParameterSet<double> params;
     const auto pool = gnnpool::make_sag_pool(params, "", 3, o);
     params.initialize(8);
@@ -66,40 +66,12 @@ TEST_CASE("SAGPool passes the gradient check (x, edge weights through scorer and
 }
 
 TEST_CASE("SAGPool in float matches double, forward and backward", "[pool][sag_pool]") {
-  const auto in = gnnpool::test::score_batch<double>({40, 25}, 5.0, 6, 9, true);
-  const Batch<float> inf{in.x.cast<float>(), in.adj.cast<float>(), in.offsets};
+  const auto in = gnnpool::test::random_cluster_batch<double>({40, 25}, 5.0, 6, 9, true);
   for (const auto scorer : {SAGScorer::graph_conv, SAGScorer::gcn}) {
     SAGOptions o;
     o.scorer = scorer;
-    ParameterSet<double> pd;
-    ParameterSet<float> pf;
-    const auto pool_d = gnnpool::make_sag_pool(pd, "", 6, o);
-    const auto pool_f = gnnpool::make_sag_pool(pf, "", 6, o);
-    pd.initialize(3);
-    for (Index s = 0; s < pd.size(); ++s) pf[s] = pd[s].cast<float>();
-    SAGPool<double>::Output od;
-    SAGPool<float>::Output of;
-    SAGPool<double>::Cache cd;
-    SAGPool<float>::Cache cf;
-    pool_d.forward(pd, in, od, cd);
-    pool_f.forward(pf, inf, of, cf);
-    const float tol = gnnpool::numeric<float>::compare_tolerance();
-    REQUIRE(of.selection.representative == od.selection.representative);
-    CHECK(gnnpool::test::max_relative_error(of.batch.x, od.batch.x) <= tol);
-    SAGPool<double>::OutputGrad gd;
-    gd.x = Matrix<double>::Random(od.batch.x.rows(), 6);
-    gd.adj = Vector<double>::Random(od.batch.adj.nonZeros());
-    SAGPool<float>::OutputGrad gf{gd.x.cast<float>(), gd.adj.cast<float>(), {}};
-    gnnpool::BatchGrad<double> dind;
-    gnnpool::BatchGrad<float> dinf;
-    auto dpd = pd.zeros_like();
-    auto dpf = pf.zeros_like();
-    pool_d.backward(pd, in, od, cd, gd, dind, dpd);
-    pool_f.backward(pf, inf, of, cf, gf, dinf, dpf);
-    CHECK(gnnpool::test::max_relative_error(dinf.x, dind.x) <= tol);
-    CHECK(gnnpool::test::max_relative_error(dinf.adj, dind.adj) <= tol);
-    for (Index s = 0; s < pd.size(); ++s)
-      if (pd.name(s) != "select.weight") CHECK(gnnpool::test::max_relative_error(dpf[s], dpd[s]) <= tol);
+    gnnpool::test::check_pool_float_double([&](auto& params) { return gnnpool::make_sag_pool(params, "", 6, o); }, in, 3,
+                                           {"select.weight"});
   }
 }
 
@@ -115,7 +87,7 @@ TEST_CASE("SAGPool keeps empty graphs and rejects a wrong feature width", "[pool
   SAGPool<double>::Cache cache;
   pool.forward(params, empty, out, cache);
   CHECK(out.batch.offsets == IndexVector{0, 0});
-  const auto in = gnnpool::test::score_batch<double>({5}, 2.0, 3, 1);
+  const auto in = gnnpool::test::random_cluster_batch<double>({5}, 2.0, 3, 1, false);
   require_throws_with<gnnpool::shape_error>([&] { pool.forward(params, in, out, cache); },
                                             {"SAGSelect", "x is 5 x 3", "expects 2 features"});
 }

@@ -41,7 +41,7 @@ std::vector<TopKOptions> all_modes() {
 }  // namespace
 
 TEST_CASE("TopKPool forward: pooled x, adjacency and offsets of a batch with an empty graph", "[pool][topk_pool]") {
-  const auto in = gnnpool::test::score_batch<double>({10, 0, 7}, 4.0, 3, 2, true);
+  const auto in = gnnpool::test::random_cluster_batch<double>({10, 0, 7}, 4.0, 3, 2, true);
   ParameterSet<double> params;
   TopKOptions o;
   o.multiplier = 3.0;
@@ -67,7 +67,7 @@ TEST_CASE("TopKPool forward: pooled x, adjacency and offsets of a batch with an 
 
 TEST_CASE("TopKPool passes the gradient check (x, edge weights, p) in every mode", "[pool][topk_pool][gradcheck]") {
   for (const auto& o : all_modes()) {
-    auto in = gnnpool::test::score_batch<double>({9, 0, 6, 12}, 3.0, 3, 4, true);
+    auto in = gnnpool::test::random_cluster_batch<double>({9, 0, 6, 12}, 3.0, 3, 4, true);
     ParameterSet<double> params;
     const auto pool = gnnpool::make_topk_pool(params, "", 3, o);
     params.initialize(6);
@@ -79,7 +79,7 @@ TEST_CASE("TopKPool passes the gradient check (x, edge weights, p) in every mode
 }
 
 TEST_CASE("TopKAugmentedPool passes the gradient check", "[pool][topk_pool][gradcheck]") {
-  auto in = gnnpool::test::score_batch<double>({10, 8}, 2.5, 2, 3, true);
+  auto in = gnnpool::test::random_cluster_batch<double>({10, 8}, 2.5, 2, 3, true);
   ParameterSet<double> params;
   const auto pool = gnnpool::make_topk_augmented_pool(params, "", 2, TopKOptions{});
   params.initialize(2);
@@ -89,43 +89,17 @@ TEST_CASE("TopKAugmentedPool passes the gradient check", "[pool][topk_pool][grad
 }
 
 TEST_CASE("TopKPool in float matches double, forward and backward", "[pool][topk_pool]") {
-  const auto in = gnnpool::test::score_batch<double>({50, 30}, 5.0, 6, 8, true);
-  const Batch<float> inf{in.x.cast<float>(), in.adj.cast<float>(), in.offsets};
-  ParameterSet<double> pd;
-  ParameterSet<float> pf;
-  const auto pool_d = gnnpool::make_topk_pool(pd, "", 6, TopKOptions{});
-  const auto pool_f = gnnpool::make_topk_pool(pf, "", 6, TopKOptions{});
-  pd.initialize(3);
-  pf[0] = pd[0].cast<float>();
-  TopKPool<double>::Output od;
-  TopKPool<float>::Output of;
-  TopKPool<double>::Cache cd;
-  TopKPool<float>::Cache cf;
-  pool_d.forward(pd, in, od, cd);
-  pool_f.forward(pf, inf, of, cf);
-  const float tol = gnnpool::numeric<float>::compare_tolerance();
-  REQUIRE(of.selection.representative == od.selection.representative);
-  CHECK(gnnpool::test::max_relative_error(of.batch.x, od.batch.x) <= tol);
-  TopKPool<double>::OutputGrad gd;
-  gd.x = Matrix<double>::Random(od.batch.x.rows(), 6);
-  gd.adj = Vector<double>::Random(od.batch.adj.nonZeros());
-  gd.selection = Vector<double>::Random(in.num_nodes());
-  TopKPool<float>::OutputGrad gf{gd.x.cast<float>(), gd.adj.cast<float>(), gd.selection.cast<float>()};
-  gnnpool::BatchGrad<double> dind;
-  gnnpool::BatchGrad<float> dinf;
-  auto dpd = pd.zeros_like();
-  auto dpf = pf.zeros_like();
-  pool_d.backward(pd, in, od, cd, gd, dind, dpd);
-  pool_f.backward(pf, inf, of, cf, gf, dinf, dpf);
-  CHECK(gnnpool::test::max_relative_error(dinf.x, dind.x) <= tol);
-  CHECK(gnnpool::test::max_relative_error(dinf.adj, dind.adj) <= tol);
-  CHECK(gnnpool::test::max_relative_error(dpf[0], dpd[0]) <= tol);
+  const auto in = gnnpool::test::random_cluster_batch<double>({50, 30}, 5.0, 6, 8, true);
+  for (const auto& o : all_modes())
+    gnnpool::test::check_pool_float_double([&](auto& params) { return gnnpool::make_topk_pool(params, "", 6, o); }, in, 3);
+  gnnpool::test::check_pool_float_double(
+      [](auto& params) { return gnnpool::make_topk_augmented_pool(params, "", 6, TopKOptions{}); }, in, 3);
 }
 
 TEST_CASE("A Graph U-Net level: TopKPool down, HardLift up, skip connection", "[pool][topk_pool][hard_lift][gradcheck]") {
   // h = x + lift(pool(x).x): the lifted rows are the gated features at kept nodes, 0 elsewhere,
   // and the whole level is differentiable end to end.
-  auto in = gnnpool::test::score_batch<double>({8, 6}, 3.0, 2, 5);
+  auto in = gnnpool::test::random_cluster_batch<double>({8, 6}, 3.0, 2, 5, false);
   ParameterSet<double> params;
   const auto pool = gnnpool::make_topk_pool(params, "down", 2, TopKOptions{});
   params.initialize(4);
@@ -193,7 +167,7 @@ TEST_CASE("TopKPool handles a batch of empty graphs and rejects a wrong feature 
   pool.backward(params, empty, out, cache, g, din, dparams);
   CHECK(dparams[0].isZero(0));
 
-  const auto in = gnnpool::test::score_batch<double>({6}, 2.0, 4, 1);
+  const auto in = gnnpool::test::random_cluster_batch<double>({6}, 2.0, 4, 1, false);
   require_throws_with<gnnpool::shape_error>([&] { pool.forward(params, in, out, cache); },
                                             {"TopKSelect", "x is 6 x 4", "expects 3 features"});
   TopKOptions bad;

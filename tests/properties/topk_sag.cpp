@@ -136,7 +136,7 @@ Index entry(const SparseMatrix<double>& a, Index i, Index j) {
 }  // namespace
 
 TEST_CASE("Pooled rows and pooled edges stay aligned with their original nodes", "[properties][topk][sag]") {
-  const auto in = gnnpool::test::score_batch<double>({25, 0, 18, 31}, 5.0, 4, 3, true);
+  const auto in = gnnpool::test::random_cluster_batch<double>({25, 0, 18, 31}, 5.0, 4, 3, true);
   const Matrix<double> dense(in.adj);
   Matrix<double> two_hop = dense;
   two_hop.diagonal().setOnes();
@@ -178,7 +178,7 @@ TEST_CASE("A batch pools exactly like its graphs pooled one by one, forward and 
   const std::vector<Index> sizes{14, 0, 9, 20};
   std::vector<Batch<double>> graphs;
   for (std::size_t b = 0; b < sizes.size(); ++b)
-    graphs.push_back(gnnpool::test::score_batch<double>({sizes[b]}, 4.0, 3, 40 + b, true));
+    graphs.push_back(gnnpool::test::random_cluster_batch<double>({sizes[b]}, 4.0, 3, 40 + b, true));
   const auto batch = gnnpool::concatenate<double>(graphs);
   for (auto& s : subjects()) {
     INFO(s.name << (s.order == NodeOrder::node_index ? " (node order)" : ""));
@@ -223,7 +223,7 @@ TEST_CASE("A batch pools exactly like its graphs pooled one by one, forward and 
 }
 
 TEST_CASE("Relabelling the input nodes permutes the output consistently", "[properties][topk][sag]") {
-  const auto in = gnnpool::test::score_batch<double>({17, 23}, 4.0, 3, 77, true);
+  const auto in = gnnpool::test::random_cluster_batch<double>({17, 23}, 4.0, 3, 77, true);
   // A random relabelling inside each graph.
   IndexVector perm(static_cast<std::size_t>(in.num_nodes()));
   std::iota(perm.begin(), perm.end(), 0);
@@ -286,7 +286,7 @@ TEST_CASE("Relabelling the input nodes permutes the output consistently", "[prop
 
 TEST_CASE("Ties are resolved by the lower node index, identically on every run", "[properties][topk][sag]") {
   // Identical feature rows: every score is equal, in every graph.
-  auto in = gnnpool::test::score_batch<double>({9, 6}, 3.0, 2, 1, false);
+  auto in = gnnpool::test::random_cluster_batch<double>({9, 6}, 3.0, 2, 1, false);
   in.x.setConstant(0.5);
   for (auto& s : subjects()) {
     if (s.name.rfind("SAG", 0) == 0) continue;  // SAG's scores also depend on the degrees

@@ -78,7 +78,7 @@ TEMPLATE_TEST_CASE("GatherReduce gathers representative rows gated by their weig
 }
 
 TEST_CASE("GatherReduce backward passes the gradient check for x and the weights", "[reduce][gather][gradcheck]") {
-  auto g = gnnpool::test::score_batch<double>({7, 5}, 3.0, 3, 4);
+  auto g = gnnpool::test::random_cluster_batch<double>({7, 5}, 3.0, 3, 4, false);
   HardSelection<double> sel;
   sel.assignment = {2, -1, -1, 0, -1, -1, 1, -1, 3, -1, -1, -1};
   sel.representative = {3, 6, 0, 8};

@@ -70,7 +70,7 @@ IndexVector top(const Vector<double>& score, Index k) {
 }  // namespace
 
 TEST_CASE("SAGSelect scores with GraphConv (PyG) and the sign of its select weight", "[select][sag]") {
-  const auto g = gnnpool::test::score_batch<double>({11}, 4.0, 3, 2, true);
+  const auto g = gnnpool::test::random_cluster_batch<double>({11}, 4.0, 3, 2, true);
   ParameterSet<double> params;
   const SAGSelect<double> select(params, "pool", 3, {});
   CHECK(params.find("pool.gnn.lin_rel.weight") >= 0);
@@ -95,7 +95,7 @@ TEST_CASE("SAGSelect scores with GraphConv (PyG) and the sign of its select weig
 }
 
 TEST_CASE("SAGSelect scores with GCN (paper, Spektral), without the select weight", "[select][sag]") {
-  const auto g = gnnpool::test::score_batch<double>({13}, 3.0, 4, 8, true);
+  const auto g = gnnpool::test::random_cluster_batch<double>({13}, 3.0, 4, 8, true);
   SAGOptions o;
   o.scorer = SAGScorer::gcn;
   o.select_weight = false;
@@ -113,7 +113,7 @@ TEST_CASE("SAGSelect scores with GCN (paper, Spektral), without the select weigh
 }
 
 TEST_CASE("SAGSelect reads edge weights, or counts every edge as 1 like PyG", "[select][sag]") {
-  const auto weighted = gnnpool::test::score_batch<double>({15}, 4.0, 3, 5, true);
+  const auto weighted = gnnpool::test::random_cluster_batch<double>({15}, 4.0, 3, 5, true);
   auto unit = weighted;
   std::fill(unit.adj.valuePtr(), unit.adj.valuePtr() + unit.adj.nonZeros(), 1.0);
   for (const auto scorer : {SAGScorer::graph_conv, SAGScorer::gcn}) {
@@ -135,7 +135,7 @@ TEST_CASE("SAGSelect reads edge weights, or counts every edge as 1 like PyG", "[
 }
 
 TEST_CASE("SAGSelect backward: gradients to x, edge weights and every parameter", "[select][sag][gradcheck]") {
-  auto g = gnnpool::test::score_batch<double>({8, 0, 11}, 3.0, 3, 13, true);
+  auto g = gnnpool::test::random_cluster_batch<double>({8, 0, 11}, 3.0, 3, 13, true);
   std::vector<SAGOptions> cases(6);
   cases[1].scorer = SAGScorer::gcn;
   cases[2].topk.min_score = 0.1;  // softmax(g w): here w gets a real gradient
@@ -156,7 +156,7 @@ TEST_CASE("SAGSelect backward: gradients to x, edge weights and every parameter"
 }
 
 TEST_CASE("SAGSelect: the select weight only contributes its sign in ratio mode", "[select][sag]") {
-  auto g = gnnpool::test::score_batch<double>({12}, 3.0, 3, 1, true);
+  auto g = gnnpool::test::random_cluster_batch<double>({12}, 3.0, 3, 1, true);
   ParameterSet<double> params;
   const SAGSelect<double> select(params, "", 3, {});
   params.initialize(2);
@@ -169,40 +169,12 @@ TEST_CASE("SAGSelect: the select weight only contributes its sign in ratio mode"
 }
 
 TEST_CASE("SAGSelect in float matches double", "[select][sag]") {
-  const auto gd = gnnpool::test::score_batch<double>({30, 20}, 4.0, 5, 6, true);
-  const Batch<float> gf{gd.x.cast<float>(), gd.adj.cast<float>(), gd.offsets};
+  const auto g = gnnpool::test::random_cluster_batch<double>({30, 20}, 4.0, 5, 6, true);
   for (const auto scorer : {SAGScorer::graph_conv, SAGScorer::gcn}) {
     SAGOptions o;
     o.scorer = scorer;
-    ParameterSet<double> pd;
-    const SAGSelect<double> sd(pd, "", 5, o);
-    pd.initialize(9);
-    ParameterSet<float> pf;
-    const SAGSelect<float> sf(pf, "", 5, o);
-    for (Index s = 0; s < pd.size(); ++s) pf[s] = pd[s].cast<float>();
-    HardSelection<double> seld;
-    HardSelection<float> self;
-    SAGSelect<double>::Cache cd;
-    SAGSelect<float>::Cache cf;
-    sd.forward(pd, gd, seld, cd);
-    sf.forward(pf, gf, self, cf);
-    const float tol = gnnpool::numeric<float>::compare_tolerance();
-    CHECK(gnnpool::test::max_relative_error(self.weight, seld.weight) <= tol);
-    CHECK(self.representative == seld.representative);
-    const Vector<double> dsd = Vector<double>::LinSpaced(gd.num_nodes(), -1, 1);
-    gnnpool::BatchGrad<double> dind{Matrix<double>::Zero(gd.x.rows(), 5), Vector<double>::Zero(gd.adj.nonZeros())};
-    gnnpool::BatchGrad<float> dinf{Matrix<float>::Zero(gf.x.rows(), 5), Vector<float>::Zero(gf.adj.nonZeros())};
-    auto gpd = pd.zeros_like();
-    auto gpf = pf.zeros_like();
-    sd.backward(pd, gd, seld, cd, dsd, dind, gpd);
-    sf.backward(pf, gf, self, cf, dsd.cast<float>(), dinf, gpf);
-    CHECK(gnnpool::test::max_relative_error(dinf.x, dind.x) <= tol);
-    CHECK(gnnpool::test::max_relative_error(dinf.adj, dind.adj) <= tol);
-    for (Index s = 0; s < pd.size(); ++s) {
-      INFO(pd.name(s));
-      if (pd.name(s) != "select.weight")  // exactly 0 up to round-off in both
-        CHECK(gnnpool::test::max_relative_error(gpf[s], gpd[s]) <= tol);
-    }
+    // select.weight's gradient is exactly 0 up to round-off in both precisions.
+    gnnpool::test::check_select_float_double<SAGSelect>(o, g, 9, {"select.weight"});
   }
 }
 
@@ -222,7 +194,7 @@ TEST_CASE("SAGSelect rejects bad options and feature widths", "[select][sag][err
                                                  {"SAGSelect 's'", "in_features must be >= 1"});
   ParameterSet<double> p2;
   const SAGSelect<double> select(p2, "", 4, {});
-  const auto g = gnnpool::test::score_batch<double>({5}, 2.0, 3, 1);
+  const auto g = gnnpool::test::random_cluster_batch<double>({5}, 2.0, 3, 1, false);
   HardSelection<double> sel;
   SAGSelect<double>::Cache cache;
   require_throws_with<gnnpool::shape_error>([&] { select.forward(p2, g, sel, cache); },

@@ -153,7 +153,7 @@ TEMPLATE_TEST_CASE("TopKSelect breaks ties by the lower node index", "[select][t
 
 TEST_CASE("TopKSelect backward: score head gradients to x and p (tanh, sigmoid, min_score)",
           "[select][topk][gradcheck]") {
-  auto g = gnnpool::test::score_batch<double>({6, 0, 9, 4}, 3.0, 3, 11);
+  auto g = gnnpool::test::random_cluster_batch<double>({6, 0, 9, 4}, 3.0, 3, 11, false);
   std::vector<TopKOptions> cases(4);
   cases[1].nonlinearity = Activation::sigmoid;
   cases[2].min_score = 0.2;
@@ -170,35 +170,11 @@ TEST_CASE("TopKSelect backward: score head gradients to x and p (tanh, sigmoid, 
 }
 
 TEST_CASE("TopKSelect in float matches double", "[select][topk]") {
-  const auto gd = gnnpool::test::score_batch<double>({40, 25}, 4.0, 8, 3);
-  Batch<float> gf{gd.x.cast<float>(), gd.adj.cast<float>(), gd.offsets};
-  ParameterSet<double> pd;
-  const TopKSelect<double> sd(pd, "", 8, {});
-  pd.initialize(2);
-  ParameterSet<float> pf;
-  const TopKSelect<float> sf(pf, "", 8, {});
-  pf[sf.weight_slot()] = pd[sd.weight_slot()].cast<float>();
-  HardSelection<double> seld;
-  HardSelection<float> self;
-  TopKSelect<double>::Cache cd;
-  TopKSelect<float>::Cache cf;
-  sd.forward(pd, gd, seld, cd);
-  sf.forward(pf, gf, self, cf);
-  CHECK(gnnpool::test::max_relative_error(self.weight, seld.weight) <= gnnpool::numeric<float>::compare_tolerance());
-  CHECK(self.offsets == seld.offsets);
-  // Random scores are far apart compared with float round-off: the kept sets agree.
-  CHECK(self.representative == seld.representative);
-
-  Vector<double> dsd = Vector<double>::LinSpaced(gd.num_nodes(), -1, 1);
-  Vector<float> dsf = dsd.cast<float>();
-  gnnpool::BatchGrad<double> dind{Matrix<double>::Zero(gd.x.rows(), gd.x.cols()), {}};
-  gnnpool::BatchGrad<float> dinf{Matrix<float>::Zero(gf.x.rows(), gf.x.cols()), {}};
-  auto gpd = pd.zeros_like();
-  auto gpf = pf.zeros_like();
-  sd.backward(pd, gd, seld, cd, dsd, dind, gpd);
-  sf.backward(pf, gf, self, cf, dsf, dinf, gpf);
-  CHECK(gnnpool::test::max_relative_error(dinf.x, dind.x) <= gnnpool::numeric<float>::compare_tolerance());
-  CHECK(gnnpool::test::max_relative_error(gpf[0], gpd[0]) <= gnnpool::numeric<float>::compare_tolerance());
+  const auto g = gnnpool::test::random_cluster_batch<double>({40, 25}, 4.0, 8, 3, false);
+  gnnpool::test::check_select_float_double<TopKSelect>(TopKOptions{}, g, 2);
+  TopKOptions o;
+  o.min_score = 0.02;
+  gnnpool::test::check_select_float_double<TopKSelect>(o, g, 2);
 }
 
 TEST_CASE("TopKSelect rejects bad options, feature widths, weights and features", "[select][topk][errors]") {
