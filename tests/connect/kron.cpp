@@ -317,3 +317,31 @@ TEST_CASE("KronConnect rejects bad input with sentences naming the problem", "[c
                                         {"KronConnect", "max_fill = 1", "nearly dense"});
   }
 }
+
+TEST_CASE("Dense and sparse W^T W paths agree; sparsified L' equals L' filtered", "[connect][kron]") {
+  auto g = gnnpool::testing::random_graph<double>(300, 1500, 1, 21);
+  std::vector<int> mask(300);
+  for (std::size_t i = 0; i < mask.size(); ++i) mask[i] = static_cast<int>((i * 5 + i / 7) % 2);
+  mask[0] = 1;
+  const auto sel = keep(g, mask);
+  KronOptions dense, sparse;
+  dense.dense_fraction = 0.0;
+  sparse.dense_fraction = 2.0;
+  gnnpool::KronStats st;
+  const auto ld = gnnpool::kron_reduction(g, sel, dense, &st);
+  const auto ls = gnnpool::kron_reduction(g, sel, sparse);
+  const Matrix<double> md(ld), ms(ls);
+  CHECK(gnnpool::test::max_relative_error(md, ms) < 1e-13);
+  CHECK(md == md.transpose());
+  CHECK(ms == ms.transpose());
+  CHECK(st.solve_nonzeros > 0);
+
+  // Sparsified: exactly the entries of L' whose |w| > threshold, plus the diagonal.
+  const auto lf = gnnpool::kron_reduction(g, sel, KronOptions{}, nullptr, /*sparsify=*/true);
+  Matrix<double> expected = ms;
+  for (Index i = 0; i < expected.rows(); ++i)
+    for (Index j = 0; j < expected.cols(); ++j)
+      if (i != j && !(std::abs(expected(i, j)) > 1e-2)) expected(i, j) = 0;
+  CHECK(gnnpool::test::max_relative_error(Matrix<double>(lf), expected) < 1e-13);
+  CHECK(lf.nonZeros() < ls.nonZeros());
+}

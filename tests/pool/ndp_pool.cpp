@@ -2,6 +2,7 @@
 // float vs double, determinism, sparsification timing of the multi-level pooler, and errors.
 
 #include <gnnpool/pool/ndp_pool.hpp>
+#include <gnnpool/pool/pyramid.hpp>
 #include <gnnpool/testing/gradcheck.hpp>
 #include <gnnpool/testing/random_graph.hpp>
 
@@ -184,4 +185,20 @@ TEST_CASE("NDPPool rejects bad input with sentences naming the problem", "[pool]
   require_throws_with<gnnpool::invalid_argument>([&] { two.backward(g, o, c, grad.x, dx); },
                                                  {"NDPMultiLevelPool", "2 levels"});
   require_throws_with<gnnpool::invalid_argument>([] { NDPMultiLevelPool<double>(0); }, {"levels must be >= 1"});
+}
+
+TEST_CASE("NDPSelect + KronConnect plug into a precomputed pyramid", "[pool][ndp]") {
+  auto batch = sample_batch<double>();
+  NDPPoolOptions o;
+  o.select.cut_threshold = 0;  // no random split: the pyramid reuses one seed at every level
+  auto pyramid = gnnpool::build_pyramid(
+      batch, 2, gnnpool::make_coarsener(gnnpool::NDPSelect<double>(o.select), gnnpool::KronConnect<double>(o.connect)));
+  NDPMultiLevelPool<double> pool(2, o);
+  NDPMultiLevelPool<double>::Output out;
+  NDPMultiLevelPool<double>::Cache cache;
+  pool.forward(batch, out, cache);
+  for (std::size_t l = 0; l < 2; ++l) {
+    CHECK(pyramid.levels[l].selection.assignment == out[l].selection.assignment);
+    CHECK(Matrix<double>(pyramid.levels[l].adj) == Matrix<double>(out[l].batch.adj));
+  }
 }

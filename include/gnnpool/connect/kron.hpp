@@ -41,8 +41,14 @@ struct KronOptions {
   double shift = 1e-6;
   /// Upper bound on the stored entries of W = D^-1/2 L^-1 P L[M,P] and of the reduced
   /// Laplacian: Kron reduction of an expander-like graph is nearly dense (see docs/ndp.md), and
-  /// this turns an out-of-memory into a clear error. The default is the 32-bit CSR limit.
-  Index max_fill = std::numeric_limits<StorageIndex>::max();
+  /// this turns an out-of-memory into a clear error. The default (2^27 entries, about 2 GB for
+  /// W) bounds the memory of one call; it may be raised up to the 32-bit CSR limit 2^31 - 1.
+  Index max_fill = Index(1) << 27;
+  /// W^T W of a graph is formed densely (one symmetric rank update) when W fills at least this
+  /// fraction of its rows x columns and both dense blocks stay within `dense_limit` entries.
+  /// Only the speed changes (and the last bits of the weights); 1 or more never goes dense.
+  double dense_fraction = 0.05;
+  Index dense_limit = Index(1) << 25;
 };
 
 /// Sizes of one Kron reduction (the cost model of docs/ndp.md).
@@ -89,6 +95,19 @@ void check_kept_selection(const Batch<Scalar>& in, const HardSelection<Scalar>& 
                 k, " supernodes; Kron reduction needs one kept node per supernode");
 }
 
+/// Checks the ranges of `KronOptions`.
+inline void check_kron_options(const KronOptions& o) {
+  GNNPOOL_CHECK(std::isfinite(o.threshold) && o.threshold >= 0, invalid_argument,
+                "KronConnect: threshold must be finite and >= 0, got ", o.threshold);
+  GNNPOOL_CHECK(std::isfinite(o.shift) && o.shift > 0, invalid_argument,
+                "KronConnect: shift must be finite and > 0, got ", o.shift);
+  GNNPOOL_CHECK(o.max_fill >= 1 && o.max_fill <= std::numeric_limits<StorageIndex>::max(), invalid_argument,
+                "KronConnect: max_fill must be in [1, 2^31 - 1], got ", o.max_fill);
+  GNNPOOL_CHECK(o.dense_fraction >= 0 && o.dense_limit >= 0, invalid_argument,
+                "KronConnect: dense_fraction and dense_limit must be >= 0, got ", o.dense_fraction, " and ",
+                o.dense_limit);
+}
+
 }  // namespace detail
 
 /// Kron reduction of the Laplacian of every graph of `in` onto its kept nodes.
@@ -105,7 +124,9 @@ void check_kept_selection(const Batch<Scalar>& in, const HardSelection<Scalar>& 
 /// accumulated row by row in a fixed order, so L' is exactly symmetric (the references average
 /// L' and L'^T; here there is nothing to average). Dead pieces of M: see `KronSingular`.
 ///
-/// Returns L' in CSR (double, diagonal always stored). Cost: O(E) to build L[M,M], the LDL^T
+/// Returns L' in CSR (double, diagonal always stored). With `sparsify`, off-diagonal entries
+/// with |L'_st| <= options.threshold are not stored (KronConnect's output, without ever holding
+/// the nearly dense L' of an expander-like graph). Cost: O(E) to build L[M,M], the LDL^T
 /// (O(nnz(F)) memory), then sum over kept p of the flops of one sparse solve, then
 /// sum_k |W(k,:)|^2 for W^T W: linear in N for graphs whose eliminated side is (nearly)
 /// independent (grids, meshes), quadratic in fill for expander-like graphs (docs/ndp.md).
@@ -113,7 +134,8 @@ void check_kept_selection(const Batch<Scalar>& in, const HardSelection<Scalar>& 
 /// `gnnpool::error` when the fill exceeds `options.max_fill`.
 template <typename Scalar>
 SparseMatrix<double> kron_reduction(const Batch<Scalar>& in, const HardSelection<Scalar>& sel,
-                                    const KronOptions& options = {}, KronStats* stats = nullptr);
+                                    const KronOptions& options = {}, KronStats* stats = nullptr,
+                                    bool sparsify = false);
 
 /// Kron-reduction connectivity (NDP's connect step).
 ///
@@ -137,12 +159,7 @@ class KronConnect {
   };
 
   explicit KronConnect(KronOptions options = {}) : m_options(std::move(options)) {
-    GNNPOOL_CHECK(std::isfinite(m_options.threshold) && m_options.threshold >= 0, invalid_argument,
-                  "KronConnect: threshold must be finite and >= 0, got ", m_options.threshold);
-    GNNPOOL_CHECK(std::isfinite(m_options.shift) && m_options.shift > 0, invalid_argument,
-                  "KronConnect: shift must be finite and > 0, got ", m_options.shift);
-    GNNPOOL_CHECK(m_options.max_fill >= 1, invalid_argument, "KronConnect: max_fill must be >= 1, got ",
-                  m_options.max_fill);
+    detail::check_kron_options(m_options);
   }
 
   const KronOptions& options() const { return m_options; }
@@ -150,7 +167,7 @@ class KronConnect {
   void forward(const Batch<Scalar>& in, const HardSelection<Scalar>& sel, SparseMatrix<Scalar>& adj_out,
                Cache& cache) const {
     cache.stats = KronStats{};
-    const SparseMatrix<double> reduced = kron_reduction(in, sel, m_options, &cache.stats);
+    const SparseMatrix<double> reduced = kron_reduction(in, sel, m_options, &cache.stats, /*sparsify=*/true);
     adj_out = laplacian_to_adjacency(reduced, m_options.threshold);
     cache.output_nonzeros = adj_out.nonZeros();
   }
@@ -199,8 +216,9 @@ class KronConnect {
 
 template <typename Scalar>
 SparseMatrix<double> kron_reduction(const Batch<Scalar>& in, const HardSelection<Scalar>& sel,
-                                    const KronOptions& options, KronStats* stats) {
+                                    const KronOptions& options, KronStats* stats, bool sparsify) {
   constexpr std::string_view layer = "KronConnect";
+  detail::check_kron_options(options);
   check_batch(in, layer);
   check_nonnegative(in.adj, layer);
   check_symmetric(in.adj, layer);
@@ -401,63 +419,125 @@ SparseMatrix<double> kron_reduction(const Batch<Scalar>& in, const HardSelection
       }
   }
 
-  // L' row by row: off-diagonal -(A[p,q] + (W^T W)_st), diagonal d_p - (W^T W)_ss.
+  // L' row by row: off-diagonal -(A[p,q] + (W^T W)_st), diagonal d_p - (W^T W)_ss, graph by
+  // graph. Where a graph's W is dense enough, W^T W is one dense symmetric rank-k update
+  // (BLAS-3 speed) instead of a sparse Gustavson product. Both paths give an exactly
+  // symmetric L': the sparse one sums each entry's terms in the same order from both sides, the
+  // dense one reads one triangle.
   std::vector<StorageIndex> l_outer(static_cast<std::size_t>(k) + 1, 0), l_inner;
   std::vector<double> l_val;
   {
     std::vector<double> acc(static_cast<std::size_t>(k), 0.0);
-    std::vector<char> mark(static_cast<std::size_t>(k), 0);
-    std::vector<Index> touched;
-    for (Index s = 0; s < k; ++s) {
-      const Index rep = at(sel.representative, s);
-      touched.clear();
-      double diag = 0.0;
-      if (at(active, at(graph, rep))) {
-        diag = at(degree, rep);
-        for (StorageIndex p = outer[rep]; p < outer[rep + 1]; ++p) {
-          if (!edge(rep, p)) continue;
-          const Index t = at(sel.assignment, inner[p]);
-          if (t == HardSelection<Scalar>::dropped) continue;
-          at(acc, t) = static_cast<double>(value[p]);
-          at(mark, t) = 1;
-          touched.push_back(t);
+    std::vector<Index> last(static_cast<std::size_t>(k), -1), touched(static_cast<std::size_t>(k));
+    std::vector<Index> local_row(static_cast<std::size_t>(m), -1);
+    const Index* rp = r_ptr.data();
+    const Index* rc = r_col.data();
+    const double* rv = r_val.data();
+    double* accp = acc.data();
+    Index* lastp = last.data();
+    Index* tp = touched.data();
+    // Appends one entry of L' (off-diagonal -w), dropping |w| <= threshold when sparsifying.
+    auto put = [&](Index t, double lvalue, bool diagonal) {
+      if (!diagonal && sparsify && !(std::abs(lvalue) > options.threshold)) return;
+      GNNPOOL_CHECK(static_cast<Index>(l_inner.size()) < options.max_fill, error, layer,
+                    ": the Kron-reduced Laplacian exceeds max_fill = ", options.max_fill, " entries (", k,
+                    " kept nodes); the reduced graph is nearly dense. Raise KronOptions::max_fill or "
+                    "pool a sparser graph");
+      l_inner.push_back(static_cast<StorageIndex>(t));
+      l_val.push_back(lvalue);
+    };
+    // Row s from the touched supernodes tp[0 .. count) (sorted here) and their sums in acc.
+    auto emit_row = [&](Index s, double diag, Index count) {
+      std::sort(tp, tp + count);
+      bool diag_done = false;
+      for (Index j = 0; j < count; ++j) {
+        if (!diag_done && tp[j] > s) {
+          put(s, diag, true);
+          diag_done = true;
+        }
+        put(tp[j], -accp[tp[j]], false);
+      }
+      if (!diag_done) put(s, diag, true);
+      at(l_outer, s + 1) = static_cast<StorageIndex>(l_inner.size());
+    };
+    // Scatters A[rep(s), kept] into acc; returns the number of touched supernodes.
+    auto scatter_kept_edges = [&](Index s, Index rep) {
+      Index count = 0;
+      lastp[s] = s;
+      accp[s] = 0.0;
+      for (StorageIndex p = outer[rep]; p < outer[rep + 1]; ++p) {
+        if (!edge(rep, p)) continue;
+        const Index t = at(sel.assignment, inner[p]);
+        if (t == HardSelection<Scalar>::dropped) continue;
+        accp[t] = static_cast<double>(value[p]);
+        lastp[t] = s;
+        tp[count++] = t;
+      }
+      return count;
+    };
+    for (Index b = 0; b < num_graphs; ++b) {
+      const Index s0 = sel.offsets[static_cast<std::size_t>(b)], s1 = sel.offsets[static_cast<std::size_t>(b) + 1];
+      const Index kb = s1 - s0;
+      if (!at(active, b)) {
+        for (Index s = s0; s < s1; ++s) {
+          l_inner.push_back(static_cast<StorageIndex>(s));
+          l_val.push_back(0.0);
+          at(l_outer, s + 1) = static_cast<StorageIndex>(l_inner.size());
+        }
+        continue;
+      }
+      // Rows of W reached by this graph's columns, numbered locally.
+      Index mb = 0;
+      for (Index q = at(w_col, s0); q < at(w_col, s1); ++q)
+        if (at(local_row, at(w_row, q)) < 0) at(local_row, at(w_row, q)) = mb++;
+      const Index wnnz = at(w_col, s1) - at(w_col, s0);
+      const bool dense = mb > 0 && static_cast<double>(wnnz) >= options.dense_fraction * static_cast<double>(mb) * static_cast<double>(kb) &&
+                         mb * kb <= options.dense_limit && kb * kb <= options.dense_limit;
+      Eigen::MatrixXd gram;
+      if (dense) {
+        Eigen::MatrixXd wd = Eigen::MatrixXd::Zero(mb, kb);
+        for (Index s = s0; s < s1; ++s)
+          for (Index q = at(w_col, s); q < at(w_col, s + 1); ++q) wd(at(local_row, at(w_row, q)), s - s0) = at(w_val, q);
+        gram = Eigen::MatrixXd::Zero(kb, kb);
+        gram.selfadjointView<Eigen::Lower>().rankUpdate(wd.transpose());
+      }
+      for (Index q = at(w_col, s0); q < at(w_col, s1); ++q) at(local_row, at(w_row, q)) = -1;
+      for (Index s = s0; s < s1; ++s) {
+        const Index rep = at(sel.representative, s);
+        Index count = scatter_kept_edges(s, rep);
+        if (dense) {
+          // Columns in ascending order: A[p,q] + (W^T W)_st read from the lower triangle.
+          const double diag = at(degree, rep) - gram(s - s0, s - s0);
+          for (Index t = s0; t < s1; ++t) {
+            if (t == s) {
+              put(s, diag, true);
+              continue;
+            }
+            const double g = t > s ? gram(t - s0, s - s0) : gram(s - s0, t - s0);
+            if (lastp[t] == s) put(t, -(accp[t] + g), false);
+            else if (g != 0.0) put(t, -g, false);
+          }
+          at(l_outer, s + 1) = static_cast<StorageIndex>(l_inner.size());
+          continue;
         }
         for (Index q = at(w_col, s); q < at(w_col, s + 1); ++q) {
           const Index c = at(w_row, q);
           const double wcs = at(w_val, q);
-          for (Index e = at(r_ptr, c); e < at(r_ptr, c + 1); ++e) {
-            const Index t = at(r_col, e);
-            if (t == s) {
-              diag -= wcs * at(r_val, e);
-              continue;
+          const Index end = rp[c + 1];
+          for (Index e = rp[c]; e < end; ++e) {
+            const Index t = rc[e];
+            const double term = wcs * rv[e];
+            if (lastp[t] == s) {
+              accp[t] += term;
+            } else {
+              lastp[t] = s;
+              accp[t] = term;
+              tp[count++] = t;
             }
-            if (!at(mark, t)) {
-              at(mark, t) = 1;
-              at(acc, t) = 0.0;
-              touched.push_back(t);
-            }
-            at(acc, t) += wcs * at(r_val, e);
           }
         }
-        std::sort(touched.begin(), touched.end());
+        emit_row(s, at(degree, rep) - accp[s], count);
       }
-      GNNPOOL_CHECK(static_cast<Index>(l_inner.size() + touched.size()) + 1 <= options.max_fill, error, layer,
-                    ": the Kron-reduced Laplacian exceeds max_fill = ", options.max_fill,
-                    " entries (", k, " kept nodes); the reduced graph is nearly dense");
-      bool diag_done = false;
-      auto put_diag = [&] {
-        l_inner.push_back(static_cast<StorageIndex>(s));
-        l_val.push_back(diag);
-        diag_done = true;
-      };
-      for (Index t : touched) {
-        if (!diag_done && t > s) put_diag();
-        l_inner.push_back(static_cast<StorageIndex>(t));
-        l_val.push_back(-at(acc, t));
-        at(mark, t) = 0;
-      }
-      if (!diag_done) put_diag();
-      at(l_outer, s + 1) = static_cast<StorageIndex>(l_inner.size());
     }
   }
   SparseMatrix<double> reduced(k, k);
