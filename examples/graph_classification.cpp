@@ -100,12 +100,16 @@ struct Scores {
   double loss = 0, ce = 0, aux = 0, acc = 0;
 };
 
-double l2_penalty(const gnnpool::ParameterSet<Scalar>& params, double l2, gnnpool::ParameterSet<Scalar>* grads) {
+/// l2 * |W|^2 summed over the weight matrices of the GraphConvs and, for the soft poolers, of
+/// the assignment network: the Keras kernel_regularizer=l2(1e-4) of the MinCutPool code (which
+/// regularises neither the biases, the output layer, nor TopK / SAG). Adds its gradient to grads.
+double l2_penalty(const gnnpool::ParameterSet<Scalar>& params, double l2, bool pools, gnnpool::ParameterSet<Scalar>* grads) {
   if (l2 == 0) return 0;
   double p = 0;
   for (Index s = 0; s < params.size(); ++s) {
     const std::string& name = params.name(s);
-    if (name.rfind("head.", 0) == 0 || name.size() < 6 || name.compare(name.size() - 6, 6, "weight") != 0) continue;
+    const bool regularized = name.rfind("convs.", 0) == 0 || (pools && name.rfind("pools.", 0) == 0);
+    if (!regularized || name.size() < 6 || name.compare(name.size() - 6, 6, "weight") != 0) continue;
     p += l2 * params[s].squaredNorm();
     if (grads) (*grads)[s] += Scalar(2 * l2) * params[s];
   }
@@ -113,6 +117,7 @@ double l2_penalty(const gnnpool::ParameterSet<Scalar>& params, double l2, gnnpoo
 }
 
 Scores evaluate(const Model& model, const Dataset& data, const std::vector<Index>& ids, double l2) {
+  const bool pools = examples::is_soft_pooler(model.config().pooler);
   Scores s;
   Model::Tape tape;
   const Index chunk = 64;
@@ -132,7 +137,7 @@ Scores evaluate(const Model& model, const Dataset& data, const std::vector<Index
   s.ce /= n;
   s.aux /= n;
   s.acc /= n;
-  s.loss = s.ce + s.aux + l2_penalty(model.parameters(), l2, nullptr);
+  s.loss = s.ce + s.aux + l2_penalty(model.parameters(), l2, pools, nullptr);
   return s;
 }
 
@@ -159,6 +164,27 @@ struct Progress {
     return examples::format_duration(left * per_epoch);
   }
 };
+
+/// The pooling levels: soft poolers get K = ceil(average N of the training graphs) / 2, then / 4,
+/// ... as the MinCutPool code; TopK / SAG keep `ratio` of the nodes at every level.
+std::vector<examples::PoolerSettings> pooling_levels(const Dataset& data, const std::vector<Index>& train, Index levels,
+                                                     double ratio, double aux_weight, std::uint64_t seed) {
+  double nodes = 0;
+  for (Index g : train) nodes += static_cast<double>(data.graphs.graph_size(g));
+  Index k = static_cast<Index>(std::ceil(nodes / static_cast<double>(std::max<std::size_t>(train.size(), 1))));
+  std::vector<examples::PoolerSettings> out;
+  for (Index l = 0; l < levels; ++l) {
+    examples::PoolerSettings s;
+    k = std::max<Index>(1, k / 2);
+    s.clusters = k;
+    s.ratio = ratio;
+    s.mlp_hidden = {16};  // the MinCutPool code's assignment MLP (hidden 16, relu)
+    s.seed = seed + static_cast<std::uint64_t>(l);
+    s.aux_weight = aux_weight;
+    out.push_back(s);
+  }
+  return out;
+}
 
 FoldResult train_fold(const examples::ModelConfig& config, const Protocol& p, const Dataset& data,
                       const examples::Split& split, Index fold, Progress& progress) {
@@ -193,7 +219,7 @@ FoldResult train_fold(const examples::ModelConfig& config, const Protocol& p, co
       train_aux += w * static_cast<double>(tape.aux_loss());
       train_correct += static_cast<double>(gnnpool::argmax_accuracy_count(tape.logits, y));
       model.backward(batch, tape, dlogits, grads);
-      l2_penalty(params, p.l2, &grads);
+      l2_penalty(params, p.l2, examples::is_soft_pooler(config.pooler), &grads);
       adam.step(params, grads);
     }
     progress.epoch_seconds += epoch_clock.seconds();
@@ -249,7 +275,7 @@ int main(int argc, char** argv) try {
   p.l2 = opt.real("l2", mincut_protocol ? 1e-4 : 0.0, "L2 penalty on GraphConv and pooler weights (Keras l2)");
   p.seed = static_cast<std::uint64_t>(opt.integer("seed", 0, "seed of splits, initialisation and shuffling"));
   p.log_every = opt.integer("log-every", 10, "print a progress line every this many epochs");
-  examples::ModelConfig config;
+  examples::ModelConfig config;  // the pooling levels are set per split (pooling_levels)
   config.pooler = pooler;
   config.hidden = opt.integer("hidden", 32, "channels of every GraphConv");
   const Index levels = opt.integer("levels", mincut_protocol ? 2 : 1, "pooling levels");
@@ -275,25 +301,12 @@ int main(int argc, char** argv) try {
   config.in_features = data.graphs.num_features();
   config.num_classes = data.num_classes;
   if (head_hidden > 0) config.head_hidden = {head_hidden};
-  config.levels.clear();
-  // Clusters per level as the MinCutPool code: ceil(average N) / 2, then / 4, ...
-  Index k = static_cast<Index>(std::ceil(avg_nodes));
-  for (Index l = 0; l < levels; ++l) {
-    examples::PoolerSettings s;
-    k = std::max<Index>(1, k / 2);
-    s.clusters = k;
-    s.ratio = ratio;
-    s.mlp_hidden = {16};
-    s.seed = p.seed + static_cast<std::uint64_t>(l);
-    s.aux_weight = aux_weight;
-    config.levels.push_back(s);
-  }
-
   const auto splits = mincut_protocol
                           ? examples::stratified_random_splits(data.labels, p.folds, 0.1, p.val_fraction, p.seed)
                           : examples::stratified_k_fold(data.labels, p.folds, p.val_fraction, p.seed);
   const Index run_folds = p.max_folds > 0 ? std::min<Index>(p.max_folds, static_cast<Index>(splits.size()))
                                           : static_cast<Index>(splits.size());
+  config.levels = pooling_levels(data, splits.front().train, levels, ratio, aux_weight, p.seed);
   std::printf("gnnpool graph classification\n");
   std::printf("  data      %s: %ld graphs, %ld nodes (%.2f per graph), %ld features, %ld classes\n", data.name.c_str(),
               static_cast<long>(num_graphs), static_cast<long>(data.graphs.num_nodes()), avg_nodes,
@@ -318,7 +331,9 @@ int main(int argc, char** argv) try {
   std::vector<double> accs;
   Index epochs = 0;
   for (Index f = 0; f < run_folds; ++f) {
-    const auto r = train_fold(config, p, data, splits[static_cast<std::size_t>(f)], f, progress);
+    const auto& split = splits[static_cast<std::size_t>(f)];
+    config.levels = pooling_levels(data, split.train, levels, ratio, aux_weight, p.seed);
+    const auto r = train_fold(config, p, data, split, f, progress);
     accs.push_back(100 * r.test_acc);
     epochs += r.epochs;
     progress.done_folds = f + 1;
