@@ -13,8 +13,8 @@ function(gnnpool_add_doc_snippets)
     string(TOLOWER "${page}" page)
     get_filename_component(parent "${md}" DIRECTORY)
     get_filename_component(parent "${parent}" NAME)
-    if(page STREQUAL "readme")
-      set(page "${parent}_readme")  # README.md and docs/README.md
+    if(page STREQUAL "readme" AND NOT md STREQUAL "${PROJECT_SOURCE_DIR}/README.md")
+      set(page "${parent}_readme")  # docs/README.md
     endif()
     string(MAKE_C_IDENTIFIER "${page}" page)
     file(READ "${md}" text)
