@@ -162,7 +162,7 @@ TEST_CASE("ClusterConnect rejects selections that do not fit the adjacency", "[c
                                                  {"ClusterConnect", "assignment[2] = 4", "1 supernodes"});
   s.assignment = {0, 0, 0};
   ClusterConnect<double>().forward(g, s, out, cache);
-  cache.position.pop_back();
+  cache.input_entries = 3;  // as if the cache came from another graph
   BatchGrad<double> din;
   din.adj.setZero(g.adj.nonZeros());
   Vector<double> dsel;

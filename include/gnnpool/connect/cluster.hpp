@@ -14,6 +14,18 @@
 
 namespace gnnpool {
 
+namespace detail {
+
+/// Asks for the cache line at `p` ahead of a store to a data-dependent place (a no-op on
+/// compilers without the builtin).
+inline void prefetch_write([[maybe_unused]] const void* p) {
+#if defined(__GNUC__)
+  __builtin_prefetch(p, 1);
+#endif
+}
+
+}  // namespace detail
+
 struct ClusterConnectOptions {
   /// Keep the edges inside a cluster as a self loop of the supernode (PyG and tgp drop them).
   bool keep_self_loops = false;
@@ -29,9 +41,12 @@ struct ClusterConnectOptions {
 /// Backward: dL/dA(i, j) = dL/dA'(a(i), a(j)) for every stored entry that reaches A', 0 for the
 /// others. The selection gets no gradient (A' does not read its weights).
 ///
-/// Cache: the output position of every stored input entry (E ints).
-/// Cost: O(N + E + sum_c r_c log r_c) time, r_c the stored entries of row c of A', with one
-/// sparse accumulator of M entries (Gustavson's SpGEMM row scheme, no hashing); O(N + E) memory.
+/// Cache: the members of every cluster (N + M ints) and the stored entries regrouped by the
+/// cluster of their row with the output entry each was summed into (E ints, plus E scalars of
+/// scratch), reused across calls. Cost: O(N + E + sum_c r_c log r_c) time, r_c the stored entries of row c of A': one
+/// sequential pass over A into the buckets, then each output row merged from its contiguous
+/// bucket with one sparse accumulator of M entries (Gustavson's SpGEMM row scheme, no hashing);
+/// O(N + E) memory.
 template <typename Scalar_>
 class ClusterConnect {
  public:
@@ -39,7 +54,14 @@ class ClusterConnect {
   using Selection = HardSelection<Scalar>;
 
   struct Cache {
-    std::vector<StorageIndex> position;  ///< output entry of each input entry, -1 if none
+    /// Members of cluster c: member[member_start[c] .. member_start[c+1]), ascending.
+    std::vector<StorageIndex> member_start, member;
+    /// The stored entries of A grouped by the cluster of their row (the members' rows one after
+    /// the other): cluster c owns bucket[bucket_start[c] .. bucket_start[c+1]). After forward,
+    /// bucket_slot[k] is the output entry the k-th bucketed entry was summed into, -1 if none.
+    std::vector<StorageIndex> bucket_start, bucket_slot;
+    std::vector<Scalar> bucket_value;  ///< scratch of forward
+    Index input_entries = -1;          ///< nnz(A) of the forward, checked by backward
   };
 
   explicit ClusterConnect(ClusterConnectOptions options = {}) : m_options(options) {}
@@ -52,76 +74,94 @@ class ClusterConnect {
                   " assignments but the adjacency has ", n, " nodes");
     const std::size_t un = static_cast<std::size_t>(n), um = static_cast<std::size_t>(m);
     const IndexVector& a = sel.assignment;
-    // Members of each cluster, grouped (counting sort): rows of A' gather these rows of A.
-    std::vector<StorageIndex> start(um + 1, 0), member(un);
-    for (std::size_t i = 0; i < un; ++i) {
-      GNNPOOL_CHECK(a[i] >= Selection::dropped && a[i] < m, invalid_argument, "ClusterConnect: assignment[", i,
-                    "] = ", a[i], " is out of range for ", m, " supernodes");
-      if (a[i] >= 0) ++start[static_cast<std::size_t>(a[i]) + 1];
-    }
-    for (std::size_t c = 0; c < um; ++c) start[c + 1] += start[c];
-    {
-      std::vector<StorageIndex> next(start.begin(), start.end() - 1);
-      for (std::size_t i = 0; i < un; ++i)
-        if (a[i] >= 0) member[static_cast<std::size_t>(next[static_cast<std::size_t>(a[i])]++)] = static_cast<StorageIndex>(i);
-    }
     const StorageIndex* outer = in.adj.outerIndexPtr();
     const StorageIndex* inner = in.adj.innerIndexPtr();
     const Scalar* val = in.adj.valuePtr();
-    const auto e = static_cast<std::size_t>(in.adj.nonZeros());
-    // position[p] first holds the cluster of column inner[p] (one sequential pass, gathering
-    // from a 32-bit copy of the assignment), so the row scans below read it contiguously with the
-    // row; then it is overwritten with the output entry.
+    // Bucket the stored entries by the cluster of their row: one sequential pass over A copies
+    // each row, its columns already mapped to clusters, into its cluster's bucket. Each output
+    // row is then merged from one contiguous bucket instead of from rows scattered over A.
     std::vector<StorageIndex> a32(un);
-    for (std::size_t i = 0; i < un; ++i) a32[i] = static_cast<StorageIndex>(a[i]);
-    std::vector<StorageIndex>& position = cache.position;
-    position.resize(e);
-    for (std::size_t p = 0; p < e; ++p) position[p] = a32[static_cast<std::size_t>(inner[p])];
+    auto& bstart = cache.bucket_start;
+    auto& mstart = cache.member_start;
+    bstart.assign(um + 1, 0);
+    mstart.assign(um + 1, 0);
+    for (std::size_t i = 0; i < un; ++i) {
+      GNNPOOL_CHECK(a[i] >= Selection::dropped && a[i] < m, invalid_argument, "ClusterConnect: assignment[", i,
+                    "] = ", a[i], " is out of range for ", m, " supernodes");
+      a32[i] = static_cast<StorageIndex>(a[i]);
+      if (a[i] < 0) continue;
+      bstart[static_cast<std::size_t>(a[i]) + 1] += outer[i + 1] - outer[i];
+      ++mstart[static_cast<std::size_t>(a[i]) + 1];
+    }
+    for (std::size_t c = 0; c < um; ++c) {
+      bstart[c + 1] += bstart[c];
+      mstart[c + 1] += mstart[c];
+    }
+    const auto bucketed = static_cast<std::size_t>(bstart[um]);
+    cache.member.resize(static_cast<std::size_t>(mstart[um]));
+    cache.bucket_slot.resize(bucketed);
+    cache.bucket_value.resize(bucketed);
+    cache.input_entries = in.adj.nonZeros();
+    StorageIndex* column = cache.bucket_slot.data();  // cluster of the column, then the slot
+    Scalar* value = cache.bucket_value.data();
+    {
+      std::vector<StorageIndex> next(bstart.begin(), bstart.end() - 1), next_member(mstart.begin(), mstart.end() - 1);
+      constexpr std::size_t ahead = 16;  // rows whose bucket slots are requested in advance
+      for (std::size_t i = 0; i < un; ++i) {
+        if (i + ahead < un && a32[i + ahead] >= 0) {
+          const StorageIndex to = next[static_cast<std::size_t>(a32[i + ahead])];
+          detail::prefetch_write(column + to);
+          detail::prefetch_write(value + to);
+        }
+        const StorageIndex c = a32[i];
+        if (c < 0) continue;
+        cache.member[static_cast<std::size_t>(next_member[static_cast<std::size_t>(c)]++)] = static_cast<StorageIndex>(i);
+        StorageIndex to = next[static_cast<std::size_t>(c)];
+        for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p, ++to) {
+          column[to] = a32[static_cast<std::size_t>(inner[p])];
+          value[to] = val[p];
+        }
+        next[static_cast<std::size_t>(c)] = to;
+      }
+    }
     adj_out.resize(m, m);
-    adj_out.resizeNonZeros(static_cast<Index>(e));  // upper bound, trimmed below
+    adj_out.resizeNonZeros(static_cast<Index>(bucketed));  // upper bound, trimmed below
     StorageIndex* out_outer = adj_out.outerIndexPtr();
     StorageIndex* out_inner = adj_out.innerIndexPtr();
     Scalar* out_val = adj_out.valuePtr();
-    // slot[d]: position of column d in the current output row; mark[d] == c when it is set.
+    // Sparse accumulator: acc[d] sums row c's entries of column d; mark[d] == c when it is live;
+    // slot[d] is then the output position of column d.
     std::vector<StorageIndex> slot(um, 0), mark(um, -1);
+    std::vector<Scalar> acc(um);
     const bool keep = m_options.keep_self_loops;
     StorageIndex nnz = 0;
     out_outer[0] = 0;
     for (std::size_t c = 0; c < um; ++c) {
       const StorageIndex row_start = nnz;
       const auto cs = static_cast<StorageIndex>(c);
-      for (StorageIndex k = start[c]; k < start[c + 1]; ++k) {
-        const StorageIndex i = member[static_cast<std::size_t>(k)];
-        for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) {
-          const StorageIndex d = position[static_cast<std::size_t>(p)];
-          if (d < 0 || (d == cs && !keep) || mark[static_cast<std::size_t>(d)] == cs) continue;
+      for (StorageIndex k = bstart[c]; k < bstart[c + 1]; ++k) {
+        const StorageIndex d = column[k];
+        if (d < 0 || (d == cs && !keep)) continue;
+        if (mark[static_cast<std::size_t>(d)] != cs) {
           mark[static_cast<std::size_t>(d)] = cs;
+          acc[static_cast<std::size_t>(d)] = value[k];
           out_inner[nnz++] = d;
+        } else {
+          acc[static_cast<std::size_t>(d)] += value[k];
         }
       }
       std::sort(out_inner + row_start, out_inner + nnz);
       for (StorageIndex q = row_start; q < nnz; ++q) {
-        slot[static_cast<std::size_t>(out_inner[q])] = q;
-        out_val[q] = Scalar(0);
+        const auto d = static_cast<std::size_t>(out_inner[q]);
+        slot[d] = q;
+        out_val[q] = acc[d];
       }
-      for (StorageIndex k = start[c]; k < start[c + 1]; ++k) {
-        const StorageIndex i = member[static_cast<std::size_t>(k)];
-        for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) {
-          StorageIndex& d = position[static_cast<std::size_t>(p)];
-          if (d < 0 || (d == cs && !keep)) {
-            d = -1;
-            continue;
-          }
-          d = slot[static_cast<std::size_t>(d)];
-          out_val[d] += val[p];
-        }
+      for (StorageIndex k = bstart[c]; k < bstart[c + 1]; ++k) {
+        const StorageIndex d = column[k];
+        column[k] = (d < 0 || (d == cs && !keep)) ? -1 : slot[static_cast<std::size_t>(d)];
       }
       out_outer[c + 1] = nnz;
     }
-    // Entries of dropped rows were never visited: they reach no output entry.
-    for (std::size_t i = 0; i < un; ++i)
-      if (a32[i] < 0)
-        for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) position[static_cast<std::size_t>(p)] = -1;
     adj_out.data().resize(nnz);
   }
 
@@ -129,13 +169,20 @@ class ClusterConnect {
   void backward(const Batch<Scalar>& in, const Selection& /*sel*/, const Cache& cache,
                 const Vector<Scalar>& dadj_out, BatchGrad<Scalar>& din,
                 typename Selection::Gradient& /*dsel*/) const {
-    GNNPOOL_CHECK(static_cast<Index>(cache.position.size()) == in.adj.nonZeros(), shape_error,
-                  "ClusterConnect: the cache holds ", cache.position.size(), " entries but the adjacency stores ",
-                  in.adj.nonZeros(), " (backward needs the cache of the same forward)");
-    const Index e = in.adj.nonZeros();
-    for (Index p = 0; p < e; ++p) {
-      const StorageIndex q = cache.position[static_cast<std::size_t>(p)];
-      if (q >= 0) din.adj[p] += dadj_out[q];
+    GNNPOOL_CHECK(cache.input_entries == in.adj.nonZeros(), shape_error, "ClusterConnect: the cache holds ",
+                  cache.input_entries, " entries but the adjacency stores ", in.adj.nonZeros(),
+                  " (backward needs the cache of the same forward)");
+    const StorageIndex* outer = in.adj.outerIndexPtr();
+    const std::size_t clusters = cache.member_start.empty() ? 0 : cache.member_start.size() - 1;
+    for (std::size_t c = 0; c < clusters; ++c) {
+      StorageIndex k = cache.bucket_start[c];
+      for (StorageIndex t = cache.member_start[c]; t < cache.member_start[c + 1]; ++t) {
+        const StorageIndex i = cache.member[static_cast<std::size_t>(t)];
+        for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p, ++k) {
+          const StorageIndex q = cache.bucket_slot[static_cast<std::size_t>(k)];
+          if (q >= 0) din.adj[p] += dadj_out[q];
+        }
+      }
     }
   }
 
