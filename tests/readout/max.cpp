@@ -76,6 +76,36 @@ TEMPLATE_TEST_CASE("MaxReadout splits the gradient evenly among tied maxima", "[
   CHECK(r.cache.argmax_offsets == IndexVector{0, 3, 5, 6, 7, 8, 9});
 }
 
+TEMPLATE_TEST_CASE("MaxReadout matches a naive reference on wide rows with ties", "[readout][max][ties]", float,
+                   double) {
+  using T = TestType;
+  // 37 channels: whole blocks of columns plus a remainder; values on a coarse grid so that
+  // many channels tie.
+  auto batch = gnnpool::test::readout_batch<T>({9, 1, 0, 14, 3}, 37, 71);
+  batch.x = (batch.x * T(2)).array().round().matrix();
+  Matrix<T> dout = gnnpool::testing::random_features<T>(5, 37, 72);
+  const MaxRun<T> r(batch.x, batch.offsets, dout);
+  Matrix<T> dx = Matrix<T>::Zero(batch.x.rows(), 37);
+  IndexVector argmax;
+  for (Index g = 0; g < 5; ++g) {
+    const Index lo = batch.graph_begin(g), n = batch.graph_size(g);
+    for (Index c = 0; c < 37; ++c) {
+      const T m = n == 0 ? T(0) : batch.x.col(c).segment(lo, n).maxCoeff();
+      CHECK(r.out(g, c) == m);
+      Index ties = 0;
+      for (Index i = lo; i < lo + n; ++i) ties += batch.x(i, c) == m ? 1 : 0;
+      for (Index i = lo; i < lo + n; ++i)
+        if (batch.x(i, c) == m) {
+          argmax.push_back(i);
+          dx(i, c) = dout(g, c) / static_cast<T>(ties);
+        }
+    }
+  }
+  CHECK(r.cache.argmax == argmax);
+  CHECK(r.dx == dx);
+  CHECK(argmax.size() > static_cast<std::size_t>(4 * 37));  // the grid makes ties
+}
+
 TEST_CASE("MaxReadout: a NaN propagates to its channel and gets no gradient", "[readout][max]") {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   Matrix<double> x(3, 2);

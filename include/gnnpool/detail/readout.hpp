@@ -82,18 +82,15 @@ void segment_broadcast(const Matrix<Scalar>& dout, const IndexVector& offsets, I
                        bool mean) {
   const Index graphs = static_cast<Index>(offsets.size()) - 1, f = dout.cols();
   dx.resize(rows, f);
+  Matrix<Scalar> scaled(1, f);
   for (Index g = 0; g < graphs; ++g) {
     const Index lo = segment_begin(offsets, g), hi = segment_end(offsets, g);
-    const Scalar* d = dout.data() + g * f;
-    if (mean && hi - lo > 1) {
-      const auto n = static_cast<Scalar>(hi - lo);
-      for (Index i = lo; i < hi; ++i) {
-        Scalar* dxi = dx.data() + i * f;
-        for (Index c = 0; c < f; ++c) dxi[c] = d[c] / n;
-      }
-    } else {
-      for (Index i = lo; i < hi; ++i) std::copy(d, d + f, dx.data() + i * f);
-    }
+    if (mean && hi - lo > 1)
+      scaled = dout.row(g) / static_cast<Scalar>(hi - lo);
+    else
+      scaled = dout.row(g);
+    // Row by row with Eigen's inline vector stores (std::copy would call memcpy once per node).
+    for (Index i = lo; i < hi; ++i) dx.row(i) = scaled;
   }
 }
 
@@ -106,14 +103,11 @@ void segment_softmax(const Scalar* z, const IndexVector& offsets, Scalar eps, Sc
   for (Index g = 0; g < graphs; ++g) {
     const Index lo = segment_begin(offsets, g), hi = segment_end(offsets, g);
     if (lo == hi) continue;
-    const Scalar m = *std::max_element(z + lo, z + hi);
-    Scalar sum = 0;
-    for (Index i = lo; i < hi; ++i) {
-      alpha[i] = std::exp(z[i] - m);
-      sum += alpha[i];
-    }
-    const Scalar denominator = sum + eps;
-    for (Index i = lo; i < hi; ++i) alpha[i] /= denominator;
+    const Index n = hi - lo;
+    const Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>> zg(z + lo, n);
+    Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>> ag(alpha + lo, n);
+    ag = (zg - zg.maxCoeff()).exp();  // Eigen's vectorised exp
+    ag /= ag.sum() + eps;
   }
 }
 
@@ -156,17 +150,9 @@ void segment_weighted_sum_backward(const ConstMatrixRef<Scalar>& h, const Scalar
   const Index graphs = static_cast<Index>(offsets.size()) - 1, f = h.cols();
   dh.resize(h.rows(), f);
   for (Index g = 0; g < graphs; ++g) {
-    const Scalar* d = dout.data() + g * f;
     for (Index i = segment_begin(offsets, g); i < segment_end(offsets, g); ++i) {
-      const Scalar* hi = h.data() + i * f;
-      Scalar* dhi = dh.data() + i * f;
-      const Scalar a = alpha[i];
-      Scalar dot = 0;
-      for (Index c = 0; c < f; ++c) {
-        dot += d[c] * hi[c];
-        dhi[c] = a * d[c];
-      }
-      dalpha[i] = dot;
+      dh.row(i) = alpha[i] * dout.row(g);
+      dalpha[i] = dout.row(g).dot(h.row(i));  // Eigen's dot: vectorised, several accumulators
     }
   }
 }

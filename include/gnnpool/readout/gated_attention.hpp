@@ -59,8 +59,8 @@ class GatedAttentionReadout {
     cache.nodes = in.x.rows();
     m_features.forward(params, in.x, cache.features);
     m_attention.forward(params, in.x, cache.gate);
-    Scalar* s = cache.gate.data();
-    for (Index k = 0; k < cache.gate.size(); ++k) s[k] = Scalar(1) / (Scalar(1) + std::exp(-s[k]));
+    cache.gate.array() = (Scalar(1) + (-cache.gate.array()).exp()).inverse();  // sigmoid, vectorised
+    const Scalar* s = cache.gate.data();
     const Index graphs = in.num_graphs(), c = out_features();
     out.resize(graphs, c);
     for (Index g = 0; g < graphs; ++g) {

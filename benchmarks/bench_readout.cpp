@@ -1,0 +1,169 @@
+// Benchmarks of the global readouts (gnnpool/readout/*.hpp) on PyG's G1000 size: 1000 graphs of
+// 50 nodes, F = 64 (pyg-timings.md), float and double, forward and forward+backward.
+//
+// Machine limit: BM_ReadBandwidth reads the same N x F matrix once (column sums, the least a
+// readout's forward must do) and BM_WriteBandwidth writes it once (the least backward must do:
+// assign dx). Every readout case reports SetBytesProcessed = the bytes of x, so its bytes/s
+// divided by BM_ReadBandwidth's is the fraction of the read bandwidth its forward reaches.
+
+// GCC 12 reports a false "may be used uninitialized" inside Eigen 3.4's AVX-512 GEMM packing
+// (gemm_pack_lhs / ptranspose for double) under -march=native; the flagged temporaries are
+// written before use.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+#include <gnnpool/readout/attention.hpp>
+#include <gnnpool/readout/attention_sum.hpp>
+#include <gnnpool/readout/gated_attention.hpp>
+#include <gnnpool/readout/max.hpp>
+#include <gnnpool/readout/mean.hpp>
+#include <gnnpool/readout/sum.hpp>
+#include <gnnpool/testing/random_graph.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <vector>
+
+namespace {
+
+using gnnpool::Index;
+using gnnpool::Matrix;
+using gnnpool::ParameterSet;
+
+constexpr Index kGraphs = 1000, kNodesPerGraph = 50, kFeatures = 64;
+
+/// G1000: graphs stored one after the other, no edges (a readout reads x and offsets only).
+template <typename Scalar>
+gnnpool::Batch<Scalar> g1000() {
+  gnnpool::Batch<Scalar> b;
+  const Index n = kGraphs * kNodesPerGraph;
+  b.x = gnnpool::testing::random_features<Scalar>(n, kFeatures, 42);
+  b.adj.resize(n, n);
+  b.adj.makeCompressed();
+  b.offsets.resize(static_cast<std::size_t>(kGraphs + 1));
+  for (Index g = 0; g <= kGraphs; ++g) b.offsets[static_cast<std::size_t>(g)] = g * kNodesPerGraph;
+  return b;
+}
+
+template <typename Scalar>
+void set_bytes(benchmark::State& state, const gnnpool::Batch<Scalar>& b) {
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * b.x.size() * static_cast<int64_t>(sizeof(Scalar)));
+}
+
+template <typename Scalar>
+void BM_ReadBandwidth(benchmark::State& state) {
+  const auto b = g1000<Scalar>();
+  std::vector<Scalar> sums(static_cast<std::size_t>(kFeatures));
+  for (auto _ : state) {
+    std::fill(sums.begin(), sums.end(), Scalar(0));
+    const Scalar* x = b.x.data();
+    for (Index i = 0; i < b.x.rows(); ++i)
+      for (Index c = 0; c < kFeatures; ++c) sums[static_cast<std::size_t>(c)] += x[i * kFeatures + c];
+    benchmark::DoNotOptimize(sums.data());
+    benchmark::ClobberMemory();
+  }
+  set_bytes(state, b);
+}
+
+template <typename Scalar>
+void BM_WriteBandwidth(benchmark::State& state) {
+  const auto b = g1000<Scalar>();
+  Matrix<Scalar> dx(b.x.rows(), b.x.cols());
+  Scalar v = 0;
+  for (auto _ : state) {
+    std::fill(dx.data(), dx.data() + dx.size(), v);
+    v += Scalar(1);
+    benchmark::DoNotOptimize(dx.data());
+    benchmark::ClobberMemory();
+  }
+  set_bytes(state, b);
+}
+
+// Readout factories: build the layer into a parameter set (parameters U(-1/sqrt(F), 1/sqrt(F))).
+template <typename Scalar>
+struct Sum {
+  static gnnpool::SumReadout<Scalar> make(ParameterSet<Scalar>&) { return {}; }
+};
+template <typename Scalar>
+struct Mean {
+  static gnnpool::MeanReadout<Scalar> make(ParameterSet<Scalar>&) { return {}; }
+};
+template <typename Scalar>
+struct Max {
+  static gnnpool::MaxReadout<Scalar> make(ParameterSet<Scalar>&) { return {}; }
+};
+template <typename Scalar>
+struct AttnGate {
+  static gnnpool::AttentionReadout<Scalar> make(ParameterSet<Scalar>& p) { return {p, "", kFeatures}; }
+};
+template <typename Scalar>
+struct AttnGateNN {
+  static gnnpool::AttentionReadout<Scalar> make(ParameterSet<Scalar>& p) { return {p, "", kFeatures, kFeatures}; }
+};
+template <typename Scalar>
+struct GatedAttn {
+  static gnnpool::GatedAttentionReadout<Scalar> make(ParameterSet<Scalar>& p) { return {p, "", kFeatures, kFeatures}; }
+};
+template <typename Scalar>
+struct AttnSum {
+  static gnnpool::AttentionSumReadout<Scalar> make(ParameterSet<Scalar>& p) { return {p, "", kFeatures}; }
+};
+
+template <template <typename> class Factory, typename Scalar>
+void BM_Forward(benchmark::State& state) {
+  const auto b = g1000<Scalar>();
+  ParameterSet<Scalar> params;
+  const auto readout = Factory<Scalar>::make(params);
+  params.initialize(7);
+  Matrix<Scalar> out;
+  typename decltype(readout)::Cache cache;
+  for (auto _ : state) {
+    readout.forward(params, b, out, cache);
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  set_bytes(state, b);
+}
+
+template <template <typename> class Factory, typename Scalar>
+void BM_ForwardBackward(benchmark::State& state) {
+  const auto b = g1000<Scalar>();
+  ParameterSet<Scalar> params;
+  const auto readout = Factory<Scalar>::make(params);
+  params.initialize(7);
+  ParameterSet<Scalar> dparams = params.zeros_like();
+  Matrix<Scalar> out, dx;
+  typename decltype(readout)::Cache cache;
+  readout.forward(params, b, out, cache);
+  const Matrix<Scalar> dout = gnnpool::testing::random_features<Scalar>(out.rows(), out.cols(), 3);
+  for (auto _ : state) {
+    readout.forward(params, b, out, cache);
+    readout.backward(params, b, cache, dout, dx, dparams);
+    benchmark::DoNotOptimize(dx.data());
+    benchmark::ClobberMemory();
+  }
+  set_bytes(state, b);
+}
+
+#define GNNPOOL_READOUT_BENCH(Factory)                       \
+  BENCHMARK_TEMPLATE(BM_Forward, Factory, float);            \
+  BENCHMARK_TEMPLATE(BM_Forward, Factory, double);           \
+  BENCHMARK_TEMPLATE(BM_ForwardBackward, Factory, float);    \
+  BENCHMARK_TEMPLATE(BM_ForwardBackward, Factory, double)
+
+BENCHMARK_TEMPLATE(BM_ReadBandwidth, float);
+BENCHMARK_TEMPLATE(BM_ReadBandwidth, double);
+BENCHMARK_TEMPLATE(BM_WriteBandwidth, float);
+BENCHMARK_TEMPLATE(BM_WriteBandwidth, double);
+GNNPOOL_READOUT_BENCH(Sum);
+GNNPOOL_READOUT_BENCH(Mean);
+GNNPOOL_READOUT_BENCH(Max);
+GNNPOOL_READOUT_BENCH(AttnGate);
+GNNPOOL_READOUT_BENCH(AttnGateNN);
+GNNPOOL_READOUT_BENCH(GatedAttn);
+GNNPOOL_READOUT_BENCH(AttnSum);
+
+}  // namespace
+
+BENCHMARK_MAIN();
