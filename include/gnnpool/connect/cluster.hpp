@@ -8,23 +8,12 @@
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/selection.hpp>
+#include <gnnpool/detail/prefetch.hpp>
 
 #include <algorithm>
 #include <vector>
 
 namespace gnnpool {
-
-namespace detail {
-
-/// Asks for the cache line at `p` ahead of a store to a data-dependent place (a no-op on
-/// compilers without the builtin).
-inline void prefetch_write([[maybe_unused]] const void* p) {
-#if defined(__GNUC__)
-  __builtin_prefetch(p, 1);
-#endif
-}
-
-}  // namespace detail
 
 struct ClusterConnectOptions {
   /// Keep the edges inside a cluster as a self loop of the supernode (PyG and tgp drop them).

@@ -10,6 +10,7 @@
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/numeric.hpp>
 #include <gnnpool/core/selection.hpp>
+#include <gnnpool/detail/prefetch.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -17,18 +18,6 @@
 #include <vector>
 
 namespace gnnpool {
-
-namespace detail {
-
-/// Asks the cache for `bytes` from `p` ahead of use (rows gathered in a data-dependent order,
-/// which the hardware prefetcher cannot guess). A no-op on compilers without the builtin.
-inline void prefetch([[maybe_unused]] const void* p, [[maybe_unused]] std::size_t bytes) {
-#if defined(__GNUC__)
-  for (std::size_t off = 0; off < bytes; off += 64) __builtin_prefetch(static_cast<const char*>(p) + off);
-#endif
-}
-
-}  // namespace detail
 
 /// How the members of a cluster are combined.
 enum class ClusterAggregation {
@@ -119,11 +108,11 @@ class ClusterReduce {
       // Member rows lie anywhere in x: fetch those of a later cluster while this one is reduced.
       if (c + prefetch_distance < m) {
         if (m_options.aggregation == ClusterAggregation::representative)
-          detail::prefetch(in.x.data() + sel.representative[static_cast<std::size_t>(c + prefetch_distance)] * f, row_bytes);
+          detail::prefetch_bytes(in.x.data() + sel.representative[static_cast<std::size_t>(c + prefetch_distance)] * f, row_bytes);
         else
           for (const StorageIndex* j = cache.member.data() + cache.start[static_cast<std::size_t>(c + prefetch_distance)];
                j != cache.member.data() + cache.start[static_cast<std::size_t>(c + prefetch_distance) + 1]; ++j)
-            detail::prefetch(in.x.data() + static_cast<Index>(*j) * f, row_bytes);
+            detail::prefetch_bytes(in.x.data() + static_cast<Index>(*j) * f, row_bytes);
       }
       auto out = x_out.row(c);
       switch (m_options.aggregation) {
@@ -193,8 +182,8 @@ class ClusterReduce {
       if (c + prefetch_distance < m)
         for (const StorageIndex* j = cache.member.data() + cache.start[static_cast<std::size_t>(c + prefetch_distance)];
              j != cache.member.data() + cache.start[static_cast<std::size_t>(c + prefetch_distance) + 1]; ++j) {
-          detail::prefetch(in.x.data() + static_cast<Index>(*j) * f, row_bytes);
-          detail::prefetch(din.x.data() + static_cast<Index>(*j) * f, row_bytes);
+          detail::prefetch_bytes(in.x.data() + static_cast<Index>(*j) * f, row_bytes);
+          detail::prefetch_bytes(din.x.data() + static_cast<Index>(*j) * f, row_bytes);
         }
       if (after) {
         const Index r = sel.representative[static_cast<std::size_t>(c)];

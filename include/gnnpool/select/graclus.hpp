@@ -9,6 +9,7 @@
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/core/selection.hpp>
+#include <gnnpool/detail/prefetch.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -127,29 +128,34 @@ inline std::uint64_t mix64(std::uint64_t z) {
 /// Checks that every stored entry A(i, j) has a stored mirror A(j, i) (values may differ):
 /// the graph must be undirected for matchings and hop distances.
 ///
-/// Fast path, one pass: f_j = sum_{A(i,j) stored} h(i) - sum_{A(j,k) stored} h(k) with h a 64-bit
-/// mix, which is 0 for every j when the pattern is symmetric (the row sum is accumulated in a
+/// Fast path, one pass: f_j = sum_{A(i,j) stored} h(i) - sum_{A(j,k) stored} h(k) (mod 2^32) with
+/// h a hash of the node id, which is 0 for every j when the pattern is symmetric (the row sum is accumulated in a
 /// register, so each entry costs one scattered add). Any nonzero f_j falls through to the exact
 /// check (a cursor per row; rows have sorted columns, so the mirrors of row j are met in column
 /// order), which names the first entry without a mirror. An asymmetric pattern passes only if
-/// the hash sums collide (probability ~2^-64 per node). O(N + E).
+/// its hash sums cancel exactly at every node (a single missing mirror never does). O(N + E).
 template <typename Scalar>
 void check_symmetric_pattern(const SparseMatrix<Scalar>& adj, std::string_view layer) {
   const Index n = adj.rows();
   const StorageIndex* outer = adj.outerIndexPtr();
   const StorageIndex* inner = adj.innerIndexPtr();
   {
-    std::vector<std::uint64_t> f(static_cast<std::size_t>(n), 0);
+    // 32-bit sums: half the scattered traffic; a missing mirror leaves f_j = h(i) != 0 unless
+    // other asymmetries cancel it exactly.
+    std::vector<std::uint32_t> f(static_cast<std::size_t>(n), 0);
+    const StorageIndex e = outer[n];
+    constexpr StorageIndex ahead = 32;  // entries whose scattered target is requested early
     for (Index i = 0; i < n; ++i) {
-      const std::uint64_t hi = mix64(static_cast<std::uint64_t>(i));
-      std::uint64_t own = 0;
+      const auto hi = static_cast<std::uint32_t>(mix64(static_cast<std::uint64_t>(i)));
+      std::uint32_t own = 0;
       for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) {
+        if (p + ahead < e) prefetch_write(f.data() + inner[p + ahead]);
         f[static_cast<std::size_t>(inner[p])] += hi;
-        own += mix64(static_cast<std::uint64_t>(inner[p]));
+        own += static_cast<std::uint32_t>(mix64(static_cast<std::uint64_t>(inner[p])));
       }
       f[static_cast<std::size_t>(i)] -= own;
     }
-    if (std::all_of(f.begin(), f.end(), [](std::uint64_t v) { return v == 0; })) return;
+    if (std::all_of(f.begin(), f.end(), [](std::uint32_t v) { return v == 0; })) return;
   }
   std::vector<StorageIndex> cursor(outer, outer + n);
   auto fail = [&](Index i, Index j) {
@@ -283,8 +289,20 @@ class GraclusSelect {
     const Scalar* val = in.adj.valuePtr();
     // root[i]: the node naming i's cluster, -1 while unmatched.
     std::vector<StorageIndex> root(static_cast<std::size_t>(n), -1);
+    // The visiting order jumps across the graph: request the row pointers, then the rows and
+    // their match state, of nodes a few steps ahead.
+    const Index* order = cache.visit_order.data();
+    auto prefetch_ahead = [&](Index t) {
+      if (t + 16 < n) detail::prefetch_read(outer + order[t + 16]);
+      if (t + 8 < n) {
+        detail::prefetch_read(inner + outer[order[t + 8]]);
+        detail::prefetch_read(root.data() + order[t + 8]);
+      }
+    };
     if (m_options.weighting == GraclusWeighting::unweighted) {
-      for (const Index u : cache.visit_order) {
+      for (Index t = 0; t < n; ++t) {
+        prefetch_ahead(t);
+        const Index u = order[t];
         if (root[static_cast<std::size_t>(u)] >= 0) continue;
         root[static_cast<std::size_t>(u)] = static_cast<StorageIndex>(u);
         for (StorageIndex p = outer[u]; p < outer[u + 1]; ++p) {
@@ -310,7 +328,9 @@ class GraclusSelect {
           inv_degree[static_cast<std::size_t>(i)] = Scalar(1) / d;
         }
       }
-      for (const Index u : cache.visit_order) {
+      for (Index t = 0; t < n; ++t) {
+        prefetch_ahead(t);
+        const Index u = order[t];
         if (root[static_cast<std::size_t>(u)] >= 0) continue;
         StorageIndex best = static_cast<StorageIndex>(u);
         Scalar w_max(0);

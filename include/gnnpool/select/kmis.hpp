@@ -10,6 +10,7 @@
 #include <gnnpool/core/numeric.hpp>
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/core/selection.hpp>
+#include <gnnpool/detail/prefetch.hpp>
 #include <gnnpool/nn/linear.hpp>
 #include <gnnpool/select/graclus.hpp>
 
@@ -204,7 +205,15 @@ class KMISSelect {
     const StorageIndex* outer = in.adj.outerIndexPtr();
     const StorageIndex* inner = in.adj.innerIndexPtr();
     if (m_options.k == 1) {
-      for (const Index v : cache.visit_order) {
+      const Index* order = cache.visit_order.data();
+      for (Index t = 0; t < n; ++t) {
+        // The rank order jumps across the graph: request rows a few steps ahead.
+        if (t + 16 < n) detail::prefetch_read(outer + order[t + 16]);
+        if (t + 8 < n) {
+          detail::prefetch_read(inner + outer[order[t + 8]]);
+          detail::prefetch_read(root.data() + order[t + 8]);
+        }
+        const Index v = order[t];
         if (root[static_cast<std::size_t>(v)] >= 0) continue;
         const auto vs = static_cast<StorageIndex>(v);
         root[static_cast<std::size_t>(v)] = vs;
