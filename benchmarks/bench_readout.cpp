@@ -2,9 +2,11 @@
 // 50 nodes, F = 64 (pyg-timings.md), float and double, forward and forward+backward.
 //
 // Machine limit: BM_ReadBandwidth reads the same N x F matrix once (column sums, the least a
-// readout's forward must do) and BM_WriteBandwidth writes it once (the least backward must do:
-// assign dx). Every readout case reports SetBytesProcessed = the bytes of x, so its bytes/s
-// divided by BM_ReadBandwidth's is the fraction of the read bandwidth its forward reaches.
+// readout's forward must do), BM_WriteBandwidth writes it once, and BM_CopyBandwidth reads x and
+// writes an N x F dx (the least forward+backward must do, with the same memory footprint).
+// Every case reports SetBytesProcessed = the bytes of x, so a forward's bytes/s divided by
+// BM_ReadBandwidth's (a forward+backward's divided by BM_CopyBandwidth's) is the fraction of
+// the machine limit it reaches.
 
 // GCC 12 reports a false "may be used uninitialized" inside Eigen 3.4's AVX-512 GEMM packing
 // (gemm_pack_lhs / ptranspose for double) under -march=native; the flagged temporaries are
@@ -74,6 +76,18 @@ void BM_WriteBandwidth(benchmark::State& state) {
   for (auto _ : state) {
     std::fill(dx.data(), dx.data() + dx.size(), v);
     v += Scalar(1);
+    benchmark::DoNotOptimize(dx.data());
+    benchmark::ClobberMemory();
+  }
+  set_bytes(state, b);
+}
+
+template <typename Scalar>
+void BM_CopyBandwidth(benchmark::State& state) {
+  const auto b = g1000<Scalar>();
+  Matrix<Scalar> dx(b.x.rows(), b.x.cols());
+  for (auto _ : state) {
+    dx = b.x;
     benchmark::DoNotOptimize(dx.data());
     benchmark::ClobberMemory();
   }
@@ -156,6 +170,8 @@ BENCHMARK_TEMPLATE(BM_ReadBandwidth, float);
 BENCHMARK_TEMPLATE(BM_ReadBandwidth, double);
 BENCHMARK_TEMPLATE(BM_WriteBandwidth, float);
 BENCHMARK_TEMPLATE(BM_WriteBandwidth, double);
+BENCHMARK_TEMPLATE(BM_CopyBandwidth, float);
+BENCHMARK_TEMPLATE(BM_CopyBandwidth, double);
 GNNPOOL_READOUT_BENCH(Sum);
 GNNPOOL_READOUT_BENCH(Mean);
 GNNPOOL_READOUT_BENCH(Max);
