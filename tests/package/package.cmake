@@ -6,6 +6,8 @@
 # Inputs: STEP, BUILD_DIR, PREFIX, WORK_DIR, SOURCE_DIR (this folder), GENERATOR, CXX_COMPILER,
 # PKG_CONFIG.
 
+cmake_minimum_required(VERSION 3.25)
+
 function(run)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
   if(NOT rc EQUAL 0)
