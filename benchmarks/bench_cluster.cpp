@@ -19,31 +19,24 @@
 #include <gnnpool/pool/pyramid.hpp>
 #include <gnnpool/testing/random_graph.hpp>
 
+#include "bench_support.hpp"
+
 #include <benchmark/benchmark.h>
 
-#include <cstring>
-#include <map>
-#include <memory>
-#include <utility>
-#include <vector>
+#include <cstdint>
 
 namespace {
 
 using gnnpool::Batch;
 using gnnpool::Index;
+using gnnpool::bench::cached_graph;
 
 constexpr Index features = 64;
 
-/// One cached random graph per (scalar, size): generating 10^7 edges takes seconds.
+/// The S1M graph is for clustering only: one feature column.
 template <typename Scalar>
 const Batch<Scalar>& graph(Index n) {
-  static std::map<Index, std::unique_ptr<Batch<Scalar>>> cache;
-  auto& slot = cache[n];
-  if (!slot) {
-    const Index f = n >= 1000000 ? 1 : features;  // the 10^6 graph is for clustering only
-    slot = std::make_unique<Batch<Scalar>>(gnnpool::testing::random_graph<Scalar>(n, 5 * n, f, 12345));
-  }
-  return *slot;
+  return cached_graph<Scalar>(n, n >= 1000000 ? 1 : features);
 }
 
 /// Minimal memory traffic of a pooler pass: the CSR structure (4 bytes per row pointer and per
@@ -70,15 +63,16 @@ void BM_GraclusClusterOnly(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * (4 * (g.num_nodes() + 1 + g.num_edges()) + 8 * g.num_nodes()));
 }
 
-template <typename Scalar, bool Backward>
-void BM_GraclusMaxPool(benchmark::State& state) {
-  const auto& g = graph<Scalar>(state.range(0));
-  const gnnpool::GraclusPool<Scalar> pool;
-  typename gnnpool::GraclusPool<Scalar>::Output out;
-  typename gnnpool::GraclusPool<Scalar>::Cache cache;
-  typename gnnpool::GraclusPool<Scalar>::OutputGrad grad;
+/// Forward (and backward to x and the parameters, for an upstream gradient of the pooled x).
+template <bool Backward, typename PoolT>
+void run_pool(benchmark::State& state, const PoolT& pool, const gnnpool::ParameterSet<typename PoolT::Scalar>& params,
+              const Batch<typename PoolT::Scalar>& g) {
+  using Scalar = typename PoolT::Scalar;
+  gnnpool::ParameterSet<Scalar> dparams = params.zeros_like();
+  typename PoolT::Output out;
+  typename PoolT::Cache cache;
+  typename PoolT::OutputGrad grad;
   gnnpool::BatchGrad<Scalar> din;
-  gnnpool::ParameterSet<Scalar> params, dparams;
   pool.forward(params, g, out, cache);
   grad.x = gnnpool::testing::random_features<Scalar>(out.batch.x.rows(), features, 7);
   for (auto _ : state) {
@@ -91,25 +85,16 @@ void BM_GraclusMaxPool(benchmark::State& state) {
 }
 
 template <typename Scalar, bool Backward>
+void BM_GraclusMaxPool(benchmark::State& state) {
+  run_pool<Backward>(state, gnnpool::GraclusPool<Scalar>(), gnnpool::ParameterSet<Scalar>(), graph<Scalar>(state.range(0)));
+}
+
+template <typename Scalar, bool Backward>
 void BM_KMISPool(benchmark::State& state) {
-  const auto& g = graph<Scalar>(state.range(0));
   gnnpool::ParameterSet<Scalar> params;
   const gnnpool::KMISPool<Scalar> pool(params, "kmis", features);  // k = 1, linear, greedy, x[mis], before
   params.initialize(3);
-  gnnpool::ParameterSet<Scalar> dparams = params.zeros_like();
-  typename gnnpool::KMISPool<Scalar>::Output out;
-  typename gnnpool::KMISPool<Scalar>::Cache cache;
-  typename gnnpool::KMISPool<Scalar>::OutputGrad grad;
-  gnnpool::BatchGrad<Scalar> din;
-  pool.forward(params, g, out, cache);
-  grad.x = gnnpool::testing::random_features<Scalar>(out.batch.x.rows(), features, 7);
-  for (auto _ : state) {
-    pool.forward(params, g, out, cache);
-    if constexpr (Backward) pool.backward(params, g, out, cache, grad, din, dparams);
-    benchmark::DoNotOptimize(out.batch.x.data());
-  }
-  state.counters["clusters"] = static_cast<double>(out.batch.num_nodes());
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * traffic(g, out.batch.num_nodes(), features, Backward));
+  run_pool<Backward>(state, pool, params, graph<Scalar>(state.range(0)));
 }
 
 /// Max pooling with a precomputed one-level Graclus pyramid: what an epoch costs once the
@@ -131,17 +116,8 @@ void BM_PyramidMaxPool(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * traffic(g, pyramid.level_size(1), features, Backward));
 }
 
-/// The machine limit: memcpy of 64 MiB (read + write counted), the same run's bandwidth.
-void BM_StreamCopy(benchmark::State& state) {
-  const std::size_t bytes = std::size_t(64) << 20;
-  std::vector<char> a(bytes, 1), b(bytes, 0);
-  for (auto _ : state) {
-    std::memcpy(b.data(), a.data(), bytes);
-    benchmark::DoNotOptimize(b.data());
-    benchmark::ClobberMemory();
-  }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(2 * bytes));
-}
+/// The machine limit: memcpy bandwidth in the same run.
+void BM_StreamCopy(benchmark::State& state) { gnnpool::bench::stream_copy(state); }
 
 }  // namespace
 
