@@ -90,10 +90,13 @@ TEMPLATE_TEST_CASE("InducedConnect keeps the edges between kept nodes with their
 }
 
 TEST_CASE("InducedConnect equals the dense A[perm, perm] on random batches, in both orders", "[connect][induced]") {
-  for (const auto order : {NodeOrder::pyg, NodeOrder::node_index}) {
-    const auto g = gnnpool::test::random_cluster_batch<double>({30, 0, 17, 25}, 5.0, 3, 21, true);
+  // Degree 5: short pooled rows (insertion sort); degree 60 at ratio 0.8: pooled rows longer
+  // than short_row (the counting sorts).
+  for (const auto order : {NodeOrder::pyg, NodeOrder::node_index})
+  for (const double degree : {5.0, 60.0}) {
+    const auto g = gnnpool::test::random_cluster_batch<double>({30, 0, 17, 25, 80}, degree, 3, 21, true);
     ParameterSet<double> params;
-    const gnnpool::TopKSelect<double> select(params, "", 3, gnnpool::TopKOptions{0.4, {}, {}, gnnpool::Activation::tanh, 1.0, order});
+    const gnnpool::TopKSelect<double> select(params, "", 3, gnnpool::TopKOptions{degree > 10 ? 0.8 : 0.4, {}, {}, gnnpool::Activation::tanh, 1.0, order});
     params.initialize(3);
     HardSelection<double> sel;
     gnnpool::TopKSelect<double>::Cache sc;
@@ -103,6 +106,9 @@ TEST_CASE("InducedConnect equals the dense A[perm, perm] on random batches, in b
     InducedConnect<double>().forward(g, sel, out, cache);
     CHECK(columns_sorted(out));
     CHECK(Matrix<double>(out) == dense_induced(g.adj, sel.representative));
+    Index longest = 0;
+    for (Index a = 0; a < out.rows(); ++a) longest = std::max<Index>(longest, out.outerIndexPtr()[a + 1] - out.outerIndexPtr()[a]);
+    CHECK((longest > InducedConnect<double>::short_row) == (degree > 10));
     // Every stored entry between kept nodes is kept: counts agree.
     Index kept = 0;
     for (Index i = 0; i < g.adj.rows(); ++i)

@@ -47,9 +47,12 @@ void check_node_selection(const HardSelection<Scalar>& sel, Index n, std::string
 /// Shapes: in.adj N x N CSR, adj_out M x M CSR with sorted columns, dadj_out one entry per
 ///           stored output entry.
 /// Cache: for each output entry the position of its input entry (E' indices).
-/// Cost: O(N + E) time and memory: one pass over the rows of the kept nodes, then a counting
-///           sort of the kept entries by output column (skipped when the output order is the node
-///           order, whose columns come out sorted already). No per-row sort, no dense matrix.
+/// Cost: O(N + E) time and memory. One pass over the rows of the kept nodes in node order
+///           (sequential in the CSR arrays, one assignment lookup per entry), then the columns
+///           of each pooled row are put in ascending order: nothing to do for the node order;
+///           an insertion sort when no pooled row is longer than `short_row` (O(short_row) per
+///           entry: sparse graphs); otherwise two counting sorts (by column, back to rows).
+///           No comparison sort of unbounded length, no dense matrix.
 template <typename Scalar_>
 class InducedConnect {
  public:
@@ -57,6 +60,9 @@ class InducedConnect {
   struct Cache {
     std::vector<StorageIndex> source;  ///< input entry of each output entry
   };
+
+  /// Longest pooled row sorted by insertion; beyond it the counting sorts are cheaper.
+  static constexpr StorageIndex short_row = 32;
 
   void forward(const Batch<Scalar>& in, const HardSelection<Scalar>& sel, SparseMatrix<Scalar>& adj_out,
                Cache& cache) const {
@@ -67,52 +73,89 @@ class InducedConnect {
     const Index m = sel.num_supernodes();
     const StorageIndex* outer = in.adj.outerIndexPtr();
     const StorageIndex* inner = in.adj.innerIndexPtr();
-    const auto assignment = [&](Index j) { return sel.assignment[static_cast<std::size_t>(j)]; };
-    const auto rep = [&](Index a) { return sel.representative[static_cast<std::size_t>(a)]; };
+    // 32-bit copy of the assignment: the random lookups below stay in cache.
+    std::vector<StorageIndex> to(static_cast<std::size_t>(n));
+    for (Index i = 0; i < n; ++i) to[static_cast<std::size_t>(i)] = static_cast<StorageIndex>(sel.assignment[static_cast<std::size_t>(i)]);
 
-    std::vector<StorageIndex> row_ptr(static_cast<std::size_t>(m) + 1, 0);
+    // One pass over the kept rows in node order (sequential in the CSR arrays): row a's kept
+    // entries (output column, input position) go to a region of the scratch arrays reserved by
+    // its input degree, so the assignment is looked up once per entry.
+    std::vector<StorageIndex> start(static_cast<std::size_t>(m) + 1, 0);
     for (Index a = 0; a < m; ++a) {
-      const Index i = rep(a);
-      StorageIndex c = 0;
-      for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) c += assignment(inner[p]) >= 0;
-      row_ptr[static_cast<std::size_t>(a) + 1] = row_ptr[static_cast<std::size_t>(a)] + c;
+      const Index i = sel.representative[static_cast<std::size_t>(a)];
+      start[static_cast<std::size_t>(a) + 1] = start[static_cast<std::size_t>(a)] + (outer[i + 1] - outer[i]);
     }
+    std::vector<StorageIndex> tmp_col(static_cast<std::size_t>(start.back()));
+    std::vector<StorageIndex> tmp_src(static_cast<std::size_t>(start.back()));
+    std::vector<Scalar> tmp_val(static_cast<std::size_t>(start.back()));
+    const Scalar* val = in.adj.valuePtr();
+    std::vector<StorageIndex> row_ptr(static_cast<std::size_t>(m) + 1, 0);  // row lengths, then offsets
+    StorageIndex longest = 0;
+    for (Index i = 0; i < n; ++i) {
+      const StorageIndex a = to[static_cast<std::size_t>(i)];
+      if (a < 0) continue;
+      const StorageIndex first = start[static_cast<std::size_t>(a)];
+      StorageIndex e = first;
+      // Branch-free: every entry is written, and the slot advances only for a kept column (the
+      // region has deg(i) slots, so the writes stay inside it).
+      for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) {
+        const StorageIndex b = to[static_cast<std::size_t>(inner[p])];
+        tmp_col[static_cast<std::size_t>(e)] = b;
+        tmp_val[static_cast<std::size_t>(e)] = val[p];
+        tmp_src[static_cast<std::size_t>(e)] = p;
+        e += static_cast<StorageIndex>(b >= 0);
+      }
+      row_ptr[static_cast<std::size_t>(a) + 1] = e - first;
+      longest = std::max(longest, e - first);
+    }
+    for (std::size_t a = 0; a < static_cast<std::size_t>(m); ++a) row_ptr[a + 1] += row_ptr[a];
     const std::size_t kept = static_cast<std::size_t>(row_ptr.back());
-    std::vector<StorageIndex> col(kept);
+    adj_out.resize(m, m);
+    adj_out.resizeNonZeros(static_cast<Index>(kept));
+    std::copy(row_ptr.begin(), row_ptr.end(), adj_out.outerIndexPtr());
+    StorageIndex* col = adj_out.innerIndexPtr();
+    Scalar* out_val = adj_out.valuePtr();
     cache.source.resize(kept);
-    if (std::is_sorted(sel.representative.begin(), sel.representative.end())) {
-      // Monotone relabelling: the columns of each row come out in ascending order.
-      std::size_t e = 0;
-      for (Index a = 0; a < m; ++a) {
-        const Index i = rep(a);
-        for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p)
-          if (const Index b = assignment(inner[p]); b >= 0) {
-            col[e] = static_cast<StorageIndex>(b);
-            cache.source[e++] = p;
-          }
+    const bool monotone = std::is_sorted(sel.representative.begin(), sel.representative.end());
+    if (monotone || longest <= short_row) {
+      // Node order: the columns of each row come out ascending. Short rows (sparse graphs):
+      // insertion sort, O(short_row) per entry. Then the regions are packed.
+      for (std::size_t a = 0; a < static_cast<std::size_t>(m); ++a) {
+        const auto from = static_cast<std::size_t>(start[a]);
+        const auto len = static_cast<std::size_t>(row_ptr[a + 1] - row_ptr[a]);
+        const auto to_pos = static_cast<std::size_t>(row_ptr[a]);
+        for (std::size_t u = 0; u < len; ++u) {
+          const StorageIndex c = tmp_col[from + u], src = tmp_src[from + u];
+          const Scalar w = tmp_val[from + u];
+          std::size_t v = u;
+          if (!monotone)
+            for (; v > 0 && col[to_pos + v - 1] > c; --v) {
+              col[to_pos + v] = col[to_pos + v - 1];
+              out_val[to_pos + v] = out_val[to_pos + v - 1];
+              cache.source[to_pos + v] = cache.source[to_pos + v - 1];
+            }
+          col[to_pos + v] = c;
+          out_val[to_pos + v] = w;
+          cache.source[to_pos + v] = src;
+        }
       }
     } else {
-      // Counting sort by output column, rows ascending inside each column (a CSC of A'), then
-      // a second counting sort back to rows: columns ascending inside each row.
+      // Long rows: two counting sorts, by output column (a CSC of A'), then back to rows while
+      // walking the columns in ascending order, so every row receives its columns sorted.
       std::vector<StorageIndex> col_ptr(static_cast<std::size_t>(m) + 1, 0);
-      for (Index a = 0; a < m; ++a) {
-        const Index i = rep(a);
-        for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p)
-          if (const Index b = assignment(inner[p]); b >= 0) ++col_ptr[static_cast<std::size_t>(b) + 1];
-      }
+      for (std::size_t a = 0; a < static_cast<std::size_t>(m); ++a)
+        for (StorageIndex e = start[a]; e < start[a] + (row_ptr[a + 1] - row_ptr[a]); ++e)
+          ++col_ptr[static_cast<std::size_t>(tmp_col[static_cast<std::size_t>(e)]) + 1];
       for (std::size_t b = 0; b < static_cast<std::size_t>(m); ++b) col_ptr[b + 1] += col_ptr[b];
       std::vector<StorageIndex> csc_row(kept), csc_src(kept);
       {
         std::vector<StorageIndex> next(col_ptr.begin(), col_ptr.end() - 1);
-        for (Index a = 0; a < m; ++a) {
-          const Index i = rep(a);
-          for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p)
-            if (const Index b = assignment(inner[p]); b >= 0) {
-              const auto slot = static_cast<std::size_t>(next[static_cast<std::size_t>(b)]++);
-              csc_row[slot] = static_cast<StorageIndex>(a);
-              csc_src[slot] = p;
-            }
-        }
+        for (std::size_t a = 0; a < static_cast<std::size_t>(m); ++a)
+          for (StorageIndex e = start[a]; e < start[a] + (row_ptr[a + 1] - row_ptr[a]); ++e) {
+            const auto slot = static_cast<std::size_t>(next[static_cast<std::size_t>(tmp_col[static_cast<std::size_t>(e)])]++);
+            csc_row[slot] = static_cast<StorageIndex>(a);
+            csc_src[slot] = tmp_src[static_cast<std::size_t>(e)];
+          }
       }
       std::vector<StorageIndex> next(row_ptr.begin(), row_ptr.end() - 1);
       for (std::size_t b = 0; b < static_cast<std::size_t>(m); ++b)
@@ -120,15 +163,9 @@ class InducedConnect {
           const auto slot = static_cast<std::size_t>(next[static_cast<std::size_t>(csc_row[static_cast<std::size_t>(q)])]++);
           col[slot] = static_cast<StorageIndex>(b);
           cache.source[slot] = csc_src[static_cast<std::size_t>(q)];
+          out_val[slot] = val[cache.source[slot]];
         }
     }
-    adj_out.resize(m, m);
-    adj_out.resizeNonZeros(static_cast<Index>(kept));
-    std::copy(row_ptr.begin(), row_ptr.end(), adj_out.outerIndexPtr());
-    std::copy(col.begin(), col.end(), adj_out.innerIndexPtr());
-    const Scalar* val = in.adj.valuePtr();
-    Scalar* out_val = adj_out.valuePtr();
-    for (std::size_t e = 0; e < kept; ++e) out_val[e] = val[cache.source[e]];
   }
 
   /// Adds dL/dA (stored entries of in.adj) into din.adj; dsel is untouched.

@@ -8,6 +8,7 @@
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/selection.hpp>
+#include <gnnpool/detail/prefetch.hpp>
 
 #include <cmath>
 
@@ -21,7 +22,8 @@ namespace gnnpool {
 /// Backward: dx_{p_r} += c · w_{p_r} · dx'_r,   dw_{p_r} += c · <dx'_r, x_{p_r}>  (gate only).
 ///           Nodes that represent no supernode receive nothing.
 /// Shapes: in.x N x F, x_out M x F (M = sel.num_supernodes()), dsel N.
-/// Cache: none. Cost O(M F) both ways, no allocation besides x_out.
+/// Cache: none. Cost O(M F) both ways, no allocation besides x_out; the rows of the
+/// representatives are prefetched, since the score order makes their addresses unpredictable.
 /// Thread safety: forward and backward are const.
 template <typename Scalar_>
 class GatherReduce {
@@ -41,8 +43,13 @@ class GatherReduce {
   void forward(const Batch<Scalar>& in, const HardSelection<Scalar>& sel, Matrix<Scalar>& x_out, Cache&) const {
     check(in, sel);
     const Index m = sel.num_supernodes();
-    x_out.resize(m, in.x.cols());
+    const Index f = in.x.cols();
+    const auto row_bytes = static_cast<std::size_t>(f) * sizeof(Scalar);
+    x_out.resize(m, f);
     for (Index r = 0; r < m; ++r) {
+      // The representatives come in score order: fetch the rows a few iterations ahead.
+      if (r + prefetch_distance < m)
+        detail::prefetch_bytes(in.x.data() + sel.representative[static_cast<std::size_t>(r + prefetch_distance)] * f, row_bytes);
       const Index i = sel.representative[static_cast<std::size_t>(r)];
       if (m_gate) x_out.row(r) = in.x.row(i) * sel.weight[i];
       else x_out.row(r) = in.x.row(i);
@@ -59,7 +66,14 @@ class GatherReduce {
                   detail::shape(m, in.x.cols()));
     GNNPOOL_CHECK(dsel.size() == in.x.rows(), shape_error, "GatherReduce: dsel has ", dsel.size(),
                   " entries for ", in.x.rows(), " nodes");
+    const Index f = in.x.cols();
+    const auto row_bytes = static_cast<std::size_t>(f) * sizeof(Scalar);
     for (Index r = 0; r < m; ++r) {
+      if (r + prefetch_distance < m) {
+        const Index ahead = sel.representative[static_cast<std::size_t>(r + prefetch_distance)];
+        detail::prefetch_bytes(din.x.data() + ahead * f, row_bytes);
+        if (m_gate) detail::prefetch_bytes(in.x.data() + ahead * f, row_bytes);
+      }
       const Index i = sel.representative[static_cast<std::size_t>(r)];
       const Scalar w = m_gate ? sel.weight[i] : Scalar(1);
       din.x.row(i) += (m_multiplier * w) * dx_out.row(r);
@@ -76,6 +90,9 @@ class GatherReduce {
       check_node_index(sel.representative[static_cast<std::size_t>(r)], in.x.rows(), "GatherReduce",
                        "representative");
   }
+
+  /// Rows fetched ahead in the data-dependent (score-order) loops.
+  static constexpr Index prefetch_distance = 8;
 
   Scalar m_multiplier;
   bool m_gate;

@@ -13,10 +13,13 @@
 #include <gnnpool/nn/activation.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -178,6 +181,39 @@ Index topk_count(const TopKOptions& options, Index n) {
   return std::min(static_cast<Index>(kept), n);
 }
 
+/// A (score, node) pair ordered as DESIGN §3 wants: higher score first, then lower node index.
+/// For float the pair is packed into one 64-bit integer whose ascending order is that order
+/// (the score's bits mapped to an order-reversing unsigned image in the high half, the node in
+/// the low half), so ranking compares integers; for double it is a (score, node) pair.
+template <typename Scalar>
+struct RankKey {
+  static constexpr bool packed = std::is_same_v<Scalar, float>;
+  struct Pair {
+    Scalar s;
+    StorageIndex i;
+  };
+  using Type = std::conditional_t<packed, std::uint64_t, Pair>;
+
+  static Type make(Scalar s, StorageIndex i) {
+    if constexpr (packed) {
+      // + 0 maps -0 to +0 (equal scores must tie); the image of the bits ascends with s.
+      const auto u = std::bit_cast<std::uint32_t>(static_cast<float>(s + 0.0f));
+      const std::uint32_t ascending = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+      return (static_cast<std::uint64_t>(~ascending) << 32) | static_cast<std::uint32_t>(i);
+    } else {
+      return Pair{s, i};
+    }
+  }
+  static StorageIndex node(const Type& k) {
+    if constexpr (packed) return static_cast<StorageIndex>(k & 0xffffffffu);
+    else return k.i;
+  }
+  static bool less(const Type& a, const Type& b) {
+    if constexpr (packed) return a < b;
+    else return a.s > b.s || (a.s == b.s && a.i < b.i);
+  }
+};
+
 /// Builds the hard selection from per-node scores: per graph, the top-k by (score descending,
 /// node index ascending), or the min_score threshold set, then ordered by `options.order`.
 /// assignment[i] = output position (graph-major) or dropped; weight = score (every node);
@@ -191,14 +227,12 @@ void rank_and_select(const Vector<Scalar>& score, const IndexVector& offsets, co
   sel.representative.clear();
   sel.offsets.assign(1, 0);
   sel.offsets.reserve(offsets.size());
-  struct Key {
-    Scalar s;
-    Index i;
-  };
-  // Strict total order: higher score first, then lower node index (DESIGN §3).
-  const auto by_score = [](const Key& a, const Key& b) { return a.s > b.s || (a.s == b.s && a.i < b.i); };
+  using Rank = RankKey<Scalar>;
+  using Key = typename Rank::Type;
   const bool by_node = options.order == NodeOrder::node_index ||
                        (options.order == NodeOrder::pyg && options.min_score.has_value());
+  const auto by_index = [](const Key& a, const Key& c) { return Rank::node(a) < Rank::node(c); };
+  const auto by_rank = [](const Key& a, const Key& c) { return Rank::less(a, c); };  // inlined, unlike &less
   std::vector<Key> keys;
   for (std::size_t b = 0; b + 1 < offsets.size(); ++b) {
     const Index lo = offsets[b], hi = offsets[b + 1];
@@ -210,21 +244,19 @@ void rank_and_select(const Vector<Scalar>& score, const IndexVector& offsets, co
         const Scalar threshold = std::min(top, static_cast<Scalar>(*options.min_score));
         keys.clear();
         for (Index i = lo; i < hi; ++i)
-          if (score[i] > threshold) keys.push_back({score[i], i});
-        if (!by_node) std::sort(keys.begin(), keys.end(), by_score);
-        for (const Key& key : keys) sel.representative.push_back(key.i);
+          if (score[i] > threshold) keys.push_back(Rank::make(score[i], static_cast<StorageIndex>(i)));
+        if (!by_node) std::sort(keys.begin(), keys.end(), by_rank);
+        for (const Key& key : keys) sel.representative.push_back(Rank::node(key));
       }
     } else {
       const Index k = topk_count<Scalar>(options, hi - lo);
       keys.resize(static_cast<std::size_t>(hi - lo));
-      for (Index i = lo; i < hi; ++i) keys[static_cast<std::size_t>(i - lo)] = {score[i], i};
+      for (Index i = lo; i < hi; ++i) keys[static_cast<std::size_t>(i - lo)] = Rank::make(score[i], static_cast<StorageIndex>(i));
       const auto kth = keys.begin() + k;
-      if (kth != keys.end()) std::nth_element(keys.begin(), kth, keys.end(), by_score);
-      if (by_node)
-        std::sort(keys.begin(), kth, [](const Key& a, const Key& c) { return a.i < c.i; });
-      else
-        std::sort(keys.begin(), kth, by_score);
-      for (auto it = keys.begin(); it != kth; ++it) sel.representative.push_back(it->i);
+      if (kth != keys.end()) std::nth_element(keys.begin(), kth, keys.end(), by_rank);
+      if (by_node) std::sort(keys.begin(), kth, by_index);
+      else std::sort(keys.begin(), kth, by_rank);
+      for (auto it = keys.begin(); it != kth; ++it) sel.representative.push_back(Rank::node(*it));
     }
     for (std::size_t r = first; r < sel.representative.size(); ++r)
       sel.assignment[static_cast<std::size_t>(sel.representative[r])] = static_cast<Index>(r);
