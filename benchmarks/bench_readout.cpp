@@ -94,6 +94,40 @@ void BM_CopyBandwidth(benchmark::State& state) {
   set_bytes(state, b);
 }
 
+// The GEMM limit of the attention readouts with a feature network: Eigen's GEMMs of the shapes
+// a Linear(F, F) does on N rows, forward (Y = X W^T) and forward+backward (+ dX = dY W,
+// dW = dY^T X). AttentionReadout with nn does one such Linear, GatedAttentionReadout two.
+template <typename Scalar>
+void BM_GemmForward(benchmark::State& state) {
+  const auto b = g1000<Scalar>();
+  const Matrix<Scalar> w = gnnpool::testing::random_features<Scalar>(kFeatures, kFeatures, 5);
+  Matrix<Scalar> y(b.x.rows(), kFeatures);
+  for (auto _ : state) {
+    y.noalias() = b.x * w.transpose();
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  set_bytes(state, b);
+}
+
+template <typename Scalar>
+void BM_GemmForwardBackward(benchmark::State& state) {
+  const auto b = g1000<Scalar>();
+  const Matrix<Scalar> w = gnnpool::testing::random_features<Scalar>(kFeatures, kFeatures, 5);
+  const Matrix<Scalar> dy = gnnpool::testing::random_features<Scalar>(b.x.rows(), kFeatures, 6);
+  Matrix<Scalar> y(b.x.rows(), kFeatures), dx(b.x.rows(), kFeatures), dw(kFeatures, kFeatures);
+  for (auto _ : state) {
+    y.noalias() = b.x * w.transpose();
+    dx.noalias() = dy * w;
+    dw.noalias() = dy.transpose() * b.x;
+    benchmark::DoNotOptimize(y.data());
+    benchmark::DoNotOptimize(dx.data());
+    benchmark::DoNotOptimize(dw.data());
+    benchmark::ClobberMemory();
+  }
+  set_bytes(state, b);
+}
+
 // Readout factories: build the layer into a parameter set (parameters U(-1/sqrt(F), 1/sqrt(F))).
 template <typename Scalar>
 struct Sum {
@@ -172,6 +206,10 @@ BENCHMARK_TEMPLATE(BM_WriteBandwidth, float);
 BENCHMARK_TEMPLATE(BM_WriteBandwidth, double);
 BENCHMARK_TEMPLATE(BM_CopyBandwidth, float);
 BENCHMARK_TEMPLATE(BM_CopyBandwidth, double);
+BENCHMARK_TEMPLATE(BM_GemmForward, float);
+BENCHMARK_TEMPLATE(BM_GemmForward, double);
+BENCHMARK_TEMPLATE(BM_GemmForwardBackward, float);
+BENCHMARK_TEMPLATE(BM_GemmForwardBackward, double);
 GNNPOOL_READOUT_BENCH(Sum);
 GNNPOOL_READOUT_BENCH(Mean);
 GNNPOOL_READOUT_BENCH(Max);
