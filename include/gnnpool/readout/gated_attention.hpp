@@ -12,7 +12,7 @@
 
 namespace gnnpool {
 
-/// Sigmoid-gated attention readout (Li et al., "Gated Graph Sequence Neural Networks", eq. 7;
+/// Sigmoid-gated attention readout (Li et al., "Gated Graph Sequence Neural Networks";
 /// Spektral `GlobalAttentionPool(channels)`, the readout of the SRC paper's experiments).
 ///
 /// Forward:  f_i = x_i W_f^T + b_f,   s_i = sigmoid(x_i W_a^T + b_a)          (both 1 x F')
