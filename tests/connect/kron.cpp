@@ -315,6 +315,14 @@ TEST_CASE("KronConnect rejects bad input with sentences naming the problem", "[c
     auto star = gnnpool::make_graph<double>(Matrix<double>::Zero(5, 1), EdgeList{{0, 1}, {0, 2}, {0, 3}, {0, 4}});
     require_throws_with<gnnpool::error>([&] { KronConnect<double>{o}(star, keep(star, {0, 1, 1, 1, 1})); },
                                         {"KronConnect", "max_fill = 1", "nearly dense"});
+    // A clique of 4 on the eliminated side: its factor alone holds 6 entries.
+    EdgeList clique;
+    for (Index i = 0; i < 6; ++i)
+      for (Index j = i + 1; j < 6; ++j) clique.emplace_back(i, j);
+    auto k6 = gnnpool::make_graph<double>(Matrix<double>::Zero(6, 1), clique);
+    o.max_fill = 5;
+    require_throws_with<gnnpool::error>([&] { KronConnect<double>{o}(k6, keep(k6, {1, 1, 0, 0, 0, 0})); },
+                                        {"KronConnect", "factor", "max_fill = 5"});
   }
 }
 

@@ -57,7 +57,9 @@ struct KronStats {
   Index dead = 0;              ///< eliminated nodes in dead pieces
   Index factor_nonzeros = 0;   ///< strictly lower entries of the LDL^T factor of L[M,M]
   Index solve_nonzeros = 0;    ///< entries of W (the fill of L[M,M]^-1 L[M,P])
-  Index reduced_nonzeros = 0;  ///< entries of the reduced Laplacian, diagonal included
+  Index reduced_nonzeros = 0;  ///< stored entries of the reduced Laplacian, diagonal included
+  double product_flops = 0;    ///< floating-point operations of W^T W (dense and sparse parts)
+  Index dense_graphs = 0;      ///< graphs whose W^T W took the dense path
   IndexVector shifted_graphs;  ///< graphs solved with L[M,M] + shift I
 };
 
@@ -131,7 +133,8 @@ inline void check_kron_options(const KronOptions& o) {
 /// sum_k |W(k,:)|^2 for W^T W: linear in N for graphs whose eliminated side is (nearly)
 /// independent (grids, meshes), quadratic in fill for expander-like graphs (docs/ndp.md).
 /// Throws `invalid_argument` for a malformed selection, asymmetric or negative weights, and
-/// `gnnpool::error` when the fill exceeds `options.max_fill`.
+/// `gnnpool::error` when the fill exceeds `options.max_fill` (at once when 64 sampled columns
+/// of W predict more than twice that, e.g. N = 10^5 random graphs; see docs/ndp.md).
 template <typename Scalar>
 SparseMatrix<double> kron_reduction(const Batch<Scalar>& in, const HardSelection<Scalar>& sel,
                                     const KronOptions& options = {}, KronStats* stats = nullptr,
@@ -332,8 +335,88 @@ SparseMatrix<double> kron_reduction(const Batch<Scalar>& in, const HardSelection
   const double* fx = nullptr;
   std::vector<Index> parent(static_cast<std::size_t>(m), -1), perm(static_cast<std::size_t>(m));
   std::vector<double> inv_sqrt_d(static_cast<std::size_t>(m));
+  std::vector<Index> tag(static_cast<std::size_t>(m), -1);
   if (m > 0) {
-    ldlt.compute(lmm);
+    ldlt.analyzePattern(lmm);  // AMD ordering
+    std::vector<Index> node_of(static_cast<std::size_t>(m)), order(static_cast<std::size_t>(m));
+    for (Index i = 0; i < n; ++i)
+      if (at(state, i) == alive) at(node_of, at(elim, i)) = i;
+    for (Index c = 0; c < m; ++c) {
+      at(perm, c) = ldlt.permutationP().indices()[c];
+      at(order, at(perm, c)) = c;
+    }
+    // Calls f(i) for every neighbour of the node at factor position pos that comes before it.
+    auto for_each_earlier = [&](Index pos, auto&& f) {
+      const Index u = at(node_of, at(order, pos));
+      for (StorageIndex p = outer[u]; p < outer[u + 1]; ++p)
+        if (edge(u, p) && at(state, inner[p]) == alive) {
+          const Index i = at(perm, at(elim, inner[p]));
+          if (i < pos) f(i);
+        }
+    };
+    // Symbolic factorisation before any numeric work, so that a hopeless fill is refused at
+    // once: the elimination tree (Liu's algorithm with path compression) and the column counts
+    // of the factor (row subtrees), O(nnz(F)).
+    {
+      std::vector<Index> ancestor(static_cast<std::size_t>(m), -1);
+      for (Index k2 = 0; k2 < m; ++k2)
+        for_each_earlier(k2, [&](Index i) {
+          Index r = i;
+          while (at(ancestor, r) != -1 && at(ancestor, r) != k2) {
+            const Index next = at(ancestor, r);
+            at(ancestor, r) = k2;
+            r = next;
+          }
+          if (at(ancestor, r) == -1) {
+            at(ancestor, r) = k2;
+            at(parent, r) = k2;
+          }
+        });
+      double factor_nonzeros = 0;
+      for (Index k2 = 0; k2 < m; ++k2) {
+        at(tag, k2) = k2;
+        for_each_earlier(k2, [&](Index i) {
+          for (Index j = i; at(tag, j) != k2; j = at(parent, j)) {
+            at(tag, j) = k2;
+            factor_nonzeros += 1;
+          }
+        });
+        GNNPOOL_CHECK(factor_nonzeros <= static_cast<double>(options.max_fill), error, layer,
+                      ": the LDL^T factor of L[M,M] (", m, " eliminated nodes) would hold more than max_fill = ",
+                      options.max_fill, " entries; the eliminated side is an expander-like graph. Raise "
+                      "KronOptions::max_fill or pool a sparser graph");
+      }
+      std::fill(tag.begin(), tag.end(), -1);
+    }
+    // The pattern of W(:,s) is the union of elimination-tree paths, so a few evenly spaced
+    // columns predict nnz(W) cheaply: refuse at once when they predict more than twice
+    // max_fill (a nearly dense reduction of a large expander); otherwise the exact count below
+    // decides.
+    if (k > 0) {
+      constexpr Index samples = 64;
+      const Index count = std::min(samples, k);
+      Index reach = 0;
+      for (Index i = 0; i < count; ++i) {
+        const Index s = i * k / count;
+        const Index rep = at(sel.representative, s);
+        if (!at(active, at(graph, rep))) continue;
+        for (StorageIndex p = outer[rep]; p < outer[rep + 1]; ++p) {
+          if (!edge(rep, p) || at(state, inner[p]) != alive) continue;
+          for (Index c = at(perm, at(elim, inner[p])); c != -1 && at(tag, c) != s; c = at(parent, c)) {
+            at(tag, c) = s;
+            ++reach;
+          }
+        }
+      }
+      const double predicted = static_cast<double>(reach) / static_cast<double>(count) * static_cast<double>(k);
+      GNNPOOL_CHECK(predicted <= 2.0 * static_cast<double>(options.max_fill), error, layer,
+                    ": Kron reduction would fill about ", static_cast<Index>(predicted),
+                    " entries of L[M,M]^-1 L[M,P] (", m, " eliminated, ", k,
+                    " kept nodes), more than max_fill = ", options.max_fill,
+                    "; the reduced graph is nearly dense. Raise KronOptions::max_fill or pool a sparser graph");
+      std::fill(tag.begin(), tag.end(), -1);
+    }
+    ldlt.factorize(lmm);
     GNNPOOL_CHECK(ldlt.info() == Eigen::Success, error, layer,
                   ": the LDL^T factorisation of L[M,M] (", m, " eliminated nodes) failed");
     const auto& factor = ldlt.matrixL().nestedExpression();
@@ -344,12 +427,11 @@ SparseMatrix<double> kron_reduction(const Batch<Scalar>& in, const HardSelection
     const Eigen::VectorXd pivots = ldlt.vectorD();  // returned by value: copy once
     for (Index c = 0; c < m; ++c) {
       // Column c holds rows > c in increasing order: the first is c's elimination-tree parent.
-      if (fp[c] < fp[c + 1]) at(parent, c) = fi[fp[c]];
+      GNNPOOL_ASSERT(at(parent, c) == (fp[c] < fp[c + 1] ? fi[fp[c]] : -1), "elimination tree of column ", c);
       const double d = pivots[c];
       GNNPOOL_CHECK(d > 0 && std::isfinite(d), error, layer, ": L[M,M] is not positive definite (pivot ",
                     d, "); is a weight tiny relative to the others?");
       at(inv_sqrt_d, c) = 1.0 / std::sqrt(d);
-      at(perm, c) = ldlt.permutationP().indices()[c];
     }
   }
 
@@ -358,8 +440,7 @@ SparseMatrix<double> kron_reduction(const Batch<Scalar>& in, const HardSelection
   std::vector<double> w_val;
   {
     std::vector<double> x(static_cast<std::size_t>(m), 0.0);
-    std::vector<Index> tag(static_cast<std::size_t>(m), -1), stack(static_cast<std::size_t>(m)),
-        path(static_cast<std::size_t>(m));
+    std::vector<Index> stack(static_cast<std::size_t>(m)), path(static_cast<std::size_t>(m));
     std::vector<std::pair<Index, double>> column;
     for (Index s = 0; s < k; ++s) {
       at(w_col, s + 1) = at(w_col, s);
@@ -500,6 +581,8 @@ SparseMatrix<double> kron_reduction(const Batch<Scalar>& in, const HardSelection
           for (Index q = at(w_col, s); q < at(w_col, s + 1); ++q) wd(at(local_row, at(w_row, q)), s - s0) = at(w_val, q);
         gram = Eigen::MatrixXd::Zero(kb, kb);
         gram.selfadjointView<Eigen::Lower>().rankUpdate(wd.transpose());
+        st.product_flops += static_cast<double>(mb) * static_cast<double>(kb) * static_cast<double>(kb + 1);
+        ++st.dense_graphs;
       }
       for (Index q = at(w_col, s0); q < at(w_col, s1); ++q) at(local_row, at(w_row, q)) = -1;
       for (Index s = s0; s < s1; ++s) {
@@ -524,6 +607,7 @@ SparseMatrix<double> kron_reduction(const Batch<Scalar>& in, const HardSelection
           const Index c = at(w_row, q);
           const double wcs = at(w_val, q);
           const Index end = rp[c + 1];
+          st.product_flops += 2.0 * static_cast<double>(end - rp[c]);
           for (Index e = rp[c]; e < end; ++e) {
             const Index t = rc[e];
             const double term = wcs * rv[e];

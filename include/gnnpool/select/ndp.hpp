@@ -88,7 +88,7 @@ struct NDPSelectOptions {
   Index dense_limit = 128;
   /// Lanczos basis size (Spectra's ncv), restarts and relative residual tolerance. A failed
   /// run is retried once with a basis 4x larger before falling back to a random split.
-  Index lanczos_ncv = 24;
+  Index lanczos_ncv = 16;
   Index lanczos_max_restarts = 3000;
   double lanczos_tolerance = 1e-12;
   /// Components whose lambda_max differ by at most this are tied: the one with the lowest node
