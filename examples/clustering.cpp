@@ -241,9 +241,9 @@ int main(int argc, char** argv) try {
   const Index runs = opt.integer("runs", 1, "independent runs (seeds seed .. seed + runs - 1)");
   const double collapse = opt.real("collapse", 1.0, "dmon: weight of the collapse (cluster) loss");
   Index log_every = opt.integer("log-every", 0, "print a progress line every this many iterations (0: 20 lines)");
-  const bool smoke = opt.flag("smoke", "20 iterations (CTest)");
+  const bool smoke = opt.flag("smoke", "5 iterations (CTest)");
   opt.finish();
-  if (smoke && !opt.given("iterations")) iterations = 20;
+  if (smoke && !opt.given("iterations")) iterations = 5;
   if (k < 1) k = 2;  // a graph without labels and no --clusters
   if (log_every <= 0) log_every = std::max<Index>(1, iterations / 20);
   if (iterations < 1 || runs < 1 || hidden < 1) throw std::invalid_argument("--iterations, --runs and --hidden must be >= 1");

@@ -283,19 +283,32 @@ int main(int argc, char** argv) try {
   const double aux_weight = opt.real("aux-weight", 1.0, "coefficient of every auxiliary loss");
   config.readout = opt.text("readout", "mean", "global readout: mean, sum or max");
   const Index head_hidden = opt.integer("head-hidden", mincut_protocol ? 0 : 32, "hidden width of the MLP after the readout (0: one Linear)");
-  const bool smoke = opt.flag("smoke", "a few epochs on 2 folds (CTest)");
+  Index max_graphs = opt.integer("max-graphs", 0, "use a stratified random subset of this many graphs (0: all)");
+  const bool smoke = opt.flag("smoke", "2 epochs on 2 folds of at most 200 graphs (CTest)");
   opt.finish();
-  if (smoke) {  // a few epochs on at most 2 folds, unless given explicitly
-    if (!opt.given("epochs")) p.epochs = 3;
+  if (smoke) {  // unless given explicitly
+    if (!opt.given("epochs")) p.epochs = 2;
     if (!opt.given("max-folds")) p.max_folds = 2;
     if (!opt.given("log-every")) p.log_every = 1;
+    if (!opt.given("max-graphs")) max_graphs = 200;
   }
   if (p.folds < 2 && !mincut_protocol) throw std::invalid_argument("--folds must be >= 2");
   if (p.batch_size < 1 || p.epochs < 1 || p.patience < 1 || levels < 1)
     throw std::invalid_argument("--batch, --epochs, --patience and --levels must be >= 1");
 
   examples::Stopwatch total;
-  const Dataset data = load_dataset(data_dir, p.features);
+  Dataset data = load_dataset(data_dir, p.features);
+  if (max_graphs > 0 && max_graphs < data.graphs.num_graphs()) {
+    std::mt19937_64 rng(p.seed);
+    std::vector<Index> all(static_cast<std::size_t>(data.graphs.num_graphs()));
+    std::iota(all.begin(), all.end(), Index(0));
+    const double fraction = static_cast<double>(max_graphs) / static_cast<double>(all.size());
+    const auto subset = examples::stratified_split(all, data.labels, fraction, rng).second;
+    std::vector<Index> labels;
+    for (Index g : subset) labels.push_back(data.labels[static_cast<std::size_t>(g)]);
+    data.graphs = examples::gather_graphs(data.graphs, subset);
+    data.labels = std::move(labels);
+  }
   const Index num_graphs = data.graphs.num_graphs();
   const double avg_nodes = static_cast<double>(data.graphs.num_nodes()) / static_cast<double>(num_graphs);
   config.in_features = data.graphs.num_features();
