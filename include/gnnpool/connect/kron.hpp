@@ -49,6 +49,9 @@ struct KronOptions {
   /// Only the speed changes (and the last bits of the weights); 1 or more never goes dense.
   double dense_fraction = 0.05;
   Index dense_limit = Index(1) << 25;
+  /// Check that the adjacency is symmetric (values included), O(E log d). NDPPool turns it off
+  /// when its NDPSelect has already checked the same adjacency.
+  bool check_symmetric = true;
 };
 
 /// Sizes of one Kron reduction (the cost model of docs/ndp.md).
@@ -224,7 +227,7 @@ SparseMatrix<double> kron_reduction(const Batch<Scalar>& in, const HardSelection
   detail::check_kron_options(options);
   check_batch(in, layer);
   check_nonnegative(in.adj, layer);
-  check_symmetric(in.adj, layer);
+  if (options.check_symmetric) check_symmetric(in.adj, layer);
   detail::check_kept_selection(in, sel, layer);
   KronStats local_stats;
   KronStats& st = stats ? *stats : local_stats;

@@ -37,8 +37,16 @@ class NDPPool : public Pool<NDPSelect<Scalar>, GatherReduce<Scalar>, KronConnect
   using Base = Pool<NDPSelect<Scalar>, GatherReduce<Scalar>, KronConnect<Scalar>>;
 
   explicit NDPPool(NDPPoolOptions options = {}, std::string name = "NDPPool")
-      : Base(std::move(name), NDPSelect<Scalar>(std::move(options.select)),
-             GatherReduce<Scalar>(Scalar(1), /*gate=*/false), KronConnect<Scalar>(options.connect)) {}
+      : Base(std::move(name), NDPSelect<Scalar>(options.select),
+             GatherReduce<Scalar>(Scalar(1), /*gate=*/false), KronConnect<Scalar>(connect_options(options))) {}
+
+ private:
+  // The select step checks the symmetry of the same adjacency already.
+  static KronOptions connect_options(const NDPPoolOptions& options) {
+    KronOptions o = options.connect;
+    if (options.select.check_symmetric) o.check_symmetric = false;
+    return o;
+  }
 };
 
 /// When the multi-level pooler sparsifies the Kron weights.

@@ -256,7 +256,9 @@ class NDPSelect {
       total += d;
     }
 
-    // Connected components (BFS), 2-colouring on the way; isolated nodes belong to none.
+    // Connected components (BFS), 2-colouring on the way; isolated nodes belong to none. The
+    // BFS lists are then rewritten in ascending node order by one counting pass over the graph
+    // (ws.local holds the component id meanwhile).
     std::vector<detail::NDPComponent> comps;
     Index pos = lo;
     for (Index root = lo; root < hi; ++root) {
@@ -267,6 +269,7 @@ class NDPSelect {
       at(ws.nodes, pos++) = root;
       for (Index head = c.begin; head < pos; ++head) {
         const Index u = at(ws.nodes, head);
+        at(ws.local, u) = static_cast<Index>(comps.size());
         for (StorageIndex p = outer[u]; p < outer[u + 1]; ++p) {
           if (!edge(u, p)) continue;
           const Index v = inner[p];
@@ -279,9 +282,17 @@ class NDPSelect {
         }
       }
       c.size = pos - c.begin;
-      std::sort(ws.nodes.begin() + c.begin, ws.nodes.begin() + pos);
-      for (Index t = 0; t < c.size; ++t) at(ws.local, at(ws.nodes, c.begin + t)) = t;
       comps.push_back(c);
+    }
+    {
+      std::vector<Index> fill(comps.size(), 0);
+      for (Index i = lo; i < hi; ++i) {
+        if (at(ws.degree, i) == 0) continue;
+        auto& c = comps[static_cast<std::size_t>(at(ws.local, i))];
+        Index& f = fill[static_cast<std::size_t>(at(ws.local, i))];
+        at(ws.nodes, c.begin + f) = i;
+        at(ws.local, i) = f++;
+      }
     }
     info.components = static_cast<Index>(comps.size());
 
