@@ -7,8 +7,10 @@
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/selection.hpp>
+#include <gnnpool/detail/prefetch.hpp>
 
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 namespace gnnpool {
@@ -64,6 +66,16 @@ class InducedConnect {
   /// Longest pooled row sorted by insertion; beyond it the counting sorts are cheaper.
   static constexpr StorageIndex short_row = 32;
 
+ private:
+  struct Entry {
+    StorageIndex col;  ///< output column
+    StorageIndex src;  ///< input entry
+    Scalar val;
+  };
+  static constexpr std::size_t prefetch_distance = 8;
+
+ public:
+
   void forward(const Batch<Scalar>& in, const HardSelection<Scalar>& sel, SparseMatrix<Scalar>& adj_out,
                Cache& cache) const {
     const Index n = in.adj.rows();
@@ -77,36 +89,35 @@ class InducedConnect {
     std::vector<StorageIndex> to(static_cast<std::size_t>(n));
     for (Index i = 0; i < n; ++i) to[static_cast<std::size_t>(i)] = static_cast<StorageIndex>(sel.assignment[static_cast<std::size_t>(i)]);
 
-    // One pass over the kept rows in node order (sequential in the CSR arrays): row a's kept
-    // entries (output column, input position) go to a region of the scratch arrays reserved by
-    // its input degree, so the assignment is looked up once per entry.
-    std::vector<StorageIndex> start(static_cast<std::size_t>(m) + 1, 0);
-    for (Index a = 0; a < m; ++a) {
-      const Index i = sel.representative[static_cast<std::size_t>(a)];
-      start[static_cast<std::size_t>(a) + 1] = start[static_cast<std::size_t>(a)] + (outer[i + 1] - outer[i]);
-    }
-    std::vector<StorageIndex> tmp_col(static_cast<std::size_t>(start.back()));
-    std::vector<StorageIndex> tmp_src(static_cast<std::size_t>(start.back()));
-    std::vector<Scalar> tmp_val(static_cast<std::size_t>(start.back()));
+    // One pass over the kept rows in node order (sequential in the CSR arrays, one assignment
+    // lookup per entry): the kept entries (output column, input position, value) are appended
+    // to one interleaved scratch array, row after row in node order; start[a] remembers where
+    // row a begins. Rows are then read back in output order, one or two cache lines each,
+    // prefetched ahead.
+    std::size_t capacity = 0;
+    for (Index i = 0; i < n; ++i)
+      capacity += to[static_cast<std::size_t>(i)] >= 0 ? static_cast<std::size_t>(outer[i + 1] - outer[i]) : 0;
+    // Not value-initialised: every slot that is read back was written first.
+    const std::unique_ptr<Entry[]> tmp = std::make_unique_for_overwrite<Entry[]>(std::max<std::size_t>(capacity, 1));
     const Scalar* val = in.adj.valuePtr();
+    std::vector<StorageIndex> start(static_cast<std::size_t>(m));
     std::vector<StorageIndex> row_ptr(static_cast<std::size_t>(m) + 1, 0);  // row lengths, then offsets
     StorageIndex longest = 0;
+    std::size_t fill = 0;
     for (Index i = 0; i < n; ++i) {
       const StorageIndex a = to[static_cast<std::size_t>(i)];
       if (a < 0) continue;
-      const StorageIndex first = start[static_cast<std::size_t>(a)];
-      StorageIndex e = first;
-      // Branch-free: every entry is written, and the slot advances only for a kept column (the
-      // region has deg(i) slots, so the writes stay inside it).
+      const std::size_t first = fill;
+      // Branch-free: every entry is written and the slot advances only for a kept column (the
+      // capacity counts every entry of the kept rows, so the writes stay inside it).
       for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) {
         const StorageIndex b = to[static_cast<std::size_t>(inner[p])];
-        tmp_col[static_cast<std::size_t>(e)] = b;
-        tmp_val[static_cast<std::size_t>(e)] = val[p];
-        tmp_src[static_cast<std::size_t>(e)] = p;
-        e += static_cast<StorageIndex>(b >= 0);
+        tmp[fill] = Entry{b, p, val[p]};
+        fill += static_cast<std::size_t>(b >= 0);
       }
-      row_ptr[static_cast<std::size_t>(a) + 1] = e - first;
-      longest = std::max(longest, e - first);
+      start[static_cast<std::size_t>(a)] = static_cast<StorageIndex>(first);
+      row_ptr[static_cast<std::size_t>(a) + 1] = static_cast<StorageIndex>(fill - first);
+      longest = std::max(longest, static_cast<StorageIndex>(fill - first));
     }
     for (std::size_t a = 0; a < static_cast<std::size_t>(m); ++a) row_ptr[a + 1] += row_ptr[a];
     const std::size_t kept = static_cast<std::size_t>(row_ptr.back());
@@ -121,12 +132,16 @@ class InducedConnect {
       // Node order: the columns of each row come out ascending. Short rows (sparse graphs):
       // insertion sort, O(short_row) per entry. Then the regions are packed.
       for (std::size_t a = 0; a < static_cast<std::size_t>(m); ++a) {
+        if (a + prefetch_distance < static_cast<std::size_t>(m))
+          detail::prefetch_bytes(tmp.get() + start[a + prefetch_distance],
+                                 sizeof(Entry) * static_cast<std::size_t>(row_ptr[a + prefetch_distance + 1] -
+                                                                          row_ptr[a + prefetch_distance]));
         const auto from = static_cast<std::size_t>(start[a]);
         const auto len = static_cast<std::size_t>(row_ptr[a + 1] - row_ptr[a]);
         const auto to_pos = static_cast<std::size_t>(row_ptr[a]);
         for (std::size_t u = 0; u < len; ++u) {
-          const StorageIndex c = tmp_col[from + u], src = tmp_src[from + u];
-          const Scalar w = tmp_val[from + u];
+          const StorageIndex c = tmp[from + u].col, src = tmp[from + u].src;
+          const Scalar w = tmp[from + u].val;
           std::size_t v = u;
           if (!monotone)
             for (; v > 0 && col[to_pos + v - 1] > c; --v) {
@@ -145,16 +160,16 @@ class InducedConnect {
       std::vector<StorageIndex> col_ptr(static_cast<std::size_t>(m) + 1, 0);
       for (std::size_t a = 0; a < static_cast<std::size_t>(m); ++a)
         for (StorageIndex e = start[a]; e < start[a] + (row_ptr[a + 1] - row_ptr[a]); ++e)
-          ++col_ptr[static_cast<std::size_t>(tmp_col[static_cast<std::size_t>(e)]) + 1];
+          ++col_ptr[static_cast<std::size_t>(tmp[static_cast<std::size_t>(e)].col) + 1];
       for (std::size_t b = 0; b < static_cast<std::size_t>(m); ++b) col_ptr[b + 1] += col_ptr[b];
       std::vector<StorageIndex> csc_row(kept), csc_src(kept);
       {
         std::vector<StorageIndex> next(col_ptr.begin(), col_ptr.end() - 1);
         for (std::size_t a = 0; a < static_cast<std::size_t>(m); ++a)
           for (StorageIndex e = start[a]; e < start[a] + (row_ptr[a + 1] - row_ptr[a]); ++e) {
-            const auto slot = static_cast<std::size_t>(next[static_cast<std::size_t>(tmp_col[static_cast<std::size_t>(e)])]++);
+            const auto slot = static_cast<std::size_t>(next[static_cast<std::size_t>(tmp[static_cast<std::size_t>(e)].col)]++);
             csc_row[slot] = static_cast<StorageIndex>(a);
-            csc_src[slot] = tmp_src[static_cast<std::size_t>(e)];
+            csc_src[slot] = tmp[static_cast<std::size_t>(e)].src;
           }
       }
       std::vector<StorageIndex> next(row_ptr.begin(), row_ptr.end() - 1);
