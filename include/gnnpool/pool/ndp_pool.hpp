@@ -29,8 +29,13 @@ struct NDPPoolOptions {
 /// Backward: dL/dX[V+] = dL/dX' (a scatter into the kept rows; other rows 0). dL/dA = 0: the
 ///           split and the Kron weights are treated as constants w.r.t. A, as in SRC and tgp
 ///           (docs/ndp.md). No parameters.
+/// Shapes: in.x N x F -> out.batch.x K x F, K = |V+| summed over the graphs; out.batch.adj
+///         K x K block-diagonal over out.batch.offsets (= the selection's offsets).
+/// Cache: the caches of the three policies (eigenvector, split and per-graph report of the
+///        select; KronStats of the connect).
 /// Cost: NDPSelect + O(K F) + KronConnect (see there). The whole forward depends on A only
 /// except the gather, so a dataset's levels can be precomputed (pool/pyramid.hpp).
+/// Thread safety: forward and backward are const.
 template <typename Scalar>
 class NDPPool : public Pool<NDPSelect<Scalar>, GatherReduce<Scalar>, KronConnect<Scalar>> {
  public:
@@ -67,7 +72,8 @@ enum class NDPSparsify {
 /// Seeds: the convenience constructor gives level l the seed `options.select.seed + l` (and
 /// `fallback_partition` to the first level only); pass one `NDPPoolOptions` per level for full
 /// control (seeds, explicit fallback partitions of each level's nodes).
-/// Cost: the sum of the levels; each level roughly halves the nodes.
+/// Shapes: in.x N x F -> out[l].batch.x K_l x F. Cache: one NDPPool cache per level.
+/// Cost: the sum of the levels; each level roughly halves the nodes. Thread safety: const.
 template <typename Scalar_>
 class NDPMultiLevelPool {
  public:
