@@ -169,6 +169,11 @@ TEST_CASE("NDPPool rejects bad input with sentences naming the problem", "[pool]
   NDPPool<double>::Output out;
   NDPPool<double>::Cache cache;
   require_throws_with<gnnpool::invalid_argument>([&] { pool.forward({}, d, out, cache); }, {"NDPSelect", "symmetric"});
+  std::vector<double> w{1.0, -1.0};
+  gnnpool::EdgeListOptions negative;
+  negative.allow_negative_weights = true;
+  auto n = gnnpool::make_graph<double>(Matrix<double>::Zero(3, 2), EdgeList{{0, 1}, {1, 2}}, std::span<const double>(w), negative);
+  require_throws_with<gnnpool::invalid_argument>([&] { pool.forward({}, n, out, cache); }, {"NDPSelect", "negative weight -1"});
 
   auto g = gnnpool::make_graph<double>(Matrix<double>::Zero(5, 2), EdgeList{{0, 1}, {1, 2}, {2, 3}, {3, 4}});
   pool.forward({}, g, out, cache);
