@@ -80,10 +80,12 @@ void check_kept_selection(const Batch<Scalar>& in, const HardSelection<Scalar>& 
                 static_cast<Index>(sel.offsets.size()) - 1, " graphs but the batch has ", in.num_graphs());
   GNNPOOL_CHECK(sel.offsets.front() == 0 && sel.offsets.back() == k, invalid_argument, layer,
                 ": the selection's offsets must run from 0 to its ", k, " supernodes");
+  for (std::size_t b = 1; b < sel.offsets.size(); ++b)
+    GNNPOOL_CHECK(sel.offsets[b - 1] <= sel.offsets[b], invalid_argument, layer,
+                  ": the selection's offsets decrease at graph ", b - 1);
   Index kept = 0;
   for (Index b = 0; b < in.num_graphs(); ++b) {
     const Index lo = sel.offsets[static_cast<std::size_t>(b)], hi = sel.offsets[static_cast<std::size_t>(b) + 1];
-    GNNPOOL_CHECK(lo <= hi, invalid_argument, layer, ": the selection's offsets decrease at graph ", b);
     for (Index i = in.graph_begin(b); i < in.graph_begin(b + 1); ++i) {
       const Index a = sel.assignment[static_cast<std::size_t>(i)];
       if (a == HardSelection<Scalar>::dropped) continue;
@@ -126,15 +128,19 @@ inline void check_kron_options(const KronOptions& o) {
 /// the whole batch by a sparse LDL^T (Eigen `SimplicialLDLT`, AMD ordering): P_f L[M,M] P_f^T =
 /// F D F^T. With W = D^-1/2 F^-1 P_f A[M,P] (each column a sparse triangular solve whose pattern
 /// is the union of elimination-tree paths), L[P,M] L[M,M]^-1 L[M,P] = W^T W, which is
-/// accumulated row by row in a fixed order, so L' is exactly symmetric (the references average
-/// L' and L'^T; here there is nothing to average). Dead pieces of M: see `KronSingular`.
+/// accumulated row by row in a fixed order (or, for a graph whose W is dense, formed by one
+/// dense symmetric rank update and read from one triangle), so L' is exactly symmetric (the
+/// references average L' and L'^T; here there is nothing to average). Before any numeric work
+/// the elimination tree and the factor's column counts are computed, so that a hopeless fill
+/// is refused at once. Dead pieces of M: see `KronSingular`.
 ///
 /// Returns L' in CSR (double, diagonal always stored). With `sparsify`, off-diagonal entries
 /// with |L'_st| <= options.threshold are not stored (KronConnect's output, without ever holding
 /// the nearly dense L' of an expander-like graph). Cost: O(E) to build L[M,M], the LDL^T
 /// (O(nnz(F)) memory), then sum over kept p of the flops of one sparse solve, then
-/// sum_k |W(k,:)|^2 for W^T W: linear in N for graphs whose eliminated side is (nearly)
-/// independent (grids, meshes), quadratic in fill for expander-like graphs (docs/ndp.md).
+/// sum_k |W(k,:)|^2 for W^T W (K_b^2 m_b on the dense path): linear in N for graphs whose
+/// eliminated side is (nearly) independent (grids, meshes), cubic in N for expander-like
+/// graphs, whose reduced graph is dense (docs/ndp.md).
 /// Throws `invalid_argument` for a malformed selection, asymmetric or negative weights, and
 /// `gnnpool::error` when the fill exceeds `options.max_fill` (at once when 64 sampled columns
 /// of W predict more than twice that, e.g. N = 10^5 random graphs; see docs/ndp.md).
