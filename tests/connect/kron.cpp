@@ -303,7 +303,7 @@ TEST_CASE("KronConnect rejects bad input with sentences naming the problem", "[c
     auto b = gnnpool::concatenate<double>(two);
     auto sel = keep(b, {1, 0, 1, 1, 0, 1});
     sel.offsets = {0, 5, 4};
-    require_throws_with<gnnpool::invalid_argument>([&] { connect(b, sel); }, {"KronConnect", "offsets decrease at graph 0"});
+    require_throws_with<gnnpool::invalid_argument>([&] { connect(b, sel); }, {"KronConnect", "offsets decrease at graph 1"});
   }
   SECTION("selection of another batch") {
     auto sel = keep(g, {1, 0, 1});
