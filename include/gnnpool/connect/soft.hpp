@@ -41,7 +41,7 @@ enum class SoftConnectNormalization {
 ///                      dd_k = dr_k r'(d_k), r'(d) = -r^2 / (2 sqrt(d));  dR_kl = dA0_kl + dd_k (k != l),
 ///                      dR_kk = 0.   none: dR = G.
 ///           T = S dR (N x K);  dS += P dR^T + A^T T;  dA_ij += <T_i, S_j> on the stored entries
-///           (one pass over the edges: the A^T T scatter and dA share it).
+///           (a sparse-dense product and one gather-only pass over the edges).
 ///
 /// Degenerate input, deliberately different from PyG: a supernode with d_k <= 0 (a cluster
 /// without outside edges, an edgeless graph, or negative weights) gets r'(d_k) = 0: its row and
@@ -62,6 +62,9 @@ class SoftConnect {
     Matrix<Scalar> as;   ///< P = A S, N x K
     Matrix<Scalar> raw;  ///< R_b = S_b^T A_b S_b stacked, (B K) x K
     Vector<Scalar> r;    ///< 1 / (sqrt(d) + eps), B K entries (symmetric only)
+    /// Backward workspace (dR and T = S dR), reused between calls so that repeated training steps
+    /// do not allocate: a Cache serves one forward / backward pair at a time.
+    mutable Matrix<Scalar> draw, t;
   };
 
   explicit SoftConnect(SoftConnectNormalization normalization = SoftConnectNormalization::none)
@@ -103,7 +106,8 @@ class SoftConnect {
     GNNPOOL_CHECK(cache.as.rows() == in.num_nodes() && cache.raw.rows() == nb * k, invalid_argument,
                   "SoftConnect backward: the cache does not come from a forward on this batch");
     const Eigen::Map<const Matrix<Scalar>> g(dadj_out.data(), nb * k, k);
-    Matrix<Scalar> draw(nb * k, k);
+    Matrix<Scalar>& draw = cache.draw;
+    draw.resize(nb * k, k);
     if (m_normalization == SoftConnectNormalization::none) {
       draw = g;
     } else {
@@ -125,24 +129,16 @@ class SoftConnect {
         db.diagonal().setZero();  // the diagonal was overwritten by 0: no gradient flows back
       }
     }
-    // T = S dR per graph; dS += P dR^T; dS_j += A_ij T_i and dA_ij += <T_i, S_j> in one edge pass.
-    Matrix<Scalar> t(in.num_nodes(), k);
+    // T = S dR per graph; dS += P dR^T + A^T T; dA_ij += <T_i, S_j> (a gather-only dot pass).
+    Matrix<Scalar>& t = cache.t;
+    t.resize(in.num_nodes(), k);
     for (Index b = 0; b < nb; ++b) {
       const auto drb = draw.middleRows(b * k, k);
       detail::graph_rows(t, sel.offsets, b).noalias() = detail::graph_rows(sel.s, sel.offsets, b) * drb;
       detail::graph_rows(dsel, sel.offsets, b).noalias() += detail::graph_rows(cache.as, sel.offsets, b) * drb.transpose();
     }
-    const StorageIndex* outer = in.adj.outerIndexPtr();
-    const StorageIndex* inner = in.adj.innerIndexPtr();
-    const Scalar* val = in.adj.valuePtr();
-    for (Index i = 0; i < in.num_nodes(); ++i) {
-      const detail::ConstRowMap<Scalar> ti(t.data() + i * k, k);
-      for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) {
-        const Index j = inner[p];
-        din.adj[p] += ti.dot(detail::ConstRowMap<Scalar>(sel.s.data() + j * k, k));
-        detail::RowMap<Scalar>(dsel.data() + j * k, k) += val[p] * ti;
-      }
-    }
+    detail::add_transposed_product(in.adj, t, dsel);
+    detail::edge_inner_products(in.adj, t, sel.s, din.adj, /*accumulate=*/true);
   }
 
  private:

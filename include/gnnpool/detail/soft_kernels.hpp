@@ -6,6 +6,11 @@
 /// the stored entries of a block-diagonal CSR adjacency against a dense N x K assignment S, and
 /// their vector-Jacobian products. Every loss of the family reduces to these O(E K + N K^2)
 /// passes, so no policy forms an N x N matrix or pads a graph. Not part of the API.
+///
+/// Cost model: on graphs whose rows are scattered in memory (no locality), every pass over the
+/// edges costs one random row access per stored entry; the kernels are arranged so that each
+/// policy makes as few of those passes as possible: a gather-only dot pass in forward (whose
+/// per-edge results are cached for backward), and Eigen's sparse-dense products in backward.
 
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/selection.hpp>
@@ -15,11 +20,6 @@
 #include <string_view>
 
 namespace gnnpool::detail {
-
-template <typename Scalar>
-using RowMap = Eigen::Map<Eigen::Matrix<Scalar, 1, Eigen::Dynamic>>;
-template <typename Scalar>
-using ConstRowMap = Eigen::Map<const Eigen::Matrix<Scalar, 1, Eigen::Dynamic>>;
 
 /// Graph b's rows of a row-major N x K matrix (K x n_b transposed views come from `.transpose()`).
 template <typename Derived>
@@ -62,69 +62,117 @@ Vector<Scalar> row_sums(const SparseMatrix<Scalar>& adj) {
   return d;
 }
 
-/// t_b = tr(S_b^T A_b S_b) = sum over the stored entries (i, j) of graph b of A_ij <S_i, S_j>.
-/// One pass over the edges, O(E K), no N x K temporary.
+/// <a, b> over k contiguous entries (Eigen's vectorised reduction).
 template <typename Scalar>
-Vector<Scalar> graph_quadratic_form(const SparseMatrix<Scalar>& adj, const Matrix<Scalar>& s,
-                                    const IndexVector& offsets) {
-  const Index nb = static_cast<Index>(offsets.size()) - 1, k = s.cols();
-  Vector<Scalar> t = Vector<Scalar>::Zero(nb);
+inline Scalar row_dot(const Scalar* a, const Scalar* b, Index k) {
+  using Row = Eigen::Map<const Eigen::Matrix<Scalar, 1, Eigen::Dynamic>>;
+  return Row(a, k).dot(Row(b, k));
+}
+
+/// y += w x over k entries, in blocks of one cache line so that the compiler vectorises it; x and y
+/// never overlap (Eigen's dynamic-size update of a mapped row costs more than the update here).
+template <typename Scalar>
+inline void row_axpy(Scalar w, const Scalar* __restrict x, Scalar* __restrict y, Index k) {
+  constexpr int width = 64 / static_cast<int>(sizeof(Scalar));
+  Index q = 0;
+  for (; q + width <= k; q += width)
+    for (int u = 0; u < width; ++u) y[q + u] += w * x[q + u];
+  for (; q < k; ++q) y[q] += w * x[q];
+}
+
+/// out += A^T T (T, out: N x K row-major, distinct), as a scatter over the CSR rows of A: for
+/// every stored (i, j), out_j += A_ij T_i. Several times faster than Eigen's transposed
+/// sparse-dense product for K of a few tens, whose inner update is not vectorised.
+template <typename Scalar>
+void add_transposed_product(const SparseMatrix<Scalar>& adj, const Matrix<Scalar>& t, Matrix<Scalar>& out) {
+  GNNPOOL_ASSERT(&t != &out, "add_transposed_product: T and out alias");
+  const Index k = t.cols();
   const StorageIndex* outer = adj.outerIndexPtr();
   const StorageIndex* inner = adj.innerIndexPtr();
   const Scalar* val = adj.valuePtr();
+  for (Index i = 0; i < adj.rows(); ++i) {
+    const Scalar* ti = t.data() + i * k;
+    for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) row_axpy(val[p], ti, out.data() + Index(inner[p]) * k, k);
+  }
+}
+
+/// g_e = <L_i, R_j> for every stored entry e = (i, j) of adj (L, R: N x K row-major). One pass
+/// that only gathers rows of R (no scatter), O(E K). This is dL/dA_e of every bilinear term
+/// sum_e A_e <L_i, R_j> of the family.
+/// With `accumulate` the products are added into g (which must hold nnz(adj) entries) instead.
+template <typename Scalar>
+void edge_inner_products(const SparseMatrix<Scalar>& adj, const Matrix<Scalar>& left, const Matrix<Scalar>& right,
+                         Vector<Scalar>& g, bool accumulate = false) {
+  const Index k = left.cols();
+  if (!accumulate) g.resize(adj.nonZeros());
+  const StorageIndex* outer = adj.outerIndexPtr();
+  const StorageIndex* inner = adj.innerIndexPtr();
+  for (Index i = 0; i < adj.rows(); ++i) {
+    const Scalar* li = left.data() + i * k;
+    for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) {
+      const Scalar v = row_dot(li, right.data() + Index(inner[p]) * k, k);
+      g[p] = accumulate ? g[p] + v : v;
+    }
+  }
+}
+
+/// t_b = sum over the stored entries e of graph b of A_e g_e (g from `edge_inner_products` with
+/// L = R = S: t_b = tr(S_b^T A_b S_b)). Sequential, O(E).
+template <typename Scalar>
+Vector<Scalar> graph_edge_sums(const SparseMatrix<Scalar>& adj, const Vector<Scalar>& g, const IndexVector& offsets) {
+  const Index nb = static_cast<Index>(offsets.size()) - 1;
+  const StorageIndex* outer = adj.outerIndexPtr();
+  const Scalar* val = adj.valuePtr();
+  Vector<Scalar> t(nb);
   for (Index b = 0; b < nb; ++b) {
     Scalar acc(0);
-    for (Index i = offsets[static_cast<std::size_t>(b)]; i < offsets[static_cast<std::size_t>(b) + 1]; ++i) {
-      const ConstRowMap<Scalar> si(s.data() + i * k, k);
-      for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p)
-        acc += val[p] * si.dot(ConstRowMap<Scalar>(s.data() + Index(inner[p]) * k, k));
-    }
+    for (StorageIndex p = outer[offsets[static_cast<std::size_t>(b)]]; p < outer[offsets[static_cast<std::size_t>(b) + 1]]; ++p)
+      acc += val[p] * g[p];
     t[b] = acc;
   }
   return t;
 }
 
-/// VJP of alpha_b * t_b (t from `graph_quadratic_form`) plus a per-row term of the degrees:
-///   dS_i += alpha_b sum_j A_ij S_j,  dS_j += alpha_b A_ij S_i     (i.e. alpha_b (A + A^T) S)
-///   dA_e += alpha_b <S_i, S_j> + row_term_i                         (e = stored entry (i, j))
-/// `row_term` (N entries, or nullptr) is dL/dd_i for losses that read the degrees d_i = sum_j A_ij:
-/// every stored entry of row i moves d_i one for one. Both outputs are ADDED. One edge pass.
+/// VJP of sum_b alpha_b t_b (t from `graph_edge_sums` with g = <S_i, S_j>) plus a per-row term of
+/// the degrees:
+///   dS_b += alpha_b ((A + A^T) S)_b                 (two sparse-dense products over the batch)
+///   dA_e += alpha_b g_e + row_term_i                (e = stored entry (i, j); sequential)
+/// `row_term` (N entries, or nullptr) is dL/dd_i for losses that read d_i = sum_j A_ij: every stored
+/// entry of row i moves d_i one for one. Both outputs are ADDED. The products are a gather (A S)
+/// and a scatter (A^T S), cheaper than one fused gather + scatter pass over randomly placed rows.
+/// `sym` is scratch space (N x K, resized), kept by the caller's cache between calls.
 template <typename Scalar>
-void graph_quadratic_form_backward(const SparseMatrix<Scalar>& adj, const Matrix<Scalar>& s,
+void graph_quadratic_form_backward(const SparseMatrix<Scalar>& adj, const Matrix<Scalar>& s, const Vector<Scalar>& g,
                                    const IndexVector& offsets, const Vector<Scalar>& alpha,
-                                   const Vector<Scalar>* row_term, Matrix<Scalar>& ds, Vector<Scalar>& dadj) {
-  const Index nb = static_cast<Index>(offsets.size()) - 1, k = s.cols();
+                                   const Vector<Scalar>* row_term, Matrix<Scalar>& ds, Vector<Scalar>& dadj,
+                                   Matrix<Scalar>& sym) {
+  const Index nb = static_cast<Index>(offsets.size()) - 1;
+  if (!alpha.isZero(0)) {
+    sym.resize(s.rows(), s.cols());
+    sym.noalias() = adj * s;
+    add_transposed_product(adj, s, sym);
+    for (Index b = 0; b < nb; ++b)
+      if (alpha[b] != Scalar(0)) graph_rows(ds, offsets, b).noalias() += alpha[b] * graph_rows(sym, offsets, b);
+  }
   const StorageIndex* outer = adj.outerIndexPtr();
-  const StorageIndex* inner = adj.innerIndexPtr();
-  const Scalar* val = adj.valuePtr();
   for (Index b = 0; b < nb; ++b) {
     const Scalar a = alpha[b];
     for (Index i = offsets[static_cast<std::size_t>(b)]; i < offsets[static_cast<std::size_t>(b) + 1]; ++i) {
-      const ConstRowMap<Scalar> si(s.data() + i * k, k);
-      RowMap<Scalar> dsi(ds.data() + i * k, k);
       const Scalar r = row_term ? (*row_term)[i] : Scalar(0);
-      for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) {
-        const Index j = inner[p];
-        const ConstRowMap<Scalar> sj(s.data() + j * k, k);
-        dadj[p] += a * si.dot(sj) + r;
-        const Scalar aw = a * val[p];
-        dsi += aw * sj;
-        RowMap<Scalar>(ds.data() + j * k, k) += aw * si;
-      }
+      for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) dadj[p] += a * g[p] + r;
     }
   }
 }
 
-/// Per-graph Gram matrices P_b = S_b^T S_b stacked as a (B K) x K matrix. O(N K^2).
+/// Per-graph Gram matrices P_b = S_b^T S_b stacked as a (B K) x K matrix (resized). O(N K^2).
 template <typename Scalar>
-Matrix<Scalar> graph_gram(const SoftSelection<Scalar>& sel) {
+void graph_gram(const SoftSelection<Scalar>& sel, Matrix<Scalar>& p) {
   const Index nb = num_graphs(sel), k = sel.s.cols();
-  Matrix<Scalar> p(nb * k, k);
+  p.resize(nb * k, k);
   for (Index b = 0; b < nb; ++b) {
     const auto sb = graph_rows(sel.s, sel.offsets, b);
     p.middleRows(b * k, k).noalias() = sb.transpose() * sb;
   }
-  return p;
 }
 
 /// Per-graph column sums u_b = S_b^T v (v = 1 when `v` is null), stacked as a B x K matrix.

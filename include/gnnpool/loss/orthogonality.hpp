@@ -43,7 +43,7 @@ class OrthogonalityLoss {
     detail::check_soft_selection(sel, in.num_nodes(), in.offsets, "OrthogonalityLoss");
     const Index nb = detail::num_graphs(sel), k = sel.s.cols();
     const Scalar inv_sqrt_k = Scalar(1) / std::sqrt(static_cast<Scalar>(k));
-    cache.gram = detail::graph_gram(sel);
+    detail::graph_gram(sel, cache.gram);
     cache.norm.resize(nb);
     cache.value.resize(nb);
     for (Index b = 0; b < nb; ++b) {

@@ -33,7 +33,7 @@ struct SoftReduceOptions {
 ///
 /// Output: x_out is (B K) x F, graph b's supernodes are rows b K .. (b+1) K; an empty graph
 /// gives K zero rows (f(0) = 0 for every activation gnnpool offers except sigmoid: sigmoid(0)).
-/// Cache: Z (only with an activation other than identity) and c (only with cluster_mean).
+/// Cache: Z and f(Z) (only with an activation other than identity), c (only with cluster_mean).
 /// Cost: O(N K F) both ways (one small GEMM per graph). Thread-safe (const).
 template <typename Scalar_>
 class SoftReduce {
@@ -41,7 +41,9 @@ class SoftReduce {
   using Scalar = Scalar_;
   struct Cache {
     Matrix<Scalar> z;             ///< pre-activation pooled features (empty for identity)
+    Matrix<Scalar> y;             ///< f(Z), what activation_backward reads (empty for identity)
     Vector<Scalar> cluster_size;  ///< c, B K entries (empty without cluster_mean)
+    mutable Matrix<Scalar> dz;    ///< backward workspace (dL/dZ), reused between calls
   };
 
   explicit SoftReduce(SoftReduceOptions options = {}) : m_options(options) {}
@@ -66,8 +68,13 @@ class SoftReduce {
     } else {
       cache.cluster_size.resize(0);
     }
-    if (act) activation_forward<Scalar>(m_options.activation, z, x_out);
-    else cache.z.resize(0, 0);
+    if (act) {
+      activation_forward<Scalar>(m_options.activation, z, x_out);
+      cache.y = x_out;  // backward needs f(Z); a copy is cheaper than evaluating f again
+    } else {
+      cache.z.resize(0, 0);
+      cache.y.resize(0, 0);
+    }
   }
 
   void backward(const Batch<Scalar>& in, const SoftSelection<Scalar>& sel, const Cache& cache,
@@ -76,16 +83,9 @@ class SoftReduce {
     GNNPOOL_CHECK(dx_out.rows() == nb * k && dx_out.cols() == in.x.cols(), shape_error,
                   "SoftReduce backward: dX' is ", detail::shape(dx_out.rows(), dx_out.cols()), ", expected ",
                   detail::shape(nb * k, in.x.cols()));
-    Matrix<Scalar> dm;
     const bool act = m_options.activation != Activation::identity;
-    if (act) {
-      // activation_backward reads f(Z) for tanh / sigmoid / selu's negative branch: recompute it
-      // from the cached Z rather than keeping a copy of X' (the caller owns X').
-      Matrix<Scalar> y;
-      activation_forward<Scalar>(m_options.activation, cache.z, y);
-      activation_backward<Scalar>(m_options.activation, cache.z, y, dx_out, dm);
-    }
-    const Matrix<Scalar>& dz = act ? dm : dx_out;
+    if (act) activation_backward<Scalar>(m_options.activation, cache.z, cache.y, dx_out, cache.dz);
+    const Matrix<Scalar>& dz = act ? cache.dz : dx_out;
     if (m_options.cluster_mean) {
       // z = M / c, so dM = dZ / c and dc = -<dZ, Z> / c = -<dZ, M> / c^2.
       const Matrix<Scalar> z_pooled = pooled_pre_activation(in, sel, cache);
