@@ -156,7 +156,7 @@ int main(int argc, char** argv) try {
 
   std::printf("gnnpool coarsening pyramids of %s: %ld nodes, %ld edges\n", graph_name.c_str(),
               static_cast<long>(graph.num_nodes()), static_cast<long>(gnnpool::count_undirected_edges(graph.adj)));
-  std::printf("%-8s %5s %8s %8s %9s %10s\n", "method", "level", "nodes", "edges", "kept", "time");
+  std::printf("%-8s %5s %8s %8s %9s\n", "method", "level", "nodes", "edges", "kept");
   for (const auto& m : methods) {
     examples::Stopwatch clock;
     const Pyramid p = build(m, graph, levels, kmis_k, seed);
@@ -165,9 +165,8 @@ int main(int argc, char** argv) try {
       const auto& adj = l == 0 ? graph.adj : p.levels[static_cast<std::size_t>(l - 1)].adj;
       const Index n = p.level_size(l);
       const double kept = l == 0 ? 1.0 : static_cast<double>(n) / static_cast<double>(p.level_size(l - 1));
-      std::printf("%-8s %5ld %8ld %8ld %8.1f%% %10s\n", m.c_str(), static_cast<long>(l), static_cast<long>(n),
-                  static_cast<long>(gnnpool::count_undirected_edges(adj)), 100 * kept,
-                  l == 0 ? examples::format_duration(seconds).c_str() : "");
+      std::printf("%-8s %5ld %8ld %8ld %8.1f%%\n", m.c_str(), static_cast<long>(l), static_cast<long>(n),
+                  static_cast<long>(gnnpool::count_undirected_edges(adj)), 100 * kept);
       const fs::path file = out_dir / (m + "_level" + std::to_string(l) + ".dot");
       write_dot(file, p, graph, l,
                 graph_name + " - " + m + " level " + std::to_string(l) + " (" + std::to_string(n) + " nodes" +
@@ -178,6 +177,8 @@ int main(int argc, char** argv) try {
         if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "coarsen: '%s' failed\n", cmd.c_str());
       }
     }
+    std::printf("%-8s (%ld levels in %s)\n", "", static_cast<long>(p.num_levels()),
+                examples::format_duration(seconds).c_str());
   }
   std::printf("\nwrote %s/<method>_level<l>.dot%s\n", out_dir.string().c_str(),
               prog.empty() ? (render ? " (install Graphviz to also get PNG images: sfdp -Tpng FILE.dot -o FILE.png)" : "")
