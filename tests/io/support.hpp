@@ -6,12 +6,15 @@
 
 #include <gnnpool/core/errors.hpp>
 
+#include "support/throws.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <unistd.h>
@@ -55,15 +58,7 @@ class TempDir {
 /// Runs `f` and requires a parse_error whose message contains every fragment.
 template <typename F>
 void require_parse_error(F&& f, const std::vector<std::string>& fragments) {
-  try {
-    f();
-  } catch (const gnnpool::parse_error& e) {
-    const std::string what = e.what();
-    INFO("message: " << what);
-    for (const auto& frag : fragments) CHECK(what.find(frag) != std::string::npos);
-    return;
-  }
-  FAIL("expected gnnpool::parse_error");
+  require_throws_with<gnnpool::parse_error>(std::forward<F>(f), fragments);
 }
 
 }  // namespace gnnpool::test
