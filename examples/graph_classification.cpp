@@ -150,7 +150,8 @@ struct FoldResult {
 /// Progress of the whole run, for the estimated time left.
 struct Progress {
   Index folds = 0, done_folds = 0, done_epochs = 0, max_epochs = 0;
-  double epoch_seconds = 0;  // total training time of all epochs so far
+  double train_seconds = 0;  // training time of all epochs so far (summary)
+  double epoch_seconds = 0;  // training + validation time of all epochs so far (ETA)
   examples::Stopwatch clock;
 
   std::string eta(Index fold_epoch) const {
@@ -222,7 +223,7 @@ FoldResult train_fold(const examples::ModelConfig& config, const Protocol& p, co
       l2_penalty(params, p.l2, examples::is_soft_pooler(config.pooler), &grads);
       adam.step(params, grads);
     }
-    progress.epoch_seconds += epoch_clock.seconds();
+    progress.train_seconds += epoch_clock.seconds();
     const double n = static_cast<double>(order.size());
     const Scores val = evaluate(model, data, split.val, p.l2);
     r.epochs = epoch;
@@ -235,6 +236,7 @@ FoldResult train_fold(const examples::ModelConfig& config, const Protocol& p, co
       ++waited;
     }
     const bool stop = waited >= p.patience;
+    progress.epoch_seconds += epoch_clock.seconds();
     if (epoch == 1 || epoch % p.log_every == 0 || stop || epoch == p.epochs)
       std::printf("  fold %2ld  epoch %3ld  loss %.4f (ce %.4f + aux %.4f)  train %5.1f%%  val %5.1f%% (loss %.4f)"
                   "  %s/epoch  ETA %s\n",
@@ -362,7 +364,7 @@ int main(int argc, char** argv) try {
   std::printf("test accuracy: %.2f +- %.2f %% over %ld %s\n", acc.mean, acc.std, static_cast<long>(run_folds),
               mincut_protocol ? "runs" : "folds");
   std::printf("time per epoch: %s (training only), total %s\n",
-              examples::format_duration(progress.epoch_seconds / static_cast<double>(std::max<Index>(epochs, 1))).c_str(),
+              examples::format_duration(progress.train_seconds / static_cast<double>(std::max<Index>(epochs, 1))).c_str(),
               examples::format_duration(total.seconds()).c_str());
   return 0;
 } catch (const std::exception& e) {
