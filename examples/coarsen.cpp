@@ -23,6 +23,7 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -87,8 +88,23 @@ std::string colour(Index c, Index n) {
   return buf;
 }
 
-/// Writes level l of the pyramid: its nodes coloured by their supernode at level l + 1 (or by
-/// themselves at the top), edges with width growing with their weight.
+/// The input node that stands for each node of level l (following `representative` down the
+/// levels), so that a supernode carries the same label at every level.
+std::vector<Index> level0_names(const Pyramid& p, Index l) {
+  std::vector<Index> names(static_cast<std::size_t>(p.level_size(0)));
+  for (std::size_t i = 0; i < names.size(); ++i) names[i] = static_cast<Index>(i);
+  for (Index k = 0; k < l; ++k) {
+    const auto& rep = p.levels[static_cast<std::size_t>(k)].selection.representative;
+    std::vector<Index> next(rep.size());
+    for (std::size_t s = 0; s < rep.size(); ++s) next[s] = names[static_cast<std::size_t>(rep[s])];
+    names = std::move(next);
+  }
+  return names;
+}
+
+/// Writes level l of the pyramid: its nodes (labelled by the input node that represents them)
+/// coloured by their supernode at level l + 1, or all distinct at the top; edge width grows with
+/// the weight when the weights differ.
 void write_dot(const fs::path& file, const Pyramid& p, const Batch& input, Index l, const std::string& title) {
   const gnnpool::SparseMatrix<Scalar>& adj = l == 0 ? input.adj : p.levels[static_cast<std::size_t>(l - 1)].adj;
   const Index n = p.level_size(l);
@@ -104,18 +120,23 @@ void write_dot(const fs::path& file, const Pyramid& p, const Batch& input, Index
   } else {
     for (Index i = 0; i < n; ++i) group[static_cast<std::size_t>(i)] = i;
   }
-  double wmax = 0;
-  for (Index i = 0; i < adj.nonZeros(); ++i) wmax = std::max(wmax, std::abs(static_cast<double>(adj.valuePtr()[i])));
+  double wmax = 0, wmin = std::numeric_limits<double>::infinity();
+  for (Index i = 0; i < adj.nonZeros(); ++i) {
+    wmax = std::max(wmax, std::abs(static_cast<double>(adj.valuePtr()[i])));
+    wmin = std::min(wmin, std::abs(static_cast<double>(adj.valuePtr()[i])));
+  }
+  const std::vector<Index> names = level0_names(p, l);
   std::ofstream out(file);
   if (!out) throw std::runtime_error("cannot write " + file.string());
   out << "graph level" << l << " {\n  label=\"" << title << "\"; labelloc=t; overlap=false; outputorder=edgesfirst;\n"
       << "  node [shape=circle, style=filled, fontsize=9, width=0.3, fixedsize=true];\n";
   for (Index i = 0; i < n; ++i)
-    out << "  " << i << " [fillcolor=\"" << colour(group[static_cast<std::size_t>(i)], groups) << "\", label=\"" << i << "\"];\n";
+    out << "  " << i << " [fillcolor=\"" << colour(group[static_cast<std::size_t>(i)], groups) << "\", label=\""
+        << names[static_cast<std::size_t>(i)] << "\"];\n";
   for (Index i = 0; i < adj.outerSize(); ++i)
     for (gnnpool::SparseMatrix<Scalar>::InnerIterator it(adj, i); it; ++it)
       if (it.col() < i || (it.col() > i && adj.coeff(it.col(), i) == Scalar(0))) {
-        const double w = wmax > 0 ? std::abs(static_cast<double>(it.value())) / wmax : 1.0;
+        const double w = wmax > wmin ? std::abs(static_cast<double>(it.value())) / wmax : 0.3;
         out << "  " << it.col() << " -- " << i << " [penwidth=" << 0.4 + 2.6 * w << "];\n";
       }
   out << "}\n";
@@ -170,7 +191,8 @@ int main(int argc, char** argv) try {
       const fs::path file = out_dir / (m + "_level" + std::to_string(l) + ".dot");
       write_dot(file, p, graph, l,
                 graph_name + " - " + m + " level " + std::to_string(l) + " (" + std::to_string(n) + " nodes" +
-                    (l < p.num_levels() ? ", coloured by next-level supernode)" : ")"));
+                    (l < p.num_levels() ? ", coloured by next-level supernode)" : ")") +
+                    "; labels: input node ids");
       if (!prog.empty()) {
         const fs::path png = fs::path(file).replace_extension(".png");
         const std::string cmd = prog + " -Tpng \"" + file.string() + "\" -o \"" + png.string() + "\"";
