@@ -7,9 +7,12 @@
 //   S100k = one random graph, N = 10^5, E = 10^6 stored entries, K = 16, F = 64: PyG cannot hold
 //           it densely (N^2 = 10^10). Each pooler, and one composition with all six losses
 //           (cut, orthogonality, link, entropy, modularity, cluster).
-// Each case reports its model FLOP count as `FLOP/s` (see `flops`) and the process's peak
-// resident memory as `peak_MB` (getrusage). BM_Gemm measures the machine's GEMM throughput in
-// the same run: the FLOP/s ratio is the "fraction of machine limit" of docs/performance.md.
+// Each case reports its model FLOP count as `FLOP/s` (see `flops`) and the peak resident memory
+// during the case as `peak_MB` (VmHWM after a reset; it includes the graphs cached by earlier
+// cases of the same process, so run one S100k case per process to read its own footprint).
+// Machine limits from the same run: BM_Gemm (Eigen's GEMM FLOP/s; for D32 the FLOP/s ratio is
+// the "fraction of machine limit" of docs/performance.md) and BM_SpMM (one A S: the S100k time
+// goes to passes over randomly placed rows, see docs/performance.md).
 
 // GCC 12 reports a false -Wmaybe-uninitialized inside Eigen's AVX-512 kernels at -O3
 // -march=native (packing temporaries written before use).
@@ -33,6 +36,9 @@
 
 #include <sys/resource.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -66,17 +72,36 @@ const Batch<Scalar>& batch(Size size) {
 }
 
 /// Model FLOP count (a multiply-add is 2): scorer X W^T (2 N F K), S^T X (2 N K F), A S (2 E K),
-/// S^T (A S) (2 N K^2), one edge pass per edge loss (2 E K) and one Gram per Gram loss (2 N K^2).
-/// Backward doubles each product (gradients of both operands).
+/// S^T (A S) (2 N K^2), per edge loss one pass with a dot product and an update (4 E K), one Gram
+/// per Gram loss (2 N K^2). Backward doubles each product (gradients of both operands).
 double flops(Index n, Index e, Index k, int edge_losses, int gram_losses, bool backward) {
   const double nn = static_cast<double>(n), ee = static_cast<double>(e), kk = static_cast<double>(k);
   const double f = static_cast<double>(features);
   const double forward = 2 * nn * f * kk + 2 * nn * kk * f + 2 * ee * kk + 2 * nn * kk * kk +
-                         edge_losses * 2 * ee * kk + gram_losses * 2 * nn * kk * kk;
+                         edge_losses * 4 * ee * kk + gram_losses * 2 * nn * kk * kk;
   return backward ? 3 * forward : forward;
 }
 
+/// Resets the kernel's peak-RSS mark of this process (Linux: "5" > /proc/self/clear_refs), so
+/// that `peak_megabytes` reports the peak of the current case; a no-op elsewhere.
+void reset_peak() {
+  if (std::FILE* f = std::fopen("/proc/self/clear_refs", "w")) {
+    std::fputs("5", f);
+    std::fclose(f);
+  }
+}
+
+/// Peak resident memory since the last `reset_peak` (VmHWM), or of the whole process (getrusage)
+/// when /proc is not available. Either way it includes every graph this process has cached.
 double peak_megabytes() {
+  if (std::FILE* f = std::fopen("/proc/self/status", "r")) {
+    char line[256];
+    double kib = -1;
+    while (std::fgets(line, sizeof line, f))
+      if (std::strncmp(line, "VmHWM:", 6) == 0) kib = std::strtod(line + 6, nullptr);
+    std::fclose(f);
+    if (kib >= 0) return kib / 1024.0;
+  }
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
@@ -88,6 +113,7 @@ template <typename Scalar, typename PoolT>
 void run(benchmark::State& state, const PoolT& pool, ParameterSet<Scalar>& params, Size size, bool backward,
          int edge_losses, int gram_losses) {
   const Batch<Scalar>& in = batch<Scalar>(size);
+  reset_peak();
   params.initialize(7);
   typename PoolT::Output out;
   typename PoolT::Cache cache;
@@ -97,6 +123,9 @@ void run(benchmark::State& state, const PoolT& pool, ParameterSet<Scalar>& param
   pool.forward(params, in, out, cache);
   grad.x = gnnpool::Matrix<Scalar>::Constant(out.batch.x.rows(), out.batch.x.cols(), Scalar(0.01));
   grad.adj = gnnpool::Vector<Scalar>::Constant(out.batch.adj.nonZeros(), Scalar(0.01));
+  // One untimed step, so that the timed ones see the steady state of a training loop (caches and
+  // backward workspaces allocated, pages touched).
+  if (backward) pool.backward(params, in, out, cache, grad, din, dparams);
   for (auto _ : state) {
     pool.forward(params, in, out, cache);
     if (backward) pool.backward(params, in, out, cache, grad, din, dparams);
@@ -167,6 +196,22 @@ void BM_Gemm(benchmark::State& state) {
       benchmark::Counter(2.0 * static_cast<double>(n * n * n), benchmark::Counter::kIsIterationInvariantRate);
 }
 
+/// The other machine limit, for the sparse case: one sparse x dense product A S (Eigen's kernel)
+/// on the same graph with the same K, the least a pass over randomly placed rows costs.
+template <typename Scalar>
+void BM_SpMM(benchmark::State& state) {
+  const auto size = static_cast<Size>(state.range(0));
+  const Batch<Scalar>& in = batch<Scalar>(size);
+  const gnnpool::Matrix<Scalar> s = gnnpool::testing::random_features<Scalar>(in.num_nodes(), clusters(size), 3);
+  gnnpool::Matrix<Scalar> p(in.num_nodes(), clusters(size));
+  for (auto _ : state) {
+    p.noalias() = in.adj * s;
+    benchmark::DoNotOptimize(p.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["nnz"] = static_cast<double>(in.num_edges());
+}
+
 // Arguments: {size (0 = D32, 1 = S100k), backward (0/1)}.
 void sizes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"size", "bwd"});
@@ -177,6 +222,8 @@ void sizes(benchmark::internal::Benchmark* b) {
 
 BENCHMARK_TEMPLATE(BM_Gemm, float);
 BENCHMARK_TEMPLATE(BM_Gemm, double);
+BENCHMARK_TEMPLATE(BM_SpMM, float)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_SpMM, double)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(BM_MinCut, float)->Apply(sizes);
 BENCHMARK_TEMPLATE(BM_MinCut, double)->Apply(sizes);
 BENCHMARK_TEMPLATE(BM_DiffPool, float)->Apply(sizes);

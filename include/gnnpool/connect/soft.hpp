@@ -137,7 +137,7 @@ class SoftConnect {
       detail::graph_rows(t, sel.offsets, b).noalias() = detail::graph_rows(sel.s, sel.offsets, b) * drb;
       detail::graph_rows(dsel, sel.offsets, b).noalias() += detail::graph_rows(cache.as, sel.offsets, b) * drb.transpose();
     }
-    detail::add_transposed_product(in.adj, t, dsel);
+    detail::add_transposed_product(in.adj, t, dsel, sel.offsets);
     detail::edge_inner_products(in.adj, t, sel.s, din.adj, /*accumulate=*/true);
   }
 

@@ -9,8 +9,8 @@
 ///
 /// Cost model: on graphs whose rows are scattered in memory (no locality), every pass over the
 /// edges costs one random row access per stored entry; the kernels are arranged so that each
-/// policy makes as few of those passes as possible: a gather-only dot pass in forward (whose
-/// per-edge results are cached for backward), and Eigen's sparse-dense products in backward.
+/// policy makes as few of those passes as possible: one gather pass in forward (whose per-edge
+/// dot products and A S are cached for backward), and one scatter (A^T S) in backward.
 
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/selection.hpp>
@@ -81,18 +81,26 @@ inline void row_axpy(Scalar w, const Scalar* __restrict x, Scalar* __restrict y,
 }
 
 /// out += A^T T (T, out: N x K row-major, distinct), as a scatter over the CSR rows of A: for
-/// every stored (i, j), out_j += A_ij T_i. Several times faster than Eigen's transposed
-/// sparse-dense product for K of a few tens, whose inner update is not vectorised.
+/// every stored (i, j), out_j += c_b A_ij T_i, with c_b = alpha[b] for the graph b of row i (the
+/// adjacency is block-diagonal, so j is in the same graph), or 1 when `alpha` is null. Several
+/// times faster than Eigen's transposed sparse-dense product for K of a few tens, whose inner
+/// update is not vectorised.
 template <typename Scalar>
-void add_transposed_product(const SparseMatrix<Scalar>& adj, const Matrix<Scalar>& t, Matrix<Scalar>& out) {
+void add_transposed_product(const SparseMatrix<Scalar>& adj, const Matrix<Scalar>& t, Matrix<Scalar>& out,
+                            const IndexVector& offsets, const Vector<Scalar>* alpha = nullptr) {
   GNNPOOL_ASSERT(&t != &out, "add_transposed_product: T and out alias");
-  const Index k = t.cols();
+  const Index k = t.cols(), nb = static_cast<Index>(offsets.size()) - 1;
   const StorageIndex* outer = adj.outerIndexPtr();
   const StorageIndex* inner = adj.innerIndexPtr();
   const Scalar* val = adj.valuePtr();
-  for (Index i = 0; i < adj.rows(); ++i) {
-    const Scalar* ti = t.data() + i * k;
-    for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) row_axpy(val[p], ti, out.data() + Index(inner[p]) * k, k);
+  for (Index b = 0; b < nb; ++b) {
+    const Scalar c = alpha ? (*alpha)[b] : Scalar(1);
+    if (c == Scalar(0)) continue;
+    for (Index i = offsets[static_cast<std::size_t>(b)]; i < offsets[static_cast<std::size_t>(b) + 1]; ++i) {
+      const Scalar* ti = t.data() + i * k;
+      for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p)
+        row_axpy(c * val[p], ti, out.data() + Index(inner[p]) * k, k);
+    }
   }
 }
 
@@ -116,6 +124,29 @@ void edge_inner_products(const SparseMatrix<Scalar>& adj, const Matrix<Scalar>& 
   }
 }
 
+/// The forward pass of the quadratic-form losses: g_e = <S_i, S_j> for every stored entry and
+/// P = A S (N x K, resized), from one gather of each S_j row (it serves the dot product and the
+/// accumulation). Backward needs both: g for dA, P for (A + A^T) S.
+template <typename Scalar>
+void edge_inner_products_and_product(const SparseMatrix<Scalar>& adj, const Matrix<Scalar>& s, Vector<Scalar>& g,
+                                     Matrix<Scalar>& product) {
+  const Index k = s.cols();
+  g.resize(adj.nonZeros());
+  product.setZero(s.rows(), k);
+  const StorageIndex* outer = adj.outerIndexPtr();
+  const StorageIndex* inner = adj.innerIndexPtr();
+  const Scalar* val = adj.valuePtr();
+  for (Index i = 0; i < adj.rows(); ++i) {
+    const Scalar* si = s.data() + i * k;
+    Scalar* pi = product.data() + i * k;
+    for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) {
+      const Scalar* sj = s.data() + Index(inner[p]) * k;
+      g[p] = row_dot(si, sj, k);
+      row_axpy(val[p], sj, pi, k);
+    }
+  }
+}
+
 /// t_b = sum over the stored entries e of graph b of A_e g_e (g from `edge_inner_products` with
 /// L = R = S: t_b = tr(S_b^T A_b S_b)). Sequential, O(E).
 template <typename Scalar>
@@ -135,25 +166,20 @@ Vector<Scalar> graph_edge_sums(const SparseMatrix<Scalar>& adj, const Vector<Sca
 
 /// VJP of sum_b alpha_b t_b (t from `graph_edge_sums` with g = <S_i, S_j>) plus a per-row term of
 /// the degrees:
-///   dS_b += alpha_b ((A + A^T) S)_b                 (two sparse-dense products over the batch)
-///   dA_e += alpha_b g_e + row_term_i                (e = stored entry (i, j); sequential)
+///   dS_b += alpha_b ((A + A^T) S)_b = alpha_b (P + A^T S)_b   (P = A S from the forward pass)
+///   dA_e += alpha_b g_e + row_term_i                           (e = stored entry (i, j); sequential)
 /// `row_term` (N entries, or nullptr) is dL/dd_i for losses that read d_i = sum_j A_ij: every stored
-/// entry of row i moves d_i one for one. Both outputs are ADDED. The products are a gather (A S)
-/// and a scatter (A^T S), cheaper than one fused gather + scatter pass over randomly placed rows.
-/// `sym` is scratch space (N x K, resized), kept by the caller's cache between calls.
+/// entry of row i moves d_i one for one. Both outputs are ADDED; A^T S is scattered straight into
+/// dS (one pass over the edges, no temporary).
 template <typename Scalar>
 void graph_quadratic_form_backward(const SparseMatrix<Scalar>& adj, const Matrix<Scalar>& s, const Vector<Scalar>& g,
-                                   const IndexVector& offsets, const Vector<Scalar>& alpha,
-                                   const Vector<Scalar>* row_term, Matrix<Scalar>& ds, Vector<Scalar>& dadj,
-                                   Matrix<Scalar>& sym) {
+                                   const Matrix<Scalar>& product, const IndexVector& offsets,
+                                   const Vector<Scalar>& alpha, const Vector<Scalar>* row_term, Matrix<Scalar>& ds,
+                                   Vector<Scalar>& dadj) {
   const Index nb = static_cast<Index>(offsets.size()) - 1;
-  if (!alpha.isZero(0)) {
-    sym.resize(s.rows(), s.cols());
-    sym.noalias() = adj * s;
-    add_transposed_product(adj, s, sym);
-    for (Index b = 0; b < nb; ++b)
-      if (alpha[b] != Scalar(0)) graph_rows(ds, offsets, b).noalias() += alpha[b] * graph_rows(sym, offsets, b);
-  }
+  for (Index b = 0; b < nb; ++b)
+    if (alpha[b] != Scalar(0)) graph_rows(ds, offsets, b).noalias() += alpha[b] * graph_rows(product, offsets, b);
+  add_transposed_product(adj, s, ds, offsets, &alpha);
   const StorageIndex* outer = adj.outerIndexPtr();
   for (Index b = 0; b < nb; ++b) {
     const Scalar a = alpha[b];

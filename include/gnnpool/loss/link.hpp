@@ -53,8 +53,8 @@ struct LinkLossOptions {
 /// -2 gamma_b <S_i, S_j> (store explicit zeros, e.g. with `from_dense_batch`, to get it).
 /// Empty graphs contribute E_b = 0 (and 0 in the per-graph means).
 ///
-/// Cost: O(E K + N K^2) both ways: one gather pass over the edges forward, two sparse-dense
-/// products backward. Cache: E_b, S_b^T S_b, <S_i, S_j> per edge. Thread-safe (const).
+/// Cost: O(E K + N K^2) both ways: one gather pass over the edges forward (dot products and
+/// A S), one scatter backward. Cache: E_b, S_b^T S_b, <S_i, S_j> per edge. Thread-safe (const).
 template <typename Scalar_>
 class LinkLoss {
  public:
@@ -63,7 +63,7 @@ class LinkLoss {
     Vector<Scalar> residual;  ///< E_b
     Matrix<Scalar> gram;      ///< S_b^T S_b stacked, (B K) x K
     Vector<Scalar> inner;     ///< <S_i, S_j> per stored entry (reused by backward for dA)
-    mutable Matrix<Scalar> scratch;  ///< backward workspace ((A + A^T) S), reused between calls
+    Matrix<Scalar> product;   ///< P = A S (N x K), for (A + A^T) S in backward
     Scalar value = 0;
   };
 
@@ -78,7 +78,7 @@ class LinkLoss {
   Scalar forward(const Batch<Scalar>& in, const SoftSelection<Scalar>& sel, Cache& cache) const {
     detail::check_soft_selection(sel, in.num_nodes(), in.offsets, "LinkLoss");
     const Index nb = detail::num_graphs(sel), k = sel.s.cols();
-    detail::edge_inner_products(in.adj, sel.s, sel.s, cache.inner);
+    detail::edge_inner_products_and_product(in.adj, sel.s, cache.inner, cache.product);
     const Vector<Scalar> t = detail::graph_edge_sums(in.adj, cache.inner, sel.offsets);
     detail::graph_gram(sel, cache.gram);
     cache.residual.resize(nb);
@@ -113,7 +113,8 @@ class LinkLoss {
       if (total > Scalar(0)) gamma.setConstant(dloss * coef[0] / (Scalar(2) * std::sqrt(total)));
     }
     const Vector<Scalar> alpha = Scalar(-2) * gamma;
-    detail::graph_quadratic_form_backward<Scalar>(in.adj, sel.s, cache.inner, sel.offsets, alpha, nullptr, dsel, din.adj, cache.scratch);
+    detail::graph_quadratic_form_backward<Scalar>(in.adj, sel.s, cache.inner, cache.product, sel.offsets, alpha,
+                                                  nullptr, dsel, din.adj);
     const Scalar* val = in.adj.valuePtr();
     const StorageIndex* outer = in.adj.outerIndexPtr();
     for (Index b = 0; b < nb; ++b) {

@@ -26,8 +26,8 @@ namespace gnnpool {
 /// (tgp adds 1e-8 to q_b, which gives the same 0). Empty graphs count as l_b = 0 in the mean.
 /// Analytic values: -1 for a one-hot S aligned with connected components and for uniform S.
 ///
-/// Cost: O(E K + N K) both ways: one gather pass over the edges forward, two sparse-dense
-/// products backward. Cache: t_b, q_b, d, <S_i, S_j> per edge (E entries). Thread-safe (const).
+/// Cost: O(E K + N K) both ways: one gather pass over the edges forward (dot products and
+/// A S), one scatter backward. Cache: t_b, q_b, d, <S_i, S_j> per edge (E entries). Thread-safe (const).
 template <typename Scalar_>
 class MinCutLoss {
  public:
@@ -37,7 +37,7 @@ class MinCutLoss {
     Vector<Scalar> volume;    ///< q_b
     Vector<Scalar> degree;    ///< d_i
     Vector<Scalar> inner;     ///< <S_i, S_j> per stored entry (reused by backward for dA)
-    mutable Matrix<Scalar> scratch;  ///< backward workspace ((A + A^T) S), reused between calls
+    Matrix<Scalar> product;   ///< P = A S (N x K), for (A + A^T) S in backward
   };
 
   explicit MinCutLoss(Scalar weight = Scalar(1)) : m_weight(weight) {}
@@ -48,7 +48,7 @@ class MinCutLoss {
     detail::check_soft_selection(sel, in.num_nodes(), in.offsets, "MinCutLoss");
     const Index nb = detail::num_graphs(sel);
     cache.degree = detail::row_sums(in.adj);
-    detail::edge_inner_products(in.adj, sel.s, sel.s, cache.inner);
+    detail::edge_inner_products_and_product(in.adj, sel.s, cache.inner, cache.product);
     cache.trace = detail::graph_edge_sums(in.adj, cache.inner, sel.offsets);
     cache.volume.setZero(nb);
     for (Index b = 0; b < nb; ++b)
@@ -78,7 +78,8 @@ class MinCutLoss {
         row_term[i] = beta[b] * sel.s.row(i).squaredNorm();
         dsel.row(i) += (Scalar(2) * beta[b] * cache.degree[i]) * sel.s.row(i);
       }
-    detail::graph_quadratic_form_backward(in.adj, sel.s, cache.inner, sel.offsets, alpha, &row_term, dsel, din.adj, cache.scratch);
+    detail::graph_quadratic_form_backward(in.adj, sel.s, cache.inner, cache.product, sel.offsets, alpha, &row_term,
+                                          dsel, din.adj);
   }
 
  private:

@@ -29,8 +29,8 @@ namespace gnnpool {
 /// (tgp's choice; PyG divides by 0). Values: 0 for a uniform S; -(1 - sum_c (vol_c / vol)^2) for
 /// a one-hot S aligned with the connected components.
 ///
-/// Cost: O(E K + N K) both ways: one gather pass over the edges forward, two sparse-dense
-/// products backward. Cache: d, c_b, t_b, u_b, <S_i, S_j> per edge. Thread-safe (const).
+/// Cost: O(E K + N K) both ways: one gather pass over the edges forward (dot products and
+/// A S), one scatter backward. Cache: d, c_b, t_b, u_b, <S_i, S_j> per edge. Thread-safe (const).
 template <typename Scalar_>
 class ModularityLoss {
  public:
@@ -41,7 +41,7 @@ class ModularityLoss {
     Vector<Scalar> trace;   ///< t_b
     Matrix<Scalar> pooled_degree;  ///< u_b as B x K
     Vector<Scalar> inner;   ///< <S_i, S_j> per stored entry (reused by backward for dA)
-    mutable Matrix<Scalar> scratch;  ///< backward workspace ((A + A^T) S), reused between calls
+    Matrix<Scalar> product;   ///< P = A S (N x K), for (A + A^T) S in backward
   };
 
   explicit ModularityLoss(Scalar weight = Scalar(1)) : m_weight(weight) {}
@@ -52,7 +52,7 @@ class ModularityLoss {
     detail::check_soft_selection(sel, in.num_nodes(), in.offsets, "ModularityLoss");
     const Index nb = detail::num_graphs(sel);
     cache.degree = detail::row_sums(in.adj);
-    detail::edge_inner_products(in.adj, sel.s, sel.s, cache.inner);
+    detail::edge_inner_products_and_product(in.adj, sel.s, cache.inner, cache.product);
     cache.trace = detail::graph_edge_sums(in.adj, cache.inner, sel.offsets);
     cache.pooled_degree = detail::graph_weighted_column_sums(sel, &cache.degree);
     cache.volume.resize(nb);
@@ -83,7 +83,8 @@ class ModularityLoss {
         dsel.row(i) += (g * Scalar(2) * cache.degree[i] / c2) * u;
       }
     }
-    detail::graph_quadratic_form_backward(in.adj, sel.s, cache.inner, sel.offsets, alpha, &row_term, dsel, din.adj, cache.scratch);
+    detail::graph_quadratic_form_backward(in.adj, sel.s, cache.inner, cache.product, sel.offsets, alpha, &row_term,
+                                          dsel, din.adj);
   }
 
  private:
