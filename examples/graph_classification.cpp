@@ -287,6 +287,7 @@ int main(int argc, char** argv) try {
   const Index head_hidden = opt.integer("head-hidden", mincut_protocol ? 0 : 32, "hidden width of the MLP after the readout (0: one Linear)");
   Index max_graphs = opt.integer("max-graphs", 0, "use a stratified random subset of this many graphs (0: all)");
   const bool smoke = opt.flag("smoke", "2 epochs on 2 folds of at most 200 graphs (CTest)");
+  const bool gradcheck = opt.flag("gradcheck", "check the model's gradients by finite differences on 4 graphs, then exit");
   opt.finish();
   if (smoke) {  // unless given explicitly
     if (!opt.given("epochs")) p.epochs = 2;
@@ -316,6 +317,16 @@ int main(int argc, char** argv) try {
   config.in_features = data.graphs.num_features();
   config.num_classes = data.num_classes;
   if (head_hidden > 0) config.head_hidden = {head_hidden};
+  if (gradcheck) {  // the whole model, backward against central differences (CTest)
+    config.levels = pooling_levels(data, {0, 1, 2, 3}, levels, ratio, aux_weight, p.seed);
+    const std::vector<Index> ids{0, 1, 2, 3};
+    std::vector<Index> y;
+    for (Index g : ids) y.push_back(data.labels[static_cast<std::size_t>(g)]);
+    Model model(config, p.seed);
+    const double worst = examples::check_model_gradients(model, examples::gather_graphs(data.graphs, ids), y);
+    std::printf("gradient check (%s, %ld levels): worst relative error %.2e\n", pooler.c_str(), static_cast<long>(levels), worst);
+    return worst < 1e-3 ? 0 : 1;
+  }
   const auto splits = mincut_protocol
                           ? examples::stratified_random_splits(data.labels, p.folds, 0.1, p.val_fraction, p.seed)
                           : examples::stratified_k_fold(data.labels, p.folds, p.val_fraction, p.seed);

@@ -21,7 +21,10 @@
 
 #include "common/pool_stage.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <memory>
+#include <random>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -169,6 +172,43 @@ class HierarchicalGNN {
   Readout m_readout;
   MLP<Scalar> m_head;
 };
+
+/// Compares the gradient of loss = cross-entropy + auxiliary losses from `backward` with central
+/// finite differences on `samples` random entries of every parameter tensor (double precision).
+/// Returns the worst |fd - analytic| / max(|fd|, |analytic|, floor). A pooler's discrete choice
+/// (kept nodes, matching) can flip under the perturbation; the small step makes that rare.
+template <typename Scalar>
+double check_model_gradients(HierarchicalGNN<Scalar>& model, const Batch<Scalar>& batch, const std::vector<Index>& labels,
+                             int samples = 3, std::uint64_t seed = 0) {
+  auto& params = model.parameters();
+  typename HierarchicalGNN<Scalar>::Tape tape;
+  auto loss = [&] {
+    model.forward(batch, tape);
+    return static_cast<double>(gnnpool::softmax_cross_entropy(tape.logits, labels)) + static_cast<double>(tape.aux_loss());
+  };
+  Matrix<Scalar> dlogits;
+  model.forward(batch, tape);
+  gnnpool::softmax_cross_entropy(tape.logits, labels, &dlogits);
+  auto grads = params.zeros_like();
+  model.backward(batch, tape, dlogits, grads);
+  std::mt19937_64 rng(seed);
+  const double h = 1e-6, floor = 1e-5;
+  double worst = 0;
+  for (Index t = 0; t < params.size(); ++t)
+    for (int r = 0; r < samples && params[t].size() > 0; ++r) {
+      const Index e = std::uniform_int_distribution<Index>(0, params[t].size() - 1)(rng);
+      Scalar& w = params[t].data()[e];
+      const Scalar old = w;
+      w = static_cast<Scalar>(static_cast<double>(old) + h);
+      const double plus = loss();
+      w = static_cast<Scalar>(static_cast<double>(old) - h);
+      const double minus = loss();
+      w = old;
+      const double fd = (plus - minus) / (2 * h), an = static_cast<double>(grads[t].data()[e]);
+      worst = std::max(worst, std::abs(fd - an) / std::max({std::abs(fd), std::abs(an), floor}));
+    }
+  return worst;
+}
 
 }  // namespace examples
 
