@@ -62,7 +62,7 @@ TEMPLATE_TEST_CASE("random_graph is deterministic by seed, symmetric and loop-fr
   for (Index e = 0; e < g.num_edges(); ++e) CHECK(g.adj.valuePtr()[e] == TestType(1));
 }
 
-TEST_CASE("random_graph options: weights in [0.5, 1.5) kept symmetric, and self loops", "[testing][random_graph]") {
+TEST_CASE("random_graph options: weights between 0.5 and 1.5 kept symmetric, and self loops", "[testing][random_graph]") {
   testing::RandomGraphOptions weighted;
   weighted.weighted = true;
   const auto w = testing::random_graph<double>(25, 80, 2, 5, weighted);
