@@ -81,33 +81,7 @@ TEST_CASE("diff_pool_function returns dL/dlogits that match finite differences",
   auto batch = gnnpool::test::soft_test_batch<double>(2, 331);
   Matrix<double> logits = gnnpool::testing::random_features<double>(batch.num_nodes(), 3, 332);
   const auto f = gnnpool::diff_pool_function<double>();
-  gnnpool::testing::GradCheckProblem problem;
-  problem.variables.push_back({"logits", logits.data(), logits.size()});
-  problem.variables.push_back({"x", batch.x.data(), batch.x.size()});
-  problem.variables.push_back({"adj", batch.adj.valuePtr(), batch.adj.nonZeros()});
-  problem.forward = [&](std::vector<double>& out, std::vector<Index>&) {
-    gnnpool::DiffPoolFunction<double>::Output o;
-    gnnpool::DiffPoolFunction<double>::Cache c;
-    f.forward(batch, logits, o, c);
-    gnnpool::testing::append(o.batch.x, out);
-    for (Index e = 0; e < o.batch.adj.nonZeros(); ++e) out.push_back(o.batch.adj.valuePtr()[e]);
-    return o.weighted_loss();
-  };
-  problem.backward = [&](const std::vector<double>& up, std::vector<std::vector<double>>& grads) {
-    gnnpool::DiffPoolFunction<double>::Output o;
-    gnnpool::DiffPoolFunction<double>::Cache c;
-    f.forward(batch, logits, o, c);
-    gnnpool::DiffPoolFunction<double>::OutputGrad g;
-    g.x = Eigen::Map<const Matrix<double>>(up.data(), o.batch.x.rows(), o.batch.x.cols());
-    g.adj = Eigen::Map<const gnnpool::Vector<double>>(up.data() + o.batch.x.size(), o.batch.adj.nonZeros());
-    gnnpool::BatchGrad<double> din;
-    Matrix<double> dlogits;
-    f.backward(batch, o, c, g, din, dlogits);
-    gnnpool::testing::copy_gradient(dlogits, grads[0]);
-    gnnpool::testing::copy_gradient(din.x, grads[1]);
-    gnnpool::testing::copy_gradient(din.adj, grads[2]);
-  };
-  const auto r = gnnpool::testing::check_gradients(problem);
+  const auto r = gnnpool::test::check_function(f, batch, logits, false);
   INFO(r.log);
   CHECK(r.ok);
 }

@@ -35,38 +35,7 @@ TEST_CASE("SoftPoolFunction composes any soft policies and differentiates the ca
   const Function f = make_function(0.9);
   CHECK(f.name() == "custom");
   CHECK(f.temperature() == 0.9);
-  gnnpool::testing::GradCheckProblem problem;
-  problem.variables.push_back({"logits", logits.data(), logits.size()});
-  problem.variables.push_back({"x", batch.x.data(), batch.x.size()});
-  problem.variables.push_back({"adj", batch.adj.valuePtr(), batch.adj.nonZeros()});
-  problem.forward = [&](std::vector<double>& out, std::vector<Index>&) {
-    Function::Output o;
-    Function::Cache c;
-    f.forward(batch, logits, o, c);
-    gnnpool::testing::append(o.batch.x, out);
-    for (Index e = 0; e < o.batch.adj.nonZeros(); ++e) out.push_back(o.batch.adj.valuePtr()[e]);
-    gnnpool::testing::append(o.selection.s, out);
-    return o.weighted_loss();
-  };
-  problem.backward = [&](const std::vector<double>& up, std::vector<std::vector<double>>& grads) {
-    Function::Output o;
-    Function::Cache c;
-    f.forward(batch, logits, o, c);
-    Function::OutputGrad g;
-    std::size_t k = 0;
-    g.x = Eigen::Map<const Matrix<double>>(up.data(), o.batch.x.rows(), o.batch.x.cols());
-    k += static_cast<std::size_t>(o.batch.x.size());
-    g.adj = Eigen::Map<const gnnpool::Vector<double>>(up.data() + k, o.batch.adj.nonZeros());
-    k += static_cast<std::size_t>(o.batch.adj.nonZeros());
-    g.selection = Eigen::Map<const Matrix<double>>(up.data() + k, o.selection.s.rows(), o.selection.s.cols());
-    gnnpool::BatchGrad<double> din;
-    Matrix<double> dlogits;
-    f.backward(batch, o, c, g, din, dlogits);
-    gnnpool::testing::copy_gradient(dlogits, grads[0]);
-    gnnpool::testing::copy_gradient(din.x, grads[1]);
-    gnnpool::testing::copy_gradient(din.adj, grads[2]);
-  };
-  const auto r = gnnpool::testing::check_gradients(problem);
+  const auto r = gnnpool::test::check_function(f, batch, logits, true);
   INFO(r.log);
   CHECK(r.ok);
 }

@@ -275,6 +275,46 @@ double pool_float_gap(Make make, const Batch<double>& batch, std::uint64_t seed)
   return worst;
 }
 
+/// Gradient check of a functional form (`SoftPoolFunction`): variables the logits, x and the
+/// stored edge weights; outputs the pooled x, the pooled adjacency values and (with `selection`)
+/// S; the weighted auxiliary losses enter the objective with their weights.
+template <typename Function>
+testing::GradCheckResult check_function(const Function& f, Batch<double>& batch, Matrix<double>& logits,
+                                        bool selection) {
+  testing::GradCheckProblem problem;
+  problem.variables.push_back({"logits", logits.data(), logits.size()});
+  problem.variables.push_back({"x", batch.x.data(), batch.x.size()});
+  problem.variables.push_back({"adj", batch.adj.valuePtr(), batch.adj.nonZeros()});
+  problem.forward = [&](std::vector<double>& out, std::vector<Index>&) {
+    typename Function::Output o;
+    typename Function::Cache c;
+    f.forward(batch, logits, o, c);
+    testing::append(o.batch.x, out);
+    for (Index e = 0; e < o.batch.adj.nonZeros(); ++e) out.push_back(o.batch.adj.valuePtr()[e]);
+    if (selection) testing::append(o.selection.s, out);
+    return o.weighted_loss();
+  };
+  problem.backward = [&](const std::vector<double>& up, std::vector<std::vector<double>>& grads) {
+    typename Function::Output o;
+    typename Function::Cache c;
+    f.forward(batch, logits, o, c);
+    typename Function::OutputGrad g;
+    std::size_t k = 0;
+    g.x = Eigen::Map<const Matrix<double>>(up.data(), o.batch.x.rows(), o.batch.x.cols());
+    k += static_cast<std::size_t>(o.batch.x.size());
+    g.adj = Eigen::Map<const Vector<double>>(up.data() + k, o.batch.adj.nonZeros());
+    k += static_cast<std::size_t>(o.batch.adj.nonZeros());
+    if (selection) g.selection = Eigen::Map<const Matrix<double>>(up.data() + k, o.selection.s.rows(), o.selection.s.cols());
+    BatchGrad<double> din;
+    Matrix<double> dlogits;
+    f.backward(batch, o, c, g, din, dlogits);
+    testing::copy_gradient(dlogits, grads[0]);
+    testing::copy_gradient(din.x, grads[1]);
+    testing::copy_gradient(din.adj, grads[2]);
+  };
+  return testing::check_gradients(problem);
+}
+
 }  // namespace gnnpool::test
 
 #endif

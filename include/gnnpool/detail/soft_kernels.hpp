@@ -164,6 +164,22 @@ Vector<Scalar> graph_edge_sums(const SparseMatrix<Scalar>& adj, const Vector<Sca
   return t;
 }
 
+/// The forward state shared by the quadratic-form losses (MinCut, link, modularity): the per-edge
+/// products g_e = <S_i, S_j>, P = A S, t_b = tr(S_b^T A_b S_b) and, when asked, d_i = sum_j A_ij.
+template <typename Scalar>
+struct QuadraticForm {
+  Vector<Scalar> inner;    ///< g_e per stored entry (reused by backward for dA)
+  Matrix<Scalar> product;  ///< P = A S (N x K), for (A + A^T) S in backward
+  Vector<Scalar> trace;    ///< t_b
+  Vector<Scalar> degree;   ///< d_i (empty unless `degrees`)
+
+  void compute(const SparseMatrix<Scalar>& adj, const SoftSelection<Scalar>& sel, bool degrees) {
+    if (degrees) degree = row_sums(adj);
+    edge_inner_products_and_product(adj, sel.s, inner, product);
+    trace = graph_edge_sums(adj, inner, sel.offsets);
+  }
+};
+
 /// VJP of sum_b alpha_b t_b (t from `graph_edge_sums` with g = <S_i, S_j>) plus a per-row term of
 /// the degrees:
 ///   dS_b += alpha_b ((A + A^T) S)_b = alpha_b (P + A^T S)_b   (P = A S from the forward pass)
@@ -172,10 +188,13 @@ Vector<Scalar> graph_edge_sums(const SparseMatrix<Scalar>& adj, const Vector<Sca
 /// entry of row i moves d_i one for one. Both outputs are ADDED; A^T S is scattered straight into
 /// dS (one pass over the edges, no temporary).
 template <typename Scalar>
-void graph_quadratic_form_backward(const SparseMatrix<Scalar>& adj, const Matrix<Scalar>& s, const Vector<Scalar>& g,
-                                   const Matrix<Scalar>& product, const IndexVector& offsets,
-                                   const Vector<Scalar>& alpha, const Vector<Scalar>* row_term, Matrix<Scalar>& ds,
-                                   Vector<Scalar>& dadj) {
+void graph_quadratic_form_backward(const SparseMatrix<Scalar>& adj, const SoftSelection<Scalar>& sel,
+                                   const QuadraticForm<Scalar>& form, const Vector<Scalar>& alpha,
+                                   const Vector<Scalar>* row_term, Matrix<Scalar>& ds, Vector<Scalar>& dadj) {
+  const Matrix<Scalar>& s = sel.s;
+  const Vector<Scalar>& g = form.inner;
+  const Matrix<Scalar>& product = form.product;
+  const IndexVector& offsets = sel.offsets;
   const Index nb = static_cast<Index>(offsets.size()) - 1;
   for (Index b = 0; b < nb; ++b)
     if (alpha[b] != Scalar(0)) graph_rows(ds, offsets, b).noalias() += alpha[b] * graph_rows(product, offsets, b);

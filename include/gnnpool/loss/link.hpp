@@ -60,10 +60,9 @@ class LinkLoss {
  public:
   using Scalar = Scalar_;
   struct Cache {
-    Vector<Scalar> residual;  ///< E_b
-    Matrix<Scalar> gram;      ///< S_b^T S_b stacked, (B K) x K
-    Vector<Scalar> inner;     ///< <S_i, S_j> per stored entry (reused by backward for dA)
-    Matrix<Scalar> product;   ///< P = A S (N x K), for (A + A^T) S in backward
+    detail::QuadraticForm<Scalar> form;  ///< t_b, <S_i, S_j> per edge, A S
+    Vector<Scalar> residual;             ///< E_b
+    Matrix<Scalar> gram;                 ///< S_b^T S_b stacked, (B K) x K
     Scalar value = 0;
   };
 
@@ -78,8 +77,8 @@ class LinkLoss {
   Scalar forward(const Batch<Scalar>& in, const SoftSelection<Scalar>& sel, Cache& cache) const {
     detail::check_soft_selection(sel, in.num_nodes(), in.offsets, "LinkLoss");
     const Index nb = detail::num_graphs(sel), k = sel.s.cols();
-    detail::edge_inner_products_and_product(in.adj, sel.s, cache.inner, cache.product);
-    const Vector<Scalar> t = detail::graph_edge_sums(in.adj, cache.inner, sel.offsets);
+    cache.form.compute(in.adj, sel, /*degrees=*/false);
+    const Vector<Scalar>& t = cache.form.trace;
     detail::graph_gram(sel, cache.gram);
     cache.residual.resize(nb);
     const Scalar* val = in.adj.valuePtr();
@@ -113,8 +112,7 @@ class LinkLoss {
       if (total > Scalar(0)) gamma.setConstant(dloss * coef[0] / (Scalar(2) * std::sqrt(total)));
     }
     const Vector<Scalar> alpha = Scalar(-2) * gamma;
-    detail::graph_quadratic_form_backward<Scalar>(in.adj, sel.s, cache.inner, cache.product, sel.offsets, alpha,
-                                                  nullptr, dsel, din.adj);
+    detail::graph_quadratic_form_backward<Scalar>(in.adj, sel, cache.form, alpha, nullptr, dsel, din.adj);
     const Scalar* val = in.adj.valuePtr();
     const StorageIndex* outer = in.adj.outerIndexPtr();
     for (Index b = 0; b < nb; ++b) {

@@ -33,11 +33,8 @@ class MinCutLoss {
  public:
   using Scalar = Scalar_;
   struct Cache {
-    Vector<Scalar> trace;     ///< t_b
-    Vector<Scalar> volume;    ///< q_b
-    Vector<Scalar> degree;    ///< d_i
-    Vector<Scalar> inner;     ///< <S_i, S_j> per stored entry (reused by backward for dA)
-    Matrix<Scalar> product;   ///< P = A S (N x K), for (A + A^T) S in backward
+    detail::QuadraticForm<Scalar> form;  ///< t_b, d_i, <S_i, S_j> per edge, A S
+    Vector<Scalar> volume;               ///< q_b
   };
 
   explicit MinCutLoss(Scalar weight = Scalar(1)) : m_weight(weight) {}
@@ -47,16 +44,14 @@ class MinCutLoss {
   Scalar forward(const Batch<Scalar>& in, const SoftSelection<Scalar>& sel, Cache& cache) const {
     detail::check_soft_selection(sel, in.num_nodes(), in.offsets, "MinCutLoss");
     const Index nb = detail::num_graphs(sel);
-    cache.degree = detail::row_sums(in.adj);
-    detail::edge_inner_products_and_product(in.adj, sel.s, cache.inner, cache.product);
-    cache.trace = detail::graph_edge_sums(in.adj, cache.inner, sel.offsets);
+    cache.form.compute(in.adj, sel, /*degrees=*/true);
     cache.volume.setZero(nb);
     for (Index b = 0; b < nb; ++b)
       for (Index i = sel.offsets[static_cast<std::size_t>(b)]; i < sel.offsets[static_cast<std::size_t>(b) + 1]; ++i)
-        cache.volume[b] += cache.degree[i] * sel.s.row(i).squaredNorm();
+        cache.volume[b] += cache.form.degree[i] * sel.s.row(i).squaredNorm();
     Vector<Scalar> per_graph(nb);
     for (Index b = 0; b < nb; ++b)
-      per_graph[b] = cache.volume[b] != Scalar(0) ? -cache.trace[b] / cache.volume[b] : Scalar(0);
+      per_graph[b] = cache.volume[b] != Scalar(0) ? -cache.form.trace[b] / cache.volume[b] : Scalar(0);
     return detail::graph_mean(per_graph);
   }
 
@@ -69,17 +64,16 @@ class MinCutLoss {
     for (Index b = 0; b < nb; ++b) {
       const Scalar q = cache.volume[b];
       alpha[b] = q != Scalar(0) ? -g / q : Scalar(0);
-      beta[b] = q != Scalar(0) ? g * cache.trace[b] / (q * q) : Scalar(0);
+      beta[b] = q != Scalar(0) ? g * cache.form.trace[b] / (q * q) : Scalar(0);
     }
     // q_b = sum_i d_i |S_i|^2: dS_i += 2 beta d_i S_i, and dd_i = beta |S_i|^2 for each entry of row i.
     Vector<Scalar> row_term(in.num_nodes());
     for (Index b = 0; b < nb; ++b)
       for (Index i = sel.offsets[static_cast<std::size_t>(b)]; i < sel.offsets[static_cast<std::size_t>(b) + 1]; ++i) {
         row_term[i] = beta[b] * sel.s.row(i).squaredNorm();
-        dsel.row(i) += (Scalar(2) * beta[b] * cache.degree[i]) * sel.s.row(i);
+        dsel.row(i) += (Scalar(2) * beta[b] * cache.form.degree[i]) * sel.s.row(i);
       }
-    detail::graph_quadratic_form_backward(in.adj, sel.s, cache.inner, cache.product, sel.offsets, alpha, &row_term,
-                                          dsel, din.adj);
+    detail::graph_quadratic_form_backward(in.adj, sel, cache.form, alpha, &row_term, dsel, din.adj);
   }
 
  private:

@@ -36,12 +36,9 @@ class ModularityLoss {
  public:
   using Scalar = Scalar_;
   struct Cache {
-    Vector<Scalar> degree;  ///< d_i
-    Vector<Scalar> volume;  ///< c_b = 2 m_b
-    Vector<Scalar> trace;   ///< t_b
-    Matrix<Scalar> pooled_degree;  ///< u_b as B x K
-    Vector<Scalar> inner;   ///< <S_i, S_j> per stored entry (reused by backward for dA)
-    Matrix<Scalar> product;   ///< P = A S (N x K), for (A + A^T) S in backward
+    detail::QuadraticForm<Scalar> form;  ///< t_b, d_i, <S_i, S_j> per edge, A S
+    Vector<Scalar> volume;               ///< c_b = 2 m_b
+    Matrix<Scalar> pooled_degree;        ///< u_b as B x K
   };
 
   explicit ModularityLoss(Scalar weight = Scalar(1)) : m_weight(weight) {}
@@ -51,16 +48,14 @@ class ModularityLoss {
   Scalar forward(const Batch<Scalar>& in, const SoftSelection<Scalar>& sel, Cache& cache) const {
     detail::check_soft_selection(sel, in.num_nodes(), in.offsets, "ModularityLoss");
     const Index nb = detail::num_graphs(sel);
-    cache.degree = detail::row_sums(in.adj);
-    detail::edge_inner_products_and_product(in.adj, sel.s, cache.inner, cache.product);
-    cache.trace = detail::graph_edge_sums(in.adj, cache.inner, sel.offsets);
-    cache.pooled_degree = detail::graph_weighted_column_sums(sel, &cache.degree);
+    cache.form.compute(in.adj, sel, /*degrees=*/true);
+    cache.pooled_degree = detail::graph_weighted_column_sums(sel, &cache.form.degree);
     cache.volume.resize(nb);
     Vector<Scalar> per_graph(nb);
     for (Index b = 0; b < nb; ++b) {
-      const Scalar c = detail::graph_rows(cache.degree, sel.offsets, b).sum();
+      const Scalar c = detail::graph_rows(cache.form.degree, sel.offsets, b).sum();
       cache.volume[b] = c;
-      per_graph[b] = c != Scalar(0) ? (-cache.trace[b] + cache.pooled_degree.row(b).squaredNorm() / c) / c : Scalar(0);
+      per_graph[b] = c != Scalar(0) ? (-cache.form.trace[b] + cache.pooled_degree.row(b).squaredNorm() / c) / c : Scalar(0);
     }
     return detail::graph_mean(per_graph);
   }
@@ -77,14 +72,13 @@ class ModularityLoss {
       const auto u = cache.pooled_degree.row(b);
       const Scalar u2 = u.squaredNorm(), c2 = c * c;
       alpha[b] = -g / c;
-      const Scalar dc = g * (cache.trace[b] / c2 - Scalar(2) * u2 / (c2 * c));  // through c_b
+      const Scalar dc = g * (cache.form.trace[b] / c2 - Scalar(2) * u2 / (c2 * c));  // through c_b
       for (Index i = sel.offsets[static_cast<std::size_t>(b)]; i < sel.offsets[static_cast<std::size_t>(b) + 1]; ++i) {
         row_term[i] = g * Scalar(2) * sel.s.row(i).dot(u) / c2 + dc;
-        dsel.row(i) += (g * Scalar(2) * cache.degree[i] / c2) * u;
+        dsel.row(i) += (g * Scalar(2) * cache.form.degree[i] / c2) * u;
       }
     }
-    detail::graph_quadratic_form_backward(in.adj, sel.s, cache.inner, cache.product, sel.offsets, alpha, &row_term,
-                                          dsel, din.adj);
+    detail::graph_quadratic_form_backward(in.adj, sel, cache.form, alpha, &row_term, dsel, din.adj);
   }
 
  private:
