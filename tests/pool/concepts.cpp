@@ -75,7 +75,8 @@ struct FirstNodeReadout {
 struct CopyLift {
   using Scalar = double;
   void forward(const HardSelection<double>&, const Matrix<double>&, Matrix<double>&) const {}
-  void backward(const HardSelection<double>&, const Matrix<double>&, Matrix<double>&, Vector<double>&) const {}
+  void backward(const HardSelection<double>&, const Matrix<double>&, const Matrix<double>&, Matrix<double>&,
+                Vector<double>&) const {}
 };
 
 }  // namespace broken

@@ -60,7 +60,7 @@ TEMPLATE_TEST_CASE("HardLift scatters pooled rows back, zeros for dropped nodes"
   dx << 1, 1, 9, 9, 9, 9, 2, 3, 9, 9;
   Matrix<TestType> dxp;
   Vector<TestType> dsel = Vector<TestType>::Zero(5);
-  HardLift<TestType>().backward(topk_like<TestType>(), dx, dxp, dsel);
+  HardLift<TestType>().backward(topk_like<TestType>(), xp, dx, dxp, dsel);
   Matrix<TestType> dexp(2, 2);
   dexp << 2, 3, 1, 1;
   CHECK(dxp == dexp);

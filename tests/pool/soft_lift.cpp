@@ -1,5 +1,6 @@
 // Tests of gnnpool/pool/soft_lift.hpp: SoftLift (X = S X' per graph), its gradients and errors.
 
+#include <gnnpool/pool/concepts.hpp>
 #include <gnnpool/pool/soft_lift.hpp>
 
 #include "support/soft.hpp"
@@ -10,6 +11,9 @@
 using gnnpool::Index;
 using gnnpool::Matrix;
 using gnnpool::SoftLift;
+
+static_assert(gnnpool::LiftPolicy<SoftLift<float>, gnnpool::SoftSelection<float>>);
+static_assert(gnnpool::LiftPolicy<SoftLift<double>, gnnpool::SoftSelection<double>>);
 
 TEMPLATE_TEST_CASE("SoftLift gives every node the S-weighted mix of its graph's supernodes", "[pool][soft_lift]", float,
                    double) {

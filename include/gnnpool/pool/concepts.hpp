@@ -125,16 +125,18 @@ concept LossPolicy = requires(const P& p, const Batch<typename P::Scalar>& in, c
 ///
 /// - `void forward(const Selection& sel, const Matrix<Scalar>& x_pooled, Matrix<Scalar>& x_out) const;`
 ///   x_out has one row per input node of the selection.
-/// - `void backward(const Selection& sel, const Matrix<Scalar>& dx_out, Matrix<Scalar>& dx_pooled,
-///                  typename Selection::Gradient& dsel) const;` assigns dx_pooled and adds
-///   dL/dS into dsel (leave it untouched where the lift does not read S's values).
+/// - `void backward(const Selection& sel, const Matrix<Scalar>& x_pooled, const Matrix<Scalar>& dx_out,
+///                  Matrix<Scalar>& dx_pooled, typename Selection::Gradient& dsel) const;` assigns
+///   dx_pooled and adds dL/dS into dsel (leave it untouched where the lift does not read S's
+///   values). x_pooled is the forward's input: a lift that weights X' by S needs it for dS
+///   (SoftLift), one that only copies rows may ignore it (HardLift).
 template <typename P, typename Selection>
 concept LiftPolicy = requires(const P& p, const Selection& sel, const Matrix<typename P::Scalar>& xp,
                               Matrix<typename P::Scalar>& x_out,
                               typename Selection::Gradient& dsel) {
   typename P::Scalar;
   { p.forward(sel, xp, x_out) } -> std::same_as<void>;
-  { p.backward(sel, xp, x_out, dsel) } -> std::same_as<void>;
+  { p.backward(sel, xp, std::as_const(x_out), x_out, dsel) } -> std::same_as<void>;
 };
 
 /// Global readout: one row per graph (the K = 1 case of pooling), B x F'.

@@ -38,9 +38,10 @@ class HardLift {
     }
   }
 
-  /// Assigns dx_pooled (M x F); dsel is left untouched (the lift does not read the weights).
-  void backward(const HardSelection<Scalar>& sel, const Matrix<Scalar>& dx_out, Matrix<Scalar>& dx_pooled,
-                Vector<Scalar>&) const {
+  /// The `LiftPolicy` form. Assigns dx_pooled (M x F); x_pooled is not needed and dsel is left
+  /// untouched (the lift does not read the weights).
+  void backward(const HardSelection<Scalar>& sel, const Matrix<Scalar>& /*x_pooled*/,
+                const Matrix<Scalar>& dx_out, Matrix<Scalar>& dx_pooled, Vector<Scalar>& /*dsel*/) const {
     backward(sel, dx_out, dx_pooled);
   }
 

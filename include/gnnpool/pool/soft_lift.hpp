@@ -16,9 +16,7 @@ namespace gnnpool {
 /// Forward:  X_b = S_b X'_b   (graph b: S_b n_b x K, X'_b = rows b K .. (b+1) K of X').
 /// Backward: dX'_b = S_b^T dX_b (assigned),  dS_b += dX_b X'_b^T (added).
 ///
-/// The backward needs X' (dS depends on it), so its signature is (sel, x_pooled, dx_out,
-/// dx_pooled, dsel), one argument more than the `LiftPolicy` concept of pool/concepts.hpp,
-/// which is written for lifts that do not differentiate through the selection's values.
+/// Satisfies `LiftPolicy` (pool/concepts.hpp); the backward reads X' because dS depends on it.
 /// Shapes: X' (B K) x F, X N x F. No cache. Cost O(N K F) both ways. Thread-safe (const).
 template <typename Scalar_>
 class SoftLift {
