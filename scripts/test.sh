@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds gnnpool's tests, examples and benchmarks and runs every test (configure + build + ctest
 # through the CMake workflow preset). Usage: scripts/test.sh [preset] [--fresh]
-#   preset  ci (default: Release, the README's test command), dev (Debug), release, asan
+#   preset  ci (default, the README's test command: -O1, assertions, asan + ubsan), dev (Debug),
+#           release, asan (tests only, -O0)
 #   --fresh reconfigure build/<preset> from scratch
 # Missing Debian packages are installed with apt when run as root.
 set -euo pipefail
@@ -13,7 +14,7 @@ fresh=()
 for arg in "$@"; do
   case "$arg" in
     --fresh) fresh=(--fresh) ;;
-    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
     *) preset="$arg" ;;
   esac
 done
