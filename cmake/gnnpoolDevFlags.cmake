@@ -1,8 +1,17 @@
 # Flags for gnnpool's OWN targets (tests, examples, benchmarks); never attached to `gnnpool`, so
 # a consumer's build sees none of them.
-add_library(gnnpool_dev_flags INTERFACE)
-target_compile_options(gnnpool_dev_flags INTERFACE
+#   gnnpool_warnings   the strict warnings, for every target of the project;
+#   gnnpool_dev_flags  the warnings plus, with GNNPOOL_SANITIZE, address + undefined-behaviour
+#                      sanitizers: tests, examples and doc programs. Benchmarks take only the
+#                      warnings: they exist to be timed, and an instrumented -O3 -march=native
+#                      build only adds GCC's false uninitialised-value warnings in Eigen's
+#                      AVX-512 kernels.
+add_library(gnnpool_warnings INTERFACE)
+target_compile_options(gnnpool_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror)
+
+add_library(gnnpool_dev_flags INTERFACE)
+target_link_libraries(gnnpool_dev_flags INTERFACE gnnpool_warnings)
 if(GNNPOOL_SANITIZE)
   # Any report aborts the test (no recovery), and libstdc++'s cheap bounds checks on
   # std::vector / std::span indexing are turned on as well.
