@@ -17,6 +17,7 @@
 
 #include "common/cli.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -112,11 +113,8 @@ void write_dot(const fs::path& file, const Pyramid& p, const Batch& input, Index
   Index groups = n;
   if (l < p.num_levels()) {
     const auto& sel = p.levels[static_cast<std::size_t>(l)].selection;
-    groups = sel.num_supernodes() + 1;
-    for (Index i = 0; i < n; ++i) {
-      const Index a = sel.assignment[static_cast<std::size_t>(i)];
-      group[static_cast<std::size_t>(i)] = a == gnnpool::HardSelection<Scalar>::dropped ? groups - 1 : a;
-    }
+    groups = sel.num_supernodes();
+    for (Index i = 0; i < n; ++i) group[static_cast<std::size_t>(i)] = sel.assignment[static_cast<std::size_t>(i)];
   } else {
     for (Index i = 0; i < n; ++i) group[static_cast<std::size_t>(i)] = i;
   }
@@ -130,9 +128,13 @@ void write_dot(const fs::path& file, const Pyramid& p, const Batch& input, Index
   if (!out) throw std::runtime_error("cannot write " + file.string());
   out << "graph level" << l << " {\n  label=\"" << title << "\"; labelloc=t; overlap=false; outputorder=edgesfirst;\n"
       << "  node [shape=circle, style=filled, fontsize=9, width=0.3, fixedsize=true];\n";
-  for (Index i = 0; i < n; ++i)
-    out << "  " << i << " [fillcolor=\"" << colour(group[static_cast<std::size_t>(i)], groups) << "\", label=\""
-        << names[static_cast<std::size_t>(i)] << "\"];\n";
+  for (Index i = 0; i < n; ++i) {
+    const Index c = group[static_cast<std::size_t>(i)];
+    // A node that no supernode takes (NDP's V-, a k-MIS node of no cluster) is drawn white and dashed.
+    const std::string fill = c == gnnpool::HardSelection<Scalar>::dropped ? "white\", style=\"filled,dashed"
+                                                                           : colour(c, groups);
+    out << "  " << i << " [fillcolor=\"" << fill << "\", label=\"" << names[static_cast<std::size_t>(i)] << "\"];\n";
+  }
   for (Index i = 0; i < adj.outerSize(); ++i)
     for (gnnpool::SparseMatrix<Scalar>::InnerIterator it(adj, i); it; ++it)
       if (it.col() < i || (it.col() > i && adj.coeff(it.col(), i) == Scalar(0))) {
@@ -189,10 +191,14 @@ int main(int argc, char** argv) try {
       std::printf("%-8s %5ld %8ld %8ld %8.1f%%\n", m.c_str(), static_cast<long>(l), static_cast<long>(n),
                   static_cast<long>(gnnpool::count_undirected_edges(adj)), 100 * kept);
       const fs::path file = out_dir / (m + "_level" + std::to_string(l) + ".dot");
+      const bool any_dropped =
+          l < p.num_levels() &&
+          std::ranges::any_of(p.levels[static_cast<std::size_t>(l)].selection.assignment,
+                              [](Index a) { return a == gnnpool::HardSelection<Scalar>::dropped; });
       write_dot(file, p, graph, l,
                 graph_name + " - " + m + " level " + std::to_string(l) + " (" + std::to_string(n) + " nodes" +
-                    (l < p.num_levels() ? ", coloured by next-level supernode)" : ")") +
-                    "; labels: input node ids");
+                    (l < p.num_levels() ? ", coloured by next-level supernode" : "") +
+                    (any_dropped ? ", white: dropped" : "") + "); labels: input node ids");
       if (!prog.empty()) {
         const fs::path png = fs::path(file).replace_extension(".png");
         const std::string cmd = prog + " -Tpng \"" + file.string() + "\" -o \"" + png.string() + "\"";
