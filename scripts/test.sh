@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds gnnpool's tests, examples and benchmarks and runs every test (configure + build + ctest
 # through the CMake workflow preset). Usage: scripts/test.sh [preset] [--fresh]
-#   preset  ci (default, the README's test command: -O1, assertions, asan + ubsan), dev (Debug),
+#   preset  ci (default, the README's test command: -O0, assertions, asan + ubsan), dev (Debug),
 #           release, asan (tests only, -O0)
 #   --fresh reconfigure build/<preset> from scratch
 # Missing Debian packages are installed with apt when run as root.
