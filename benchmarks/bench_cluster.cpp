@@ -8,12 +8,6 @@
 // measures the machine's copy bandwidth in the same run: the ratio of the two is the
 // "fraction of machine limit" of docs/performance.md.
 
-// GCC 12 reports a false -Wmaybe-uninitialized inside Eigen's AVX-512 matrix-vector kernel at
-// -O3 -march=native (the `_mm256_undefined_pd()` operand of `_mm512_extractf64x4_pd`).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-
 #include <gnnpool/pool/graclus_pool.hpp>
 #include <gnnpool/pool/kmis_pool.hpp>
 #include <gnnpool/pool/pyramid.hpp>

@@ -9,11 +9,6 @@
 // which are memory-bound) and BM_Gemm (dense double GEMM, for the Kron reduction of random
 // graphs, which is a dense symmetric rank update once the fill is dense).
 
-// GCC 12 reports a false -Wmaybe-uninitialized inside Eigen's AVX-512 kernels at -O3 -march=native.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-
 #include <gnnpool/pool/ndp_pool.hpp>
 #include <gnnpool/testing/random_graph.hpp>
 

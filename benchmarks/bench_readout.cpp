@@ -8,13 +8,6 @@
 // BM_ReadBandwidth's (a forward+backward's divided by BM_CopyBandwidth's) is the fraction of
 // the machine limit it reaches.
 
-// GCC 12 reports a false "may be used uninitialized" inside Eigen 3.4's AVX-512 GEMM packing
-// (gemm_pack_lhs / ptranspose for double) under -march=native; the flagged temporaries are
-// written before use.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-
 #include <gnnpool/readout/attention.hpp>
 #include <gnnpool/readout/attention_sum.hpp>
 #include <gnnpool/readout/gated_attention.hpp>

@@ -14,12 +14,6 @@
 // the "fraction of machine limit" of docs/performance.md) and BM_SpMM (one A S: the S100k time
 // goes to passes over randomly placed rows, see docs/performance.md).
 
-// GCC 12 reports a false -Wmaybe-uninitialized inside Eigen's AVX-512 kernels at -O3
-// -march=native (packing temporaries written before use).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-
 #include <gnnpool/loss/cluster.hpp>
 #include <gnnpool/loss/entropy.hpp>
 #include <gnnpool/loss/link.hpp>

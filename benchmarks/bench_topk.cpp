@@ -10,12 +10,6 @@
 // BM_StreamCopy measures the machine's copy bandwidth in the same run: the ratio is the
 // "fraction of machine limit" of docs/performance.md.
 
-// GCC 12 reports a false -Wmaybe-uninitialized inside Eigen's AVX-512 matrix-vector kernel at
-// -O3 -march=native (the `_mm256_undefined_pd()` operand of `_mm512_extractf64x4_pd`).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-
 #include <gnnpool/pool/sag_pool.hpp>
 #include <gnnpool/pool/topk_pool.hpp>
 #include <gnnpool/testing/random_graph.hpp>

@@ -26,18 +26,34 @@ namespace gnnpool {
 /// Errors: `invalid_argument` when a row has a NaN or +inf entry or only -inf entries (its
 /// softmax is undefined); the message names the row. `s` may alias `logits` (in-place).
 template <typename Scalar>
-void row_softmax(const std::type_identity_t<ConstMatrixRef<Scalar>>& logits, Matrix<Scalar>& s) {
+void row_softmax(const std::type_identity_t<ConstMatrixRef<Scalar>>& logits, Matrix<Scalar>& s,
+                 const char* layer = "row_softmax") {
   const Index n = logits.rows(), k = logits.cols();
-  s.resize(n, k);
-  if (k == 0) return;
+  if (k == 0) {
+    s.resize(n, 0);
+    return;
+  }
+  if (s.data() != logits.data()) s = logits;  // in place when s aliases logits
+  // Whole-matrix passes rather than one Eigen expression per row: for K of a few tens the
+  // per-row overhead dominated, and one exp over the flat N K array is vectorised throughout.
+  Scalar* p = s.data();
+  const Vector<Scalar> m = s.rowwise().maxCoeff();
+  for (Index i = 0; i < n; ++i)
+    for (Index q = 0; q < k; ++q) p[i * k + q] -= m[i];
+  Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>> flat(p, n * k);
+  flat = flat.exp();
+  const Vector<Scalar> sum = s.rowwise().sum();
+  // A NaN entry makes sum NaN, +inf makes m = +inf and the row NaN, all -inf makes m = -inf.
+  if (!m.allFinite() || !sum.allFinite()) [[unlikely]] {
+    Index row = 0;
+    while (row < n && std::isfinite(m[row]) && std::isfinite(sum[row])) ++row;
+    detail::raise<invalid_argument>(detail::concat(layer, ": row ", row,
+                                                   " of the logits contains NaN or +inf, or only -inf; "
+                                                   "its softmax is undefined"));
+  }
   for (Index i = 0; i < n; ++i) {
-    const Scalar m = logits.row(i).maxCoeff();
-    s.row(i) = (logits.row(i).array() - m).exp().matrix();
-    const Scalar sum = s.row(i).sum();
-    // A NaN entry makes sum NaN, +inf makes m = +inf and the row NaN, all -inf makes m = -inf.
-    GNNPOOL_CHECK(std::isfinite(m) && std::isfinite(sum), invalid_argument, "row_softmax: row ", i,
-                  " of logits contains NaN or +inf, or only -inf; its softmax is undefined");
-    s.row(i) /= sum;
+    const Scalar inv = Scalar(1) / sum[i];
+    for (Index q = 0; q < k; ++q) p[i * k + q] *= inv;
   }
 }
 
@@ -50,10 +66,17 @@ void row_softmax_backward(const std::type_identity_t<ConstMatrixRef<Scalar>>& s,
   GNNPOOL_CHECK(ds.rows() == s.rows() && ds.cols() == s.cols(), shape_error,
                 "row_softmax_backward: ds is ", detail::shape(ds.rows(), ds.cols()), " but s is ",
                 detail::shape(s.rows(), s.cols()));
-  dlogits.resize(s.rows(), s.cols());
-  for (Index i = 0; i < s.rows(); ++i) {
-    const Scalar dot = ds.row(i).dot(s.row(i));
-    dlogits.row(i) = (s.row(i).array() * (ds.row(i).array() - dot)).matrix();
+  const Index n = s.rows(), k = s.cols();
+  dlogits.resize(n, k);
+  // Raw row loops (the rows are contiguous): per-row Eigen expressions cost more than the
+  // arithmetic for K of a few tens. Each row's dot is taken before the row is overwritten.
+  for (Index i = 0; i < n; ++i) {
+    const Scalar* si = s.data() + i * k;
+    const Scalar* gi = ds.data() + i * k;
+    Scalar* di = dlogits.data() + i * k;
+    Scalar dot(0);
+    for (Index q = 0; q < k; ++q) dot += si[q] * gi[q];
+    for (Index q = 0; q < k; ++q) di[q] = si[q] * (gi[q] - dot);
   }
 }
 

@@ -12,6 +12,7 @@
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/nn/linear.hpp>
 #include <gnnpool/nn/mlp.hpp>
+#include <gnnpool/nn/softmax.hpp>
 
 #include <cmath>
 #include <concepts>
@@ -154,7 +155,7 @@ class SoftAssignSelect {
                   "SoftAssignSelect: the scorer returned ", detail::shape(sel.s.rows(), sel.s.cols()),
                   " logits for ", in.num_nodes(), " nodes; expected N x K with K >= 1");
     if (m_temperature != Scalar(1)) sel.s /= m_temperature;
-    softmax_in_place(sel.s);
+    row_softmax<Scalar>(sel.s, sel.s, "SoftAssignSelect");
     sel.offsets = in.offsets;
   }
 
@@ -164,18 +165,8 @@ class SoftAssignSelect {
     GNNPOOL_CHECK(dsel.rows() == sel.s.rows() && dsel.cols() == sel.s.cols(), shape_error,
                   "SoftAssignSelect backward: dS is ", detail::shape(dsel.rows(), dsel.cols()), " but S is ",
                   detail::shape(sel.s.rows(), sel.s.cols()));
-    // dZ = S ⊙ (dS - rowsum(dS ⊙ S)) / T.
-    const Index n = sel.s.rows(), k = sel.s.cols();
     Matrix<Scalar>& dlogits = cache.dlogits;
-    dlogits.resize(n, k);
-    for (Index i = 0; i < n; ++i) {
-      const Scalar* si = sel.s.data() + i * k;
-      const Scalar* gi = dsel.data() + i * k;
-      Scalar* di = dlogits.data() + i * k;
-      Scalar dot(0);
-      for (Index q = 0; q < k; ++q) dot += si[q] * gi[q];
-      for (Index q = 0; q < k; ++q) di[q] = si[q] * (gi[q] - dot);
-    }
+    row_softmax_backward<Scalar>(sel.s, dsel, dlogits);
     if (m_temperature != Scalar(1)) dlogits /= m_temperature;
     if constexpr (std::same_as<Scorer, CallerLogits<Scalar>>) {
       (void)params, (void)in, (void)cache, (void)din, (void)dparams;
@@ -209,32 +200,6 @@ class SoftAssignSelect {
   }
 
  private:
-  /// Row softmax of the whole N x K matrix in one vectorised pass (the result of nn/softmax.hpp's
-  /// row_softmax, which works row by row: for K of a few tens the per-row overhead made it the
-  /// largest cost of the select step). Rows with NaN, +inf or only -inf are rejected likewise.
-  static void softmax_in_place(Matrix<Scalar>& z) {
-    const Index n = z.rows(), k = z.cols();
-    Scalar* p = z.data();
-    const Vector<Scalar> m = z.rowwise().maxCoeff();
-    for (Index i = 0; i < n; ++i)
-      for (Index q = 0; q < k; ++q) p[i * k + q] -= m[i];
-    // One exp over the flat N K array: vectorised throughout, no scalar tail per row.
-    Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>> flat(p, n * k);
-    flat = flat.exp();
-    const Vector<Scalar> sum = z.rowwise().sum();
-    if (!m.allFinite() || !sum.allFinite()) [[unlikely]] {
-      Index row = 0;
-      while (row < n && std::isfinite(m[row]) && std::isfinite(sum[row])) ++row;
-      detail::raise<invalid_argument>(detail::concat("SoftAssignSelect: row ", row,
-                                                     " of the logits contains NaN or +inf, or only -inf; "
-                                                     "its softmax is undefined"));
-    }
-    for (Index i = 0; i < n; ++i) {
-      const Scalar inv = Scalar(1) / sum[i];
-      for (Index q = 0; q < k; ++q) p[i * k + q] *= inv;
-    }
-  }
-
   Scorer m_scorer;
   Scalar m_temperature;
 };
