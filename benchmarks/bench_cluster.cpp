@@ -80,7 +80,9 @@ void run_pool(benchmark::State& state, const PoolT& pool, const gnnpool::Paramet
 
 template <typename Scalar, bool Backward>
 void BM_GraclusMaxPool(benchmark::State& state) {
-  run_pool<Backward>(state, gnnpool::GraclusPool<Scalar>(), gnnpool::ParameterSet<Scalar>(), graph<Scalar>(state.range(0)));
+  gnnpool::ParameterSet<Scalar> params;
+  const auto& g = graph<Scalar>(state.range(0));
+  run_pool<Backward>(state, gnnpool::GraclusPool<Scalar>(params, "", g.num_features()), params, g);
 }
 
 template <typename Scalar, bool Backward>

@@ -48,8 +48,8 @@ std::int64_t ndp_traffic(const Batch<Scalar>& g, Index kept, bool backward) {
 template <typename Scalar, bool Backward>
 void BM_NDPPoolGrid(benchmark::State& state) {
   const auto& g = grid<Scalar>(state.range(0));
-  const gnnpool::NDPPool<Scalar> pool;
   gnnpool::ParameterSet<Scalar> params, dparams;
+  const gnnpool::NDPPool<Scalar> pool(params, "", g.num_features());
   typename gnnpool::NDPPool<Scalar>::Output out;
   typename gnnpool::NDPPool<Scalar>::Cache cache;
   typename gnnpool::NDPPool<Scalar>::OutputGrad grad;

@@ -180,7 +180,7 @@ void BM_ForwardBackward(benchmark::State& state) {
   const Matrix<Scalar> dout = gnnpool::testing::random_features<Scalar>(out.rows(), out.cols(), 3);
   for (auto _ : state) {
     readout.forward(params, b, out, cache);
-    readout.backward(params, b, cache, dout, dx, dparams);
+    readout.backward(params, b, cache, dout, {&dx, nullptr}, dparams);
     benchmark::DoNotOptimize(dx.data());
     benchmark::ClobberMemory();
   }

@@ -153,7 +153,7 @@ template <typename Scalar>
 void BM_DMoN(benchmark::State& state) {
   const auto size = static_cast<Size>(state.range(0));
   ParameterSet<Scalar> params;
-  const gnnpool::DMoNPool<Scalar> pool(params, "", features, clusters(size));
+  const gnnpool::DMoNPool<Scalar> pool(params, "", features, {.k = clusters(size)});
   run<Scalar>(state, pool, params, size, state.range(1) != 0, 1, 1);
 }
 

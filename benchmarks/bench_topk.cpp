@@ -103,7 +103,7 @@ void run(benchmark::State& state, const PoolT& pool, gnnpool::ParameterSet<Scala
 template <typename Scalar, bool Backward>
 void BM_TopKPool(benchmark::State& state) {
   gnnpool::ParameterSet<Scalar> params;
-  const auto pool = gnnpool::make_topk_pool(params, "pool", features, gnnpool::TopKOptions{});
+  const auto pool = gnnpool::TopKPool(params, "pool", features, gnnpool::TopKOptions{});
   run<Scalar, Backward>(state, pool, params);
 }
 
@@ -112,7 +112,7 @@ void BM_SAGPool(benchmark::State& state) {
   gnnpool::ParameterSet<Scalar> params;
   gnnpool::SAGOptions o;
   o.scorer = Scorer;
-  const auto pool = gnnpool::make_sag_pool(params, "pool", features, o);
+  const auto pool = gnnpool::SAGPool(params, "pool", features, o);
   run<Scalar, Backward>(state, pool, params);
 }
 

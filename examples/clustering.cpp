@@ -12,12 +12,7 @@
 // Graphs: --graph cora (default, data/cora), karate (data/karate), or --linqs DIR (any LINQS
 // folder), or --edges FILE [--labels FILE] (an edge list and "node label" lines).
 
-#include <gnnpool/io/edge_list.hpp>
-#include <gnnpool/io/linqs.hpp>
-#include <gnnpool/nn/activation.hpp>
-#include <gnnpool/nn/adam.hpp>
-#include <gnnpool/pool/dmon_pool.hpp>
-#include <gnnpool/pool/mincut_pool.hpp>
+#include <gnnpool/gnnpool.hpp>
 
 #include "common/cli.hpp"
 #include "common/graphs.hpp"
@@ -97,71 +92,90 @@ Graph load_graph(examples::Options& opt, bool row_normalize, std::uint64_t seed)
   return g;
 }
 
-/// ELU(x) = x (x > 0), exp(x) - 1 (x <= 0): the activation of the MinCutPool clustering code.
-void elu_forward(const Mat& in, Mat& out) {
-  out = in.unaryExpr([](Scalar v) { return v > 0 ? v : std::expm1(v); });
-}
-void elu_backward(const Mat& in, const Mat& out, const Mat& dout, Mat& din) {
-  din = (in.array() > 0).select(dout.array(), dout.array() * (out.array() + 1)).matrix();
-}
-
 /// The encoder: one graph convolution of the (sparse, bag-of-words) input features and its
-/// activation. The features never change, so the propagation P X is computed once and every
-/// product runs on sparse matrices (a dense 2708 x 1433 product per step would cost 100x more):
+/// activation, written as a user's own layer: it has the shape of gnnpool's `FeatureLayer`
+/// (core/concepts.hpp), so the tape records it like any layer of the library. The features
+/// never change, so the propagation P X is computed once and every product runs on sparse
+/// matrices (a dense 2708 x 1433 product per step would cost 100x more):
 ///
 ///   Y = (P X) W_rel^T + b [+ X W_root^T],     H = act(Y)
-///   dW_rel = dY^T (P X),  dW_root = dY^T X,  db = 1^T dY   (X needs no gradient)
+///   dW_rel = dY^T (P X),  dW_root = dY^T X,  db = 1^T dY,  dX = P^T dY W_rel [+ dY W_root]
 ///
 /// mincut: P = D^-1/2 A D^-1/2 with the root term: gnnpool's GraphConv on the normalised
 ///         adjacency, i.e. Spektral's GraphConvSkip, with ELU.
 /// dmon:   P = D^-1/2 (A + I) D^-1/2 without root term: gnnpool's GCNConv (PyG's GCN), with SELU.
 /// Parameters use the names of those layers: conv.lin_rel.weight, conv.lin_rel.bias,
-/// conv.lin_root.weight (mincut); conv.lin.weight, conv.bias (dmon).
+/// conv.lin_root.weight (mincut); conv.lin.weight, conv.bias (dmon). The layer is bound to the
+/// features it was built with: forward checks that it is given a matrix of their shape.
 class Encoder {
  public:
+  using Scalar = ::Scalar;
+  struct Cache {
+    Mat pre, out;
+  };
+
   Encoder(gnnpool::ParameterSet<Scalar>& params, const std::string& method, const Batch& g, Index out)
       : m_gcs(method == "mincut") {
     const Index in = g.x.cols();
     m_x = g.x.sparseView();
-    gnnpool::SparseMatrix<Scalar> p;
     if (m_gcs) {
-      p = examples::normalized_adjacency(g.adj);
+      m_p = examples::normalized_adjacency(g.adj);
       m_w_rel = params.add("conv.lin_rel.weight", out, in, gnnpool::Init::torch_linear, in);
       m_bias = params.add("conv.lin_rel.bias", 1, out, gnnpool::Init::torch_linear, in);
       m_w_root = params.add("conv.lin_root.weight", out, in, gnnpool::Init::torch_linear, in);
     } else {
       gnnpool::SparseMatrix<Scalar> eye(g.adj.rows(), g.adj.cols());
       eye.setIdentity();
-      p = examples::normalized_adjacency(gnnpool::SparseMatrix<Scalar>(g.adj + eye));
+      m_p = examples::normalized_adjacency(gnnpool::SparseMatrix<Scalar>(g.adj + eye));
       m_w_rel = params.add("conv.lin.weight", out, in, gnnpool::Init::glorot);
       m_bias = params.add("conv.bias", 1, out, gnnpool::Init::zeros);
     }
-    m_px = p * m_x;
+    m_px = m_p * m_x;
   }
 
-  /// h = act(conv(x)).
-  void forward(const gnnpool::ParameterSet<Scalar>& params, Mat& h) {
-    m_pre.noalias() = m_px * params[m_w_rel].transpose();
-    if (m_gcs) m_pre.noalias() += m_x * params[m_w_root].transpose();
-    m_pre.rowwise() += params[m_bias].row(0);
-    if (m_gcs) elu_forward(m_pre, h);
-    else gnnpool::activation_forward<Scalar>(gnnpool::Activation::selu, m_pre, h);
+  std::string_view name() const { return "conv (Encoder)"; }
+  void parameter_slots(std::vector<Index>& out) const {
+    out.push_back(m_w_rel);
+    out.push_back(m_bias);
+    if (m_gcs) out.push_back(m_w_root);
   }
-  /// Assigns the encoder's slots of grads from dL/dh.
-  void backward(const Mat& h, const Mat& dh, gnnpool::ParameterSet<Scalar>& grads) {
-    if (m_gcs) elu_backward(m_pre, h, dh, m_dpre);
-    else gnnpool::activation_backward<Scalar>(gnnpool::Activation::selu, m_pre, h, dh, m_dpre);
-    grads[m_w_rel] = (m_px.transpose() * m_dpre).transpose();
-    if (m_gcs) grads[m_w_root] = (m_x.transpose() * m_dpre).transpose();
-    grads[m_bias] = m_dpre.colwise().sum();
+
+  /// y = act(conv(x)).
+  void forward(const gnnpool::ParameterSet<Scalar>& params, const gnnpool::ConstMatrixRef<Scalar>& x, Mat& y,
+               Cache& cache) const {
+    if (x.rows() != m_x.rows() || x.cols() != m_x.cols())
+      throw gnnpool::shape_error("Encoder: it was built for features of " + gnnpool::detail::shape(m_x.rows(), m_x.cols()) +
+                                 " but is given " + gnnpool::detail::shape(x.rows(), x.cols()));
+    cache.pre.noalias() = m_px * params[m_w_rel].transpose();
+    if (m_gcs) cache.pre.noalias() += m_x * params[m_w_root].transpose();
+    cache.pre.rowwise() += params[m_bias].row(0);
+    if (m_gcs) y = cache.pre.unaryExpr([](Scalar v) { return v > 0 ? v : std::expm1(v); });  // ELU
+    else gnnpool::activation_forward<Scalar>(gnnpool::Activation::selu, cache.pre, y);
+    cache.out = y;
+  }
+  /// Assigns the encoder's slots of grads (and *dx when asked) from dL/dy.
+  void backward(const gnnpool::ParameterSet<Scalar>& params, const gnnpool::ConstMatrixRef<Scalar>& /*x*/,
+                const Cache& cache, const gnnpool::ConstMatrixRef<Scalar>& dy, Mat* dx,
+                gnnpool::ParameterSet<Scalar>& grads) const {
+    Mat dpre;
+    if (m_gcs) dpre = (cache.pre.array() > 0).select(dy.array(), dy.array() * (cache.out.array() + 1)).matrix();
+    else gnnpool::activation_backward<Scalar>(gnnpool::Activation::selu, cache.pre, cache.out, dy, dpre);
+    grads[m_w_rel] = (m_px.transpose() * dpre).transpose();
+    if (m_gcs) grads[m_w_root] = (m_x.transpose() * dpre).transpose();
+    grads[m_bias] = dpre.colwise().sum();
+    if (dx) {
+      const Mat g = dpre * params[m_w_rel];
+      *dx = m_p.transpose() * g;
+      if (m_gcs) dx->noalias() += dpre * params[m_w_root];
+    }
   }
 
  private:
   bool m_gcs;
-  gnnpool::SparseMatrix<Scalar> m_x, m_px;
+  gnnpool::SparseMatrix<Scalar> m_x, m_p, m_px;
   Index m_w_rel = -1, m_w_root = -1, m_bias = -1;
-  Mat m_pre, m_dpre;
 };
+static_assert(gnnpool::FeatureLayer<Encoder>);
 
 struct Result {
   std::vector<Index> clusters;
@@ -174,42 +188,37 @@ Result train(const Graph& g, const gnnpool::SparseMatrix<Scalar>& pool_adj,
              const std::string& method, Index hidden, Index k, Index iterations, double lr, std::uint64_t seed,
              Index log_every, const PoolT& make_pool) {
   gnnpool::ParameterSet<Scalar> params;
-  Encoder encoder(params, method, g.graph, hidden);
+  const Encoder encoder(params, method, g.graph, hidden);
   const auto pool = make_pool(params, hidden, k);
-  using Pool = std::remove_cvref_t<decltype(pool)>;
   params.initialize(seed);
-  gnnpool::AdamOptions ao;
-  ao.lr = lr;
-  gnnpool::Adam<Scalar> adam(params, ao);
+  gnnpool::Adam<Scalar> adam(params, {.lr = lr});
   auto grads = params.zeros_like();
-  Batch level;
-  level.adj = pool_adj;
-  level.offsets = g.graph.offsets;
-  typename Pool::Output out;
-  typename Pool::Cache cache;
-  typename Pool::OutputGrad og;
-  gnnpool::BatchGrad<Scalar> din;
-  examples::Stopwatch clock;
-  Result r;
-  auto argmax = [&] {
-    std::vector<Index> c(static_cast<std::size_t>(out.selection.s.rows()));
-    for (Index i = 0; i < out.selection.s.rows(); ++i) out.selection.s.row(i).maxCoeff(&c[static_cast<std::size_t>(i)]);
+  gnnpool::Tape<Scalar> tape(params);
+  auto record = [&] {  // no task loss: only the auxiliary losses
+    tape.reset();
+    auto x = tape.input(g.graph.x);
+    return tape(pool, tape.graph(pool_adj, g.graph.offsets), tape(encoder, x));
+  };
+  auto argmax = [](const gnnpool::SoftSelection<Scalar>& sel) {
+    std::vector<Index> c(static_cast<std::size_t>(sel.s.rows()));
+    for (Index i = 0; i < sel.s.rows(); ++i) sel.s.row(i).maxCoeff(&c[static_cast<std::size_t>(i)]);
     return c;
   };
+  examples::Stopwatch clock;
+  Result r;
   for (Index it = 1; it <= iterations; ++it) {
-    encoder.forward(params, level.x);
-    pool.forward(params, level, out, cache);
-    og.x = Mat::Zero(out.batch.x.rows(), out.batch.x.cols());  // no task loss: only the auxiliary losses
-    pool.backward(params, level, out, cache, og, din, grads);
-    encoder.backward(level.x, din.x, grads);
+    const auto p = record();
+    const auto loss = p.aux_loss();
+    tape.backward(loss, grads);
     adam.step(params, grads);
-    r.loss = static_cast<double>(out.weighted_loss());
+    r.loss = static_cast<double>(loss.value());
     if (it == 1 || it % log_every == 0 || it == iterations) {
       std::printf("  iter %5ld  loss %+.4f (", static_cast<long>(it), r.loss);
-      for (std::size_t l = 0; l < out.losses.size(); ++l)
-        std::printf("%s%s %+.4f", l ? ", " : "", out.losses[l].name.c_str(), static_cast<double>(out.losses[l].value));
+      for (std::size_t l = 0; l < p.loss_names().size(); ++l)
+        std::printf("%s%s %+.4f", l ? ", " : "", p.loss_names()[l].c_str(),
+                    static_cast<double>(p.loss(p.loss_names()[l]).value()));
       std::printf(")");
-      if (!g.labels.empty()) std::printf("  NMI %.3f", examples::cluster_agreement(g.labels, argmax()).v_measure);
+      if (!g.labels.empty()) std::printf("  NMI %.3f", examples::cluster_agreement(g.labels, argmax(p.selection.value())).v_measure);
       const double per = clock.seconds() / static_cast<double>(it);
       std::printf("  %s/iter  ETA %s\n", examples::format_duration(per).c_str(),
                   examples::format_duration(per * static_cast<double>(iterations - it)).c_str());
@@ -217,9 +226,7 @@ Result train(const Graph& g, const gnnpool::SparseMatrix<Scalar>& pool_adj,
     }
   }
   // The final assignment, from the trained parameters.
-  encoder.forward(params, level.x);
-  pool.forward(params, level, out, cache);
-  r.clusters = argmax();
+  r.clusters = argmax(record().selection.value());
   return r;
 }
 
@@ -273,15 +280,16 @@ int main(int argc, char** argv) try {
     if (mincut) {
       r = train(g, pool_adj, method, hidden, k, iterations, lr, run_seed, log_every,
                 [](gnnpool::ParameterSet<Scalar>& params, Index in, Index clusters) {
-                  return gnnpool::MinCutPool<Scalar>(params, "pool", in, clusters);
+                  return gnnpool::MinCutPool<Scalar>(params, "pool", in, {.k = clusters});
                 });
     } else {
       r = train(g, pool_adj, method, hidden, k, iterations, lr, run_seed, log_every,
                 [collapse](gnnpool::ParameterSet<Scalar>& params, Index in, Index clusters) {
                   gnnpool::DMoNPoolOptions<Scalar> o;
+                  o.k = clusters;
                   o.ortho_weight = 0;  // the paper's DMoN: spectral loss + collapse regularisation only
                   o.cluster_weight = static_cast<Scalar>(collapse);
-                  return gnnpool::DMoNPool<Scalar>(params, "pool", in, clusters, {}, o);
+                  return gnnpool::DMoNPool<Scalar>(params, "pool", in, o);
                 });
     }
     mod.push_back(examples::modularity(g.graph.adj, r.clusters));

@@ -8,14 +8,12 @@
 // 10 % of the rest for validation). Run with --help for the options, --pooler to compare
 // poolers; docs/examples.md has the reproduction table.
 
-#include <gnnpool/io/tu.hpp>
-#include <gnnpool/nn/adam.hpp>
+#include <gnnpool/gnnpool.hpp>
 
 #include "common/cli.hpp"
 #include "common/graphs.hpp"
 #include "common/metrics.hpp"
 #include "common/model.hpp"
-#include "common/splits.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -100,44 +98,45 @@ struct Scores {
   double loss = 0, ce = 0, aux = 0, acc = 0;
 };
 
-/// l2 * |W|^2 summed over the weight matrices of the GraphConvs and, for the soft poolers, of
-/// the assignment network: the Keras kernel_regularizer=l2(1e-4) of the MinCutPool code (which
-/// regularises neither the biases, the output layer, nor TopK / SAG). Adds its gradient to grads.
-double l2_penalty(const gnnpool::ParameterSet<Scalar>& params, double l2, bool pools, gnnpool::ParameterSet<Scalar>* grads) {
-  if (l2 == 0) return 0;
-  double p = 0;
+/// The slots the L2 penalty reaches: the weight matrices of the GraphConvs and, for the soft
+/// poolers, of the assignment network: the Keras kernel_regularizer=l2(1e-4) of the MinCutPool
+/// code (which regularises neither the biases, the output layer, nor TopK / SAG).
+std::vector<Index> l2_slots(const gnnpool::ParameterSet<Scalar>& params, bool pools) {
+  std::vector<Index> slots;
   for (Index s = 0; s < params.size(); ++s) {
     const std::string& name = params.name(s);
     const bool regularized = name.rfind("convs.", 0) == 0 || (pools && name.rfind("pools.", 0) == 0);
-    if (!regularized || name.size() < 6 || name.compare(name.size() - 6, 6, "weight") != 0) continue;
-    p += l2 * params[s].squaredNorm();
-    if (grads) (*grads)[s] += Scalar(2 * l2) * params[s];
+    if (regularized && name.size() >= 6 && name.compare(name.size() - 6, 6, "weight") == 0) slots.push_back(s);
   }
+  return slots;
+}
+
+/// l2 * |W|^2 summed over `l2_slots`, as the training objective counts it.
+double l2_penalty(const gnnpool::ParameterSet<Scalar>& params, double l2, bool pools) {
+  double p = 0;
+  if (l2 == 0) return p;
+  for (const Index s : l2_slots(params, pools)) p += l2 * params[s].squaredNorm();
   return p;
 }
 
 Scores evaluate(const Model& model, const Dataset& data, const std::vector<Index>& ids, double l2) {
   const bool pools = examples::is_soft_pooler(model.config().pooler);
   Scores s;
-  Model::Tape tape;
-  const Index chunk = 64;
-  for (std::size_t begin = 0; begin < ids.size(); begin += chunk) {
-    const std::size_t end = std::min(ids.size(), begin + static_cast<std::size_t>(chunk));
-    const std::span<const Index> part(ids.data() + begin, end - begin);
-    const Batch batch = examples::gather_graphs(data.graphs, part);
-    std::vector<Index> y(part.size());
-    for (std::size_t i = 0; i < part.size(); ++i) y[i] = data.labels[static_cast<std::size_t>(part[i])];
-    model.forward(batch, tape);
-    const double w = static_cast<double>(part.size());
-    s.ce += w * static_cast<double>(gnnpool::softmax_cross_entropy(tape.logits, y));
-    s.aux += w * static_cast<double>(tape.aux_loss());
-    s.acc += static_cast<double>(gnnpool::argmax_accuracy_count(tape.logits, y));
+  gnnpool::Tape<Scalar> tape(model.parameters());
+  gnnpool::GraphLoader<Scalar> loader(data.graphs, data.labels, ids, {.batch_size = 64, .shuffle = false});
+  for (const auto& mb : loader.epoch()) {
+    tape.reset();
+    const auto out = model.forward(tape, mb.batch);
+    const double w = static_cast<double>(mb.ids.size());
+    s.ce += w * static_cast<double>(gnnpool::softmax_cross_entropy(out.logits.value(), mb.labels));
+    s.aux += w * static_cast<double>(out.aux.value());
+    s.acc += static_cast<double>(gnnpool::argmax_accuracy_count(out.logits.value(), mb.labels));
   }
   const double n = static_cast<double>(ids.size());
   s.ce /= n;
   s.aux /= n;
   s.acc /= n;
-  s.loss = s.ce + s.aux + l2_penalty(model.parameters(), l2, pools, nullptr);
+  s.loss = s.ce + s.aux + l2_penalty(model.parameters(), l2, pools);
   return s;
 }
 
@@ -188,7 +187,7 @@ std::vector<examples::PoolerSettings> pooling_levels(const Dataset& data, const 
 }
 
 FoldResult train_fold(const examples::ModelConfig& config, const Protocol& p, const Dataset& data,
-                      const examples::Split& split, Index fold, Progress& progress) {
+                      const gnnpool::Split& split, Index fold, Progress& progress) {
   examples::Stopwatch fold_clock;
   Model model(config, p.seed + static_cast<std::uint64_t>(fold));
   auto& params = model.parameters();
@@ -196,35 +195,32 @@ FoldResult train_fold(const examples::ModelConfig& config, const Protocol& p, co
   adam_options.lr = p.lr;
   gnnpool::Adam<Scalar> adam(params, adam_options);
   gnnpool::ParameterSet<Scalar> grads = params.zeros_like(), best = params;
-  std::mt19937_64 rng(p.seed * 7919 + static_cast<std::uint64_t>(fold));
-  std::vector<Index> order = split.train;
-  Model::Tape tape;
-  gnnpool::Matrix<Scalar> dlogits;
+  gnnpool::GraphLoader<Scalar> loader(data.graphs, data.labels, split.train,
+                                      {.batch_size = p.batch_size, .seed = p.seed * 7919 + static_cast<std::uint64_t>(fold)});
+  gnnpool::Tape<Scalar> tape(params);
+  const std::vector<Index> penalized = p.l2 > 0 ? l2_slots(params, examples::is_soft_pooler(config.pooler))
+                                                : std::vector<Index>{};
   double best_val = std::numeric_limits<double>::infinity();
   FoldResult r;
   Index waited = 0;
   for (Index epoch = 1; epoch <= p.epochs; ++epoch) {
     examples::Stopwatch epoch_clock;
-    std::shuffle(order.begin(), order.end(), rng);
     double train_loss = 0, train_aux = 0, train_correct = 0;
-    for (std::size_t begin = 0; begin < order.size(); begin += static_cast<std::size_t>(p.batch_size)) {
-      const std::size_t end = std::min(order.size(), begin + static_cast<std::size_t>(p.batch_size));
-      const std::span<const Index> ids(order.data() + begin, end - begin);
-      const Batch batch = examples::gather_graphs(data.graphs, ids);
-      std::vector<Index> y(ids.size());
-      for (std::size_t i = 0; i < ids.size(); ++i) y[i] = data.labels[static_cast<std::size_t>(ids[i])];
-      model.forward(batch, tape);
-      const double ce = static_cast<double>(gnnpool::softmax_cross_entropy(tape.logits, y, &dlogits));
-      const double w = static_cast<double>(ids.size());
-      train_loss += w * ce;
-      train_aux += w * static_cast<double>(tape.aux_loss());
-      train_correct += static_cast<double>(gnnpool::argmax_accuracy_count(tape.logits, y));
-      model.backward(batch, tape, dlogits, grads);
-      l2_penalty(params, p.l2, examples::is_soft_pooler(config.pooler), &grads);
+    for (const auto& mb : loader.epoch()) {
+      tape.reset();
+      const auto out = model.forward(tape, mb.batch);
+      const auto ce = gnnpool::cross_entropy(out.logits, mb.labels);
+      auto loss = ce + out.aux;
+      if (!penalized.empty()) loss = loss + gnnpool::l2_penalty(tape, static_cast<Scalar>(p.l2), penalized);
+      const double w = static_cast<double>(mb.ids.size());
+      train_loss += w * static_cast<double>(ce.value());
+      train_aux += w * static_cast<double>(out.aux.value());
+      train_correct += static_cast<double>(gnnpool::argmax_accuracy_count(out.logits.value(), mb.labels));
+      tape.backward(loss, grads);
       adam.step(params, grads);
     }
     progress.train_seconds += epoch_clock.seconds();
-    const double n = static_cast<double>(order.size());
+    const double n = static_cast<double>(loader.num_graphs());
     const Scores val = evaluate(model, data, split.val, p.l2);
     r.epochs = epoch;
     if (val.loss < best_val) {
@@ -306,10 +302,10 @@ int main(int argc, char** argv) try {
     std::vector<Index> all(static_cast<std::size_t>(data.graphs.num_graphs()));
     std::iota(all.begin(), all.end(), Index(0));
     const double fraction = static_cast<double>(max_graphs) / static_cast<double>(all.size());
-    const auto subset = examples::stratified_split(all, data.labels, fraction, rng).second;
+    const auto subset = gnnpool::stratified_split(all, data.labels, fraction, rng).second;
     std::vector<Index> labels;
     for (Index g : subset) labels.push_back(data.labels[static_cast<std::size_t>(g)]);
-    data.graphs = examples::gather_graphs(data.graphs, subset);
+    data.graphs = gnnpool::select_graphs(data.graphs, subset);
     data.labels = std::move(labels);
   }
   const Index num_graphs = data.graphs.num_graphs();
@@ -320,16 +316,21 @@ int main(int argc, char** argv) try {
   if (gradcheck) {  // the whole model, backward against central differences (CTest)
     config.levels = pooling_levels(data, {0, 1, 2, 3}, levels, ratio, aux_weight, p.seed);
     const std::vector<Index> ids{0, 1, 2, 3};
-    std::vector<Index> y;
-    for (Index g : ids) y.push_back(data.labels[static_cast<std::size_t>(g)]);
+    const std::vector<Index> y = gnnpool::gather(data.labels, ids);
+    const Batch batch = gnnpool::select_graphs(data.graphs, ids);
     Model model(config, p.seed);
-    const double worst = examples::check_model_gradients(model, examples::gather_graphs(data.graphs, ids), y);
-    std::printf("gradient check (%s, %ld levels): worst relative error %.2e\n", pooler.c_str(), static_cast<long>(levels), worst);
-    return worst < 1e-3 ? 0 : 1;
+    gnnpool::ModelCheckOptions check;
+    check.entries_per_tensor = 3;  // a sample of every tensor keeps the check to seconds
+    const auto result = gnnpool::check_model(model.parameters(), [&](gnnpool::Tape<double>& tape) {
+      const auto out = model.forward(tape, batch);
+      return gnnpool::cross_entropy(out.logits, y) + out.aux;
+    }, {}, check);
+    std::printf("gradient check (%s, %ld levels): %s", pooler.c_str(), static_cast<long>(levels), result.log.c_str());
+    return result.ok ? 0 : 1;
   }
   const auto splits = mincut_protocol
-                          ? examples::stratified_random_splits(data.labels, p.folds, 0.1, p.val_fraction, p.seed)
-                          : examples::stratified_k_fold(data.labels, p.folds, p.val_fraction, p.seed);
+                          ? gnnpool::stratified_random_splits(data.labels, p.folds, 0.1, p.val_fraction, p.seed)
+                          : gnnpool::stratified_k_fold(data.labels, p.folds, p.val_fraction, p.seed);
   const Index run_folds = p.max_folds > 0 ? std::min<Index>(p.max_folds, static_cast<Index>(splits.size()))
                                           : static_cast<Index>(splits.size());
   config.levels = pooling_levels(data, splits.front().train, levels, ratio, aux_weight, p.seed);

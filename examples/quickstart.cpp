@@ -1,12 +1,10 @@
-// Quick start: build a batch of two small graphs, run one GCN layer, pool it with TopKPool
-// (keep the best-scoring half of every graph), read every graph out to one row, and print the
-// shapes along the way. Any other pooler of gnnpool is used the same way: swap the include and
-// the `make_topk_pool` line (for example make_sag_pool, make_mincut_pool).
+// Quick start: a batch of two small graphs through one GCN layer, TopKPool (keep the
+// best-scoring half of every graph) and a sum readout, recorded on the model layer; one call on
+// the loss computes every gradient. Any other pooler of gnnpool is used the same way: swap the
+// TopKPool line for SAGPool, MinCutPool ({.k = 2}), DiffPool, DMoNPool, GraclusPool, NDPPool or
+// KMISPool, all built as Pooler<S>(params, prefix, in_channels, options).
 
-#include <gnnpool/core/batch.hpp>
-#include <gnnpool/core/parameters.hpp>
-#include <gnnpool/nn/gcn_conv.hpp>
-#include <gnnpool/pool/topk_pool.hpp>
+#include <gnnpool/gnnpool.hpp>
 
 #include <cstdio>
 #include <vector>
@@ -31,46 +29,43 @@ gnnpool::Batch<double> cycle(gnnpool::Index n) {
 }  // namespace
 
 int main() {
-  using gnnpool::Index;
+  using namespace gnnpool;
 
   // A batch is the disjoint union of its graphs: here a 6-cycle and a 4-cycle (10 nodes).
-  const std::vector<gnnpool::Batch<double>> graphs{cycle(6), cycle(4)};
-  const gnnpool::Batch<double> batch = gnnpool::concatenate<double>(graphs);
+  const std::vector<Batch<double>> graphs{cycle(6), cycle(4)};
+  const Batch<double> batch = concatenate<double>(graphs);
 
   // Layers register their parameters (PyG names) in one ParameterSet.
-  gnnpool::ParameterSet<double> params;
-  gnnpool::GCNConv<double> conv(params, "conv", 3, 8);
-  const auto pool = gnnpool::make_topk_pool<double>(params, "pool", 8);  // ratio 0.5
+  ParameterSet<double> params;
+  const GCNConv<double> conv(params, "conv", 3, 8);
+  const TopKPool<double> pool(params, "pool", 8);  // ratio 0.5
+  const SumReadout<double> readout;
+  const Linear<double> head(params, "head", 8, 2);
   params.initialize(42);
 
-  // h = relu(GCN(x)): one message-passing step.
-  gnnpool::Batch<double> hidden = batch;
-  gnnpool::GCNConv<double>::Cache conv_cache;
-  conv.forward(params, batch.adj, batch.x, hidden.x, conv_cache);
-  hidden.x = hidden.x.cwiseMax(0.0);
+  // The model, recorded on a tape: h = relu(GCN(x)), pool, read every graph out to one row.
+  Tape<double> tape(params);
+  auto [g, x] = tape.inputs(batch);
+  auto h = relu(tape(conv, g, x));
+  auto pooled = tape(pool, g, h);
+  auto out = tape(readout, pooled.graph, pooled.x);
+  auto loss = cross_entropy(tape(head, out), std::vector<Index>{0, 1});
 
-  // Pool: select the top half of each graph by score, gather their features, keep their edges.
-  gnnpool::TopKPool<double>::Output pooled;
-  gnnpool::TopKPool<double>::Cache pool_cache;
-  pool.forward(params, hidden, pooled, pool_cache);
+  // One backward: every parameter's gradient, under its PyG name.
+  ParameterSet<double> grads = params.zeros_like();
+  tape.backward(loss, grads);
 
-  // Global sum readout: one row per graph.
-  gnnpool::Matrix<double> readout(pooled.batch.num_graphs(), pooled.batch.num_features());
-  for (Index b = 0; b < pooled.batch.num_graphs(); ++b)
-    readout.row(b) = pooled.batch.x.middleRows(pooled.batch.graph_begin(b), pooled.batch.graph_size(b)).colwise().sum();
-
-  std::printf("gnnpool quick start: %ld graphs, %ld parameters\n", static_cast<long>(batch.num_graphs()),
-              static_cast<long>(params.num_scalars()));
-  print_shape("input x", batch.x.rows(), batch.x.cols());
-  print_shape("input adjacency", batch.adj.rows(), batch.adj.cols());
-  print_shape("GCN output", hidden.x.rows(), hidden.x.cols());
-  print_shape("TopKPool output x", pooled.batch.x.rows(), pooled.batch.x.cols());
-  print_shape("TopKPool output adjacency", pooled.batch.adj.rows(), pooled.batch.adj.cols());
-  print_shape("readout", readout.rows(), readout.cols());
+  std::printf("gnnpool quick start: %ld graphs, %ld parameters, loss %.4f\n", static_cast<long>(batch.num_graphs()),
+              static_cast<long>(params.num_scalars()), loss.value());
+  print_shape("input x", x.rows(), x.cols());
+  print_shape("input adjacency", g.adj().rows(), g.adj().cols());
+  print_shape("GCN output", h.rows(), h.cols());
+  print_shape("TopKPool output x", pooled.x.rows(), pooled.x.cols());
+  print_shape("TopKPool output adjacency", pooled.graph.adj().rows(), pooled.graph.adj().cols());
+  print_shape("readout", out.rows(), out.cols());
   std::printf("  kept nodes:");
-  for (Index r : pooled.selection.representative) std::printf(" %ld", static_cast<long>(r));
-  std::printf("\n  nodes per pooled graph:");
-  for (Index b = 0; b < pooled.batch.num_graphs(); ++b) std::printf(" %ld", static_cast<long>(pooled.batch.graph_size(b)));
-  std::printf("\n");
+  for (Index r : pooled.selection.value().representative) std::printf(" %ld", static_cast<long>(r));
+  std::printf("\n  |dL/d pool.select.weight| = %.4g, |dL/d conv.lin.weight| = %.4g\n",
+              grads.at("pool.select.weight").norm(), grads.at("conv.lin.weight").norm());
   return 0;
 }

@@ -1,8 +1,7 @@
 #ifndef GNNPOOL_EXAMPLES_COMMON_GRAPHS_HPP
 #define GNNPOOL_EXAMPLES_COMMON_GRAPHS_HPP
 
-// Graph preprocessing for the examples: mini-batches cut out of a whole dataset, the
-// normalised adjacency D^-1/2 A D^-1/2 of GraphConvSkip / MinCutPool, and node features
+// Graph preprocessing for the examples: the normalised adjacency D^-1/2 A D^-1/2 of GraphConvSkip / MinCutPool, and node features
 // (degree, clustering coefficient, one-hot and z-score encodings) as the MinCutPool code
 // builds them.
 
@@ -21,38 +20,6 @@ using gnnpool::Index;
 using gnnpool::Matrix;
 using gnnpool::SparseMatrix;
 using gnnpool::StorageIndex;
-
-/// The graphs `ids` of `all` (in that order) as one batch. O(nodes + edges of the result).
-template <typename Scalar>
-Batch<Scalar> gather_graphs(const Batch<Scalar>& all, std::span<const Index> ids) {
-  Index n = 0, nnz = 0;
-  for (Index g : ids) {
-    n += all.graph_size(g);
-    nnz += all.adj.outerIndexPtr()[all.graph_begin(g + 1)] - all.adj.outerIndexPtr()[all.graph_begin(g)];
-  }
-  Batch<Scalar> out;
-  out.x.resize(n, all.x.cols());
-  out.adj.resize(n, n);
-  out.adj.resizeNonZeros(nnz);
-  out.offsets.assign(1, 0);
-  StorageIndex* outer = out.adj.outerIndexPtr();
-  outer[0] = 0;
-  Index row = 0, pos = 0;
-  for (Index g : ids) {
-    const Index begin = all.graph_begin(g), size = all.graph_size(g);
-    out.x.middleRows(row, size) = all.x.middleRows(begin, size);
-    for (Index i = 0; i < size; ++i) {
-      for (StorageIndex p = all.adj.outerIndexPtr()[begin + i]; p < all.adj.outerIndexPtr()[begin + i + 1]; ++p, ++pos) {
-        out.adj.innerIndexPtr()[pos] = static_cast<StorageIndex>(all.adj.innerIndexPtr()[p] - begin + row);
-        out.adj.valuePtr()[pos] = all.adj.valuePtr()[p];
-      }
-      outer[row + i + 1] = static_cast<StorageIndex>(pos);
-    }
-    row += size;
-    out.offsets.push_back(row);
-  }
-  return out;
-}
 
 /// D^-1/2 A D^-1/2 with d_i = sum_j A_ij (no self loops added); a node of degree 0 keeps a zero
 /// row. The operator of Spektral's GraphConvSkip and of the MinCutPool reference code.

@@ -1,31 +1,20 @@
 #ifndef GNNPOOL_EXAMPLES_COMMON_MODEL_HPP
 #define GNNPOOL_EXAMPLES_COMMON_MODEL_HPP
 
-// `HierarchicalGNN`: the graph-classification model of the examples, written with gnnpool's
-// layers and their explicit forward / backward passes:
+// `HierarchicalGNN`: the graph-classification model of the examples, recorded on gnnpool's
+// model layer (gnnpool::Tape):
 //
 //   x -> GraphConv -> act -> [ pool -> GraphConv -> act ] x levels -> readout -> MLP -> logits
 //
 // GraphConv on the normalised adjacency D^-1/2 A D^-1/2 is Spektral's GraphConvSkip (GCS):
 // A_norm X W + X V + b, the convolution of the MinCutPool paper. Every pooler of the library can
-// be plugged in (common/pool_stage.hpp). The objective is the cross-entropy plus the weighted
-// auxiliary losses of the poolers.
+// be plugged in, chosen by name at run time (`pooler_names()`). The objective is the
+// cross-entropy plus the weighted auxiliary losses of the poolers; the tape runs the backward.
 
-#include <gnnpool/nn/activation.hpp>
-#include <gnnpool/nn/cross_entropy.hpp>
-#include <gnnpool/nn/graph_conv.hpp>
-#include <gnnpool/nn/mlp.hpp>
-#include <gnnpool/readout/max.hpp>
-#include <gnnpool/readout/mean.hpp>
-#include <gnnpool/readout/sum.hpp>
+#include <gnnpool/gnnpool.hpp>
 
-#include "common/pool_stage.hpp"
+#include "graphs.hpp"
 
-#include <algorithm>
-#include <cmath>
-#include <memory>
-#include <random>
-#include <span>
 #include <stdexcept>
 #include <string>
 #include <variant>
@@ -34,8 +23,66 @@
 namespace examples {
 
 using gnnpool::Activation;
-using gnnpool::GraphConv;
-using gnnpool::MLP;
+using gnnpool::ParameterSet;
+
+/// Settings of the poolers the examples can build.
+struct PoolerSettings {
+  double ratio = 0.5;              ///< TopK, SAG: fraction of the nodes kept
+  Index clusters = 0;              ///< MinCut, DiffPool, DMoN: clusters per graph (K)
+  std::vector<Index> mlp_hidden;   ///< MinCut, DMoN: hidden widths of the assignment MLP
+  std::uint64_t seed = 0;          ///< Graclus visiting order, NDP random split, k-MIS (random scorer)
+  double aux_weight = 1.0;         ///< multiplies every auxiliary loss coefficient
+};
+
+/// Every pooler name the examples accept.
+inline const std::vector<std::string>& pooler_names() {
+  static const std::vector<std::string> names{"none", "topk", "sag", "mincut", "diffpool", "dmon", "graclus", "ndp", "kmis"};
+  return names;
+}
+
+/// Whether the pooler makes K clusters per graph (PoolerSettings::clusters must be set).
+inline bool is_soft_pooler(const std::string& name) { return name == "mincut" || name == "diffpool" || name == "dmon"; }
+
+/// Whether the pooled adjacency is renormalised (D^-1/2 A' D^-1/2) before the next GraphConvSkip,
+/// as the first level's: for the poolers whose pooled adjacency does not depend on trainable
+/// quantities (it is then a constant of the tape).
+inline bool renormalizes(const std::string& name) { return name == "graclus" || name == "ndp" || name == "kmis"; }
+
+/// No pooling: the level passes through (the "no-pool" baseline).
+struct NoPool {};
+
+/// One pooler of any kind, chosen at run time.
+template <typename Scalar>
+using AnyPooler = std::variant<NoPool, gnnpool::TopKPool<Scalar>, gnnpool::SAGPool<Scalar>, gnnpool::MinCutPool<Scalar>,
+                               gnnpool::DiffPool<Scalar>, gnnpool::DMoNPool<Scalar>, gnnpool::GraclusPool<Scalar>,
+                               gnnpool::NDPPool<Scalar>, gnnpool::KMISPool<Scalar>>;
+
+/// Builds pooler `name` on `in_features`-wide inputs, registering its parameters under `prefix`.
+template <typename Scalar>
+AnyPooler<Scalar> make_pooler(const std::string& name, ParameterSet<Scalar>& params, const std::string& prefix,
+                              Index in_features, const PoolerSettings& s) {
+  const auto w = static_cast<Scalar>(s.aux_weight);
+  if (is_soft_pooler(name) && s.clusters < 1)
+    throw std::invalid_argument("pooler '" + name + "' needs a number of clusters >= 1");
+  if (name == "none") return NoPool{};
+  if (name == "topk") return gnnpool::TopKPool<Scalar>(params, prefix, in_features, {.ratio = s.ratio});
+  if (name == "sag") return gnnpool::SAGPool<Scalar>(params, prefix, in_features, {.topk = {.ratio = s.ratio}});
+  if (name == "mincut")
+    return gnnpool::MinCutPool<Scalar>(params, prefix, in_features,
+                                       {.k = s.clusters, .hidden = s.mlp_hidden, .cut_weight = w, .ortho_weight = w});
+  if (name == "diffpool")
+    return gnnpool::DiffPool<Scalar>(params, prefix, in_features, {.k = s.clusters, .link_weight = w, .entropy_weight = w});
+  if (name == "dmon")
+    return gnnpool::DMoNPool<Scalar>(
+        params, prefix, in_features,
+        {.k = s.clusters, .hidden = s.mlp_hidden, .spectral_weight = w, .ortho_weight = w, .cluster_weight = w});
+  if (name == "graclus") return gnnpool::GraclusPool<Scalar>(params, prefix, in_features, {.select = {.seed = s.seed}});
+  if (name == "ndp") return gnnpool::NDPPool<Scalar>(params, prefix, in_features, {.select = {.seed = s.seed}});
+  if (name == "kmis") return gnnpool::KMISPool<Scalar>(params, prefix, in_features, {.select = {.seed = s.seed}});
+  std::string known;
+  for (const auto& n : pooler_names()) known += (known.empty() ? "" : ", ") + n;
+  throw std::invalid_argument("unknown pooler '" + name + "' (known: " + known + ")");
+}
 
 /// Shape of a `HierarchicalGNN`.
 struct ModelConfig {
@@ -54,30 +101,10 @@ class HierarchicalGNN {
  public:
   using Readout = std::variant<gnnpool::MeanReadout<Scalar>, gnnpool::SumReadout<Scalar>, gnnpool::MaxReadout<Scalar>>;
 
-  /// Everything forward computed that backward needs; also the logits and auxiliary losses.
-  struct Tape {
-    struct Level {
-      std::unique_ptr<typename PoolStage<Scalar>::State> pool;  ///< how this level's input was pooled (l >= 1)
-      typename GraphConv<Scalar>::Cache conv;
-      Matrix<Scalar> pre;    ///< GraphConv output before the activation
-      Batch<Scalar> graph;   ///< this level's graph with x = act(pre): input of the next pool / readout
-    };
-    std::vector<Level> levels;
-    std::variant<typename gnnpool::MeanReadout<Scalar>::Cache, typename gnnpool::SumReadout<Scalar>::Cache,
-                 typename gnnpool::MaxReadout<Scalar>::Cache>
-        readout_cache;
-    Matrix<Scalar> pooled;  ///< readout, B x hidden
-    typename MLP<Scalar>::Cache head;
-    Matrix<Scalar> logits;  ///< B x classes
-
-    /// sum of weight * value over every auxiliary loss of every level.
-    Scalar aux_loss() const {
-      Scalar s(0);
-      for (const auto& l : levels)
-        if (l.pool)
-          for (const auto& a : l.pool->losses()) s += a.weight * a.value;
-      return s;
-    }
+  /// What one forward records: the logits (B x classes) and the weighted auxiliary losses.
+  struct Output {
+    gnnpool::Tensor<Scalar> logits;
+    gnnpool::Loss<Scalar> aux;
   };
 
   HierarchicalGNN(const ModelConfig& config, std::uint64_t seed)
@@ -85,8 +112,8 @@ class HierarchicalGNN {
     if (config.in_features < 1 || config.num_classes < 1) throw std::invalid_argument("HierarchicalGNN: empty input or output");
     m_convs.emplace_back(m_params, "convs.0", config.in_features, config.hidden);
     for (std::size_t l = 0; l < config.levels.size(); ++l) {
-      m_pools.push_back(make_pool_stage<Scalar>(config.pooler, m_params, "pools." + std::to_string(l), config.hidden,
-                                                config.levels[l]));
+      m_pools.push_back(make_pooler<Scalar>(config.pooler, m_params, "pools." + std::to_string(l), config.hidden,
+                                            config.levels[l]));
       m_convs.emplace_back(m_params, "convs." + std::to_string(l + 1), config.hidden, config.hidden);
     }
     if (config.readout == "mean") m_readout = gnnpool::MeanReadout<Scalar>();
@@ -100,61 +127,30 @@ class HierarchicalGNN {
   const ParameterSet<Scalar>& parameters() const { return m_params; }
   const ModelConfig& config() const { return m_config; }
 
-  /// Runs the model on `batch` (x: N x in_features, adj: the normalised adjacency).
-  void forward(const Batch<Scalar>& batch, Tape& tape) const {
-    tape.levels.resize(m_convs.size());
-    for (std::size_t l = 0; l < m_convs.size(); ++l) {
-      auto& level = tape.levels[l];
-      const Batch<Scalar>* in = &batch;
-      if (l > 0) {
-        level.pool = m_pools[l - 1]->forward(m_params, tape.levels[l - 1].graph);
-        in = &level.pool->batch();
-      } else {
-        level.pool.reset();
-      }
-      m_convs[l].forward(m_params, in->adj, in->x, level.pre, level.conv);
-      level.graph.adj = in->adj;
-      level.graph.offsets = in->offsets;
-      gnnpool::activation_forward<Scalar>(m_config.activation, level.pre, level.graph.x);
+  /// Records the model on `batch` (x: N x in_features, adj: the normalised adjacency).
+  Output forward(gnnpool::Tape<Scalar>& tape, const gnnpool::Batch<Scalar>& batch) const {
+    auto [g, x] = tape.inputs(batch);
+    auto h = gnnpool::activation(tape(m_convs[0], g, x), m_config.activation);
+    std::vector<gnnpool::Loss<Scalar>> aux;
+    for (std::size_t l = 0; l < m_pools.size(); ++l) {
+      std::visit(
+          [&](const auto& pool) {
+            if constexpr (!std::is_same_v<std::decay_t<decltype(pool)>, NoPool>) {
+              auto p = tape(pool, g, h);
+              aux.push_back(p.aux_loss());
+              h = p.x;
+              g = renormalizes(m_config.pooler)
+                      ? tape.constant_graph(normalized_adjacency(p.graph.adj()), p.graph.offsets())
+                      : p.graph;
+            }
+          },
+          m_pools[l]);
+      h = gnnpool::activation(tape(m_convs[l + 1], g, h), m_config.activation);
     }
-    std::visit(
-        [&](const auto& readout) {
-          using Cache = typename std::decay_t<decltype(readout)>::Cache;
-          readout.forward(m_params, tape.levels.back().graph, tape.pooled, tape.readout_cache.template emplace<Cache>());
-        },
-        m_readout);
-    m_head.forward(m_params, tape.pooled, tape.logits, tape.head);
-  }
-
-  /// Assigns every gradient of `grads` (layout of parameters()) from dL/dlogits; the auxiliary
-  /// losses of the poolers are added with their weights.
-  void backward(const Batch<Scalar>& batch, const Tape& tape, const Matrix<Scalar>& dlogits,
-                ParameterSet<Scalar>& grads) const {
-    Matrix<Scalar> dpooled, dh, dz, dx;
-    gnnpool::Vector<Scalar> dadj_next;  // gradient on the adjacency of level l from the pool of level l + 1
-    m_head.backward(m_params, tape.pooled, tape.head, dlogits, dpooled, grads);
-    std::visit(
-        [&](const auto& readout) {
-          using Cache = typename std::decay_t<decltype(readout)>::Cache;
-          readout.backward(m_params, tape.levels.back().graph, std::get<Cache>(tape.readout_cache), dpooled, dh, grads);
-        },
-        m_readout);
-    for (std::size_t l = m_convs.size(); l-- > 0;) {
-      const auto& level = tape.levels[l];
-      const Batch<Scalar>& in = l > 0 ? level.pool->batch() : batch;
-      gnnpool::activation_backward<Scalar>(m_config.activation, level.pre, level.graph.x, dh, dz);
-      if (l == 0) {
-        m_convs[0].backward(m_params, in.adj, in.x, level.conv, dz, dx, nullptr, grads);
-        break;
-      }
-      gnnpool::Vector<Scalar> dadj;
-      m_convs[l].backward(m_params, in.adj, in.x, level.conv, dz, dx, &dadj, grads);
-      if (dadj_next.size() == dadj.size()) dadj += dadj_next;
-      BatchGrad<Scalar> din;
-      m_pools[l - 1]->backward(m_params, tape.levels[l - 1].graph, *level.pool, dx, dadj, din, grads);
-      dh = std::move(din.x);
-      dadj_next = std::move(din.adj);
-    }
+    auto pooled = std::visit([&](const auto& readout) { return tape(readout, g, h); }, m_readout);
+    Output out{tape(m_head, pooled), tape.combine({})};
+    for (const auto& a : aux) out.aux = out.aux + a;
+    return out;
   }
 
  private:
@@ -167,48 +163,11 @@ class HierarchicalGNN {
 
   ModelConfig m_config;
   ParameterSet<Scalar> m_params;
-  std::vector<GraphConv<Scalar>> m_convs;
-  std::vector<std::unique_ptr<PoolStage<Scalar>>> m_pools;
+  gnnpool::MLP<Scalar> m_head;
+  std::vector<gnnpool::GraphConv<Scalar>> m_convs;
+  std::vector<AnyPooler<Scalar>> m_pools;
   Readout m_readout;
-  MLP<Scalar> m_head;
 };
-
-/// Compares the gradient of loss = cross-entropy + auxiliary losses from `backward` with central
-/// finite differences on `samples` random entries of every parameter tensor (double precision).
-/// Returns the worst |fd - analytic| / max(|fd|, |analytic|, floor). A pooler's discrete choice
-/// (kept nodes, matching) can flip under the perturbation; the small step makes that rare.
-template <typename Scalar>
-double check_model_gradients(HierarchicalGNN<Scalar>& model, const Batch<Scalar>& batch, const std::vector<Index>& labels,
-                             int samples = 3, std::uint64_t seed = 0) {
-  auto& params = model.parameters();
-  typename HierarchicalGNN<Scalar>::Tape tape;
-  auto loss = [&] {
-    model.forward(batch, tape);
-    return static_cast<double>(gnnpool::softmax_cross_entropy(tape.logits, labels)) + static_cast<double>(tape.aux_loss());
-  };
-  Matrix<Scalar> dlogits;
-  model.forward(batch, tape);
-  gnnpool::softmax_cross_entropy(tape.logits, labels, &dlogits);
-  auto grads = params.zeros_like();
-  model.backward(batch, tape, dlogits, grads);
-  std::mt19937_64 rng(seed);
-  const double h = 1e-6, floor = 1e-5;
-  double worst = 0;
-  for (Index t = 0; t < params.size(); ++t)
-    for (int r = 0; r < samples && params[t].size() > 0; ++r) {
-      const Index e = std::uniform_int_distribution<Index>(0, params[t].size() - 1)(rng);
-      Scalar& w = params[t].data()[e];
-      const Scalar old = w;
-      w = static_cast<Scalar>(static_cast<double>(old) + h);
-      const double plus = loss();
-      w = static_cast<Scalar>(static_cast<double>(old) - h);
-      const double minus = loss();
-      w = old;
-      const double fd = (plus - minus) / (2 * h), an = static_cast<double>(grads[t].data()[e]);
-      worst = std::max(worst, std::abs(fd - an) / std::max({std::abs(fd), std::abs(an), floor}));
-    }
-  return worst;
-}
 
 }  // namespace examples
 

@@ -123,8 +123,8 @@ void graclus(const Case& c, Comparison& cmp) {
   options.select.visit_order = c.output("debug_visit_order").indices();
   const std::string pool = c.hyper_string("pool", "max");
   options.aggregation = parse_cluster_aggregation(pool);
-  GraclusPool<double> layer(options);
   ParameterSet<double> params;
+  GraclusPool<double> layer(params, "", in.num_features(), options);
   c.load_params(params);
   typename GraclusPool<double>::Output out;
   typename GraclusPool<double>::Cache cache;

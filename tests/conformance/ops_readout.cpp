@@ -47,7 +47,7 @@ void run_readout(const Case& c, Comparison& cmp, const Readout& readout, Paramet
 
   Matrix<double> dx;
   ParameterSet<double> dparams = params.zeros_like();
-  readout.backward(params, batch, cache, dout, dx, dparams);
+  readout.backward(params, batch, cache, dout, {&dx, nullptr}, dparams);
   cmp.matrix("grad x", dx, c.grad("x"));
   for (const auto& [key, expected] : c.grads) {
     if (key.rfind("param:", 0) != 0) continue;

@@ -200,7 +200,8 @@ void run_assign_case(const Case& c, Comparison& cmp, MakeFunction make_function,
   {
     const auto fn = make_function(p);
     Matrix<double> logits;
-    assign.forward(params, batch.x, logits);
+    Linear<double>::Cache lin_cache;
+    assign.forward(params, batch.x, logits, lin_cache);
     typename decltype(fn)::Output out;
     typename decltype(fn)::Cache cache;
     fn.forward(batch, logits, out, cache);
@@ -210,7 +211,7 @@ void run_assign_case(const Case& c, Comparison& cmp, MakeFunction make_function,
     fn.backward(batch, out, cache, grad, din, dlogits);
     cmp.matrix("grads.s_logits", dlogits, valid_rows(c.grad("s_logits"), p, "grads.s_logits", cmp));
     ParameterSet<double> dparams = params.zeros_like();
-    assign.backward(params, batch.x, dlogits, dx_assign, dparams);
+    assign.backward(params, batch.x, lin_cache, dlogits, &dx_assign, dparams);
     cmp.matrix("grads.x", din.x + dx_assign, valid_rows(c.grad("x"), p, "grads.x", cmp));
     compare_adj_grad(c, p, batch, din.adj, "grads.adj", cmp);
     compare_params(c, dparams, "", cmp);
@@ -261,7 +262,7 @@ void run_dmon(const Case& c, Comparison& cmp) {
   }
   if (c.hyper_number("dropout", 0.0) != 0.0) throw std::runtime_error(c.file + ": dropout is not supported");
   ParameterSet<double> params;
-  const DMoNPool<double> pool(params, "", f, k, hidden);
+  const DMoNPool<double> pool(params, "", f, {.k = k, .hidden = hidden});
   c.load_params(params);
   const auto grad = upstream(c, p, cmp);
   check_pool_run(c, p, pool, params, batch, grad, "", cmp);

@@ -144,7 +144,7 @@ void run_score_pool(const Case& c, Comparison& cmp, const PoolT& pool, Parameter
 
 void topk_handler(const Case& c, Comparison& cmp) {
   ParameterSet<double> params;
-  const auto pool = make_topk_pool(params, "", c.input("x").matrix().cols(), topk_options(c));
+  const auto pool = TopKPool(params, "", c.input("x").matrix().cols(), topk_options(c));
   run_score_pool(c, cmp, pool, params, [](const auto&...) { return 1e-6; });
 }
 
@@ -158,7 +158,7 @@ void sag_handler(const Case& c, Comparison& cmp) {
   o.select_weight = true;
   o.edge_weights = false;  // PyG's SAGPooling calls its GNN with edge_index only
   ParameterSet<double> params;
-  const auto pool = make_sag_pool(params, "", c.input("x").matrix().cols(), o);
+  const auto pool = SAGPool(params, "", c.input("x").matrix().cols(), o);
   // In ratio / k mode select.weight w enters only as sign(w): act(g w / |w|). Its exact gradient
   // is 0 and PyG stores the round-off of sum_i dL/ds_i act'(y_i) g_i (1/|w| - w^2/|w|^3), a
   // cancelling sum of terms bounded by S = max_i |g_i| sum_i |dL/ds_i| / |w|; the comparison

@@ -2,7 +2,7 @@
 // against a dense reference, self loops replaced by 1, gradients to the edge weights, errors.
 
 #include <gnnpool/connect/augmented.hpp>
-#include <gnnpool/pool/concepts.hpp>
+#include <gnnpool/core/concepts.hpp>
 #include <gnnpool/testing/gradcheck.hpp>
 
 #include "select/score_test_support.hpp"

@@ -2,7 +2,7 @@
 // dense oracle, dropped nodes, the gradient to the input edge weights, and bad selections.
 
 #include <gnnpool/connect/cluster.hpp>
-#include <gnnpool/pool/concepts.hpp>
+#include <gnnpool/core/concepts.hpp>
 #include <gnnpool/testing/gradcheck.hpp>
 
 #include "pool/cluster_test_support.hpp"

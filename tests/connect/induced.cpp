@@ -2,7 +2,7 @@
 // both output orders, weights and self loops kept, gradients to the edge weights, errors.
 
 #include <gnnpool/connect/induced.hpp>
-#include <gnnpool/pool/concepts.hpp>
+#include <gnnpool/core/concepts.hpp>
 #include <gnnpool/select/topk.hpp>
 #include <gnnpool/testing/gradcheck.hpp>
 

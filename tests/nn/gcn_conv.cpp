@@ -76,13 +76,13 @@ TEMPLATE_TEST_CASE("GCNConv on small graphs computed by hand", "[nn][gcn_conv]",
   Matrix<S> x(3, 1);
   x << S(1), S(2), S(3);
   auto path = gnnpool::make_graph<S>(x, EdgeList{{0, 1}, {1, 2}});
-  conv.forward(params, path.adj, path.x, y, cache);
+  conv.forward(params, path, y, cache);
   const double r6 = std::sqrt(6.0);
   CHECK(std::abs(y(0, 0) - S(0.5 + 2 / r6)) < tol);
   CHECK(std::abs(y(1, 0) - S(1 / r6 + 2.0 / 3 + 3 / r6)) < tol);
   CHECK(std::abs(y(2, 0) - S(2 / r6 + 1.5)) < tol);
   params[1](0, 0) = S(-1);  // the bias comes after propagation: a plain shift
-  conv.forward(params, path.adj, path.x, y, cache);
+  conv.forward(params, path, y, cache);
   CHECK(std::abs(y(1, 0) - S(1 / r6 + 2.0 / 3 + 3 / r6 - 1)) < tol);
   params[1](0, 0) = S(0);
 
@@ -93,7 +93,7 @@ TEMPLATE_TEST_CASE("GCNConv on small graphs computed by hand", "[nn][gcn_conv]",
   const std::vector<S> w{S(2), S(3)};
   auto g = gnnpool::make_graph<S>(x, EdgeList{{0, 1}, {1, 1}}, std::span<const S>(w), directed);
   REQUIRE(g.adj.coeff(1, 0) == S(2));  // adj(i, j) = weight of j -> i
-  conv.forward(params, g.adj, g.x, y, cache);
+  conv.forward(params, g, y, cache);
   CHECK(std::abs(y(0, 0) - S(1)) < tol);
   CHECK(std::abs(y(1, 0) - S(2 / std::sqrt(5.0) * 1 + 0.6 * 2)) < tol);
   CHECK(std::abs(y(2, 0) - S(3)) < tol);
@@ -102,7 +102,7 @@ TEMPLATE_TEST_CASE("GCNConv on small graphs computed by hand", "[nn][gcn_conv]",
   ParameterSet<S> p2;
   GCNConv<S> no_loops(p2, "conv", 1, 1, {false, true, true});
   p2[0](0, 0) = S(1);
-  no_loops.forward(p2, g.adj, g.x, y, cache);
+  no_loops.forward(p2, g, y, cache);
   CHECK(y(0, 0) == S(0));  // no in-edges at all
   CHECK(std::abs(y(1, 0) - S(0.6 * 2)) < tol);  // s_0 = 0 cancels the edge, the stored loop stays
   CHECK(y(2, 0) == S(0));
@@ -118,7 +118,7 @@ TEST_CASE("GCNConv equals a dense evaluation of PyG's gcn_norm", "[nn][gcn_conv]
       gnnpool::test::randomize(params, 9);
       Matrix<double> y;
       GCNConv<double>::Cache cache;
-      conv.forward(params, g.adj, g.x, y, cache);
+      conv.forward(params, g, y, cache);
       CHECK(cache.transform_first == (out <= in));
       CHECK(gnnpool::test::max_relative_error(y, dense_reference(params, g.adj, g.x, o)) < 1e-14);
     }
@@ -152,18 +152,19 @@ TEST_CASE("GCNConv in float agrees with double", "[nn][gcn_conv]") {
 TEST_CASE("GCNConv handles a graph without nodes", "[nn][gcn_conv]") {
   ParameterSet<double> params;
   GCNConv<double> conv(params, "conv", 3, 2);
-  SparseMatrix<double> adj(0, 0);
-  adj.makeCompressed();
-  const Matrix<double> x(0, 3);
+  gnnpool::Batch<double> empty;
+  empty.adj.resize(0, 0);
+  empty.adj.makeCompressed();
+  empty.x.resize(0, 3);
   Matrix<double> y, dx;
   GCNConv<double>::Cache cache;
-  conv.forward(params, adj, x, y, cache);
+  conv.forward(params, empty, y, cache);
   CHECK(y.rows() == 0);
   CHECK(y.cols() == 2);
   Vector<double> dadj;
   ParameterSet<double> grads = params.zeros_like();
   grads[0].setConstant(7);
-  conv.backward(params, adj, x, cache, Matrix<double>(0, 2), dx, &dadj, grads);
+  conv.backward(params, empty, cache, Matrix<double>(0, 2), {&dx, &dadj}, grads);
   CHECK(dx.rows() == 0);
   CHECK(dadj.size() == 0);
   CHECK(grads[0].isZero());
@@ -174,6 +175,7 @@ TEST_CASE("GCNConv rejects bad graphs and shapes with sentences", "[nn][gcn_conv
   ParameterSet<double> params;
   require_throws_with<gnnpool::invalid_argument>([&] { GCNConv<double>(params, "c", 0, 2); },
                                                  {"GCNConv 'c'", "0 and 2"});
+  // The layer names itself by its prefix in every message.
   GCNConv<double> conv(params, "conv", 3, 2);
   auto g = gnnpool::test::layer_test_graph<double>(3, 1);
   const Index n = g.x.rows();
@@ -181,33 +183,34 @@ TEST_CASE("GCNConv rejects bad graphs and shapes with sentences", "[nn][gcn_conv
   GCNConv<double>::Cache cache;
   SparseMatrix<double> rect(n, n + 1);
   rect.makeCompressed();
-  require_throws_with<gnnpool::shape_error>([&] { conv.forward(params, rect, g.x, y, cache); },
+  using Ref = gnnpool::BatchRef<double>;
+  require_throws_with<gnnpool::shape_error>([&] { conv.forward(params, Ref(g.x, rect, g.offsets), y, cache); },
                                             {"GCNConv", "adj must be square", std::to_string(n) + " x " + std::to_string(n + 1)});
   require_throws_with<gnnpool::shape_error>(
-      [&] { conv.forward(params, g.adj, g.x.topRows(n - 1), y, cache); },
+      [&] { conv.forward(params, Ref(g.x.topRows(n - 1), g.adj, g.offsets), y, cache); },
       {"GCNConv", "adj is " + std::to_string(n) + " x " + std::to_string(n), std::to_string(n - 1) + " rows"});
-  require_throws_with<gnnpool::shape_error>([&] { conv.forward(params, g.adj, Matrix<double>::Zero(n, 4), y, cache); },
+  require_throws_with<gnnpool::shape_error>([&] { conv.forward(params, Ref(Matrix<double>::Zero(n, 4), g.adj, g.offsets), y, cache); },
                                             {"GCNConv", "x is " + std::to_string(n) + " x 4", "3 input features"});
   SparseMatrix<double> loose = g.adj;
   loose.uncompress();
-  require_throws_with<gnnpool::invalid_argument>([&] { conv.forward(params, loose, g.x, y, cache); },
+  require_throws_with<gnnpool::invalid_argument>([&] { conv.forward(params, Ref(g.x, loose, g.offsets), y, cache); },
                                                  {"GCNConv", "compressed"});
   // A node whose weighted in-degree is negative has no deg^-1/2.
   gnnpool::EdgeListOptions neg;
   neg.allow_negative_weights = true;
   const std::vector<double> w{-3.0};
   auto bad = gnnpool::make_graph<double>(Matrix<double>::Zero(2, 3), EdgeList{{0, 1}}, std::span<const double>(w), neg);
-  require_throws_with<gnnpool::invalid_argument>([&] { conv.forward(params, bad.adj, bad.x, y, cache); },
+  require_throws_with<gnnpool::invalid_argument>([&] { conv.forward(params, bad, y, cache); },
                                                  {"GCNConv", "node 0", "in-degree -2", ">= 0"});
 
-  conv.forward(params, g.adj, g.x, y, cache);
+  conv.forward(params, g, y, cache);
   ParameterSet<double> grads = params.zeros_like();
   Vector<double> dadj;
   require_throws_with<gnnpool::shape_error>(
-      [&] { conv.backward(params, g.adj, g.x, cache, Matrix<double>::Zero(n, 3), dx, &dadj, grads); },
-      {"GCNConv backward", "dy is " + std::to_string(n) + " x 3", "expected " + std::to_string(n) + " x 2"});
+      [&] { conv.backward(params, g, cache, Matrix<double>::Zero(n, 3), {&dx, &dadj}, grads); },
+      {"conv (GCNConv) backward", "dy is " + std::to_string(n) + " x 3", "expected " + std::to_string(n) + " x 2"});
   GCNConv<double>::Cache other;
   require_throws_with<gnnpool::invalid_argument>(
-      [&] { conv.backward(params, g.adj, g.x, other, Matrix<double>::Zero(n, 2), dx, &dadj, grads); },
-      {"GCNConv backward", "cache"});
+      [&] { conv.backward(params, g, other, Matrix<double>::Zero(n, 2), {&dx, &dadj}, grads); },
+      {"conv (GCNConv) backward", "cache"});
 }

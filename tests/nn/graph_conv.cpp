@@ -40,7 +40,7 @@ TEMPLATE_TEST_CASE("GraphConv has PyG's names and sums weighted in-messages", "[
   auto g = gnnpool::make_graph<S>(x, EdgeList{{0, 1}, {1, 1}}, std::span<const S>(w), directed);
   Matrix<S> y;
   typename GraphConv<S>::Cache cache;
-  conv.forward(params, g.adj, g.x, y, cache);
+  conv.forward(params, g, y, cache);
   CHECK(y(0, 0) == S(10.5));
   CHECK(y(1, 0) == S(28.5));
   CHECK(y(2, 0) == S(30.5));
@@ -50,7 +50,7 @@ TEMPLATE_TEST_CASE("GraphConv has PyG's names and sums weighted in-messages", "[
   Matrix<S> dx;
   Vector<S> dadj;
   ParameterSet<S> grads = params.zeros_like();
-  conv.backward(params, g.adj, g.x, cache, Matrix<S>::Ones(3, 1), dx, &dadj, grads);
+  conv.backward(params, g, cache, Matrix<S>::Ones(3, 1), {&dx, &dadj}, grads);
   REQUIRE(dadj.size() == 2);
   CHECK(dadj[0] == S(1));
   CHECK(dadj[1] == S(2));
@@ -78,7 +78,7 @@ TEST_CASE("GraphConv equals its dense definition in both product orders", "[nn][
       gnnpool::test::randomize(params, 9);
       Matrix<double> y;
       GraphConv<double>::Cache cache;
-      conv.forward(params, g.adj, g.x, y, cache);
+      conv.forward(params, g, y, cache);
       CHECK(cache.aggregate_first == (in <= out));
       Matrix<double> expected = Matrix<double>(g.adj) * g.x * params.at("conv.lin_rel.weight").transpose() +
                                 g.x * params.at("conv.lin_root.weight").transpose();
@@ -125,26 +125,27 @@ TEST_CASE("GraphConv rejects bad graphs and shapes with sentences", "[nn][graph_
   GraphConv<double>::Cache cache;
   SparseMatrix<double> rect(n + 1, n);
   rect.makeCompressed();
-  require_throws_with<gnnpool::shape_error>([&] { conv.forward(params, rect, g.x, y, cache); },
+  using Ref = gnnpool::BatchRef<double>;
+  require_throws_with<gnnpool::shape_error>([&] { conv.forward(params, Ref(g.x, rect, g.offsets), y, cache); },
                                             {"GraphConv", "adj must be square", std::to_string(n + 1) + " x " + nn});
-  require_throws_with<gnnpool::shape_error>([&] { conv.forward(params, g.adj, g.x.topRows(2), y, cache); },
+  require_throws_with<gnnpool::shape_error>([&] { conv.forward(params, Ref(g.x.topRows(2), g.adj, g.offsets), y, cache); },
                                             {"GraphConv", "adj is " + nn + " x " + nn, "2 rows"});
-  require_throws_with<gnnpool::shape_error>([&] { conv.forward(params, g.adj, Matrix<double>::Zero(n, 1), y, cache); },
+  require_throws_with<gnnpool::shape_error>([&] { conv.forward(params, Ref(Matrix<double>::Zero(n, 1), g.adj, g.offsets), y, cache); },
                                             {"GraphConv", "x is " + nn + " x 1", "3 input features"});
   SparseMatrix<double> loose = g.adj;
   loose.uncompress();
-  require_throws_with<gnnpool::invalid_argument>([&] { conv.forward(params, loose, g.x, y, cache); },
+  require_throws_with<gnnpool::invalid_argument>([&] { conv.forward(params, Ref(g.x, loose, g.offsets), y, cache); },
                                                  {"GraphConv", "compressed"});
-  conv.forward(params, g.adj, g.x, y, cache);
+  conv.forward(params, g, y, cache);
   ParameterSet<double> grads = params.zeros_like();
   require_throws_with<gnnpool::shape_error>(
-      [&] { conv.backward(params, g.adj, g.x, cache, Matrix<double>::Zero(n - 1, 2), dx, nullptr, grads); },
-      {"GraphConv backward", "dy is " + std::to_string(n - 1) + " x 2", "expected " + nn + " x 2"});
+      [&] { conv.backward(params, g, cache, Matrix<double>::Zero(n - 1, 2), {&dx, nullptr}, grads); },
+      {"conv (GraphConv) backward", "dy is " + std::to_string(n - 1) + " x 2", "expected " + nn + " x 2"});
   require_throws_with<gnnpool::shape_error>(
-      [&] { conv.backward(params, rect, g.x, cache, Matrix<double>::Zero(n, 2), dx, nullptr, grads); },
-      {"GraphConv backward", "adj must be square"});
+      [&] { conv.backward(params, Ref(g.x, rect, g.offsets), cache, Matrix<double>::Zero(n, 2), {&dx, nullptr}, grads); },
+      {"conv (GraphConv)", "adj must be square"});
   GraphConv<double>::Cache other;
   require_throws_with<gnnpool::invalid_argument>(
-      [&] { conv.backward(params, g.adj, g.x, other, Matrix<double>::Zero(n, 2), dx, nullptr, grads); },
-      {"GraphConv backward", "cache"});
+      [&] { conv.backward(params, g, other, Matrix<double>::Zero(n, 2), {&dx, nullptr}, grads); },
+      {"conv (GraphConv) backward", "cache"});
 }

@@ -32,7 +32,8 @@ TEMPLATE_TEST_CASE("Linear computes x W^T + b with PyTorch's parameter names", "
   Matrix<S> x(2, 2);
   x << 1, -1, 2, 0.5;
   Matrix<S> y;
-  lin.forward(params, x, y);
+  typename Linear<S>::Cache cache;
+  lin.forward(params, x, y, cache);
   Matrix<S> expected(2, 3);
   expected << S(1 - 2 + 0.5), S(3 - 4 - 1), S(5 - 6 + 2), S(2 + 1 + 0.5), S(6 + 2 - 1), S(10 + 3 + 2);
   CHECK(gnnpool::test::max_relative_error(y, expected) == 0.0);
@@ -42,7 +43,7 @@ TEMPLATE_TEST_CASE("Linear computes x W^T + b with PyTorch's parameter names", "
   dy << 1, 0, -1, 2, 1, 0;
   Matrix<S> dx;
   ParameterSet<S> grads = params.zeros_like();
-  lin.backward(params, x, dy, dx, grads);
+  lin.backward(params, x, cache, dy, &dx, grads);
   Matrix<S> dx_expected(2, 2);
   dx_expected << S(1 - 5), S(2 - 6), S(2 + 3), S(4 + 4);
   CHECK(gnnpool::test::max_relative_error(dx, dx_expected) == 0.0);
@@ -67,11 +68,7 @@ TEST_CASE("Linear backward matches finite differences", "[nn][linear][gradcheck]
     Linear<double> lin(params, "lin", 4, 3, bias);
     gnnpool::test::randomize(params, 11);
     Matrix<double> x = gnnpool::testing::random_features<double>(6, 4, 3);
-    const auto result = gnnpool::test::check_dense_layer(
-        params, x, [&](Matrix<double>& y) { lin.forward(params, x, y); },
-        [&](const Matrix<double>& dy, Matrix<double>& dx, ParameterSet<double>& dparams) {
-          lin.backward(params, x, dy, dx, dparams);
-        });
+    const auto result = gnnpool::testing::check_feature_layer(lin, params, x);
     INFO(result.log);
     CHECK(result.ok);
   }
@@ -83,12 +80,14 @@ TEST_CASE("Linear in float agrees with double", "[nn][linear]") {
   params.initialize(5);
   const Matrix<double> x = gnnpool::testing::random_features<double>(20, 5, 8);
   Matrix<double> y;
-  lin.forward(params, x, y);
+  Linear<double>::Cache cache;
+  lin.forward(params, x, y, cache);
   ParameterSet<float> pf;
   Linear<float> linf(pf, "lin", 5, 4);
   pf = params.cast<float>();  // same layout, the double values rounded
   Matrix<float> yf;
-  linf.forward(pf, x.cast<float>(), yf);
+  Linear<float>::Cache cachef;
+  linf.forward(pf, x.cast<float>(), yf, cachef);
   CHECK(gnnpool::test::max_relative_error(yf, y) < gnnpool::numeric<float>::compare_tolerance());
 }
 
@@ -99,10 +98,11 @@ TEST_CASE("Linear rejects bad sizes with sentences", "[nn][linear][errors]") {
                                                  {"Linear 'bad'", "0 and 3"});
   Linear<double> lin(params, "lin", 3, 2);
   Matrix<double> y, dx;
-  require_throws_with<gnnpool::shape_error>([&] { lin.forward(params, Matrix<double>::Zero(4, 2), y); },
-                                            {"Linear", "4 x 2", "3 input features"});
+  Linear<double>::Cache cache;
+  require_throws_with<gnnpool::shape_error>([&] { lin.forward(params, Matrix<double>::Zero(4, 2), y, cache); },
+                                            {"lin (Linear)", "4 x 2", "3 input features"});
   ParameterSet<double> grads = params.zeros_like();
   require_throws_with<gnnpool::shape_error>(
-      [&] { lin.backward(params, Matrix<double>::Zero(4, 3), Matrix<double>::Zero(4, 3), dx, grads); },
-      {"Linear", "dy is 4 x 3", "4 x 2"});
+      [&] { lin.backward(params, Matrix<double>::Zero(4, 3), cache, Matrix<double>::Zero(4, 3), &dx, grads); },
+      {"lin (Linear)", "dy is 4 x 3", "4 x 2"});
 }

@@ -42,7 +42,7 @@ TEMPLATE_TEST_CASE("MLP has PyG's names and no activation after the last layer",
   // dW0 = dz^T x = -3, db0 = -3, dx = 2 dz = (-6, 0).
   Matrix<S> dx;
   ParameterSet<S> grads = params.zeros_like();
-  mlp.backward(params, x, cache, Matrix<S>::Ones(2, 1), dx, grads);
+  mlp.backward(params, x, cache, Matrix<S>::Ones(2, 1), &dx, grads);
   CHECK(grads[2](0, 0) == S(1));
   CHECK(grads[3](0, 0) == S(2));
   CHECK(grads[0](0, 0) == S(-3));
@@ -69,18 +69,7 @@ TEST_CASE("MLP backward matches finite differences", "[nn][mlp][gradcheck]") {
         MLP<double> mlp(params, "mlp", channels, act, bias);
         gnnpool::test::randomize(params, 3);
         Matrix<double> x = gnnpool::testing::random_features<double>(5, channels.front(), 8);
-        const auto result = gnnpool::test::check_dense_layer(
-            params, x,
-            [&](Matrix<double>& y) {
-              MLP<double>::Cache cache;
-              mlp.forward(params, x, y, cache);
-            },
-            [&](const Matrix<double>& dy, Matrix<double>& dx, ParameterSet<double>& dparams) {
-              Matrix<double> y;
-              MLP<double>::Cache cache;
-              mlp.forward(params, x, y, cache);
-              mlp.backward(params, x, cache, dy, dx, dparams);
-            });
+        const auto result = gnnpool::testing::check_feature_layer(mlp, params, x);
         INFO(result.log);
         CHECK(result.ok);
       }
@@ -104,8 +93,8 @@ TEST_CASE("MLP in float agrees with double", "[nn][mlp]") {
   CHECK(gnnpool::test::max_relative_error(yf, y) < gnnpool::numeric<float>::compare_tolerance());
   ParameterSet<double> g = params.zeros_like();
   ParameterSet<float> gf = pf.zeros_like();
-  mlp.backward(params, x, cache, dy, dx, g);
-  mlpf.backward(pf, x.cast<float>(), cachef, dy.cast<float>(), dxf, gf);
+  mlp.backward(params, x, cache, dy, &dx, g);
+  mlpf.backward(pf, x.cast<float>(), cachef, dy.cast<float>(), &dxf, gf);
   CHECK(gnnpool::test::max_relative_error(dxf, dx) < gnnpool::numeric<float>::compare_tolerance());
   for (Index s = 0; s < g.size(); ++s)
     CHECK(gnnpool::test::max_relative_error(gf[s], g[s]) < gnnpool::numeric<float>::compare_tolerance());
@@ -127,9 +116,9 @@ TEST_CASE("MLP rejects bad channels and shapes with sentences", "[nn][mlp][error
   mlp.forward(params, x, y, cache);
   ParameterSet<double> grads = params.zeros_like();
   require_throws_with<gnnpool::shape_error>(
-      [&] { mlp.backward(params, x, cache, Matrix<double>::Zero(5, 3), dx, grads); },
-      {"MLP backward", "dy is 5 x 3", "expected 5 x 2"});
+      [&] { mlp.backward(params, x, cache, Matrix<double>::Zero(5, 3), &dx, grads); },
+      {"mlp (MLP) backward", "dy is 5 x 3", "expected 5 x 2"});
   MLP<double>::Cache empty;
   require_throws_with<gnnpool::invalid_argument>(
-      [&] { mlp.backward(params, x, empty, Matrix<double>::Zero(5, 2), dx, grads); }, {"MLP backward", "cache"});
+      [&] { mlp.backward(params, x, empty, Matrix<double>::Zero(5, 2), &dx, grads); }, {"mlp (MLP) backward", "cache"});
 }

@@ -66,7 +66,7 @@ Batch<Scalar> layer_test_graph(Index features, std::uint64_t seed) {
 
 /// Gradient check of a dense map y = f(x; params): `forward(y)` evaluates at the current x and
 /// params, `backward(dy, dx, dparams)` must assign dx and every slot of dparams. Variables: x
-/// and every parameter.
+/// and every parameter. (Layers use testing::check_feature_layer / check_graph_layer.)
 template <typename Forward, typename Backward>
 testing::GradCheckResult check_dense_layer(ParameterSet<double>& params, Matrix<double>& x, Forward forward,
                                            Backward backward) {
@@ -94,43 +94,6 @@ testing::GradCheckResult check_dense_layer(ParameterSet<double>& params, Matrix<
   return testing::check_gradients(problem);
 }
 
-/// Gradient check of a graph layer with forward(params, adj, x, y, cache) and
-/// backward(params, adj, x, cache, dy, dx, dadj*, dparams). Variables: x, the stored values of
-/// adj (if `adjacency`) and every parameter.
-template <typename Layer>
-testing::GradCheckResult check_graph_layer(const Layer& layer, ParameterSet<double>& params, SparseMatrix<double>& adj,
-                                           Matrix<double>& x, bool adjacency = true) {
-  testing::GradCheckProblem problem;
-  problem.variables.push_back({"x", x.data(), x.size()});
-  if (adjacency) problem.variables.push_back({"adj", adj.valuePtr(), adj.nonZeros()});
-  testing::add_parameters(problem, params);
-  problem.forward = [&](std::vector<double>& outputs, std::vector<Index>&) {
-    Matrix<double> y;
-    typename Layer::Cache cache;
-    layer.forward(params, adj, x, y, cache);
-    testing::append(y, outputs);
-    return 0.0;
-  };
-  problem.backward = [&](const std::vector<double>& upstream, std::vector<std::vector<double>>& grads) {
-    Matrix<double> y;
-    typename Layer::Cache cache;
-    layer.forward(params, adj, x, y, cache);
-    std::size_t k = 0;
-    const Matrix<double> dy = take(upstream, y.rows(), y.cols(), k);
-    const double nan = std::numeric_limits<double>::quiet_NaN();
-    Matrix<double> dx = Matrix<double>::Constant(x.rows(), x.cols(), nan);
-    Vector<double> dadj = Vector<double>::Constant(adj.nonZeros(), nan);
-    ParameterSet<double> dparams = params.zeros_like();
-    testing::poison(dparams);
-    layer.backward(params, adj, x, cache, dy, dx, adjacency ? &dadj : nullptr, dparams);
-    std::size_t v = 0;
-    testing::copy_gradient(dx, grads[v++]);
-    if (adjacency) testing::copy_gradient(dadj, grads[v++]);
-    for (Index s = 0; s < dparams.size(); ++s) testing::copy_gradient(dparams[s], grads[v++]);
-  };
-  return testing::check_gradients(problem);
-}
-
 /// `check_graph_layer` on `layer_test_graph(in, seed)` for the layer `make(params)` builds, with
 /// random parameters; the result must pass.
 template <typename Make>
@@ -139,7 +102,7 @@ void require_graph_layer_gradients(Make make, Index in, std::uint64_t seed, bool
   ParameterSet<double> params;
   const auto layer = make(params);
   randomize(params, seed + 1);
-  const auto result = check_graph_layer(layer, params, g.adj, g.x, adjacency);
+  const auto result = testing::check_graph_layer(layer, params, g, adjacency);
   INFO(result.log);
   CHECK(result.ok);
 }
@@ -158,14 +121,16 @@ void check_graph_layer_float_vs_double(Make make, Index in, Index out, std::uint
   ParameterSet<float> pf;
   const auto layerf = make(pf);
   pf = params.cast<float>();
-  const SparseMatrix<float> adjf = g.adj.cast<float>();
-  const Matrix<float> xf = g.x.cast<float>();
+  Batch<float> gf;
+  gf.adj = g.adj.cast<float>();
+  gf.x = g.x.cast<float>();
+  gf.offsets = g.offsets;
   Matrix<double> y, dx;
   Matrix<float> yf, dxf;
   typename std::remove_cvref_t<decltype(layer)>::Cache cache;
   typename std::remove_cvref_t<decltype(layerf)>::Cache cachef;
-  layer.forward(params, g.adj, g.x, y, cache);
-  layerf.forward(pf, adjf, xf, yf, cachef);
+  layer.forward(params, g, y, cache);
+  layerf.forward(pf, gf, yf, cachef);
   const double tol = numeric<float>::compare_tolerance();
   CHECK(max_relative_error(yf, y) < tol);
   const Matrix<double> dy = testing::random_features<double>(g.x.rows(), out, seed + 2);
@@ -173,8 +138,9 @@ void check_graph_layer_float_vs_double(Make make, Index in, Index out, std::uint
   Vector<float> dadjf;
   ParameterSet<double> grads = params.zeros_like();
   ParameterSet<float> gradsf = pf.zeros_like();
-  layer.backward(params, g.adj, g.x, cache, dy, dx, &dadj, grads);
-  layerf.backward(pf, adjf, xf, cachef, dy.cast<float>(), dxf, &dadjf, gradsf);
+  layer.backward(params, g, cache, dy, {&dx, &dadj}, grads);
+  const Matrix<float> dyf = dy.cast<float>();
+  layerf.backward(pf, gf, cachef, dyf, {&dxf, &dadjf}, gradsf);
   CHECK(max_relative_error(dxf, dx) < tol);
   CHECK(max_relative_error(dadjf, dadj) < tol);
   for (Index s = 0; s < grads.size(); ++s) CHECK(max_relative_error(gradsf[s], grads[s]) < tol);

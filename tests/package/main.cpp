@@ -22,7 +22,8 @@ int main() {
   params.set("lin.bias", gnnpool::Matrix<Scalar>::Zero(1, 3));
 
   gnnpool::Matrix<Scalar> h;
-  linear.forward(params, graph.x, h);
+  gnnpool::Linear<Scalar>::Cache cache;
+  linear.forward(params, graph.x, h, cache);
   // Sum readout of one message-passing step: sum_i sum_j A_ij h_j = sum_j deg_j h_j.
   const gnnpool::Matrix<Scalar> agg = graph.adj * h;
   const gnnpool::Matrix<Scalar> readout = agg.colwise().sum();
@@ -34,7 +35,7 @@ int main() {
   bool threw = false;
   try {
     gnnpool::Matrix<Scalar> wrong = gnnpool::Matrix<Scalar>::Zero(4, 5);
-    linear.forward(params, wrong, h);
+    linear.forward(params, wrong, h, cache);
   } catch (const gnnpool::shape_error&) {
     threw = true;
   }

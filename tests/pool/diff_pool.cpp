@@ -20,9 +20,9 @@ TEMPLATE_TEST_CASE("DiffPool pools with a GCN assignment, raw S^T A S and its tw
                    double) {
   const auto batch = gnnpool::test::soft_test_batch<TestType>(3, 301);
   ParameterSet<TestType> params;
-  const DiffPool<TestType> pool(params, "pool", 3, 3);
+  const DiffPool<TestType> pool(params, "pool", 3, {.k = 3});
   CHECK(params.find("pool.gnn.lin.weight") >= 0);
-  CHECK(pool.name() == "DiffPool");
+  CHECK(pool.name() == "pool (DiffPool)");  // the prefix names the layer in messages
   CHECK(pool.num_clusters() == 3);
   params.initialize(5);
   typename DiffPool<TestType>::Output out;
@@ -53,8 +53,9 @@ TEST_CASE("DiffPool backward matches finite differences (GCN and MLP assignment,
     options.link.normalization = norm;
     options.entropy.reduction = gnnpool::EntropyLossReduction::per_graph;
     options.link_weight = 2.0;
+    options.k = 3;
     ParameterSet<double> params;
-    const DiffPool<double> pool(params, "", 3, 3, options);
+    const DiffPool<double> pool(params, "", 3, options);
     params.initialize(8);
     const auto r = gnnpool::testing::check_pool(pool, params, batch);
     INFO(r.log);
@@ -73,7 +74,7 @@ TEST_CASE("DiffPool backward matches finite differences (GCN and MLP assignment,
 TEST_CASE("DiffPool float matches double", "[pool][diffpool]") {
   const auto batch = gnnpool::test::soft_test_batch<double>(3, 321);
   const double gap = gnnpool::test::pool_float_gap(
-      []<typename S>(ParameterSet<S>& params) { return DiffPool<S>(params, "", 3, 4); }, batch, 10);
+      []<typename S>(ParameterSet<S>& params) { return DiffPool<S>(params, "", 3, {.k = 4}); }, batch, 10);
   CHECK(gap < gnnpool::numeric<float>::compare_tolerance());
 }
 
@@ -90,7 +91,7 @@ TEST_CASE("DiffPool rejects a malformed batch", "[pool][diffpool][errors]") {
   auto batch = gnnpool::test::soft_test_batch<double>(3, 1);
   batch.offsets.back() = 18;
   ParameterSet<double> params;
-  const DiffPool<double> pool(params, "", 3, 2);
+  const DiffPool<double> pool(params, "", 3, {.k = 2});
   DiffPool<double>::Output out;
   DiffPool<double>::Cache cache;
   gnnpool::test::require_throws_with<gnnpool::shape_error>([&] { pool.forward(params, batch, out, cache); },

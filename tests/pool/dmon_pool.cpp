@@ -17,7 +17,7 @@ using gnnpool::ParameterSet;
 TEMPLATE_TEST_CASE("DMoNPool has PyG's parameters, SELU features and three losses", "[pool][dmon]", float, double) {
   const auto batch = gnnpool::test::soft_test_batch<TestType>(3, 401);
   ParameterSet<TestType> params;
-  const DMoNPool<TestType> pool(params, "", 3, 4);
+  const DMoNPool<TestType> pool(params, "", 3, {.k = 4});
   CHECK(params.find("mlp.lins.0.weight") >= 0);
   CHECK(params.find("mlp.lins.0.bias") >= 0);
   CHECK(params.size() == 2);
@@ -40,7 +40,7 @@ TEST_CASE("DMoNPool backward matches finite differences (PyG defaults, cluster m
   auto batch = gnnpool::test::soft_test_batch<double>(3, 411);
   {
     ParameterSet<double> params;
-    const DMoNPool<double> pool(params, "", 3, 3);
+    const DMoNPool<double> pool(params, "", 3, {.k = 3});
     params.initialize(12);
     const auto r = gnnpool::testing::check_pool(pool, params, batch);
     INFO(r.log);
@@ -52,8 +52,10 @@ TEST_CASE("DMoNPool backward matches finite differences (PyG defaults, cluster m
     options.cluster_weight = 0.1;
     options.normalization = gnnpool::SoftConnectNormalization::none;
     options.temperature = 1.5;
+    options.k = 3;
+    options.hidden = {4};
     ParameterSet<double> params;
-    const DMoNPool<double> pool(params, "", 3, 3, {4}, options);
+    const DMoNPool<double> pool(params, "", 3, options);
     params.initialize(13);
     const auto r = gnnpool::testing::check_pool(pool, params, batch);
     INFO(r.log);
@@ -64,7 +66,7 @@ TEST_CASE("DMoNPool backward matches finite differences (PyG defaults, cluster m
 TEST_CASE("DMoNPool float matches double", "[pool][dmon]") {
   const auto batch = gnnpool::test::soft_test_batch<double>(3, 421);
   const double gap = gnnpool::test::pool_float_gap(
-      []<typename S>(ParameterSet<S>& params) { return DMoNPool<S>(params, "", 3, 4); }, batch, 14);
+      []<typename S>(ParameterSet<S>& params) { return DMoNPool<S>(params, "", 3, {.k = 4}); }, batch, 14);
   CHECK(gap < gnnpool::numeric<float>::compare_tolerance());
 }
 
@@ -74,7 +76,8 @@ TEST_CASE("dmon_pool_function equals DMoNPool on the MLP's logits, losses with w
   ParameterSet<double> params;
   DMoNPoolOptions<double> off;
   off.spectral_weight = off.ortho_weight = off.cluster_weight = 0;
-  const DMoNPool<double> pool(params, "", 3, 2, {}, off);
+  off.k = 2;
+  const DMoNPool<double> pool(params, "", 3, off);
   params.initialize(15);
   DMoNPool<double>::Output a;
   DMoNPool<double>::Cache ca;
@@ -104,7 +107,7 @@ TEST_CASE("dmon_pool_function equals DMoNPool on the MLP's logits, losses with w
 TEST_CASE("DMoNPool rejects a gradient of the wrong shape", "[pool][dmon][errors]") {
   const auto batch = gnnpool::test::soft_test_batch<double>(3, 1);
   ParameterSet<double> params;
-  const DMoNPool<double> pool(params, "", 3, 2);
+  const DMoNPool<double> pool(params, "", 3, {.k = 2});
   params.initialize(1);
   DMoNPool<double>::Output out;
   DMoNPool<double>::Cache cache;

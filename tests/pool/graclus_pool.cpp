@@ -47,7 +47,8 @@ TEMPLATE_TEST_CASE("GraclusPool on a square with a tail: pairs, max features, su
   GraclusPoolOptions o;
   o.select.weighting = GraclusWeighting::edge_weight;
   o.select.visit_order = {3, 0, 1, 2, 4};
-  const auto out = pool_once(GraclusPool<T>(o), g);
+  ParameterSet<T> none;
+  const auto out = pool_once(GraclusPool<T>(none, "", 2, o), g);
   // 3 takes 4 (weight 5); 0 takes 1 (3); 2 is left alone. Clusters {0, 1}, {2}, {3, 4}.
   CHECK(out.selection.assignment == IndexVector{0, 0, 1, 2, 2});
   CHECK(out.selection.representative == IndexVector{0, 2, 3});
@@ -67,7 +68,8 @@ TEMPLATE_TEST_CASE("GraclusPool on a square with a tail: pairs, max features, su
   expected << 2, 0, 2, 0, 0, 4, 5, 5, 5, 5;
   CHECK(lifted == expected);
   Matrix<T> dpooled;
-  HardLift<T>().backward(out.selection, Matrix<T>::Ones(5, 2), dpooled);
+  gnnpool::Vector<T> dweight;
+  HardLift<T>().backward(out.selection, out.batch.x, Matrix<T>::Ones(5, 2), dpooled, dweight);
   CHECK(dpooled.col(0) == gnnpool::Vector<T>((gnnpool::Vector<T>(3) << 2, 1, 2).finished()));
 }
 
@@ -80,8 +82,8 @@ TEST_CASE("GraclusPool backward passes the gradient check (x and edge weights) f
       o.aggregation = agg;
       o.select.weighting = w;
       o.select.seed = 5;
-      const GraclusPool<double> pool(o);
       ParameterSet<double> params;
+      const GraclusPool<double> pool(params, "", 3, o);
       const auto result = gnnpool::testing::check_pool(pool, params, g);
       INFO(result.log);
       CHECK(result.ok);
@@ -96,8 +98,10 @@ TEST_CASE("GraclusPool in float matches double", "[pool][graclus][float]") {
     GraclusPoolOptions o;
     o.aggregation = agg;
     o.select.weighting = GraclusWeighting::edge_weight;
-    const GraclusPool<double> pd(o);
-    const GraclusPool<float> pf(o);
+    ParameterSet<double> nd;
+    ParameterSet<float> nf;
+    const GraclusPool<double> pd(nd, "", 5, o);
+    const GraclusPool<float> pf(nf, "", 5, o);
     typename GraclusPool<double>::Output od;
     typename GraclusPool<double>::Cache cd;
     typename GraclusPool<float>::Output of;

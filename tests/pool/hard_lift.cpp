@@ -2,7 +2,7 @@
 // (every member receives its supernode's row), the scatter-add backward, errors.
 
 #include <gnnpool/pool/hard_lift.hpp>
-#include <gnnpool/pool/concepts.hpp>
+#include <gnnpool/core/concepts.hpp>
 #include <gnnpool/testing/gradcheck.hpp>
 
 #include "support/throws.hpp"
@@ -78,7 +78,8 @@ TEMPLATE_TEST_CASE("HardLift copies a supernode's row to every member of its clu
   Matrix<TestType> dx(6, 1);
   dx << 1, 2, 3, 4, 5, 6;
   Matrix<TestType> dxp;
-  HardLift<TestType>().backward(clusters<TestType>(), dx, dxp);
+  gnnpool::Vector<TestType> dsel;
+  HardLift<TestType>().backward(clusters<TestType>(), xp, dx, dxp, dsel);
   Matrix<TestType> dexp(3, 1);
   dexp << 4, 13, 4;
   CHECK(dxp == dexp);
@@ -98,7 +99,8 @@ TEST_CASE("HardLift backward passes the gradient check", "[pool][hard_lift][grad
     problem.backward = [&](const std::vector<double>& up, std::vector<std::vector<double>>& grads) {
       const Matrix<double> dx = Eigen::Map<const Matrix<double>>(up.data(), sel.num_nodes(), 3);
       Matrix<double> dxp;
-      HardLift<double>().backward(sel, dx, dxp);
+      gnnpool::Vector<double> dsel;
+      HardLift<double>().backward(sel, xp, dx, dxp, dsel);
       gnnpool::testing::copy_gradient(dxp, grads[0]);
     };
     const auto result = gnnpool::testing::check_gradients(problem);
@@ -111,7 +113,8 @@ TEST_CASE("HardLift rejects pooled rows or gradients that do not fit the selecti
   Matrix<double> x, dxp;
   require_throws_with<gnnpool::shape_error>([&] { HardLift<double>().forward(topk_like<double>(), Matrix<double>::Zero(3, 2), x); },
                                             {"HardLift", "x_pooled has 3 rows", "2 supernodes"});
-  require_throws_with<gnnpool::shape_error>([&] { HardLift<double>().backward(topk_like<double>(), Matrix<double>::Zero(4, 2), dxp); },
+  gnnpool::Vector<double> dsel;
+  require_throws_with<gnnpool::shape_error>([&] { HardLift<double>().backward(topk_like<double>(), Matrix<double>::Zero(2, 2), Matrix<double>::Zero(4, 2), dxp, dsel); },
                                             {"HardLift", "dx_out has 4 rows", "covers 5 nodes"});
   auto bad = topk_like<double>();
   bad.assignment[1] = 7;

@@ -18,11 +18,11 @@ using gnnpool::ParameterSet;
 TEMPLATE_TEST_CASE("MinCutPool pools every graph to K supernodes with its two losses", "[pool][mincut]", float, double) {
   const auto batch = gnnpool::test::soft_test_batch<TestType>(3, 201);
   ParameterSet<TestType> params;
-  const MinCutPool<TestType> pool(params, "pool", 3, 4, {6});
+  const MinCutPool<TestType> pool(params, "pool", 3, {.k = 4, .hidden = {6}});
   CHECK(params.find("pool.mlp.lins.0.weight") >= 0);
   CHECK(params.find("pool.mlp.lins.1.bias") >= 0);
   CHECK(pool.num_clusters() == 4);
-  CHECK(pool.name() == "MinCutPool");
+  CHECK(pool.name() == "pool (MinCutPool)");
   params.initialize(3);
   typename MinCutPool<TestType>::Output out;
   typename MinCutPool<TestType>::Cache cache;
@@ -50,7 +50,9 @@ TEST_CASE("MinCutPool backward matches finite differences for x, A and the MLP",
     options.cut_weight = 0.7;
     options.ortho_weight = 1.3;
     options.normalization = norm;
-    const MinCutPool<double> pool(params, "", 3, 3, {5}, options);
+    options.k = 3;
+    options.hidden = {5};
+    const MinCutPool<double> pool(params, "", 3, options);
     params.initialize(7);
     const auto r = gnnpool::testing::check_pool(pool, params, batch);
     INFO(r.log);
@@ -61,7 +63,7 @@ TEST_CASE("MinCutPool backward matches finite differences for x, A and the MLP",
 TEST_CASE("MinCutPool float matches double", "[pool][mincut]") {
   const auto batch = gnnpool::test::soft_test_batch<double>(3, 221);
   const double gap = gnnpool::test::pool_float_gap(
-      []<typename S>(ParameterSet<S>& params) { return MinCutPool<S>(params, "", 3, 4, {5}); }, batch, 9);
+      []<typename S>(ParameterSet<S>& params) { return MinCutPool<S>(params, "", 3, {.k = 4, .hidden = {5}}); }, batch, 9);
   CHECK(gap < gnnpool::numeric<float>::compare_tolerance());
 }
 
@@ -75,7 +77,8 @@ TEST_CASE("mincut_pool_function equals MinCutPool with the same logits", "[pool]
   MinCutPool<double, gnnpool::Linear<double>>::Cache ca;
   pool.forward(params, batch, a, ca);
   Matrix<double> logits;
-  lin.forward(params, batch.x, logits);
+  gnnpool::Linear<double>::Cache lin_cache;
+  lin.forward(params, batch.x, logits, lin_cache);
   const auto f = gnnpool::mincut_pool_function<double>();
   gnnpool::MinCutPoolFunction<double>::Output b;
   gnnpool::MinCutPoolFunction<double>::Cache cb;
@@ -89,16 +92,17 @@ TEST_CASE("mincut_pool_function equals MinCutPool with the same logits", "[pool]
 TEST_CASE("MinCutPool rejects inputs with the wrong feature count", "[pool][mincut][errors]") {
   const auto batch = gnnpool::test::soft_test_batch<double>(2, 1);
   ParameterSet<double> params;
-  const MinCutPool<double> pool(params, "", 3, 2);
+  const MinCutPool<double> pool(params, "", 3, {.k = 2});
   MinCutPool<double>::Output out;
   MinCutPool<double>::Cache cache;
   gnnpool::test::require_throws_with<gnnpool::shape_error>([&] { pool.forward(params, batch, out, cache); },
-                                                           {"MLP", "19 x 2", "3 input features"});
+                                                           {"MinCutPool", "x is 19 x 2", "expects 3 features"});
   gnnpool::test::require_throws_with<gnnpool::invalid_argument>(
       [&] {
         MinCutPoolOptions<double> bad;
         bad.temperature = -1;
-        (void)MinCutPool<double>(params, "other", 3, 2, {}, bad);
+        bad.k = 2;
+        (void)MinCutPool<double>(params, "other", 3, bad);
       },
       {"SoftAssignSelect", "temperature", "-1"});
 }

@@ -42,8 +42,8 @@ Batch<Scalar> sample_batch() {
 
 TEST_CASE("NDPPool: X' = X[kept], dL/dX scattered into the kept rows (gradient check)", "[pool][ndp]") {
   auto batch = sample_batch<double>();
-  NDPPool<double> pool;
   gnnpool::ParameterSet<double> params;
+  NDPPool<double> pool(params, "", batch.num_features());
   NDPPool<double>::Output out;
   NDPPool<double>::Cache cache;
   pool.forward(params, batch, out, cache);
@@ -131,8 +131,10 @@ TEST_CASE("NDPPool float matches double; the same seed gives the same result", "
   auto bf = sample_batch<float>();
   NDPPoolOptions o;
   o.select.seed = 77;
-  NDPPool<double> pd(o);
-  NDPPool<float> pf(o);
+  gnnpool::ParameterSet<double> nd;
+  gnnpool::ParameterSet<float> nf;
+  NDPPool<double> pd(nd, "", bd.num_features(), o);
+  NDPPool<float> pf(nf, "", bf.num_features(), o);
   NDPPool<double>::Output od, od2;
   NDPPool<double>::Cache cd, cd2;
   NDPPool<float>::Output of;
@@ -156,7 +158,8 @@ TEST_CASE("NDPPool on a grid halves it and keeps a connected coarse grid", "[poo
   auto grid = gnnpool::testing::grid_graph<double>(8, 8, 4, 5);
   NDPPool<double>::Output out;
   NDPPool<double>::Cache cache;
-  NDPPool<double>{}.forward({}, grid, out, cache);
+  gnnpool::ParameterSet<double> none;
+  NDPPool<double>(none, "", 4).forward(none, grid, out, cache);
   CHECK(out.batch.num_nodes() == 32);
   CHECK(cache.select.graphs[0].method == gnnpool::NDPEigenMethod::bipartite);
   CHECK(cache.connect.stats.factor_nonzeros == 0);  // the eliminated colour class is independent
@@ -165,7 +168,8 @@ TEST_CASE("NDPPool on a grid halves it and keeps a connected coarse grid", "[poo
 
 TEST_CASE("NDPPool rejects bad input with sentences naming the problem", "[pool][ndp][errors]") {
   auto d = gnnpool::make_graph<double>(Matrix<double>::Zero(3, 2), EdgeList{{0, 1}, {1, 2}}, {}, {false});
-  NDPPool<double> pool;
+  gnnpool::ParameterSet<double> none;
+  NDPPool<double> pool(none, "", 2);
   NDPPool<double>::Output out;
   NDPPool<double>::Cache cache;
   require_throws_with<gnnpool::invalid_argument>([&] { pool.forward({}, d, out, cache); }, {"NDPSelect", "symmetric"});

@@ -82,7 +82,8 @@ TEMPLATE_TEST_CASE("A Graclus pyramid equals running the pooler level after leve
     o.aggregation = gnnpool::ClusterAggregation::mean;
     typename gnnpool::GraclusPool<T>::Output out;
     typename gnnpool::GraclusPool<T>::Cache cache;
-    gnnpool::GraclusPool<T>(o).forward({}, current, out, cache);
+    gnnpool::ParameterSet<T> none;
+    gnnpool::GraclusPool<T>(none, "", current.num_features(), o).forward(none, current, out, cache);
     const auto& level = p.levels[static_cast<std::size_t>(l)];
     CHECK(level.selection.assignment == out.selection.assignment);
     CHECK(gnnpool::detail::same_sparse(level.adj, out.batch.adj));

@@ -28,7 +28,7 @@ TEST_CASE("SAGPool forward: gated rows of the kept nodes and their induced subgr
   ParameterSet<double> params;
   SAGOptions o;
   o.topk.multiplier = 0.5;
-  const auto pool = gnnpool::make_sag_pool(params, "sag", 3, o);
+  const auto pool = gnnpool::SAGPool(params, "sag", 3, o);
   CHECK(params.find("sag.gnn.lin_rel.weight") >= 0);
   CHECK(params.find("sag.select.weight") >= 0);
   params.initialize(5);
@@ -57,7 +57,7 @@ TEST_CASE("SAGPool passes the gradient check (x, edge weights through scorer and
   for (const auto& o : cases) {
     auto in = gnnpool::test::random_cluster_batch<double>({9, 0, 7}, 3.0, 3, 12, true);
     ParameterSet<double> params;
-    const auto pool = gnnpool::make_sag_pool(params, "", 3, o);
+    const auto pool = gnnpool::SAGPool(params, "", 3, o);
     params.initialize(8);
     const auto r = gnnpool::testing::check_pool(pool, params, in);
     INFO(r.log);
@@ -70,14 +70,14 @@ TEST_CASE("SAGPool in float matches double, forward and backward", "[pool][sag_p
   for (const auto scorer : {SAGScorer::graph_conv, SAGScorer::gcn}) {
     SAGOptions o;
     o.scorer = scorer;
-    gnnpool::test::check_pool_float_double([&](auto& params) { return gnnpool::make_sag_pool(params, "", 6, o); }, in, 3,
+    gnnpool::test::check_pool_float_double([&](auto& params) { return gnnpool::SAGPool(params, "", 6, o); }, in, 3,
                                            {"select.weight"});
   }
 }
 
 TEST_CASE("SAGPool keeps empty graphs and rejects a wrong feature width", "[pool][sag_pool][errors]") {
   ParameterSet<double> params;
-  const auto pool = gnnpool::make_sag_pool(params, "", 2, SAGOptions{});
+  const auto pool = gnnpool::SAGPool(params, "", 2, SAGOptions{});
   params.initialize(1);
   Batch<double> empty;
   empty.x.resize(0, 2);
@@ -89,5 +89,5 @@ TEST_CASE("SAGPool keeps empty graphs and rejects a wrong feature width", "[pool
   CHECK(out.batch.offsets == IndexVector{0, 0});
   const auto in = gnnpool::test::random_cluster_batch<double>({5}, 2.0, 3, 1, false);
   require_throws_with<gnnpool::shape_error>([&] { pool.forward(params, in, out, cache); },
-                                            {"SAGSelect", "x is 5 x 3", "expects 2 features"});
+                                            {"SAGPool", "x is 5 x 3", "expects 2 features"});
 }

@@ -1,6 +1,6 @@
 // Tests of gnnpool/pool/soft_lift.hpp: SoftLift (X = S X' per graph), its gradients and errors.
 
-#include <gnnpool/pool/concepts.hpp>
+#include <gnnpool/core/concepts.hpp>
 #include <gnnpool/pool/soft_lift.hpp>
 
 #include "support/soft.hpp"

@@ -2,7 +2,7 @@
 #define GNNPOOL_TESTS_POOL_TEST_POLICIES_HPP
 
 // Small custom SRC policies, written the way a user writes one (docs/concepts.md quotes them):
-// they exercise `Pool` and the concepts of gnnpool/pool/concepts.hpp independently of the
+// they exercise `Pool` and the concepts of gnnpool/core/concepts.hpp independently of the
 // library's own poolers. Hard: EveryOtherSelect + ScaledGatherReduce + KeptEdgesConnect
 // (+ EdgeAgreementLoss). Soft: SoftmaxSelect + SoftSumReduce + SoftQuadraticConnect.
 
@@ -38,7 +38,9 @@ class EveryOtherSelect {
       : m_in(in_features),
         m_p(params.add(gnnpool::join_name(prefix, "weight"), 1, in_features, gnnpool::Init::glorot)) {}
 
-  void forward(const ParameterSet<Scalar>& params, const Batch<Scalar>& in, Selection& sel, Cache&) const {
+  void parameter_slots(std::vector<gnnpool::Index>& out) const { out.push_back(m_p); }
+
+  void forward(const ParameterSet<Scalar>& params, const gnnpool::BatchRef<Scalar>& in, Selection& sel, Cache&) const {
     gnnpool::check_features(in, m_in, "EveryOtherSelect");
     sel.assignment.assign(static_cast<std::size_t>(in.num_nodes()), Selection::dropped);
     sel.representative.clear();
@@ -53,7 +55,7 @@ class EveryOtherSelect {
     sel.weight = (in.x * params[m_p].transpose()).array().tanh();
   }
 
-  void backward(const ParameterSet<Scalar>& params, const Batch<Scalar>& in, const Selection& sel,
+  void backward(const ParameterSet<Scalar>& params, const gnnpool::BatchRef<Scalar>& in, const Selection& sel,
                 const Cache&, const Vector<Scalar>& dsel, BatchGrad<Scalar>& din,
                 ParameterSet<Scalar>& dparams) const {
     const Vector<Scalar> dz = (dsel.array() * (Scalar(1) - sel.weight.array().square())).matrix();
@@ -74,7 +76,7 @@ class ScaledGatherReduce {
   using Scalar = Scalar_;
   struct Cache {};
 
-  void forward(const Batch<Scalar>& in, const gnnpool::HardSelection<Scalar>& sel, Matrix<Scalar>& x_out,
+  void forward(const gnnpool::BatchRef<Scalar>& in, const gnnpool::HardSelection<Scalar>& sel, Matrix<Scalar>& x_out,
                Cache&) const {
     x_out.resize(sel.num_supernodes(), in.x.cols());
     for (Index s = 0; s < sel.num_supernodes(); ++s) {
@@ -83,7 +85,7 @@ class ScaledGatherReduce {
     }
   }
 
-  void backward(const Batch<Scalar>& in, const gnnpool::HardSelection<Scalar>& sel, const Cache&,
+  void backward(const gnnpool::BatchRef<Scalar>& in, const gnnpool::HardSelection<Scalar>& sel, const Cache&,
                 const Matrix<Scalar>& dx_out, BatchGrad<Scalar>& din, Vector<Scalar>& dsel) const {
     for (Index s = 0; s < sel.num_supernodes(); ++s) {
       const Index r = sel.representative[static_cast<std::size_t>(s)];
@@ -104,7 +106,7 @@ class KeptEdgesConnect {
     std::vector<StorageIndex> source;
   };
 
-  void forward(const Batch<Scalar>& in, const gnnpool::HardSelection<Scalar>& sel,
+  void forward(const gnnpool::BatchRef<Scalar>& in, const gnnpool::HardSelection<Scalar>& sel,
                SparseMatrix<Scalar>& adj_out, Cache& cache) const {
     const Index m = sel.num_supernodes();
     std::vector<StorageIndex> outer(static_cast<std::size_t>(m) + 1, 0), inner;
@@ -125,7 +127,7 @@ class KeptEdgesConnect {
                                                      inner.data(), values.data());
   }
 
-  void backward(const Batch<Scalar>&, const gnnpool::HardSelection<Scalar>&, const Cache& cache,
+  void backward(const gnnpool::BatchRef<Scalar>&, const gnnpool::HardSelection<Scalar>&, const Cache& cache,
                 const Vector<Scalar>& dadj_out, BatchGrad<Scalar>& din, Vector<Scalar>&) const {
     for (std::size_t q = 0; q < cache.source.size(); ++q)
       din.adj[cache.source[q]] += dadj_out[static_cast<Index>(q)];
@@ -144,7 +146,7 @@ class EdgeAgreementLoss {
   std::string_view name() const { return "edge_agreement"; }
   Scalar weight() const { return m_weight; }
 
-  Scalar forward(const Batch<Scalar>& in, const gnnpool::HardSelection<Scalar>& sel, Cache&) const {
+  Scalar forward(const gnnpool::BatchRef<Scalar>& in, const gnnpool::HardSelection<Scalar>& sel, Cache&) const {
     Scalar l(0);
     for (Index i = 0; i < in.adj.outerSize(); ++i)
       for (typename SparseMatrix<Scalar>::InnerIterator it(in.adj, i); it; ++it)
@@ -152,7 +154,7 @@ class EdgeAgreementLoss {
     return l;
   }
 
-  void backward(const Batch<Scalar>& in, const gnnpool::HardSelection<Scalar>& sel, const Cache&, Scalar dloss,
+  void backward(const gnnpool::BatchRef<Scalar>& in, const gnnpool::HardSelection<Scalar>& sel, const Cache&, Scalar dloss,
                 BatchGrad<Scalar>& din, Vector<Scalar>& dsel) const {
     for (Index i = 0; i < in.adj.outerSize(); ++i)
       for (StorageIndex p = in.adj.outerIndexPtr()[i]; p < in.adj.outerIndexPtr()[i + 1]; ++p) {
@@ -180,7 +182,9 @@ class SoftmaxSelect {
   SoftmaxSelect(ParameterSet<Scalar>& params, std::string_view prefix, Index in_features, Index clusters)
       : m_w(params.add(gnnpool::join_name(prefix, "weight"), clusters, in_features, gnnpool::Init::glorot)) {}
 
-  void forward(const ParameterSet<Scalar>& params, const Batch<Scalar>& in, Selection& sel, Cache&) const {
+  void parameter_slots(std::vector<gnnpool::Index>& out) const { out.push_back(m_w); }
+
+  void forward(const ParameterSet<Scalar>& params, const gnnpool::BatchRef<Scalar>& in, Selection& sel, Cache&) const {
     sel.s.noalias() = in.x * params[m_w].transpose();
     for (Index i = 0; i < sel.s.rows(); ++i) {
       sel.s.row(i) = (sel.s.row(i).array() - sel.s.row(i).maxCoeff()).exp();
@@ -189,7 +193,7 @@ class SoftmaxSelect {
     sel.offsets = in.offsets;
   }
 
-  void backward(const ParameterSet<Scalar>& params, const Batch<Scalar>& in, const Selection& sel,
+  void backward(const ParameterSet<Scalar>& params, const gnnpool::BatchRef<Scalar>& in, const Selection& sel,
                 const Cache&, const Matrix<Scalar>& dsel, BatchGrad<Scalar>& din,
                 ParameterSet<Scalar>& dparams) const {
     const Vector<Scalar> inner = (dsel.array() * sel.s.array()).rowwise().sum();
@@ -210,7 +214,7 @@ class SoftSumReduce {
   using Scalar = Scalar_;
   struct Cache {};
 
-  void forward(const Batch<Scalar>& in, const gnnpool::SoftSelection<Scalar>& sel, Matrix<Scalar>& x_out,
+  void forward(const gnnpool::BatchRef<Scalar>& in, const gnnpool::SoftSelection<Scalar>& sel, Matrix<Scalar>& x_out,
                Cache&) const {
     const Index k = sel.num_clusters();
     x_out.resize(sel.num_supernodes(), in.x.cols());
@@ -220,7 +224,7 @@ class SoftSumReduce {
     }
   }
 
-  void backward(const Batch<Scalar>& in, const gnnpool::SoftSelection<Scalar>& sel, const Cache&,
+  void backward(const gnnpool::BatchRef<Scalar>& in, const gnnpool::SoftSelection<Scalar>& sel, const Cache&,
                 const Matrix<Scalar>& dx_out, BatchGrad<Scalar>& din, Matrix<Scalar>& dsel) const {
     const Index k = sel.num_clusters();
     for (Index b = 0; b < in.num_graphs(); ++b) {
@@ -239,7 +243,7 @@ class SoftQuadraticConnect {
   using Scalar = Scalar_;
   struct Cache {};
 
-  void forward(const Batch<Scalar>& in, const gnnpool::SoftSelection<Scalar>& sel,
+  void forward(const gnnpool::BatchRef<Scalar>& in, const gnnpool::SoftSelection<Scalar>& sel,
                SparseMatrix<Scalar>& adj_out, Cache&) const {
     const Index k = sel.num_clusters(), m = sel.num_supernodes();
     std::vector<Eigen::Triplet<Scalar, StorageIndex>> entries;
@@ -253,7 +257,7 @@ class SoftQuadraticConnect {
     adj_out.setFromTriplets(entries.begin(), entries.end());
   }
 
-  void backward(const Batch<Scalar>& in, const gnnpool::SoftSelection<Scalar>& sel, const Cache&,
+  void backward(const gnnpool::BatchRef<Scalar>& in, const gnnpool::SoftSelection<Scalar>& sel, const Cache&,
                 const Vector<Scalar>& dadj_out, BatchGrad<Scalar>& din, Matrix<Scalar>& dsel) const {
     const Index k = sel.num_clusters();
     for (Index b = 0; b < in.num_graphs(); ++b) {
@@ -273,7 +277,7 @@ class SoftQuadraticConnect {
   }
 
  private:
-  static Matrix<Scalar> block_product(const Batch<Scalar>& in, const gnnpool::SoftSelection<Scalar>& sel, Index b) {
+  static Matrix<Scalar> block_product(const gnnpool::BatchRef<Scalar>& in, const gnnpool::SoftSelection<Scalar>& sel, Index b) {
     const Index lo = in.graph_begin(b), n = in.graph_size(b);
     const Matrix<Scalar> as = in.adj.middleRows(lo, n) * sel.s;  // columns outside the block are 0
     return sel.s.middleRows(lo, n).transpose() * as;

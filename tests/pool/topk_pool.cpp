@@ -45,7 +45,7 @@ TEST_CASE("TopKPool forward: pooled x, adjacency and offsets of a batch with an 
   ParameterSet<double> params;
   TopKOptions o;
   o.multiplier = 3.0;
-  const auto pool = gnnpool::make_topk_pool(params, "pool", 3, o);
+  const auto pool = gnnpool::TopKPool(params, "pool", 3, o);
   CHECK(params.size() == 1);
   CHECK(params.find("pool.select.weight") == 0);
   params.initialize(1);
@@ -69,7 +69,7 @@ TEST_CASE("TopKPool passes the gradient check (x, edge weights, p) in every mode
   for (const auto& o : all_modes()) {
     auto in = gnnpool::test::random_cluster_batch<double>({9, 0, 6, 12}, 3.0, 3, 4, true);
     ParameterSet<double> params;
-    const auto pool = gnnpool::make_topk_pool(params, "", 3, o);
+    const auto pool = gnnpool::TopKPool(params, "", 3, o);
     params.initialize(6);
     const auto r = gnnpool::testing::check_pool(pool, params, in);
     INFO(r.log);
@@ -81,7 +81,7 @@ TEST_CASE("TopKPool passes the gradient check (x, edge weights, p) in every mode
 TEST_CASE("TopKAugmentedPool passes the gradient check", "[pool][topk_pool][gradcheck]") {
   auto in = gnnpool::test::random_cluster_batch<double>({10, 8}, 2.5, 2, 3, true);
   ParameterSet<double> params;
-  const auto pool = gnnpool::make_topk_augmented_pool(params, "", 2, TopKOptions{});
+  const auto pool = gnnpool::TopKAugmentedPool(params, "", 2, TopKOptions{});
   params.initialize(2);
   const auto r = gnnpool::testing::check_pool(pool, params, in);
   INFO(r.log);
@@ -91,9 +91,9 @@ TEST_CASE("TopKAugmentedPool passes the gradient check", "[pool][topk_pool][grad
 TEST_CASE("TopKPool in float matches double, forward and backward", "[pool][topk_pool]") {
   const auto in = gnnpool::test::random_cluster_batch<double>({50, 30}, 5.0, 6, 8, true);
   for (const auto& o : all_modes())
-    gnnpool::test::check_pool_float_double([&](auto& params) { return gnnpool::make_topk_pool(params, "", 6, o); }, in, 3);
+    gnnpool::test::check_pool_float_double([&](auto& params) { return gnnpool::TopKPool(params, "", 6, o); }, in, 3);
   gnnpool::test::check_pool_float_double(
-      [](auto& params) { return gnnpool::make_topk_augmented_pool(params, "", 6, TopKOptions{}); }, in, 3);
+      [](auto& params) { return gnnpool::TopKAugmentedPool(params, "", 6, TopKOptions{}); }, in, 3);
 }
 
 TEST_CASE("A Graph U-Net level: TopKPool down, HardLift up, skip connection", "[pool][topk_pool][hard_lift][gradcheck]") {
@@ -101,7 +101,7 @@ TEST_CASE("A Graph U-Net level: TopKPool down, HardLift up, skip connection", "[
   // and the whole level is differentiable end to end.
   auto in = gnnpool::test::random_cluster_batch<double>({8, 6}, 3.0, 2, 5, false);
   ParameterSet<double> params;
-  const auto pool = gnnpool::make_topk_pool(params, "down", 2, TopKOptions{});
+  const auto pool = gnnpool::TopKPool(params, "down", 2, TopKOptions{});
   params.initialize(4);
   const HardLift<double> lift;
   TopKPool<double>::Output out;
@@ -134,7 +134,8 @@ TEST_CASE("A Graph U-Net level: TopKPool down, HardLift up, skip connection", "[
     pool.forward(params, in, o, c);
     const Matrix<double> dh = Eigen::Map<const Matrix<double>>(upstream.data(), in.x.rows(), in.x.cols());
     TopKPool<double>::OutputGrad g;
-    lift.backward(o.selection, dh, g.x);
+    lift.backward(o.selection, o.batch.x, dh, g.x, g.selection);
+    g.selection.resize(0);
     gnnpool::BatchGrad<double> din;
     auto dparams = params.zeros_like();
     pool.backward(params, in, o, c, g, din, dparams);
@@ -149,7 +150,7 @@ TEST_CASE("A Graph U-Net level: TopKPool down, HardLift up, skip connection", "[
 
 TEST_CASE("TopKPool handles a batch of empty graphs and rejects a wrong feature width", "[pool][topk_pool][errors]") {
   ParameterSet<double> params;
-  const auto pool = gnnpool::make_topk_pool(params, "", 3, TopKOptions{});
+  const auto pool = gnnpool::TopKPool(params, "", 3, TopKOptions{});
   params.initialize(1);
   Batch<double> empty;
   empty.x.resize(0, 3);
@@ -169,9 +170,9 @@ TEST_CASE("TopKPool handles a batch of empty graphs and rejects a wrong feature 
 
   const auto in = gnnpool::test::random_cluster_batch<double>({6}, 2.0, 4, 1, false);
   require_throws_with<gnnpool::shape_error>([&] { pool.forward(params, in, out, cache); },
-                                            {"TopKSelect", "x is 6 x 4", "expects 3 features"});
+                                            {"TopKPool", "x is 6 x 4", "expects 3 features"});
   TopKOptions bad;
   bad.ratio = -1.0;
-  require_throws_with<gnnpool::invalid_argument>([&] { gnnpool::make_topk_pool(params, "p", 3, bad); },
+  require_throws_with<gnnpool::invalid_argument>([&] { gnnpool::TopKPool(params, "p", 3, bad); },
                                                  {"TopKSelect", "ratio", "-1"});
 }

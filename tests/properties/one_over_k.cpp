@@ -90,7 +90,8 @@ TEST_CASE("Graclus: same seed same result, batch or single graph", "[properties]
       o.select.weighting = w;
       o.select.seed = 2024;
       o.aggregation = agg;
-      check_batch_invariance(GraclusPool<double>(o), ParameterSet<double>{});
+      ParameterSet<double> none;
+      check_batch_invariance(GraclusPool<double>(none, "", graphs().front().num_features(), o), none);
     }
   // The seed matters: among a few seeds the matchings differ.
   const auto g = gnnpool::test::random_cluster_batch<double>({80}, 4.0, 1, 1);
@@ -100,7 +101,8 @@ TEST_CASE("Graclus: same seed same result, batch or single graph", "[properties]
     o.select.seed = seed;
     GraclusPool<double>::Output out;
     GraclusPool<double>::Cache cache;
-    GraclusPool<double>(o).forward({}, g, out, cache);
+    ParameterSet<double> none;
+    GraclusPool<double>(none, "", g.num_features(), o).forward(none, g, out, cache);
     seen.push_back(out.selection.assignment);
   }
   CHECK(seen[0] != seen[1]);

@@ -119,10 +119,11 @@ TEST_CASE("Oracles: DiffPool entropy 0 / log K and link loss 0 iff A = S S^T", "
 TEST_CASE("Two soft poolers chained: MinCut then DMoN, gradient-checked end to end", "[properties][soft][gradcheck]") {
   auto batch = gnnpool::test::soft_test_batch<double>(3, 701);
   ParameterSet<double> params;
-  const gnnpool::MinCutPool<double> first(params, "first", 3, 4, {5});
+  const gnnpool::MinCutPool<double> first(params, "first", 3, {.k = 4, .hidden = {5}});
   gnnpool::DMoNPoolOptions<double> options;
+  options.k = 2;
   options.cluster_weight = 0.5;
-  const gnnpool::DMoNPool<double> second(params, "second", 3, 2, {}, options);
+  const gnnpool::DMoNPool<double> second(params, "second", 3, options);
   params.initialize(702);
   using First = gnnpool::MinCutPool<double>;
   using Second = gnnpool::DMoNPool<double>;
@@ -342,7 +343,7 @@ TEST_CASE("A batch storing every pair gives the sparse batch's outputs and gradi
   const Batch<double> dense = gnnpool::concatenate<double>(graphs);
   REQUIRE(dense.num_edges() == 7 * 7 + 6 * 6 + 1 + 5 * 5);
   ParameterSet<double> params;
-  const gnnpool::DMoNPool<double> pool(params, "", 3, 3);
+  const gnnpool::DMoNPool<double> pool(params, "", 3, {.k = 3});
   params.initialize(902);
   using P = gnnpool::DMoNPool<double>;
   P::Output os, od;
@@ -423,7 +424,7 @@ TEST_CASE("Soft pooling is invariant to a permutation of the nodes within each g
   permuted.adj.makeCompressed();
   permuted.offsets = batch.offsets;
   ParameterSet<double> params;
-  const gnnpool::DiffPool<double> pool(params, "", 3, 3);
+  const gnnpool::DiffPool<double> pool(params, "", 3, {.k = 3});
   params.initialize(991);
   gnnpool::DiffPool<double>::Output a, b;
   gnnpool::DiffPool<double>::Cache ca, cb;

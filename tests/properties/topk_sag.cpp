@@ -84,9 +84,9 @@ std::vector<Subject> subjects() {
     TopKOptions o;
     o.order = order;
     all.push_back(subject<gnnpool::TopKPool<double>>(
-        "TopK", [o](ParameterSet<double>& p, Index f) { return gnnpool::make_topk_pool(p, "", f, o); }, false, order));
+        "TopK", [o](ParameterSet<double>& p, Index f) { return gnnpool::TopKPool(p, "", f, o); }, false, order));
     all.push_back(subject<gnnpool::TopKAugmentedPool<double>>(
-        "TopK augmented", [o](ParameterSet<double>& p, Index f) { return gnnpool::make_topk_augmented_pool(p, "", f, o); },
+        "TopK augmented", [o](ParameterSet<double>& p, Index f) { return gnnpool::TopKAugmentedPool(p, "", f, o); },
         true, order));
     for (const auto scorer : {SAGScorer::graph_conv, SAGScorer::gcn}) {
       SAGOptions so;
@@ -94,13 +94,13 @@ std::vector<Subject> subjects() {
       so.scorer = scorer;
       all.push_back(subject<gnnpool::SAGPool<double>>(
           scorer == SAGScorer::gcn ? "SAG-GCN" : "SAG-GraphConv",
-          [so](ParameterSet<double>& p, Index f) { return gnnpool::make_sag_pool(p, "", f, so); }, false, order));
+          [so](ParameterSet<double>& p, Index f) { return gnnpool::SAGPool(p, "", f, so); }, false, order));
     }
   }
   TopKOptions ms;
   ms.min_score = 0.05;
   all.push_back(subject<gnnpool::TopKPool<double>>(
-      "TopK min_score", [ms](ParameterSet<double>& p, Index f) { return gnnpool::make_topk_pool(p, "", f, ms); }, false,
+      "TopK min_score", [ms](ParameterSet<double>& p, Index f) { return gnnpool::TopKPool(p, "", f, ms); }, false,
       NodeOrder::pyg));
   return all;
 }
@@ -312,7 +312,7 @@ TEST_CASE("Ties are resolved by the lower node index, identically on every run",
     o.scorer = scorer;
     o.topk.k = 3;
     ParameterSet<double> params;
-    const auto pool = gnnpool::make_sag_pool(params, "", 2, o);
+    const auto pool = gnnpool::SAGPool(params, "", 2, o);
     params.initialize(2);
     gnnpool::SAGPool<double>::Output out;
     gnnpool::SAGPool<double>::Cache cache;

@@ -55,7 +55,7 @@ TEMPLATE_TEST_CASE("AttentionReadout weights each graph's rows by the softmax of
   dout(0, 0) = 1;
   Matrix<T> dx;
   ParameterSet<T> dparams = params.zeros_like();
-  readout.backward(params, batch, cache, dout, dx, dparams);
+  readout.backward(params, batch, cache, dout, {&dx, nullptr}, dparams);
   const T dz0 = T(0.25) * (x(0, 0) - out(0, 0)), dz1 = T(0.75) * (x(1, 0) - out(0, 0));
   Matrix<T> expected_dx(3, 2);
   expected_dx << T(0.25) + dz0, 0, T(0.75) + dz1, 0, 0, 0;
@@ -114,8 +114,8 @@ TEST_CASE("AttentionReadout rejects bad sizes", "[readout][attention][errors]") 
   readout.forward(params, good, out, cache);
   ParameterSet<double> dparams = params.zeros_like();
   require_throws_with<gnnpool::shape_error>(
-      [&] { readout.backward(params, good, cache, Matrix<double>::Zero(2, 3), dx, dparams); },
+      [&] { readout.backward(params, good, cache, Matrix<double>::Zero(2, 3), {&dx, nullptr}, dparams); },
       {"AttentionReadout", "dout is 2 x 3", "output is 2 x 2"});
-  require_throws_with<gnnpool::shape_error>([&] { readout.backward(params, batch, cache, out, dx, dparams); },
+  require_throws_with<gnnpool::shape_error>([&] { readout.backward(params, batch, cache, out, {&dx, nullptr}, dparams); },
                                             {"AttentionReadout", "expects 3 features"});
 }

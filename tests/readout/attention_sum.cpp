@@ -55,7 +55,7 @@ TEMPLATE_TEST_CASE("AttentionSumReadout weights the rows of each graph by the so
     dout(0, 0) = 1;
     Matrix<T> dx;
     ParameterSet<T> dparams = params.zeros_like();
-    readout.backward(params, batch, cache, dout, dx, dparams);
+    readout.backward(params, batch, cache, dout, {&dx, nullptr}, dparams);
     const T dz0 = a0 * (x(0, 0) - (a0 * x(0, 0) + a1 * x(1, 0))), dz1 = a1 * (x(1, 0) - (a0 * x(0, 0) + a1 * x(1, 0)));
     Matrix<T> expected_dx(2, 2);
     expected_dx << a0 + dz0, 0, a1 + dz1, 0;

@@ -59,7 +59,7 @@ TEMPLATE_TEST_CASE("GatedAttentionReadout sums sigmoid-gated features without no
   dout(2, 1) = 1;
   Matrix<T> dx;
   ParameterSet<T> dparams = params.zeros_like();
-  readout.backward(params, batch, cache, dout, dx, dparams);
+  readout.backward(params, batch, cache, dout, {&dx, nullptr}, dparams);
   const T ds = sigmoid(3) * (1 - sigmoid(3));
   CHECK(dx.topRows(3).isZero(0));
   CHECK(std::abs(dx(3, 0) - ds) <= tol);

@@ -29,7 +29,7 @@ struct MaxRun {
     ParameterSet<T> params, dparams;
     const MaxReadout<T> readout;
     readout.forward(params, batch, out, cache);
-    readout.backward(params, batch, cache, dout, dx, dparams);
+    readout.backward(params, batch, cache, dout, {&dx, nullptr}, dparams);
   }
 };
 }  // namespace

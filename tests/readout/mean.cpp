@@ -41,7 +41,7 @@ TEMPLATE_TEST_CASE("MeanReadout averages the rows of each graph; an empty graph 
   dout << 1, 2, 30, 40, -1, 0.5, 7, 8;
   Matrix<T> dx;
   ParameterSet<T> dparams;
-  readout.backward(params, batch, cache, dout, dx, dparams);
+  readout.backward(params, batch, cache, dout, {&dx, nullptr}, dparams);
   Matrix<T> expected_dx(6, 2);
   expected_dx << 0.5, 1, 0.5, 1, T(-1) / T(3), T(0.5) / T(3), T(-1) / T(3), T(0.5) / T(3), T(-1) / T(3),
       T(0.5) / T(3), 7, 8;

@@ -9,7 +9,7 @@
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/numeric.hpp>
 #include <gnnpool/core/parameters.hpp>
-#include <gnnpool/pool/concepts.hpp>
+#include <gnnpool/core/concepts.hpp>
 #include <gnnpool/testing/gradcheck.hpp>
 #include <gnnpool/testing/random_graph.hpp>
 
@@ -58,7 +58,7 @@ struct ReadoutRun {
     readout.forward(params, batch, out, cache);
     dout = testing::random_features<Scalar>(out.rows(), out.cols(), seed);
     dparams = params.zeros_like();
-    readout.backward(params, batch, cache, dout, dx, dparams);
+    readout.backward(params, batch, cache, dout, {&dx, nullptr}, dparams);
   }
 };
 
@@ -131,7 +131,7 @@ void check_empty_graphs_are_transparent(Make&& make, Index features, std::uint64
   typename Readout::Cache cache_b;
   readout.forward(params, without, out_b, cache_b);
   ParameterSet<double> dparams_b = params.zeros_like();
-  readout.backward(params, without, cache_b, dout_b, dx_b, dparams_b);
+  readout.backward(params, without, cache_b, dout_b, {&dx_b, nullptr}, dparams_b);
 
   CHECK(a.out.row(1).isZero(0));
   CHECK(a.out.row(3).isZero(0));
@@ -168,11 +168,11 @@ void check_readout_errors(Make&& make, Index features, const std::string& layer)
   const Batch<double> batch = split_rows(x, {0, 1, 4});
   readout.forward(params, batch, out, cache);
   const Matrix<double> bad_dout = Matrix<double>::Zero(3, out.cols());
-  require_throws_with<shape_error>([&] { readout.backward(params, batch, cache, bad_dout, dx, dparams); },
+  require_throws_with<shape_error>([&] { readout.backward(params, batch, cache, bad_dout, {&dx, nullptr}, dparams); },
                                       {layer, "dout is 3 x", "output is 2 x"});
   const Batch<double> other = split_rows(Matrix<double>(x.topRows(3)), {0, 1, 3});
   const Matrix<double> dout = Matrix<double>::Zero(2, out.cols());
-  require_throws_with<shape_error>([&] { readout.backward(params, other, cache, dout, dx, dparams); },
+  require_throws_with<shape_error>([&] { readout.backward(params, other, cache, dout, {&dx, nullptr}, dparams); },
                                       {layer, "cache", "4 x", "3 x"});
 }
 

@@ -39,7 +39,7 @@ TEMPLATE_TEST_CASE("SumReadout sums the rows of each graph; an empty graph gives
   dout << 1, 2, 30, 40, -1, 0.5;
   Matrix<TestType> dx;
   ParameterSet<TestType> dparams;
-  readout.backward(params, batch, cache, dout, dx, dparams);
+  readout.backward(params, batch, cache, dout, {&dx, nullptr}, dparams);
   Matrix<TestType> expected_dx(5, 2);
   expected_dx << 1, 2, 1, 2, -1, 0.5, -1, 0.5, -1, 0.5;
   CHECK(dx == expected_dx);

@@ -3,7 +3,7 @@
 // and the errors of bad selections.
 
 #include <gnnpool/reduce/cluster.hpp>
-#include <gnnpool/pool/concepts.hpp>
+#include <gnnpool/core/concepts.hpp>
 #include <gnnpool/testing/gradcheck.hpp>
 #include <gnnpool/testing/random_graph.hpp>
 

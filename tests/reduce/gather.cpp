@@ -2,7 +2,7 @@
 // the selection weights, and the errors of inconsistent input.
 
 #include <gnnpool/reduce/gather.hpp>
-#include <gnnpool/pool/concepts.hpp>
+#include <gnnpool/core/concepts.hpp>
 #include <gnnpool/testing/gradcheck.hpp>
 
 #include "select/score_test_support.hpp"

@@ -2,7 +2,7 @@
 // the normalised-cut weighting, and the errors of bad input.
 
 #include <gnnpool/select/graclus.hpp>
-#include <gnnpool/pool/concepts.hpp>
+#include <gnnpool/core/concepts.hpp>
 
 #include "pool/cluster_test_support.hpp"
 #include "support/throws.hpp"

@@ -3,7 +3,7 @@
 // scorer, and the errors of bad input.
 
 #include <gnnpool/select/kmis.hpp>
-#include <gnnpool/pool/concepts.hpp>
+#include <gnnpool/core/concepts.hpp>
 #include <gnnpool/testing/gradcheck.hpp>
 
 #include "pool/cluster_test_support.hpp"

@@ -3,7 +3,7 @@
 // parameter, float against double, and the errors of bad input.
 
 #include <gnnpool/select/sag.hpp>
-#include <gnnpool/pool/concepts.hpp>
+#include <gnnpool/core/concepts.hpp>
 
 #include "select/score_test_support.hpp"
 #include "support/approx.hpp"

@@ -72,7 +72,8 @@ TEMPLATE_TEST_CASE("SoftAssignSelect is softmax(Linear(x) / T) with the batch's 
   typename SoftAssignSelect<gnnpool::Linear<TestType>>::Cache cache;
   select.forward(params, batch, sel, cache);
   Matrix<TestType> logits;
-  lin.forward(params, batch.x, logits);
+  typename gnnpool::Linear<TestType>::Cache lin_cache;
+  lin.forward(params, batch.x, logits, lin_cache);
   for (Index i = 0; i < batch.num_nodes(); ++i) {
     const Eigen::Array<double, 1, Eigen::Dynamic> e = (logits.row(i).template cast<double>().array() / 0.5).exp();
     CHECK(gnnpool::test::max_relative_error(sel.s.row(i), (e / e.sum()).matrix()) <

@@ -2,7 +2,7 @@
 // empty graphs, gradients of the score head, float against double, and the errors of bad input.
 
 #include <gnnpool/select/topk.hpp>
-#include <gnnpool/pool/concepts.hpp>
+#include <gnnpool/core/concepts.hpp>
 
 #include "select/score_test_support.hpp"
 #include "support/approx.hpp"

@@ -37,7 +37,8 @@ struct LinearProblem {
     testing::add_parameters(problem, params);
     problem.forward = [this](std::vector<double>& out, std::vector<Index>&) {
       Matrix<double> y;
-      lin.forward(params, x, y);
+      gnnpool::Linear<double>::Cache cache;
+      lin.forward(params, x, y, cache);
       testing::append(y, out);
       return 0.0;
     };
@@ -47,7 +48,7 @@ struct LinearProblem {
       Matrix<double> dx;
       ParameterSet<double> dparams = params.zeros_like();
       testing::poison(dparams);
-      lin.backward(params, x, dy, dx, dparams);
+      lin.backward(params, x, {}, dy, &dx, dparams);
       if (fault == Fault::scaled_weight_gradient) dparams.at("lin.weight")(1, 2) *= 1.01;
       if (fault == Fault::accumulates_into_x) {
         persistent_dx += dx;  // a backward that keeps adding into a buffer it owns

@@ -37,11 +37,14 @@ template <typename Scalar_>
 class AugmentedConnect {
  public:
   using Scalar = Scalar_;
+  /// The pooled values depend on A and on which nodes are kept, never on the selection's
+  /// values: nothing flows to dL/dS (the model layer relies on it).
+  static constexpr bool reads_selection_values = false;
   struct Cache {
     std::vector<StorageIndex> outer, inner;
   };
 
-  void forward(const Batch<Scalar>& in, const HardSelection<Scalar>& sel, SparseMatrix<Scalar>& adj_out,
+  void forward(const BatchRef<Scalar>& in, const HardSelection<Scalar>& sel, SparseMatrix<Scalar>& adj_out,
                Cache& cache) const {
     const Index n = in.adj.rows();
     GNNPOOL_CHECK(in.adj.isCompressed(), invalid_argument,
@@ -87,7 +90,7 @@ class AugmentedConnect {
   }
 
   /// Adds dL/dA (stored entries of in.adj) into din.adj; dsel is untouched.
-  void backward(const Batch<Scalar>& in, const HardSelection<Scalar>& sel, const Cache& cache,
+  void backward(const BatchRef<Scalar>& in, const HardSelection<Scalar>& sel, const Cache& cache,
                 const Vector<Scalar>& dadj_out, BatchGrad<Scalar>& din, Vector<Scalar>&) const {
     GNNPOOL_CHECK(dadj_out.size() == static_cast<Index>(cache.inner.size()), shape_error,
                   "AugmentedConnect: dadj_out has ", dadj_out.size(),

@@ -40,6 +40,9 @@ template <typename Scalar_>
 class ClusterConnect {
  public:
   using Scalar = Scalar_;
+  /// The pooled values depend on A and on which nodes are kept, never on the selection's
+  /// values: nothing flows to dL/dS (the model layer relies on it).
+  static constexpr bool reads_selection_values = false;
   using Selection = HardSelection<Scalar>;
 
   struct Cache {
@@ -57,7 +60,7 @@ class ClusterConnect {
 
   const ClusterConnectOptions& options() const { return m_options; }
 
-  void forward(const Batch<Scalar>& in, const Selection& sel, SparseMatrix<Scalar>& adj_out, Cache& cache) const {
+  void forward(const BatchRef<Scalar>& in, const Selection& sel, SparseMatrix<Scalar>& adj_out, Cache& cache) const {
     const Index n = in.adj.rows(), m = sel.num_supernodes();
     GNNPOOL_CHECK(sel.num_nodes() == n, shape_error, "ClusterConnect: the selection has ", sel.num_nodes(),
                   " assignments but the adjacency has ", n, " nodes");
@@ -155,7 +158,7 @@ class ClusterConnect {
   }
 
   /// Adds dL/dA (stored entries of in.adj) into din.adj.
-  void backward(const Batch<Scalar>& in, const Selection& /*sel*/, const Cache& cache,
+  void backward(const BatchRef<Scalar>& in, const Selection& /*sel*/, const Cache& cache,
                 const Vector<Scalar>& dadj_out, BatchGrad<Scalar>& din,
                 typename Selection::Gradient& /*dsel*/) const {
     GNNPOOL_CHECK(cache.input_entries == in.adj.nonZeros(), shape_error, "ClusterConnect: the cache holds ",

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <limits>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -71,7 +72,7 @@ namespace detail {
 /// Checks that `sel` is a hard selection of `in` whose every supernode has exactly one member
 /// (a kept node): NDP's form, where Kron reduction applies. O(N).
 template <typename Scalar>
-void check_kept_selection(const Batch<Scalar>& in, const HardSelection<Scalar>& sel, std::string_view layer) {
+void check_kept_selection(const std::type_identity_t<BatchRef<Scalar>>& in, const HardSelection<Scalar>& sel, std::string_view layer) {
   const Index n = in.num_nodes();
   const Index k = sel.num_supernodes();
   GNNPOOL_CHECK(sel.num_nodes() == n, shape_error, layer, ": the selection covers ", sel.num_nodes(),
@@ -145,7 +146,7 @@ inline void check_kron_options(const KronOptions& o) {
 /// `gnnpool::error` when the fill exceeds `options.max_fill` (at once when 64 sampled columns
 /// of W predict more than twice that, e.g. N = 10^5 random graphs; see docs/ndp.md).
 template <typename Scalar>
-SparseMatrix<double> kron_reduction(const Batch<Scalar>& in, const HardSelection<Scalar>& sel,
+SparseMatrix<double> kron_reduction(const std::type_identity_t<BatchRef<Scalar>>& in, const HardSelection<Scalar>& sel,
                                     const KronOptions& options = {}, KronStats* stats = nullptr,
                                     bool sparsify = false);
 
@@ -165,6 +166,9 @@ template <typename Scalar_>
 class KronConnect {
  public:
   using Scalar = Scalar_;
+  /// The pooled values depend on A and on which nodes are kept, never on the selection's
+  /// values: nothing flows to dL/dS (the model layer relies on it).
+  static constexpr bool reads_selection_values = false;
   struct Cache {
     KronStats stats;
     Index output_nonzeros = 0;
@@ -176,7 +180,7 @@ class KronConnect {
 
   const KronOptions& options() const { return m_options; }
 
-  void forward(const Batch<Scalar>& in, const HardSelection<Scalar>& sel, SparseMatrix<Scalar>& adj_out,
+  void forward(const BatchRef<Scalar>& in, const HardSelection<Scalar>& sel, SparseMatrix<Scalar>& adj_out,
                Cache& cache) const {
     cache.stats = KronStats{};
     const SparseMatrix<double> reduced = kron_reduction(in, sel, m_options, &cache.stats, /*sparsify=*/true);
@@ -185,7 +189,7 @@ class KronConnect {
   }
 
   /// The pooled adjacency alone (for pyramids and other callers without a cache).
-  SparseMatrix<Scalar> operator()(const Batch<Scalar>& in, const HardSelection<Scalar>& sel) const {
+  SparseMatrix<Scalar> operator()(const BatchRef<Scalar>& in, const HardSelection<Scalar>& sel) const {
     SparseMatrix<Scalar> out;
     Cache cache;
     forward(in, sel, out, cache);
@@ -193,7 +197,7 @@ class KronConnect {
   }
 
   /// No gradient flows through the Kron weights (see the class comment); checks the shape only.
-  void backward(const Batch<Scalar>&, const HardSelection<Scalar>&, const Cache& cache,
+  void backward(const BatchRef<Scalar>&, const HardSelection<Scalar>&, const Cache& cache,
                 const Vector<Scalar>& dadj_out, BatchGrad<Scalar>&, Vector<Scalar>&) const {
     GNNPOOL_CHECK(dadj_out.size() == 0 || dadj_out.size() == cache.output_nonzeros, shape_error,
                   "KronConnect: the gradient of the pooled adjacency has ", dadj_out.size(),
@@ -227,7 +231,7 @@ class KronConnect {
 };
 
 template <typename Scalar>
-SparseMatrix<double> kron_reduction(const Batch<Scalar>& in, const HardSelection<Scalar>& sel,
+SparseMatrix<double> kron_reduction(const std::type_identity_t<BatchRef<Scalar>>& in, const HardSelection<Scalar>& sel,
                                     const KronOptions& options, KronStats* stats, bool sparsify) {
   constexpr std::string_view layer = "KronConnect";
   detail::check_kron_options(options);

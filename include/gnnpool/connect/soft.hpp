@@ -71,7 +71,7 @@ class SoftConnect {
       : m_normalization(normalization) {}
   SoftConnectNormalization normalization() const { return m_normalization; }
 
-  void forward(const Batch<Scalar>& in, const SoftSelection<Scalar>& sel, SparseMatrix<Scalar>& adj_out,
+  void forward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, SparseMatrix<Scalar>& adj_out,
                Cache& cache) const {
     detail::check_soft_selection(sel, in.num_nodes(), in.offsets, "SoftConnect");
     const Index nb = detail::num_graphs(sel), k = sel.s.cols();
@@ -98,7 +98,7 @@ class SoftConnect {
     }
   }
 
-  void backward(const Batch<Scalar>& in, const SoftSelection<Scalar>& sel, const Cache& cache,
+  void backward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, const Cache& cache,
                 const Vector<Scalar>& dadj_out, BatchGrad<Scalar>& din, Matrix<Scalar>& dsel) const {
     const Index nb = detail::num_graphs(sel), k = sel.s.cols();
     GNNPOOL_CHECK(dadj_out.size() == nb * k * k, shape_error, "SoftConnect backward: dA' has ",

@@ -2,7 +2,7 @@
 #define GNNPOOL_CORE_BATCH_HPP
 
 /// \file
-/// `Batch`: the one graph type of gnnpool (DESIGN §2), its builders and its checks.
+/// `Batch`: the one graph type of gnnpool, its non-owning view `BatchRef`, builders and checks.
 
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/types.hpp>
@@ -45,6 +45,42 @@ struct Batch {
   Index graph_begin(Index b) const { return offsets[static_cast<std::size_t>(b)]; }
 
   /// PyG's `batch` vector: the graph of every node.
+  IndexVector graph_index() const;
+};
+
+/// A batch seen without owning it: the same members and accessors as `Batch`, but `x` is a
+/// read-only reference to any contiguous row-major matrix and `adj` / `offsets` are references.
+///
+/// Every layer that reads a batch (poolers, readouts, graph convolutions) takes a `BatchRef`, so
+/// a model can hand a layer features from one place and a graph from another (the output of a
+/// convolution with the adjacency of the batch it ran on) without copying either. A `Batch`
+/// converts to it implicitly. A `BatchRef` must not outlive what it refers to.
+template <typename Scalar_>
+struct BatchRef {
+  using Scalar = Scalar_;
+
+  ConstMatrixRef<Scalar> x;
+  const SparseMatrix<Scalar>& adj;
+  const IndexVector& offsets;
+
+  BatchRef(const Batch<Scalar>& batch)  // NOLINT(google-explicit-constructor): a view of a Batch
+      : x(batch.x), adj(batch.adj), offsets(batch.offsets) {}
+  BatchRef(const ConstMatrixRef<Scalar>& features, const SparseMatrix<Scalar>& adjacency, const IndexVector& graph_offsets)
+      : x(features), adj(adjacency), offsets(graph_offsets) {}
+  /// The same graph with other features (the output of a layer on this batch).
+  BatchRef(const ConstMatrixRef<Scalar>& features, const BatchRef& graph)
+      : x(features), adj(graph.adj), offsets(graph.offsets) {}
+  BatchRef(const BatchRef&) = default;
+  BatchRef& operator=(const BatchRef&) = delete;
+
+  Index num_graphs() const { return static_cast<Index>(offsets.size()) - 1; }
+  Index num_nodes() const { return adj.rows(); }
+  Index num_features() const { return x.cols(); }
+  Index num_edges() const { return adj.nonZeros(); }
+  Index graph_size(Index b) const { return offsets[static_cast<std::size_t>(b + 1)] - offsets[static_cast<std::size_t>(b)]; }
+  Index graph_begin(Index b) const { return offsets[static_cast<std::size_t>(b)]; }
+
+  /// PyG's `batch` vector: the graph of every node.
   IndexVector graph_index() const {
     IndexVector g(static_cast<std::size_t>(num_nodes()));
     for (Index b = 0; b < num_graphs(); ++b)
@@ -60,6 +96,22 @@ template <typename Scalar>
 struct BatchGrad {
   Matrix<Scalar> x;
   Vector<Scalar> adj;
+};
+
+template <typename Scalar>
+IndexVector Batch<Scalar>::graph_index() const {
+  return BatchRef<Scalar>(*this).graph_index();
+}
+
+/// Where a graph layer writes dL/d(its input batch): `x` (N x F) and `adj` (one entry per stored
+/// entry of the input adjacency, CSR order). A non-null target is ASSIGNED. A null target means
+/// that the caller needs no such gradient and the layer skips that work; the model layer
+/// (model/tape.hpp) passes null exactly for the values that depend on no parameter and on no
+/// input marked as requiring a gradient, so no gradient a loss depends on is ever dropped.
+template <typename Scalar>
+struct BatchGradRef {
+  Matrix<Scalar>* x = nullptr;
+  Vector<Scalar>* adj = nullptr;
 };
 
 /// How `make_graph` reads an edge list.
@@ -124,7 +176,7 @@ SparseMatrix<Scalar> build_csr(Index n, std::span<const Index> rows, std::span<c
 /// ending at N, `x` with N rows, `adj` N x N, compressed, block-diagonal and finite. O(N + E).
 /// Throws `shape_error` or `invalid_argument` with a sentence that names `layer` and the sizes.
 template <typename Scalar>
-void check_batch(const Batch<Scalar>& batch, std::string_view layer) {
+void check_batch(const BatchRef<Scalar>& batch, std::string_view layer) {
   const Index n = batch.adj.rows();
   GNNPOOL_CHECK(batch.offsets.size() >= 2, invalid_argument, layer,
                 ": the batch is empty (offsets has ", batch.offsets.size(),
@@ -160,12 +212,21 @@ void check_batch(const Batch<Scalar>& batch, std::string_view layer) {
   }
 }
 
+template <typename Scalar>
+void check_batch(const Batch<Scalar>& batch, std::string_view layer) {
+  check_batch(BatchRef<Scalar>(batch), layer);
+}
+
 /// Checks that `batch.x` has `features` columns.
 template <typename Scalar>
-void check_features(const Batch<Scalar>& batch, Index features, std::string_view layer) {
+void check_features(const BatchRef<Scalar>& batch, Index features, std::string_view layer) {
   GNNPOOL_CHECK(batch.x.cols() == features, shape_error, layer, ": x is ",
                 detail::shape(batch.x.rows(), batch.x.cols()), " but the layer expects ", features,
                 " features");
+}
+template <typename Scalar>
+void check_features(const Batch<Scalar>& batch, Index features, std::string_view layer) {
+  check_features(BatchRef<Scalar>(batch), features, layer);
 }
 
 /// Checks that the adjacency is symmetric (values included, exactly). O(E log d).
@@ -278,6 +339,41 @@ Batch<Scalar> concatenate(std::span<const Batch<Scalar>> graphs) {
     }
     for (std::size_t b = 1; b < g.offsets.size(); ++b) out.offsets.push_back(g.offsets[b] + row);
     row += g.num_nodes();
+  }
+  return out;
+}
+
+/// The graphs `ids` of `all` (in that order; a graph may repeat) as one batch: a mini-batch
+/// cut out of a dataset. O(nodes + edges of the result).
+template <typename Scalar>
+Batch<Scalar> select_graphs(const Batch<Scalar>& all, std::span<const Index> ids) {
+  Index n = 0, nnz = 0;
+  for (const Index g : ids) {
+    GNNPOOL_CHECK(g >= 0 && g < all.num_graphs(), invalid_argument, "select_graphs: graph ", g,
+                  " is out of range for a batch of ", all.num_graphs(), " graphs");
+    n += all.graph_size(g);
+    nnz += all.adj.outerIndexPtr()[all.graph_begin(g + 1)] - all.adj.outerIndexPtr()[all.graph_begin(g)];
+  }
+  Batch<Scalar> out;
+  out.x.resize(n, all.x.cols());
+  out.adj.resize(n, n);
+  out.adj.resizeNonZeros(nnz);
+  out.offsets.assign(1, 0);
+  StorageIndex* outer = out.adj.outerIndexPtr();
+  outer[0] = 0;
+  Index row = 0, pos = 0;
+  for (const Index g : ids) {
+    const Index begin = all.graph_begin(g), size = all.graph_size(g);
+    out.x.middleRows(row, size) = all.x.middleRows(begin, size);
+    for (Index i = 0; i < size; ++i) {
+      for (StorageIndex p = all.adj.outerIndexPtr()[begin + i]; p < all.adj.outerIndexPtr()[begin + i + 1]; ++p, ++pos) {
+        out.adj.innerIndexPtr()[pos] = static_cast<StorageIndex>(all.adj.innerIndexPtr()[p] - begin + row);
+        out.adj.valuePtr()[pos] = all.adj.valuePtr()[p];
+      }
+      outer[row + i + 1] = static_cast<StorageIndex>(pos);
+    }
+    row += size;
+    out.offsets.push_back(row);
   }
   return out;
 }

@@ -2,7 +2,7 @@
 #define GNNPOOL_CORE_ERRORS_HPP
 
 /// \file
-/// Error types and the two checking levels (DESIGN §7).
+/// Error types and the two checking levels.
 ///
 /// - `GNNPOOL_CHECK(cond, Error, parts...)` is always on. It guards public entry points
 ///   (shapes, arguments; O(N + E) at most) and throws `Error` with the message made of `parts`

@@ -177,6 +177,17 @@ class ParameterSet {
   std::vector<Entry> m_entries;
 };
 
+/// How a layer names itself in messages and in `name()`: "prefix (Type)", or "Type" when the
+/// layer was built without a prefix.
+inline std::string layer_label(std::string_view prefix, std::string_view type) {
+  if (prefix.empty()) return std::string(type);
+  std::string out(prefix);
+  out += " (";
+  out += type;
+  out += ')';
+  return out;
+}
+
 /// "prefix.name", or "name" when the prefix is empty.
 inline std::string join_name(std::string_view prefix, std::string_view name) {
   std::string out(prefix);

@@ -2,7 +2,7 @@
 #define GNNPOOL_CORE_SELECTION_HPP
 
 /// \file
-/// The two selection forms of DESIGN §2: `HardSelection` (each node goes to one supernode or
+/// The two selection forms of gnnpool: `HardSelection` (each node goes to one supernode or
 /// is dropped, with a weight) and `SoftSelection` (a dense N x K assignment per graph).
 
 #include <gnnpool/core/types.hpp>

@@ -2,7 +2,7 @@
 #define GNNPOOL_CORE_TYPES_HPP
 
 /// \file
-/// Matrix aliases shared by every gnnpool header (DESIGN §2).
+/// Matrix aliases shared by every gnnpool header (docs/concepts.md, the data model).
 
 #include <Eigen/Core>
 #include <Eigen/SparseCore>

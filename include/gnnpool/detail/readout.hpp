@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string_view>
+#include <vector>
 
 namespace gnnpool::detail {
 
@@ -24,7 +25,7 @@ inline Index segment_end(const IndexVector& offsets, Index g) { return offsets[s
 /// non-decreasing) and ending at the number of rows of `x`. The adjacency is not read, so it is
 /// not checked (a readout may be given a batch with an empty `adj`). O(B).
 template <typename Scalar>
-void check_readout_input(const Batch<Scalar>& batch, std::string_view layer) {
+void check_readout_input(const BatchRef<Scalar>& batch, std::string_view layer) {
   const IndexVector& offsets = batch.offsets;
   GNNPOOL_CHECK(offsets.size() >= 2, invalid_argument, layer, ": the batch is empty (offsets has ",
                 offsets.size(), " entries; a batch of B graphs needs B + 1 >= 2)");
@@ -48,7 +49,7 @@ inline void check_readout_cache(Index cache_nodes, Index cache_features, Index n
 
 /// dout must be B x F' (the shape of the readout's output).
 template <typename Scalar>
-void check_readout_dout(const Matrix<Scalar>& dout, Index graphs, Index features, std::string_view layer) {
+void check_readout_dout(const ConstMatrixRef<Scalar>& dout, Index graphs, Index features, std::string_view layer) {
   GNNPOOL_CHECK(dout.rows() == graphs && dout.cols() == features, shape_error, layer, ": dout is ",
                 shape(dout.rows(), dout.cols()), " but the output is ", shape(graphs, features));
 }
@@ -78,7 +79,7 @@ void segment_sum(const ConstMatrixRef<Scalar>& x, const IndexVector& offsets, Ma
 /// The backward of `segment_sum`: dx.row(i) = scale_g * dout.row(g) for every node i of graph g.
 /// Assigns dx (N x F).
 template <typename Scalar>
-void segment_broadcast(const Matrix<Scalar>& dout, const IndexVector& offsets, Index rows, Matrix<Scalar>& dx,
+void segment_broadcast(const ConstMatrixRef<Scalar>& dout, const IndexVector& offsets, Index rows, Matrix<Scalar>& dx,
                        bool mean) {
   const Index graphs = static_cast<Index>(offsets.size()) - 1, f = dout.cols();
   dx.resize(rows, f);
@@ -146,7 +147,7 @@ void segment_weighted_sum(const ConstMatrixRef<Scalar>& h, const Scalar* alpha, 
 /// dh.row(i) = alpha_i dout.row(g) (assigned, N x F') and dalpha_i = <dout.row(g), h.row(i)>.
 template <typename Scalar>
 void segment_weighted_sum_backward(const ConstMatrixRef<Scalar>& h, const Scalar* alpha, const IndexVector& offsets,
-                                   const Matrix<Scalar>& dout, Matrix<Scalar>& dh, Scalar* dalpha) {
+                                   const ConstMatrixRef<Scalar>& dout, Matrix<Scalar>& dh, Scalar* dalpha) {
   const Index graphs = static_cast<Index>(offsets.size()) - 1, f = h.cols();
   dh.resize(h.rows(), f);
   for (Index g = 0; g < graphs; ++g) {
@@ -160,7 +161,7 @@ void segment_weighted_sum_backward(const ConstMatrixRef<Scalar>& h, const Scalar
 /// Every check of a readout's forward: the batch (`check_readout_input`) and, for a layer with
 /// a fixed input width (features >= 0), the width of x.
 template <typename Scalar>
-void check_readout_forward(const Batch<Scalar>& in, Index features, std::string_view layer) {
+void check_readout_forward(const BatchRef<Scalar>& in, Index features, std::string_view layer) {
   check_readout_input(in, layer);
   if (features >= 0) check_features(in, features, layer);
 }
@@ -168,8 +169,8 @@ void check_readout_forward(const Batch<Scalar>& in, Index features, std::string_
 /// Every check of a readout's backward: the forward checks, the cache (filled by forward on x of
 /// cache_nodes x cache_features) against x, and dout against B x out_features.
 template <typename Scalar>
-void check_readout_backward(const Batch<Scalar>& in, Index features, Index cache_nodes, Index cache_features,
-                            const Matrix<Scalar>& dout, Index out_features, std::string_view layer) {
+void check_readout_backward(const BatchRef<Scalar>& in, Index features, Index cache_nodes, Index cache_features,
+                            const ConstMatrixRef<Scalar>& dout, Index out_features, std::string_view layer) {
   check_readout_forward(in, features, layer);
   check_readout_cache(cache_nodes, cache_features, in.x.rows(), in.x.cols(), layer);
   check_readout_dout(dout, in.num_graphs(), out_features, layer);
@@ -188,8 +189,13 @@ class SegmentSumReadout {
   };
 
   static constexpr std::string_view layer_name() { return Mean ? "MeanReadout" : "SumReadout"; }
+  /// Readouts read x and offsets only: the model layer passes them no adjacency gradient.
+  static constexpr bool reads_adjacency = false;
+  std::string_view name() const { return layer_name(); }
+  /// No parameters.
+  void parameter_slots(std::vector<Index>& /*out*/) const {}
 
-  void forward(const ParameterSet<Scalar>& /*params*/, const Batch<Scalar>& in, Matrix<Scalar>& out,
+  void forward(const ParameterSet<Scalar>& /*params*/, const BatchRef<Scalar>& in, Matrix<Scalar>& out,
                Cache& cache) const {
     check_readout_forward(in, -1, layer_name());
     segment_sum<Scalar>(in.x, in.offsets, out, Mean);
@@ -197,11 +203,12 @@ class SegmentSumReadout {
     cache.features = in.x.cols();
   }
 
-  /// Assigns dx (N x F); there are no parameters, so dparams is left as it is.
-  void backward(const ParameterSet<Scalar>& /*params*/, const Batch<Scalar>& in, const Cache& cache,
-                const Matrix<Scalar>& dout, Matrix<Scalar>& dx, ParameterSet<Scalar>& /*dparams*/) const {
+  /// Assigns *din.x (N x F) when not null; there are no parameters, so dparams is left as it is.
+  void backward(const ParameterSet<Scalar>& /*params*/, const BatchRef<Scalar>& in, const Cache& cache,
+                const ConstMatrixRef<Scalar>& dout, BatchGradRef<Scalar> din,
+                ParameterSet<Scalar>& /*dparams*/) const {
     check_readout_backward(in, -1, cache.nodes, cache.features, dout, in.x.cols(), layer_name());
-    segment_broadcast(dout, in.offsets, in.x.rows(), dx, Mean);
+    if (din.x) segment_broadcast<Scalar>(dout, in.offsets, in.x.rows(), *din.x, Mean);
   }
 };
 

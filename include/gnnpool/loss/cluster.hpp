@@ -37,7 +37,7 @@ class ClusterLoss {
   std::string_view name() const { return "cluster_loss"; }
   Scalar weight() const { return m_weight; }
 
-  Scalar forward(const Batch<Scalar>& in, const SoftSelection<Scalar>& sel, Cache& cache) const {
+  Scalar forward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, Cache& cache) const {
     detail::check_soft_selection(sel, in.num_nodes(), in.offsets, "ClusterLoss");
     const Index nb = detail::num_graphs(sel);
     const Scalar sqrt_k = std::sqrt(static_cast<Scalar>(sel.s.cols()));
@@ -50,7 +50,7 @@ class ClusterLoss {
     return detail::graph_mean(per_graph);
   }
 
-  void backward(const Batch<Scalar>& in, const SoftSelection<Scalar>& sel, const Cache& cache, Scalar dloss,
+  void backward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, const Cache& cache, Scalar dloss,
                 BatchGrad<Scalar>& din, Matrix<Scalar>& dsel) const {
     (void)din;
     const Index nb = detail::num_graphs(sel);

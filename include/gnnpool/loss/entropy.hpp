@@ -55,7 +55,7 @@ class EntropyLoss {
   Scalar weight() const { return m_weight; }
   const EntropyLossOptions& options() const { return m_options; }
 
-  Scalar forward(const Batch<Scalar>& in, const SoftSelection<Scalar>& sel, Cache& cache) const {
+  Scalar forward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, Cache& cache) const {
     (void)cache;
     detail::check_soft_selection(sel, in.num_nodes(), in.offsets, "EntropyLoss");
     const Scalar eps = static_cast<Scalar>(pyg_constants::log_eps);
@@ -69,7 +69,7 @@ class EntropyLoss {
     return sum;
   }
 
-  void backward(const Batch<Scalar>& in, const SoftSelection<Scalar>& sel, const Cache& cache, Scalar dloss,
+  void backward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, const Cache& cache, Scalar dloss,
                 BatchGrad<Scalar>& din, Matrix<Scalar>& dsel) const {
     (void)in, (void)cache, (void)din;
     const Scalar eps = static_cast<Scalar>(pyg_constants::log_eps);

@@ -74,7 +74,7 @@ class LinkLoss {
   Scalar weight() const { return m_weight; }
   const LinkLossOptions& options() const { return m_options; }
 
-  Scalar forward(const Batch<Scalar>& in, const SoftSelection<Scalar>& sel, Cache& cache) const {
+  Scalar forward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, Cache& cache) const {
     detail::check_soft_selection(sel, in.num_nodes(), in.offsets, "LinkLoss");
     const Index nb = detail::num_graphs(sel), k = sel.s.cols();
     cache.form.compute(in.adj, sel, /*degrees=*/false);
@@ -99,7 +99,7 @@ class LinkLoss {
     return cache.value;
   }
 
-  void backward(const Batch<Scalar>& in, const SoftSelection<Scalar>& sel, const Cache& cache, Scalar dloss,
+  void backward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, const Cache& cache, Scalar dloss,
                 BatchGrad<Scalar>& din, Matrix<Scalar>& dsel) const {
     const Index nb = detail::num_graphs(sel), k = sel.s.cols();
     const Vector<Scalar> coef = combine_coefficients(sel);

@@ -41,7 +41,7 @@ class MinCutLoss {
   std::string_view name() const { return "mincut_loss"; }
   Scalar weight() const { return m_weight; }
 
-  Scalar forward(const Batch<Scalar>& in, const SoftSelection<Scalar>& sel, Cache& cache) const {
+  Scalar forward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, Cache& cache) const {
     detail::check_soft_selection(sel, in.num_nodes(), in.offsets, "MinCutLoss");
     const Index nb = detail::num_graphs(sel);
     cache.form.compute(in.adj, sel, /*degrees=*/true);
@@ -56,7 +56,7 @@ class MinCutLoss {
   }
 
   /// Adds dloss * dL/dA (stored entries) into din.adj and dloss * dL/dS into dsel.
-  void backward(const Batch<Scalar>& in, const SoftSelection<Scalar>& sel, const Cache& cache, Scalar dloss,
+  void backward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, const Cache& cache, Scalar dloss,
                 BatchGrad<Scalar>& din, Matrix<Scalar>& dsel) const {
     const Index nb = detail::num_graphs(sel);
     const Scalar g = dloss / static_cast<Scalar>(nb);

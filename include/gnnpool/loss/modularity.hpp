@@ -45,7 +45,7 @@ class ModularityLoss {
   std::string_view name() const { return "spectral_loss"; }
   Scalar weight() const { return m_weight; }
 
-  Scalar forward(const Batch<Scalar>& in, const SoftSelection<Scalar>& sel, Cache& cache) const {
+  Scalar forward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, Cache& cache) const {
     detail::check_soft_selection(sel, in.num_nodes(), in.offsets, "ModularityLoss");
     const Index nb = detail::num_graphs(sel);
     cache.form.compute(in.adj, sel, /*degrees=*/true);
@@ -60,7 +60,7 @@ class ModularityLoss {
     return detail::graph_mean(per_graph);
   }
 
-  void backward(const Batch<Scalar>& in, const SoftSelection<Scalar>& sel, const Cache& cache, Scalar dloss,
+  void backward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, const Cache& cache, Scalar dloss,
                 BatchGrad<Scalar>& din, Matrix<Scalar>& dsel) const {
     const Index nb = detail::num_graphs(sel);
     const Scalar g = dloss / static_cast<Scalar>(nb);

@@ -39,7 +39,7 @@ class OrthogonalityLoss {
   std::string_view name() const { return "ortho_loss"; }
   Scalar weight() const { return m_weight; }
 
-  Scalar forward(const Batch<Scalar>& in, const SoftSelection<Scalar>& sel, Cache& cache) const {
+  Scalar forward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, Cache& cache) const {
     detail::check_soft_selection(sel, in.num_nodes(), in.offsets, "OrthogonalityLoss");
     const Index nb = detail::num_graphs(sel), k = sel.s.cols();
     const Scalar inv_sqrt_k = Scalar(1) / std::sqrt(static_cast<Scalar>(k));
@@ -60,7 +60,7 @@ class OrthogonalityLoss {
     return detail::graph_mean(cache.value);
   }
 
-  void backward(const Batch<Scalar>& in, const SoftSelection<Scalar>& sel, const Cache& cache, Scalar dloss,
+  void backward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, const Cache& cache, Scalar dloss,
                 BatchGrad<Scalar>& din, Matrix<Scalar>& dsel) const {
     (void)in, (void)din;
     const Index nb = detail::num_graphs(sel), k = sel.s.cols();

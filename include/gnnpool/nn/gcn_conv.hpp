@@ -8,8 +8,12 @@
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/detail/propagate.hpp>
 
+#include <gnnpool/core/batch.hpp>
+
 #include <cmath>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace gnnpool {
 
@@ -25,7 +29,8 @@ struct GCNConvOptions {
   bool bias = true;
 };
 
-/// Graph convolution  Y = Â (X W^T) + 1 b^T  on a weighted, possibly directed graph.
+/// Graph convolution  Y = Â (X W^T) + 1 b^T  on a weighted, possibly directed graph (a
+/// `GraphLayer`, core/concepts.hpp: it reads the batch's x and adj).
 ///
 /// Operator. adj(i, j) = w_ji is the weight of the edge j -> i (gnnpool's convention), so row i
 /// of adj lists the messages node i receives. With add_self_loops, A' = adj with l_i = 1 put on
@@ -50,7 +55,8 @@ struct GCNConvOptions {
 /// Z = Â X then Z W^T when in < out. Backward follows the order forward took, with
 /// G_ij = <dZ_i, X_j>, dZ = dY W in the second case.
 ///
-/// Shapes: adj N x N (compressed CSR), X N x in, Y N x out, dadj nnz(adj).
+/// Shapes: adj N x N (compressed CSR), X N x in, Y N x out, dadj nnz(adj). Backward skips dX
+/// (an O(N in out + E min(in, out)) term) when din.x is null, and dadj when din.adj is null.
 /// Parameters: `<prefix>.lin.weight` [out, in] (glorot init, PyG's), `<prefix>.bias` [1, out]
 /// (zeros) if `bias`.
 /// Cache: the normalised values of adj's stored entries, the added-loop diagonal, s, which
@@ -76,22 +82,30 @@ class GCNConv {
   };
 
   GCNConv(ParameterSet<Scalar>& params, std::string_view prefix, Index in, Index out, GCNConvOptions options = {})
-      : m_in(in), m_out(out), m_options(options) {
+      : m_name(layer_label(prefix, "GCNConv")), m_in(in), m_out(out), m_options(options) {
     GNNPOOL_CHECK(in >= 1 && out >= 1, invalid_argument, "GCNConv '", prefix,
                   "': in and out must be >= 1, got ", in, " and ", out);
     m_weight = params.add(join_name(prefix, "lin.weight"), out, in, Init::glorot);
     if (options.bias) m_bias = params.add(join_name(prefix, "bias"), 1, out, Init::zeros);
   }
 
+  /// "prefix (GCNConv)": names the layer in messages.
+  std::string_view name() const { return m_name; }
+  /// Appends the slots this layer registered (what its backward assigns).
+  void parameter_slots(std::vector<Index>& out) const {
+    out.push_back(m_weight);
+    if (has_bias()) out.push_back(m_bias);
+  }
   Index in_features() const { return m_in; }
   Index out_features() const { return m_out; }
   const GCNConvOptions& options() const { return m_options; }
   bool has_bias() const { return m_bias >= 0; }
 
-  /// y (N x out) = Â (x W^T) + b; fills cache.
-  void forward(const ParameterSet<Scalar>& params, const SparseMatrix<Scalar>& adj, const ConstMatrixRef<Scalar>& x,
-               Matrix<Scalar>& y, Cache& cache) const {
-    detail::check_graph_input("GCNConv", adj, x, m_in);
+  /// y (N x out) = Â (x W^T) + b on in.adj and in.x; fills cache.
+  void forward(const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in, Matrix<Scalar>& y, Cache& cache) const {
+    const SparseMatrix<Scalar>& adj = in.adj;
+    const ConstMatrixRef<Scalar>& x = in.x;
+    detail::check_graph_input(m_name, adj, x, m_in);
     build_operator(adj, cache);
     const Scalar* values = operator_values(adj, cache);
     const Scalar* diag = operator_diag(cache);
@@ -107,17 +121,18 @@ class GCNConv {
     if (has_bias()) y.rowwise() += params[m_bias].row(0);
   }
 
-  /// Assigns dx (N x in), *dadj (nnz(adj), when dadj is not null) and this layer's slots of
-  /// dparams, from dy (N x out) and the cache of the forward on the same (adj, x).
-  void backward(const ParameterSet<Scalar>& params, const SparseMatrix<Scalar>& adj, const ConstMatrixRef<Scalar>& x,
-                const Cache& cache, const ConstMatrixRef<Scalar>& dy, Matrix<Scalar>& dx, Vector<Scalar>* dadj,
-                ParameterSet<Scalar>& dparams) const {
-    detail::check_graph_input("GCNConv backward", adj, x, m_in);
-    GNNPOOL_CHECK(dy.rows() == x.rows() && dy.cols() == m_out, shape_error, "GCNConv backward: dy is ",
+  /// Assigns *din.x (N x in) and *din.adj (nnz(adj)) where not null, and this layer's slots of
+  /// dparams, from dy (N x out) and the cache of the forward on the same batch.
+  void backward(const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in, const Cache& cache,
+                const ConstMatrixRef<Scalar>& dy, BatchGradRef<Scalar> din, ParameterSet<Scalar>& dparams) const {
+    const SparseMatrix<Scalar>& adj = in.adj;
+    const ConstMatrixRef<Scalar>& x = in.x;
+    detail::check_graph_input(m_name, adj, x, m_in);
+    GNNPOOL_CHECK(dy.rows() == x.rows() && dy.cols() == m_out, shape_error, m_name, " backward: dy is ",
                   detail::shape(dy.rows(), dy.cols()), ", expected ", detail::shape(x.rows(), m_out));
     GNNPOOL_CHECK(cache.h.rows() == x.rows() && cache.h.cols() == (cache.transform_first ? m_out : m_in) &&
                       (!m_options.normalize || cache.values.size() == adj.nonZeros()),
-                  invalid_argument, "GCNConv backward: the cache does not come from a forward on this graph");
+                  invalid_argument, m_name, " backward: the cache does not come from a forward on this graph");
     const Scalar* values = operator_values(adj, cache);
     const Scalar* diag = operator_diag(cache);
     const Matrix<Scalar>& w = params[m_weight];
@@ -125,15 +140,20 @@ class GCNConv {
       Matrix<Scalar> dh;
       detail::propagate_transpose<Scalar>(adj, values, diag, dy, dh);
       dparams[m_weight].noalias() = dh.transpose() * x;
-      dx.noalias() = dh * w;
-      if (dadj) edge_gradients(adj, cache, dy, cache.h, *dadj);
+      if (din.x) din.x->noalias() = dh * w;
+      if (din.adj) edge_gradients(adj, cache, dy, cache.h, *din.adj);
     } else {
-      const Matrix<Scalar> dz = dy * w;
       dparams[m_weight].noalias() = dy.transpose() * cache.h;
-      detail::propagate_transpose<Scalar>(adj, values, diag, dz, dx);
-      if (dadj) edge_gradients(adj, cache, dz, x, *dadj);
+      if (din.x || din.adj) {
+        const Matrix<Scalar> dz = dy * w;
+        if (din.x) detail::propagate_transpose<Scalar>(adj, values, diag, dz, *din.x);
+        if (din.adj) edge_gradients(adj, cache, dz, x, *din.adj);
+      }
     }
-    if (has_bias()) dparams[m_bias] = dy.colwise().sum();
+    if (has_bias()) {
+      if (dy.rows() == 0) dparams[m_bias].setZero(1, m_out);  // colwise() of 0 rows: UBSan (null offset)
+      else dparams[m_bias] = dy.colwise().sum();
+    }
   }
 
  private:
@@ -176,7 +196,7 @@ class GCNConv {
         deg += Scalar(1);
       }
       if (m_options.normalize) {
-        GNNPOOL_CHECK(deg >= Scalar(0), invalid_argument, "GCNConv: node ", i, " has weighted in-degree ", deg,
+        GNNPOOL_CHECK(deg >= Scalar(0), invalid_argument, m_name, ": node ", i, " has weighted in-degree ", deg,
                       " (self loop included); its normalisation deg^-1/2 needs a degree >= 0");
         cache.dinv[i] = deg > Scalar(0) ? Scalar(1) / std::sqrt(deg) : Scalar(0);
       }
@@ -221,6 +241,7 @@ class GCNConv {
     }
   }
 
+  std::string m_name;
   Index m_in, m_out;
   GCNConvOptions m_options;
   Index m_weight = -1, m_bias = -1;

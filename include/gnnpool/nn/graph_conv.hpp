@@ -10,11 +10,16 @@
 #include <gnnpool/detail/propagate.hpp>
 #include <gnnpool/nn/linear.hpp>
 
+#include <gnnpool/core/batch.hpp>
+
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace gnnpool {
 
-/// Graph convolution  y_i = W_rel (sum_{j -> i} w_ji x_j) + b + W_root x_i.
+/// Graph convolution  y_i = W_rel (sum_{j -> i} w_ji x_j) + b + W_root x_i (a `GraphLayer`,
+/// core/concepts.hpp).
 ///
 /// In matrix form Y = (A X) W_rel^T + 1 b^T + X W_root^T, with adj(i, j) = w_ji the weight of
 /// the edge j -> i (gnnpool's convention: row i lists what node i receives). Stored self loops
@@ -29,7 +34,8 @@ namespace gnnpool {
 /// order), H = X W_rel^T then A H when out < in; then dH = A^T dY, dW_rel = dH^T X,
 /// dX = dH W_rel + dY W_root and dadj_e = <dY_i, H_j>.
 ///
-/// Shapes: adj N x N (compressed CSR), X N x in, Y N x out, dadj nnz(adj).
+/// Shapes: adj N x N (compressed CSR), X N x in, Y N x out, dadj nnz(adj). Backward skips dX
+/// when din.x is null and dadj when din.adj is null.
 /// Parameters: `<prefix>.lin_rel.weight` [out, in], `<prefix>.lin_rel.bias` [1, out] (if
 /// `bias`), `<prefix>.lin_root.weight` [out, in]; initialised like PyTorch's Linear (PyG's
 /// default). Cache: Z (or H). Cost: O(N in out + E min(in, out)) both ways, plus
@@ -48,18 +54,26 @@ class GraphConv {
   };
 
   GraphConv(ParameterSet<Scalar>& params, std::string_view prefix, Index in, Index out, bool bias = true)
-      : m_in(in), m_out(out),
+      : m_name(layer_label(prefix, "GraphConv")), m_in(in), m_out(out),
         m_rel((check_sizes(prefix, in, out), params), join_name(prefix, "lin_rel"), in, out, bias),
         m_root(params, join_name(prefix, "lin_root"), in, out, false) {}
 
+  /// "prefix (GraphConv)": names the layer in messages.
+  std::string_view name() const { return m_name; }
+  /// Appends the slots this layer registered (what its backward assigns).
+  void parameter_slots(std::vector<Index>& out) const {
+    m_rel.parameter_slots(out);
+    m_root.parameter_slots(out);
+  }
   Index in_features() const { return m_in; }
   Index out_features() const { return m_out; }
   bool has_bias() const { return m_rel.has_bias(); }
 
-  /// y (N x out) = lin_rel(A x) + lin_root(x); fills cache.
-  void forward(const ParameterSet<Scalar>& params, const SparseMatrix<Scalar>& adj, const ConstMatrixRef<Scalar>& x,
-               Matrix<Scalar>& y, Cache& cache) const {
-    detail::check_graph_input("GraphConv", adj, x, m_in);
+  /// y (N x out) = lin_rel(A x) + lin_root(x) on in.adj and in.x; fills cache.
+  void forward(const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in, Matrix<Scalar>& y, Cache& cache) const {
+    const SparseMatrix<Scalar>& adj = in.adj;
+    const ConstMatrixRef<Scalar>& x = in.x;
+    detail::check_graph_input(m_name, adj, x, m_in);
     const Matrix<Scalar>& w_rel = params[m_rel.weight_slot()];
     cache.aggregate_first = m_in <= m_out;
     if (cache.aggregate_first) {
@@ -73,32 +87,39 @@ class GraphConv {
     y.noalias() += x * params[m_root.weight_slot()].transpose();
   }
 
-  /// Assigns dx (N x in), *dadj (nnz(adj), when dadj is not null) and this layer's slots of
-  /// dparams, from dy (N x out) and the cache of the forward on the same (adj, x).
-  void backward(const ParameterSet<Scalar>& params, const SparseMatrix<Scalar>& adj, const ConstMatrixRef<Scalar>& x,
-                const Cache& cache, const ConstMatrixRef<Scalar>& dy, Matrix<Scalar>& dx, Vector<Scalar>* dadj,
-                ParameterSet<Scalar>& dparams) const {
-    detail::check_graph_input("GraphConv backward", adj, x, m_in);
-    GNNPOOL_CHECK(dy.rows() == x.rows() && dy.cols() == m_out, shape_error, "GraphConv backward: dy is ",
+  /// Assigns *din.x (N x in) and *din.adj (nnz(adj)) where not null, and this layer's slots of
+  /// dparams, from dy (N x out) and the cache of the forward on the same batch.
+  void backward(const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in, const Cache& cache,
+                const ConstMatrixRef<Scalar>& dy, BatchGradRef<Scalar> din, ParameterSet<Scalar>& dparams) const {
+    const SparseMatrix<Scalar>& adj = in.adj;
+    const ConstMatrixRef<Scalar>& x = in.x;
+    detail::check_graph_input(m_name, adj, x, m_in);
+    GNNPOOL_CHECK(dy.rows() == x.rows() && dy.cols() == m_out, shape_error, m_name, " backward: dy is ",
                   detail::shape(dy.rows(), dy.cols()), ", expected ", detail::shape(x.rows(), m_out));
     GNNPOOL_CHECK(cache.h.rows() == x.rows() && cache.h.cols() == (cache.aggregate_first ? m_in : m_out),
-                  invalid_argument, "GraphConv backward: the cache does not come from a forward on this graph");
+                  invalid_argument, m_name, " backward: the cache does not come from a forward on this graph");
     const Matrix<Scalar>& w_rel = params[m_rel.weight_slot()];
+    const typename Linear<Scalar>::Cache none;
     if (cache.aggregate_first) {
-      const Matrix<Scalar> dz = dy * w_rel;
-      m_rel.backward_params(cache.h, dy, dparams);
-      detail::propagate_transpose<Scalar>(adj, adj.valuePtr(), nullptr, dz, dx);
-      if (dadj) detail::edge_dots<Scalar>(adj, dz, x, *dadj);
+      m_rel.backward(params, cache.h, none, dy, nullptr, dparams);
+      if (din.x || din.adj) {
+        const Matrix<Scalar> dz = dy * w_rel;
+        if (din.x) detail::propagate_transpose<Scalar>(adj, adj.valuePtr(), nullptr, dz, *din.x);
+        if (din.adj) detail::edge_dots<Scalar>(adj, dz, x, *din.adj);
+      }
     } else {
       Matrix<Scalar> dh;
       detail::propagate_transpose<Scalar>(adj, adj.valuePtr(), nullptr, dy, dh);
       dparams[m_rel.weight_slot()].noalias() = dh.transpose() * x;
-      if (has_bias()) dparams[m_rel.bias_slot()] = dy.colwise().sum();
-      dx.noalias() = dh * w_rel;
-      if (dadj) detail::edge_dots<Scalar>(adj, dy, cache.h, *dadj);
+      if (has_bias()) {
+        if (dy.rows() == 0) dparams[m_rel.bias_slot()].setZero(1, m_out);  // colwise() of 0 rows: UBSan
+        else dparams[m_rel.bias_slot()] = dy.colwise().sum();
+      }
+      if (din.x) din.x->noalias() = dh * w_rel;
+      if (din.adj) detail::edge_dots<Scalar>(adj, dy, cache.h, *din.adj);
     }
-    m_root.backward_params(x, dy, dparams);
-    dx.noalias() += dy * params[m_root.weight_slot()];
+    m_root.backward(params, x, none, dy, nullptr, dparams);
+    if (din.x) din.x->noalias() += dy * params[m_root.weight_slot()];
   }
 
  private:
@@ -107,6 +128,7 @@ class GraphConv {
                   "': in and out must be >= 1, got ", in, " and ", out);
   }
 
+  std::string m_name;
   Index m_in, m_out;
   Linear<Scalar> m_rel, m_root;
 };

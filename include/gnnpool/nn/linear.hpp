@@ -9,24 +9,27 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace gnnpool {
 
-/// Affine map applied row by row.
+/// Affine map applied row by row (a `FeatureLayer`, core/concepts.hpp).
 ///
 /// Forward:  Y = X W^T + 1 b^T.       X: N x in,  W: out x in ("weight"),  b: out ("bias").
 /// Backward: dX = dY W,  dW = dY^T X,  db = 1^T dY.
 /// Parameters: `<prefix>.weight` [out, in], `<prefix>.bias` [1, out] (if `bias`), both
 /// initialised like PyTorch (U(-1/sqrt(in), 1/sqrt(in))).
-/// Cache: none (backward takes X again). Cost: O(N * in * out) both ways.
+/// Cache: none (backward takes X again). Cost: O(N * in * out) both ways; without dx, the
+/// O(N in out) product dY W is skipped.
 template <typename Scalar_>
 class Linear {
  public:
   using Scalar = Scalar_;
+  struct Cache {};
 
   Linear(ParameterSet<Scalar>& params, std::string_view prefix, Index in_features,
          Index out_features, bool bias = true)
-      : m_in(in_features), m_out(out_features) {
+      : m_name(layer_label(prefix, "Linear")), m_in(in_features), m_out(out_features) {
     GNNPOOL_CHECK(in_features >= 1 && out_features >= 1, invalid_argument, "Linear '", prefix,
                   "': in_features and out_features must be >= 1, got ", in_features, " and ",
                   out_features);
@@ -35,6 +38,8 @@ class Linear {
     if (bias) m_bias = params.add(join_name(prefix, "bias"), 1, out_features, Init::torch_linear, in_features);
   }
 
+  /// "prefix (Linear)": names the layer in messages.
+  std::string_view name() const { return m_name; }
   Index in_features() const { return m_in; }
   Index out_features() const { return m_out; }
   bool has_bias() const { return m_bias >= 0; }
@@ -42,31 +47,39 @@ class Linear {
   /// fuse a Linear into a larger expression (GraphConv's root term).
   Index weight_slot() const { return m_weight; }
   Index bias_slot() const { return m_bias; }
+  /// Appends the slots this layer registered (what its backward assigns).
+  void parameter_slots(std::vector<Index>& out) const {
+    out.push_back(m_weight);
+    if (has_bias()) out.push_back(m_bias);
+  }
 
-  void forward(const ParameterSet<Scalar>& params, const ConstMatrixRef<Scalar>& x, Matrix<Scalar>& y) const {
-    GNNPOOL_CHECK(x.cols() == m_in, shape_error, "Linear: x is ", detail::shape(x.rows(), x.cols()),
+  void forward(const ParameterSet<Scalar>& params, const ConstMatrixRef<Scalar>& x, Matrix<Scalar>& y,
+               Cache& /*cache*/) const {
+    GNNPOOL_CHECK(x.cols() == m_in, shape_error, m_name, ": x is ", detail::shape(x.rows(), x.cols()),
                   " but the layer expects ", m_in, " input features");
     y.noalias() = x * params[m_weight].transpose();
     if (has_bias()) y.rowwise() += params[m_bias].row(0);
   }
 
-  /// Assigns dx (N x in) and this layer's slots of dparams.
-  void backward(const ParameterSet<Scalar>& params, const ConstMatrixRef<Scalar>& x,
-                const ConstMatrixRef<Scalar>& dy, Matrix<Scalar>& dx, ParameterSet<Scalar>& dparams) const {
-    GNNPOOL_CHECK(dy.rows() == x.rows() && dy.cols() == m_out, shape_error, "Linear: dy is ",
+  /// Assigns *dx (N x in) when dx is not null, and this layer's slots of dparams.
+  void backward(const ParameterSet<Scalar>& params, const ConstMatrixRef<Scalar>& x, const Cache& /*cache*/,
+                const ConstMatrixRef<Scalar>& dy, Matrix<Scalar>* dx, ParameterSet<Scalar>& dparams) const {
+    GNNPOOL_CHECK(dy.rows() == x.rows() && dy.cols() == m_out, shape_error, m_name, ": dy is ",
                   detail::shape(dy.rows(), dy.cols()), ", expected ", detail::shape(x.rows(), m_out));
-    dx.noalias() = dy * params[m_weight];
-    backward_params(x, dy, dparams);
-  }
-
-  /// Parameter gradients only (for a first layer whose input needs no gradient).
-  void backward_params(const ConstMatrixRef<Scalar>& x, const ConstMatrixRef<Scalar>& dy,
-                       ParameterSet<Scalar>& dparams) const {
+    if (dx) dx->noalias() = dy * params[m_weight];
     dparams[m_weight].noalias() = dy.transpose() * x;
-    if (has_bias()) dparams[m_bias] = dy.colwise().sum();
+    if (has_bias()) assign_column_sums(dy, dparams[m_bias]);
   }
 
  private:
+  /// out (1 x cols) = 1^T m. Eigen's `colwise().sum()` offsets the null data pointer of a
+  /// 0-row matrix (UBSan), so an empty batch takes the zero branch.
+  static void assign_column_sums(const ConstMatrixRef<Scalar>& m, Matrix<Scalar>& out) {
+    if (m.rows() == 0) out.setZero(1, m.cols());
+    else out = m.colwise().sum();
+  }
+
+  std::string m_name;
   Index m_in, m_out;
   Index m_weight = -1, m_bias = -1;
 };

@@ -43,7 +43,7 @@ class MLP {
 
   MLP(ParameterSet<Scalar>& params, std::string_view prefix, std::vector<Index> channels,
       Activation act = Activation::relu, bool bias = true)
-      : m_channels(std::move(channels)), m_act(act) {
+      : m_name(layer_label(prefix, "MLP")), m_channels(std::move(channels)), m_act(act) {
     GNNPOOL_CHECK(m_channels.size() >= 2, invalid_argument, "MLP '", prefix,
                   "': channels needs at least 2 entries (input and output), got ", m_channels.size());
     for (std::size_t l = 0; l < m_channels.size(); ++l)
@@ -55,6 +55,19 @@ class MLP {
       m_lins.emplace_back(params, join_name(lins, std::to_string(l)), m_channels[l], m_channels[l + 1], bias);
   }
 
+  /// "prefix (MLP)": names the layer in messages.
+  std::string_view name() const { return m_name; }
+  /// Appends the slots of every layer (what backward assigns).
+  void parameter_slots(std::vector<Index>& out) const {
+    for (const auto& lin : m_lins) lin.parameter_slots(out);
+  }
+  /// The discrete decisions of a forward (the sign pattern of every hidden pre-activation,
+  /// where ReLU and SELU have their kink), for the whole-model gradient check.
+  void discrete(const Cache& cache, std::vector<Index>& out) const {
+    if (m_act != Activation::relu && m_act != Activation::selu) return;
+    for (const auto& z : cache.pre)
+      for (Index i = 0; i < z.size(); ++i) out.push_back(z.data()[i] > Scalar(0));
+  }
   Index in_features() const { return m_channels.front(); }
   Index out_features() const { return m_channels.back(); }
   Index num_layers() const { return static_cast<Index>(m_lins.size()); }
@@ -65,46 +78,50 @@ class MLP {
   /// y (N x out_features) = MLP(x). Throws `shape_error` when x does not have in_features columns.
   void forward(const ParameterSet<Scalar>& params, const ConstMatrixRef<Scalar>& x, Matrix<Scalar>& y,
                Cache& cache) const {
-    GNNPOOL_CHECK(x.cols() == in_features(), shape_error, "MLP: x is ", detail::shape(x.rows(), x.cols()),
+    GNNPOOL_CHECK(x.cols() == in_features(), shape_error, m_name, ": x is ", detail::shape(x.rows(), x.cols()),
                   " but the MLP expects ", in_features(), " input features");
     const std::size_t hidden = m_lins.size() - 1;
     cache.pre.resize(hidden);
     cache.post.resize(hidden);
+    typename Linear<Scalar>::Cache none;
     for (std::size_t l = 0; l < hidden; ++l) {
-      m_lins[l].forward(params, l == 0 ? x : ConstMatrixRef<Scalar>(cache.post[l - 1]), cache.pre[l]);
+      m_lins[l].forward(params, l == 0 ? x : ConstMatrixRef<Scalar>(cache.post[l - 1]), cache.pre[l], none);
       activation_forward<Scalar>(m_act, cache.pre[l], cache.post[l]);
     }
-    m_lins[hidden].forward(params, hidden == 0 ? x : ConstMatrixRef<Scalar>(cache.post[hidden - 1]), y);
+    m_lins[hidden].forward(params, hidden == 0 ? x : ConstMatrixRef<Scalar>(cache.post[hidden - 1]), y, none);
   }
 
-  /// Assigns dx (N x in_features) and this MLP's slots of dparams from dy (N x out_features).
+  /// Assigns *dx (N x in_features, when dx is not null) and this MLP's slots of dparams from dy
+  /// (N x out_features).
   void backward(const ParameterSet<Scalar>& params, const ConstMatrixRef<Scalar>& x, const Cache& cache,
-                const ConstMatrixRef<Scalar>& dy, Matrix<Scalar>& dx, ParameterSet<Scalar>& dparams) const {
-    GNNPOOL_CHECK(x.cols() == in_features(), shape_error, "MLP backward: x is ",
+                const ConstMatrixRef<Scalar>& dy, Matrix<Scalar>* dx, ParameterSet<Scalar>& dparams) const {
+    GNNPOOL_CHECK(x.cols() == in_features(), shape_error, m_name, " backward: x is ",
                   detail::shape(x.rows(), x.cols()), " but the MLP expects ", in_features(), " input features");
-    GNNPOOL_CHECK(dy.rows() == x.rows() && dy.cols() == out_features(), shape_error, "MLP backward: dy is ",
+    GNNPOOL_CHECK(dy.rows() == x.rows() && dy.cols() == out_features(), shape_error, m_name, " backward: dy is ",
                   detail::shape(dy.rows(), dy.cols()), ", expected ", detail::shape(x.rows(), out_features()));
     const std::size_t hidden = m_lins.size() - 1;
     GNNPOOL_CHECK(cache.pre.size() == hidden && cache.post.size() == hidden &&
                       (hidden == 0 || cache.post[0].rows() == x.rows()),
-                  invalid_argument, "MLP backward: the cache does not come from a forward of this MLP on this x");
+                  invalid_argument, m_name, " backward: the cache does not come from a forward of this MLP on this x");
+    const typename Linear<Scalar>::Cache none;
     if (hidden == 0) {
-      m_lins[0].backward(params, x, dy, dx, dparams);
+      m_lins[0].backward(params, x, none, dy, dx, dparams);
       return;
     }
     // g holds dL/dZ_l, dh holds dL/dH_l; the two buffers are reused down the stack.
     Matrix<Scalar> g, dh;
-    m_lins[hidden].backward(params, cache.post[hidden - 1], dy, dh, dparams);
+    m_lins[hidden].backward(params, cache.post[hidden - 1], none, dy, &dh, dparams);
     for (std::size_t l = hidden; l-- > 0;) {
       activation_backward<Scalar>(m_act, cache.pre[l], cache.post[l], dh, g);
       if (l == 0)
-        m_lins[0].backward(params, x, g, dx, dparams);
+        m_lins[0].backward(params, x, none, g, dx, dparams);
       else
-        m_lins[l].backward(params, cache.post[l - 1], g, dh, dparams);
+        m_lins[l].backward(params, cache.post[l - 1], none, g, &dh, dparams);
     }
   }
 
  private:
+  std::string m_name;
   std::vector<Index> m_channels;
   Activation m_act;
   std::vector<Linear<Scalar>> m_lins;

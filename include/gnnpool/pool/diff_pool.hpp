@@ -24,6 +24,7 @@ namespace gnnpool {
 /// S^T A S, link loss ||A - S S^T||_F / (B Nmax^2), entropy averaged over B Nmax rows.
 template <typename Scalar>
 struct DiffPoolOptions {
+  Index k = 0;                     ///< clusters per graph (required, >= 1)
   Scalar temperature = Scalar(1);  ///< PyG has none (= 1)
   Scalar link_weight = Scalar(1);  ///< coefficient of "link_loss"
   Scalar entropy_weight = Scalar(1);  ///< coefficient of "ent_loss"
@@ -58,17 +59,23 @@ class DiffPool : public DiffPoolBase<Scorer> {
   using Base = DiffPoolBase<Scorer>;
   static_assert(std::same_as<Scalar, typename Scorer::Scalar>, "DiffPool: the scorer must use the pool's Scalar");
 
-  explicit DiffPool(Scorer scorer, const DiffPoolOptions<Scalar>& options = {})
-      : Base("DiffPool", SoftAssignSelect<Scorer>(std::move(scorer), options.temperature), SoftReduce<Scalar>(),
-             SoftConnect<Scalar>(options.normalization), LinkLoss<Scalar>(options.link_weight, options.link),
-             EntropyLoss<Scalar>(options.entropy_weight, options.entropy)) {}
-
-  /// The paper's assignment GNN: one GCNConv in_channels -> k registered as
+  /// The paper's assignment GNN: one GCNConv in_channels -> options.k registered as
   /// `<prefix>.gnn.lin.weight` and `<prefix>.gnn.bias`.
-  DiffPool(ParameterSet<Scalar>& params, std::string_view prefix, Index in_channels, Index k,
-           const DiffPoolOptions<Scalar>& options = {})
+  DiffPool(ParameterSet<Scalar>& params, std::string_view prefix, Index in_channels,
+           const DiffPoolOptions<Scalar>& options)
     requires std::same_as<Scorer, GCNConv<Scalar>>
-      : DiffPool(GCNConv<Scalar>(params, join_name(prefix, "gnn"), in_channels, k), options) {}
+      : DiffPool(GCNConv<Scalar>(params, join_name(prefix, "gnn"), in_channels,
+                                 detail::soft_scorer_channels("DiffPool", prefix, in_channels, {}, options.k).back()),
+                 options, prefix) {
+    this->expect_features(in_channels);
+  }
+
+  /// Any scorer built by the caller; options.k is not read (K is the scorer's output width).
+  explicit DiffPool(Scorer scorer, const DiffPoolOptions<Scalar>& options = {}, std::string_view prefix = {})
+      : Base(layer_label(prefix, "DiffPool"), SoftAssignSelect<Scorer>(std::move(scorer), options.temperature),
+             SoftReduce<Scalar>(), SoftConnect<Scalar>(options.normalization),
+             LinkLoss<Scalar>(options.link_weight, options.link),
+             EntropyLoss<Scalar>(options.entropy_weight, options.entropy)) {}
 
   Index num_clusters() const { return this->select().num_clusters(); }
 };

@@ -26,6 +26,8 @@ namespace gnnpool {
 /// normalised pooled adjacency, the three losses returned with weight 1.
 template <typename Scalar>
 struct DMoNPoolOptions {
+  Index k = 0;                         ///< clusters per graph (required, >= 1)
+  std::vector<Index> hidden{};         ///< hidden widths of the assignment MLP ({}: one Linear, as PyG)
   Scalar temperature = Scalar(1);
   Scalar spectral_weight = Scalar(1);  ///< coefficient of "spectral_loss"
   Scalar ortho_weight = Scalar(1);     ///< coefficient of "ortho_loss" (tgp's default: 0)
@@ -61,20 +63,25 @@ class DMoNPool : public DMoNPoolBase<Scorer> {
   using Base = DMoNPoolBase<Scorer>;
   static_assert(std::same_as<Scalar, typename Scorer::Scalar>, "DMoNPool: the scorer must use the pool's Scalar");
 
-  explicit DMoNPool(Scorer scorer, const DMoNPoolOptions<Scalar>& options = {})
-      : Base("DMoNPool", SoftAssignSelect<Scorer>(std::move(scorer), options.temperature),
+  /// PyG's `DMoNPooling(channels, k)`: an MLP [in_channels, options.hidden..., options.k]
+  /// without activation (`act=None`), registered as `<prefix>.mlp.lins.<l>.{weight,bias}` (PyG's
+  /// state_dict names).
+  DMoNPool(ParameterSet<Scalar>& params, std::string_view prefix, Index in_channels,
+           const DMoNPoolOptions<Scalar>& options)
+    requires std::same_as<Scorer, MLP<Scalar>>
+      : DMoNPool(MLP<Scalar>(params, join_name(prefix, "mlp"),
+                             detail::soft_scorer_channels("DMoNPool", prefix, in_channels, options.hidden, options.k),
+                             Activation::identity),
+                 options, prefix) {
+    this->expect_features(in_channels);
+  }
+
+  /// Any scorer built by the caller; options.k and options.hidden are not read.
+  explicit DMoNPool(Scorer scorer, const DMoNPoolOptions<Scalar>& options = {}, std::string_view prefix = {})
+      : Base(layer_label(prefix, "DMoNPool"), SoftAssignSelect<Scorer>(std::move(scorer), options.temperature),
              SoftReduce<Scalar>(SoftReduceOptions{options.activation, options.cluster_mean}),
              SoftConnect<Scalar>(options.normalization), ModularityLoss<Scalar>(options.spectral_weight),
              OrthogonalityLoss<Scalar>(options.ortho_weight), ClusterLoss<Scalar>(options.cluster_weight)) {}
-
-  /// PyG's `DMoNPooling(channels, k)`: an MLP [in_channels, hidden..., k] without activation
-  /// (`act=None`), registered as `<prefix>.mlp.lins.<l>.{weight,bias}` (PyG's state_dict names).
-  DMoNPool(ParameterSet<Scalar>& params, std::string_view prefix, Index in_channels, Index k,
-           std::vector<Index> hidden = {}, const DMoNPoolOptions<Scalar>& options = {})
-    requires std::same_as<Scorer, MLP<Scalar>>
-      : DMoNPool(MLP<Scalar>(params, join_name(prefix, "mlp"),
-                             detail::mlp_channels(in_channels, std::move(hidden), k), Activation::identity),
-                 options) {}
 
   Index num_clusters() const { return this->select().num_clusters(); }
 };

@@ -11,6 +11,7 @@
 #include <gnnpool/select/graclus.hpp>
 
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace gnnpool {
@@ -34,10 +35,14 @@ class GraclusPool : public Pool<GraclusSelect<Scalar>, ClusterReduce<Scalar>, Cl
  public:
   using Base = Pool<GraclusSelect<Scalar>, ClusterReduce<Scalar>, ClusterConnect<Scalar>>;
 
-  explicit GraclusPool(GraclusPoolOptions options = {}, std::string name = "GraclusPool")
-      : Base(std::move(name), GraclusSelect<Scalar>(std::move(options.select)),
+  /// The construction every pooler shares; Graclus registers no parameter in `params`.
+  GraclusPool(ParameterSet<Scalar>& /*params*/, std::string_view prefix, Index in_channels,
+              GraclusPoolOptions options = {})
+      : Base(layer_label(prefix, "GraclusPool"), GraclusSelect<Scalar>(std::move(options.select)),
              ClusterReduce<Scalar>(ClusterReduceOptions{options.aggregation, ScorePassthrough::none}),
-             ClusterConnect<Scalar>(options.connect)) {}
+             ClusterConnect<Scalar>(options.connect)) {
+    this->expect_features(in_channels);
+  }
 };
 
 }  // namespace gnnpool

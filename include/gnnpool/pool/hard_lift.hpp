@@ -8,6 +8,8 @@
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/core/types.hpp>
 
+#include <string_view>
+
 namespace gnnpool {
 
 /// Copies each supernode's pooled row back to the input nodes assigned to it; dropped nodes get
@@ -26,7 +28,9 @@ class HardLift {
  public:
   using Scalar = Scalar_;
 
-  void forward(const HardSelection<Scalar>& sel, const Matrix<Scalar>& x_pooled, Matrix<Scalar>& x_out) const {
+  std::string_view name() const { return "HardLift"; }
+
+  void forward(const HardSelection<Scalar>& sel, const ConstMatrixRef<Scalar>& x_pooled, Matrix<Scalar>& x_out) const {
     GNNPOOL_CHECK(x_pooled.rows() == sel.num_supernodes(), shape_error, "HardLift: x_pooled has ",
                   x_pooled.rows(), " rows but the selection has ", sel.num_supernodes(), " supernodes");
     const Index n = sel.num_nodes();

@@ -41,11 +41,12 @@ class KMISPool : public Pool<KMISSelect<Scalar>, ClusterReduce<Scalar>, ClusterC
 
   /// Registers `<prefix>.lin.weight` / `<prefix>.lin.bias` when the scorer is linear. A linear
   /// scorer without passthrough would get no gradient and is rejected (as PR #6488 does).
-  KMISPool(ParameterSet<Scalar>& params, std::string_view prefix, Index in_features,
-           KMISPoolOptions options = {}, std::string name = "KMISPool")
-      : Base(std::move(name), make_select(params, prefix, in_features, options),
+  KMISPool(ParameterSet<Scalar>& params, std::string_view prefix, Index in_channels, KMISPoolOptions options = {})
+      : Base(layer_label(prefix, "KMISPool"), make_select(params, prefix, in_channels, options),
              ClusterReduce<Scalar>(ClusterReduceOptions{options.aggregation, options.passthrough}),
-             ClusterConnect<Scalar>(options.connect)) {}
+             ClusterConnect<Scalar>(options.connect)) {
+    this->expect_features(in_channels);
+  }
 
  private:
   static KMISSelect<Scalar> make_select(ParameterSet<Scalar>& params, std::string_view prefix,

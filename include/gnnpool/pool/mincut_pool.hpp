@@ -25,6 +25,8 @@ namespace gnnpool {
 /// returned with weight 1, the pooled adjacency normalised).
 template <typename Scalar>
 struct MinCutPoolOptions {
+  Index k = 0;                      ///< clusters per graph (required, >= 1)
+  std::vector<Index> hidden{};      ///< hidden widths of the assignment MLP ({}: one Linear)
   Scalar temperature = Scalar(1);
   Scalar cut_weight = Scalar(1);    ///< coefficient of "mincut_loss"
   Scalar ortho_weight = Scalar(1);  ///< coefficient of "ortho_loss"
@@ -57,20 +59,24 @@ class MinCutPool : public MinCutPoolBase<Scorer> {
   using Base = MinCutPoolBase<Scorer>;
   static_assert(std::same_as<Scalar, typename Scorer::Scalar>, "MinCutPool: the scorer must use the pool's Scalar");
 
-  explicit MinCutPool(Scorer scorer, const MinCutPoolOptions<Scalar>& options = {})
-      : Base("MinCutPool", SoftAssignSelect<Scorer>(std::move(scorer), options.temperature), SoftReduce<Scalar>(),
-             SoftConnect<Scalar>(options.normalization), MinCutLoss<Scalar>(options.cut_weight),
-             OrthogonalityLoss<Scalar>(options.ortho_weight)) {}
-
-  /// Spektral / tgp style: an MLP [in_channels, hidden..., k] with ReLU between layers,
-  /// registered as `<prefix>.mlp.lins.<l>.{weight,bias}`.
-  MinCutPool(ParameterSet<Scalar>& params, std::string_view prefix, Index in_channels, Index k,
-             std::vector<Index> hidden = {}, const MinCutPoolOptions<Scalar>& options = {})
+  /// Spektral / tgp style: an MLP [in_channels, options.hidden..., options.k] with ReLU between
+  /// layers, registered as `<prefix>.mlp.lins.<l>.{weight,bias}`.
+  MinCutPool(ParameterSet<Scalar>& params, std::string_view prefix, Index in_channels,
+             const MinCutPoolOptions<Scalar>& options)
     requires std::same_as<Scorer, MLP<Scalar>>
       : MinCutPool(MLP<Scalar>(params, join_name(prefix, "mlp"),
-                               detail::mlp_channels(in_channels, std::move(hidden), k),
+                               detail::soft_scorer_channels("MinCutPool", prefix, in_channels, options.hidden, options.k),
                                Activation::relu),
-                   options) {}
+                   options, prefix) {
+    this->expect_features(in_channels);
+  }
+
+  /// Any scorer (an MLP, a Linear, a graph convolution) built by the caller; options.k and
+  /// options.hidden are not read (K is the scorer's output width).
+  explicit MinCutPool(Scorer scorer, const MinCutPoolOptions<Scalar>& options = {}, std::string_view prefix = {})
+      : Base(layer_label(prefix, "MinCutPool"), SoftAssignSelect<Scorer>(std::move(scorer), options.temperature),
+             SoftReduce<Scalar>(), SoftConnect<Scalar>(options.normalization), MinCutLoss<Scalar>(options.cut_weight),
+             OrthogonalityLoss<Scalar>(options.ortho_weight)) {}
 
   Index num_clusters() const { return this->select().num_clusters(); }
 };

@@ -11,6 +11,7 @@
 #include <gnnpool/select/ndp.hpp>
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -41,11 +42,19 @@ class NDPPool : public Pool<NDPSelect<Scalar>, GatherReduce<Scalar>, KronConnect
  public:
   using Base = Pool<NDPSelect<Scalar>, GatherReduce<Scalar>, KronConnect<Scalar>>;
 
-  explicit NDPPool(NDPPoolOptions options = {}, std::string name = "NDPPool")
+  /// The construction every pooler shares; NDP registers no parameter in `params`.
+  NDPPool(ParameterSet<Scalar>& /*params*/, std::string_view prefix, Index in_channels, NDPPoolOptions options = {})
+      : NDPPool(std::move(options), layer_label(prefix, "NDPPool")) {
+    this->expect_features(in_channels);
+  }
+ private:
+  template <typename>
+  friend class NDPMultiLevelPool;
+  /// Any feature width, no parameter set: the levels of `NDPMultiLevelPool`.
+  explicit NDPPool(NDPPoolOptions options, std::string name)
       : Base(std::move(name), NDPSelect<Scalar>(options.select),
              GatherReduce<Scalar>(Scalar(1), /*gate=*/false), KronConnect<Scalar>(connect_options(options))) {}
 
- private:
   // The select step checks the symmetry of the same adjacency already.
   static KronOptions connect_options(const NDPPoolOptions& options) {
     KronOptions o = options.connect;
@@ -88,7 +97,7 @@ class NDPMultiLevelPool {
     const double threshold = levels.back().connect.threshold;
     for (std::size_t l = 0; l < levels.size(); ++l) {
       if (sparsify == NDPSparsify::at_end) levels[l].connect.threshold = l + 1 == levels.size() ? threshold : 0.0;
-      m_levels.emplace_back(std::move(levels[l]), "NDPPool level " + std::to_string(l + 1));
+      m_levels.push_back(Level(std::move(levels[l]), "NDPPool level " + std::to_string(l + 1)));
     }
   }
 
@@ -99,7 +108,7 @@ class NDPMultiLevelPool {
   Index num_levels() const { return static_cast<Index>(m_levels.size()); }
   const Level& level(Index l) const { return m_levels[static_cast<std::size_t>(l)]; }
 
-  void forward(const Batch<Scalar>& in, Output& out, Cache& cache) const {
+  void forward(const BatchRef<Scalar>& in, Output& out, Cache& cache) const {
     const ParameterSet<Scalar> none;
     out.resize(m_levels.size());
     cache.resize(m_levels.size());
@@ -117,7 +126,7 @@ class NDPMultiLevelPool {
   }
 
   /// ASSIGNS dx (N x F): dL/dX for dL/d(last pooled x) = dx_last.
-  void backward(const Batch<Scalar>& in, const Output& out, const Cache& cache, const Matrix<Scalar>& dx_last,
+  void backward(const BatchRef<Scalar>& in, const Output& out, const Cache& cache, const Matrix<Scalar>& dx_last,
                 Matrix<Scalar>& dx) const {
     GNNPOOL_CHECK(out.size() == m_levels.size() && cache.size() == m_levels.size(), invalid_argument,
                   "NDPMultiLevelPool: backward needs the output and cache of forward (", m_levels.size(),

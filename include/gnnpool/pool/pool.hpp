@@ -6,7 +6,7 @@
 
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/parameters.hpp>
-#include <gnnpool/pool/concepts.hpp>
+#include <gnnpool/core/concepts.hpp>
 
 #include <string>
 #include <tuple>
@@ -45,17 +45,33 @@ struct PoolOutput {
   }
 };
 
-/// Upstream gradient of a pooler: dL/d(pooled x), dL/d(pooled adj values, CSR order) and
-/// dL/d(selection). An empty `adj` or `selection` means zero. The auxiliary losses need no
-/// entry: their weights are their upstream gradients.
+/// Upstream gradient of a pooler: dL/d(pooled x), dL/d(pooled adj values, CSR order),
+/// dL/d(selection) and dL/d(auxiliary loss i). An empty `adj` or `selection` means zero. An
+/// empty `losses` means that each loss enters the objective with its weight (its upstream
+/// gradient is `AuxLoss::weight`); otherwise it has one entry per auxiliary loss, in the order
+/// forward reports them (the model layer passes the gradients its loss expression gives).
 template <typename Scalar, typename Selection>
 struct PoolOutputGrad {
-  Matrix<Scalar> x;
-  Vector<Scalar> adj;
-  typename Selection::Gradient selection;
+  Matrix<Scalar> x{};
+  Vector<Scalar> adj{};
+  typename Selection::Gradient selection{};
+  std::vector<Scalar> losses{};
 };
 
-/// The Select-Reduce-Connect composition (DESIGN §1).
+namespace detail {
+
+/// Whether a connect policy's output values depend on the selection's values (S, weights), not
+/// only on which nodes it keeps: true unless the policy says otherwise with
+/// `static constexpr bool reads_selection_values = false`.
+template <typename Connect>
+constexpr bool connect_reads_selection_values() {
+  if constexpr (requires { Connect::reads_selection_values; }) return Connect::reads_selection_values;
+  else return true;
+}
+
+}  // namespace detail
+
+/// The Select-Reduce-Connect composition (docs/concepts.md).
 ///
 /// Forward:  S = select(X, A);  X' = reduce(X, S);  A' = connect(A, S);  l_i = loss_i(A, S).
 /// Backward: with G = (G_X', G_A', G_S) and loss weights w_i, the VJP of
@@ -88,19 +104,45 @@ class Pool {
     std::tuple<typename Losses::Cache...> losses;
   };
 
+  /// Whether the pooled adjacency's values depend on the selection's values (and through them
+  /// on x and the parameters): the soft poolers' S^T A S does, TopK's induced subgraph does not.
+  /// The model layer uses it to know whether the pooled graph carries a gradient.
+  static constexpr bool adjacency_depends_on_selection = detail::connect_reads_selection_values<Connect>();
+
   Pool(std::string name, Select select, Reduce reduce, Connect connect, Losses... losses)
       : m_name(std::move(name)), m_select(std::move(select)), m_reduce(std::move(reduce)),
         m_connect(std::move(connect)), m_losses(std::move(losses)...) {}
 
+  /// Names the pooler in messages ("pools.0 (TopKPool)").
   const std::string& name() const { return m_name; }
+  /// Appends the parameter slots of the policies (what backward assigns).
+  void parameter_slots(std::vector<Index>& out) const {
+    auto add = [&](const auto& policy) {
+      if constexpr (requires { policy.parameter_slots(out); }) policy.parameter_slots(out);
+    };
+    add(m_select);
+    add(m_reduce);
+    add(m_connect);
+    std::apply([&](const auto&... loss) { (add(loss), ...); }, m_losses);
+  }
+  /// The discrete decisions of a forward, for the whole-model gradient check: the hard
+  /// assignment (if any) and the structure of the pooled adjacency.
+  static void discrete(const Output& out, std::vector<Index>& decisions) {
+    if constexpr (requires { out.selection.assignment; })
+      decisions.insert(decisions.end(), out.selection.assignment.begin(), out.selection.assignment.end());
+    const SparseMatrix<Scalar>& a = out.batch.adj;
+    decisions.insert(decisions.end(), a.outerIndexPtr(), a.outerIndexPtr() + a.rows() + 1);
+    decisions.insert(decisions.end(), a.innerIndexPtr(), a.innerIndexPtr() + a.nonZeros());
+  }
   const Select& select() const { return m_select; }
   const Reduce& reduce() const { return m_reduce; }
   const Connect& connect() const { return m_connect; }
   const std::tuple<Losses...>& losses() const { return m_losses; }
 
-  void forward(const ParameterSet<Scalar>& params, const Batch<Scalar>& in, Output& out,
+  void forward(const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in, Output& out,
                Cache& cache) const {
     check_batch(in, m_name);
+    if (m_in_features >= 0) check_features(in, m_in_features, m_name);
     m_select.forward(params, in, out.selection, cache.select);
     m_reduce.forward(in, out.selection, out.batch.x, cache.reduce);
     m_connect.forward(in, out.selection, out.batch.adj, cache.connect);
@@ -127,7 +169,7 @@ class Pool {
 
   /// ASSIGNS din.x (N x F), din.adj (one entry per stored entry of in.adj) and this pooler's
   /// parameter slots of dparams.
-  void backward(const ParameterSet<Scalar>& params, const Batch<Scalar>& in, const Output& out,
+  void backward(const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in, const Output& out,
                 const Cache& cache, const OutputGrad& grad, BatchGrad<Scalar>& din,
                 ParameterSet<Scalar>& dparams) const {
     GNNPOOL_CHECK(grad.x.rows() == out.batch.x.rows() && grad.x.cols() == out.batch.x.cols(),
@@ -150,21 +192,35 @@ class Pool {
     } else {
       dsel.setZero(selection_rows(out.selection), selection_cols(out.selection));
     }
+    GNNPOOL_CHECK(grad.losses.empty() || grad.losses.size() == sizeof...(Losses), shape_error, m_name,
+                  ": the gradient has ", grad.losses.size(), " auxiliary-loss entries but the pooler has ",
+                  sizeof...(Losses), " losses");
     m_reduce.backward(in, out.selection, cache.reduce, grad.x, din, dsel);
     if (grad.adj.size() != 0) m_connect.backward(in, out.selection, cache.connect, grad.adj, din, dsel);
+    std::size_t next_loss = 0;
     std::apply(
         [&](auto&... loss) {
           std::apply(
               [&](auto&... loss_cache) {
-                ((loss.weight() != Scalar(0)
-                      ? loss.backward(in, out.selection, loss_cache, loss.weight(), din, dsel)
-                      : void()),
-                 ...);
+                auto run = [&](const auto& l, const auto& c) {
+                  const Scalar dloss = grad.losses.empty() ? l.weight() : grad.losses[next_loss];
+                  ++next_loss;
+                  if (dloss != Scalar(0)) l.backward(in, out.selection, c, dloss, din, dsel);
+                };
+                (void)run;  // unused when the pooler has no loss
+                (run(loss, loss_cache), ...);
               },
               cache.losses);
         },
         m_losses);
     m_select.backward(params, in, out.selection, cache.select, dsel, din, dparams);
+  }
+
+ protected:
+  /// The named poolers (TopKPool, ...) state the feature width they were built for.
+  void expect_features(Index in_features) {
+    GNNPOOL_CHECK(in_features >= 1, invalid_argument, m_name, ": in_channels must be >= 1, got ", in_features);
+    m_in_features = in_features;
   }
 
  private:
@@ -178,6 +234,8 @@ class Pool {
   }
 
   std::string m_name;
+  /// Width of x the named pooler was built for (-1: any); checked by forward.
+  Index m_in_features = -1;
   Select m_select;
   Reduce m_reduce;
   Connect m_connect;

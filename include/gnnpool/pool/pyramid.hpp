@@ -144,7 +144,7 @@ auto make_coarsener(Select select, Connect connect = Connect{}) {
     GNNPOOL_CHECK(select.feature_independent(), invalid_argument,
                   "make_coarsener: the selector depends on the node features (for example k-MIS with the "
                   "linear scorer), so its selections cannot be precomputed");
-  return [select = std::move(select), connect = std::move(connect)](const Batch<Scalar>& graph, Index) {
+  return [select = std::move(select), connect = std::move(connect)](const BatchRef<Scalar>& graph, Index) {
     PyramidLevel<Scalar> level;
     typename Select::Cache select_cache;
     select.forward(ParameterSet<Scalar>{}, graph, level.selection, select_cache);
@@ -272,7 +272,7 @@ class PyramidPool {
 
   explicit PyramidPool(ClusterReduceOptions reduce = {}) : m_reduce(reduce) {}
 
-  void forward(const Pyramid<Scalar>& pyramid, Index level, const Batch<Scalar>& in, Batch<Scalar>& out,
+  void forward(const Pyramid<Scalar>& pyramid, Index level, const BatchRef<Scalar>& in, Batch<Scalar>& out,
                Cache& cache) const {
     check_level(pyramid, level, in);
     const auto& lvl = pyramid.levels[static_cast<std::size_t>(level)];
@@ -282,7 +282,7 @@ class PyramidPool {
   }
 
   /// ASSIGNS dx (N_l x F).
-  void backward(const Pyramid<Scalar>& pyramid, Index level, const Batch<Scalar>& in, const Cache& cache,
+  void backward(const Pyramid<Scalar>& pyramid, Index level, const BatchRef<Scalar>& in, const Cache& cache,
                 const Matrix<Scalar>& dx_out, Matrix<Scalar>& dx) const {
     check_level(pyramid, level, in);
     const auto& sel = pyramid.levels[static_cast<std::size_t>(level)].selection;
@@ -294,7 +294,7 @@ class PyramidPool {
   }
 
  private:
-  static void check_level(const Pyramid<Scalar>& pyramid, Index level, const Batch<Scalar>& in) {
+  static void check_level(const Pyramid<Scalar>& pyramid, Index level, const BatchRef<Scalar>& in) {
     constexpr std::string_view layer = "PyramidPool";
     GNNPOOL_CHECK(level >= 0 && level < pyramid.num_levels(), invalid_argument, layer, ": level ", level,
                   " does not exist (the pyramid has ", pyramid.num_levels(), " levels)");

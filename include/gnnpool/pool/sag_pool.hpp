@@ -14,7 +14,7 @@
 
 namespace gnnpool {
 
-/// SAGSelect + GatherReduce + InducedConnect.
+/// SAGSelect + GatherReduce + InducedConnect, PyG's `SAGPooling(in_channels, ratio)`.
 ///
 /// Forward:  g = GNN(X, A) (GraphConv by default, GCNConv as an option), s = act(sign(w) g)
 ///           (or the min_score softmax), perm = top-k per graph,
@@ -25,16 +25,16 @@ namespace gnnpool {
 ///           options reproduce PyG, Spektral and the paper.
 /// Parameters: see `SAGSelect` (PyG's `SAGPooling` state_dict names under prefix).
 template <typename Scalar>
-using SAGPool = Pool<SAGSelect<Scalar>, GatherReduce<Scalar>, InducedConnect<Scalar>>;
+class SAGPool : public Pool<SAGSelect<Scalar>, GatherReduce<Scalar>, InducedConnect<Scalar>> {
+ public:
+  using Base = Pool<SAGSelect<Scalar>, GatherReduce<Scalar>, InducedConnect<Scalar>>;
 
-/// Builds a `SAGPool` and registers its parameters in `params` under `prefix`.
-template <typename Scalar>
-SAGPool<Scalar> make_sag_pool(ParameterSet<Scalar>& params, std::string_view prefix, Index in_features,
-                              const SAGOptions& options = {}) {
-  return SAGPool<Scalar>("SAGPool", SAGSelect<Scalar>(params, prefix, in_features, options),
-                         GatherReduce<Scalar>(static_cast<Scalar>(options.topk.multiplier)),
-                         InducedConnect<Scalar>{});
-}
+  SAGPool(ParameterSet<Scalar>& params, std::string_view prefix, Index in_channels, const SAGOptions& options = {})
+      : Base(layer_label(prefix, "SAGPool"), SAGSelect<Scalar>(params, prefix, in_channels, options),
+             GatherReduce<Scalar>(static_cast<Scalar>(options.topk.multiplier)), InducedConnect<Scalar>{}) {
+    this->expect_features(in_channels);
+  }
+};
 
 }  // namespace gnnpool
 

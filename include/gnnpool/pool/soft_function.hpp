@@ -11,6 +11,7 @@
 #include <gnnpool/select/soft_assign.hpp>
 
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -19,11 +20,16 @@ namespace gnnpool {
 
 namespace detail {
 
-/// [in, hidden..., k]: the channel list of a scorer MLP.
-inline std::vector<Index> mlp_channels(Index in, std::vector<Index> hidden, Index k) {
-  hidden.insert(hidden.begin(), in);
-  hidden.push_back(k);
-  return hidden;
+/// [in, hidden..., k]: the channel list of a soft pooler's scorer, checked (k >= 1).
+inline std::vector<Index> soft_scorer_channels(std::string_view pooler, std::string_view prefix, Index in,
+                                               const std::vector<Index>& hidden, Index k) {
+  GNNPOOL_CHECK(k >= 1, invalid_argument, layer_label(prefix, pooler),
+                ": the number of clusters k must be >= 1, got ", k, " (set options.k)");
+  GNNPOOL_CHECK(in >= 1, invalid_argument, layer_label(prefix, pooler), ": in_channels must be >= 1, got ", in);
+  std::vector<Index> channels{in};
+  channels.insert(channels.end(), hidden.begin(), hidden.end());
+  channels.push_back(k);
+  return channels;
 }
 
 }  // namespace detail
@@ -57,12 +63,12 @@ class SoftPoolFunction {
   Scalar temperature() const { return m_temperature; }
 
   /// `logits`: N x K, one row per node of `in`.
-  void forward(const Batch<Scalar>& in, const ConstMatrixRef<Scalar>& logits, Output& out, Cache& cache) const {
+  void forward(const BatchRef<Scalar>& in, const ConstMatrixRef<Scalar>& logits, Output& out, Cache& cache) const {
     compose(CallerLogits<Scalar>(&logits)).forward(m_no_params, in, out, cache);
   }
 
   /// ASSIGNS din (x: N x F, adj: one entry per stored entry of in.adj) and dlogits (N x K).
-  void backward(const Batch<Scalar>& in, const Output& out, const Cache& cache, const OutputGrad& grad,
+  void backward(const BatchRef<Scalar>& in, const Output& out, const Cache& cache, const OutputGrad& grad,
                 BatchGrad<Scalar>& din, Matrix<Scalar>& dlogits) const {
     ParameterSet<Scalar> no_grads;
     compose(CallerLogits<Scalar>(nullptr, &dlogits)).backward(m_no_params, in, out, cache, grad, din, no_grads);

@@ -8,9 +8,11 @@
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/detail/soft_kernels.hpp>
 
+#include <string_view>
+
 namespace gnnpool {
 
-/// Lift of a soft selection (the LIFT step of DESIGN §1 for MinCut, DiffPool and DMoN): every
+/// Lift of a soft selection (the LIFT step of the SRC form for MinCut, DiffPool and DMoN): every
 /// input node gets the S-weighted mix of its graph's supernode features.
 ///
 /// Forward:  X_b = S_b X'_b   (graph b: S_b n_b x K, X'_b = rows b K .. (b+1) K of X').
@@ -23,7 +25,9 @@ class SoftLift {
  public:
   using Scalar = Scalar_;
 
-  void forward(const SoftSelection<Scalar>& sel, const Matrix<Scalar>& x_pooled, Matrix<Scalar>& x_out) const {
+  std::string_view name() const { return "SoftLift"; }
+
+  void forward(const SoftSelection<Scalar>& sel, const ConstMatrixRef<Scalar>& x_pooled, Matrix<Scalar>& x_out) const {
     check(sel, x_pooled, "SoftLift");
     const Index nb = detail::num_graphs(sel), k = sel.s.cols();
     x_out.resize(sel.s.rows(), x_pooled.cols());
@@ -33,7 +37,7 @@ class SoftLift {
   }
 
   /// ASSIGNS dx_pooled ((B K) x F) and ADDS dL/dS into dsel (N x K).
-  void backward(const SoftSelection<Scalar>& sel, const Matrix<Scalar>& x_pooled, const Matrix<Scalar>& dx_out,
+  void backward(const SoftSelection<Scalar>& sel, const ConstMatrixRef<Scalar>& x_pooled, const ConstMatrixRef<Scalar>& dx_out,
                 Matrix<Scalar>& dx_pooled, Matrix<Scalar>& dsel) const {
     check(sel, x_pooled, "SoftLift backward");
     GNNPOOL_CHECK(dx_out.rows() == sel.s.rows() && dx_out.cols() == x_pooled.cols(), shape_error,
@@ -52,7 +56,7 @@ class SoftLift {
   }
 
  private:
-  static void check(const SoftSelection<Scalar>& sel, const Matrix<Scalar>& x_pooled, const char* layer) {
+  static void check(const SoftSelection<Scalar>& sel, const ConstMatrixRef<Scalar>& x_pooled, const char* layer) {
     GNNPOOL_CHECK(sel.offsets.size() >= 2 && sel.offsets.front() == 0 && sel.offsets.back() == sel.s.rows(),
                   invalid_argument, layer, ": the selection's offsets do not cover its ", sel.s.rows(), " rows");
     GNNPOOL_CHECK(x_pooled.rows() == sel.num_supernodes(), shape_error, layer, ": the pooled x has ",

@@ -16,7 +16,7 @@
 
 namespace gnnpool {
 
-/// TopKSelect + GatherReduce + InducedConnect.
+/// TopKSelect + GatherReduce + InducedConnect, PyG's `TopKPooling(in_channels, ratio)`.
 ///
 /// Forward:  s = act(X p / ||p||) (or the min_score softmax), perm = top-k per graph,
 ///           X' = multiplier · X[perm] ⊙ s[perm], A' = A[perm, perm] (weights kept).
@@ -25,30 +25,31 @@ namespace gnnpool {
 ///           dL/dp. See the policies for the formulas; docs/score-pooling.md for the options.
 /// Parameters: `<prefix>.select.weight` [1, F] (PyG's `TopKPooling` state_dict under prefix).
 template <typename Scalar>
-using TopKPool = Pool<TopKSelect<Scalar>, GatherReduce<Scalar>, InducedConnect<Scalar>>;
+class TopKPool : public Pool<TopKSelect<Scalar>, GatherReduce<Scalar>, InducedConnect<Scalar>> {
+ public:
+  using Base = Pool<TopKSelect<Scalar>, GatherReduce<Scalar>, InducedConnect<Scalar>>;
 
-/// TopK on (A + I)^2 without its diagonal (Graph U-Net with `GraphUNet.augment_adj`).
-template <typename Scalar>
-using TopKAugmentedPool = Pool<TopKSelect<Scalar>, GatherReduce<Scalar>, AugmentedConnect<Scalar>>;
+  TopKPool(ParameterSet<Scalar>& params, std::string_view prefix, Index in_channels, const TopKOptions& options = {})
+      : Base(layer_label(prefix, "TopKPool"), TopKSelect<Scalar>(params, prefix, in_channels, options),
+             GatherReduce<Scalar>(static_cast<Scalar>(options.multiplier)), InducedConnect<Scalar>{}) {
+    this->expect_features(in_channels);
+  }
+};
 
-/// Builds a `TopKPool` and registers its parameter in `params` under `prefix`.
+/// TopK on (A + I)^2 without its diagonal (Graph U-Net with `GraphUNet.augment_adj`); the same
+/// parameters and options as `TopKPool`.
 template <typename Scalar>
-TopKPool<Scalar> make_topk_pool(ParameterSet<Scalar>& params, std::string_view prefix, Index in_features,
-                                const TopKOptions& options = {}) {
-  return TopKPool<Scalar>("TopKPool", TopKSelect<Scalar>(params, prefix, in_features, options),
-                          GatherReduce<Scalar>(static_cast<Scalar>(options.multiplier)),
-                          InducedConnect<Scalar>{});
-}
+class TopKAugmentedPool : public Pool<TopKSelect<Scalar>, GatherReduce<Scalar>, AugmentedConnect<Scalar>> {
+ public:
+  using Base = Pool<TopKSelect<Scalar>, GatherReduce<Scalar>, AugmentedConnect<Scalar>>;
 
-/// Builds a `TopKAugmentedPool` and registers its parameter in `params` under `prefix`.
-template <typename Scalar>
-TopKAugmentedPool<Scalar> make_topk_augmented_pool(ParameterSet<Scalar>& params, std::string_view prefix,
-                                                   Index in_features, const TopKOptions& options = {}) {
-  return TopKAugmentedPool<Scalar>("TopKAugmentedPool",
-                                   TopKSelect<Scalar>(params, prefix, in_features, options),
-                                   GatherReduce<Scalar>(static_cast<Scalar>(options.multiplier)),
-                                   AugmentedConnect<Scalar>{});
-}
+  TopKAugmentedPool(ParameterSet<Scalar>& params, std::string_view prefix, Index in_channels,
+                    const TopKOptions& options = {})
+      : Base(layer_label(prefix, "TopKAugmentedPool"), TopKSelect<Scalar>(params, prefix, in_channels, options),
+             GatherReduce<Scalar>(static_cast<Scalar>(options.multiplier)), AugmentedConnect<Scalar>{}) {
+    this->expect_features(in_channels);
+  }
+};
 
 }  // namespace gnnpool
 

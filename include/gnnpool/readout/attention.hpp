@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace gnnpool {
 
@@ -50,29 +51,38 @@ class AttentionReadout {
   };
 
   static constexpr std::string_view layer_name() { return "AttentionReadout"; }
+  /// Reads x and offsets only: the model layer passes no adjacency gradient.
+  static constexpr bool reads_adjacency = false;
 
   /// `nn_out_features`: F' of the feature network nn = Linear(F, F'); none for PyG's nn=None.
   AttentionReadout(ParameterSet<Scalar>& params, std::string_view prefix, Index in_features,
                    std::optional<Index> nn_out_features = std::nullopt)
-      : m_in(checked_in(in_features, nn_out_features)),
+      : m_name(layer_label(prefix, layer_name())), m_in(checked_in(in_features, nn_out_features)),
         m_gate(params, join_name(prefix, "gate_nn"), in_features, 1) {
     if (nn_out_features) m_nn.emplace(params, join_name(prefix, "nn"), in_features, *nn_out_features);
   }
 
+  /// "prefix (AttentionReadout)".
+  std::string_view name() const { return m_name; }
+  void parameter_slots(std::vector<Index>& out) const {
+    m_gate.parameter_slots(out);
+    if (m_nn) m_nn->parameter_slots(out);
+  }
   Index in_features() const { return m_in; }
   Index out_features() const { return m_nn ? m_nn->out_features() : m_in; }
   bool has_nn() const { return m_nn.has_value(); }
 
-  void forward(const ParameterSet<Scalar>& params, const Batch<Scalar>& in, Matrix<Scalar>& out,
+  void forward(const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in, Matrix<Scalar>& out,
                Cache& cache) const {
     detail::check_readout_forward(in, m_in, layer_name());
     cache.nodes = in.x.rows();
-    m_gate.forward(params, in.x, cache.score);
+    typename Linear<Scalar>::Cache none;
+    m_gate.forward(params, in.x, cache.score, none);
     cache.alpha.resize(in.x.rows(), 1);
     detail::segment_softmax(cache.score.data(), in.offsets,
                             static_cast<Scalar>(pyg_constants::softmax_denominator_eps), cache.alpha.data());
     if (m_nn) {
-      m_nn->forward(params, in.x, cache.h);
+      m_nn->forward(params, in.x, cache.h, none);
       detail::segment_weighted_sum<Scalar>(cache.h, cache.alpha.data(), in.offsets, out);
     } else {
       cache.h.resize(0, 0);
@@ -80,20 +90,23 @@ class AttentionReadout {
     }
   }
 
-  void backward(const ParameterSet<Scalar>& params, const Batch<Scalar>& in, const Cache& cache,
-                const Matrix<Scalar>& dout, Matrix<Scalar>& dx, ParameterSet<Scalar>& dparams) const {
+  /// Assigns *din.x (N x F) when not null, and this readout's slots of dparams.
+  void backward(const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in, const Cache& cache,
+                const ConstMatrixRef<Scalar>& dout, BatchGradRef<Scalar> din, ParameterSet<Scalar>& dparams) const {
     detail::check_readout_backward(in, m_in, cache.nodes, m_in, dout, out_features(), layer_name());
-    Matrix<Scalar> dz(in.x.rows(), 1);
+    const typename Linear<Scalar>::Cache none;
+    Matrix<Scalar> dz(in.x.rows(), 1), scratch;
+    Matrix<Scalar>& dx = din.x ? *din.x : scratch;  // without nn, dh is dx: computed either way
     if (m_nn) {
       Matrix<Scalar> dh;
       detail::segment_weighted_sum_backward<Scalar>(cache.h, cache.alpha.data(), in.offsets, dout, dh, dz.data());
-      m_nn->backward(params, in.x, dh, dx, dparams);
+      m_nn->backward(params, in.x, none, dh, din.x, dparams);
     } else {
       detail::segment_weighted_sum_backward<Scalar>(in.x, cache.alpha.data(), in.offsets, dout, dx, dz.data());
     }
     detail::segment_softmax_backward(cache.alpha.data(), dz.data(), in.offsets, dz.data());
-    dx.noalias() += dz * params[m_gate.weight_slot()];
-    m_gate.backward_params(in.x, dz, dparams);
+    if (din.x) dx.noalias() += dz * params[m_gate.weight_slot()];
+    m_gate.backward(params, in.x, none, dz, nullptr, dparams);
   }
 
  private:
@@ -105,6 +118,7 @@ class AttentionReadout {
     return in_features;
   }
 
+  std::string m_name;
   Index m_in;
   Linear<Scalar> m_gate;
   std::optional<Linear<Scalar>> m_nn;

@@ -8,7 +8,9 @@
 #include <gnnpool/detail/readout.hpp>
 
 #include <cmath>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace gnnpool {
 
@@ -49,10 +51,12 @@ class AttentionSumReadout {
   };
 
   static constexpr std::string_view layer_name() { return "AttentionSumReadout"; }
+  /// Reads x and offsets only: the model layer passes no adjacency gradient.
+  static constexpr bool reads_adjacency = false;
 
   AttentionSumReadout(ParameterSet<Scalar>& params, std::string_view prefix, Index in_features,
                       const AttentionSumOptions& options = {})
-      : m_in(in_features), m_eps(static_cast<Scalar>(options.softmax_eps)) {
+      : m_name(layer_label(prefix, layer_name())), m_in(in_features), m_eps(static_cast<Scalar>(options.softmax_eps)) {
     GNNPOOL_CHECK(in_features >= 1, invalid_argument, "AttentionSumReadout: in_features must be >= 1, got ",
                   in_features);
     GNNPOOL_CHECK(std::isfinite(options.softmax_eps) && options.softmax_eps >= 0, invalid_argument,
@@ -60,10 +64,13 @@ class AttentionSumReadout {
     m_kernel = params.add(join_name(prefix, "attn_kernel"), in_features, 1, Init::glorot);
   }
 
+  /// "prefix (AttentionSumReadout)".
+  std::string_view name() const { return m_name; }
+  void parameter_slots(std::vector<Index>& out) const { out.push_back(m_kernel); }
   Index in_features() const { return m_in; }
   Index out_features() const { return m_in; }
 
-  void forward(const ParameterSet<Scalar>& params, const Batch<Scalar>& in, Matrix<Scalar>& out,
+  void forward(const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in, Matrix<Scalar>& out,
                Cache& cache) const {
     detail::check_readout_forward(in, m_in, layer_name());
     cache.nodes = in.x.rows();
@@ -73,17 +80,20 @@ class AttentionSumReadout {
     detail::segment_weighted_sum<Scalar>(in.x, cache.alpha.data(), in.offsets, out);
   }
 
-  void backward(const ParameterSet<Scalar>& params, const Batch<Scalar>& in, const Cache& cache,
-                const Matrix<Scalar>& dout, Matrix<Scalar>& dx, ParameterSet<Scalar>& dparams) const {
+  /// Assigns *din.x (N x F) when not null, and this readout's slot of dparams.
+  void backward(const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in, const Cache& cache,
+                const ConstMatrixRef<Scalar>& dout, BatchGradRef<Scalar> din, ParameterSet<Scalar>& dparams) const {
     detail::check_readout_backward(in, m_in, cache.nodes, m_in, dout, m_in, layer_name());
-    Matrix<Scalar> dz(in.x.rows(), 1);
+    Matrix<Scalar> dz(in.x.rows(), 1), scratch;
+    Matrix<Scalar>& dx = din.x ? *din.x : scratch;  // the weighted-sum backward writes both
     detail::segment_weighted_sum_backward<Scalar>(in.x, cache.alpha.data(), in.offsets, dout, dx, dz.data());
     detail::segment_softmax_backward(cache.alpha.data(), dz.data(), in.offsets, dz.data());
-    dx.noalias() += dz * params[m_kernel].transpose();
+    if (din.x) dx.noalias() += dz * params[m_kernel].transpose();
     dparams[m_kernel].noalias() = in.x.transpose() * dz;
   }
 
  private:
+  std::string m_name;
   Index m_in;
   Scalar m_eps;
   Index m_kernel = -1;

@@ -8,7 +8,9 @@
 #include <gnnpool/nn/linear.hpp>
 
 #include <cmath>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace gnnpool {
 
@@ -44,21 +46,30 @@ class GatedAttentionReadout {
   };
 
   static constexpr std::string_view layer_name() { return "GatedAttentionReadout"; }
+  /// Reads x and offsets only: the model layer passes no adjacency gradient.
+  static constexpr bool reads_adjacency = false;
 
   GatedAttentionReadout(ParameterSet<Scalar>& params, std::string_view prefix, Index in_features, Index channels)
-      : m_in(checked_in(in_features, channels)),
+      : m_name(layer_label(prefix, layer_name())), m_in(checked_in(in_features, channels)),
         m_features(params, join_name(prefix, "features_layer"), in_features, channels),
         m_attention(params, join_name(prefix, "attn_layer"), in_features, channels) {}
 
+  /// "prefix (GatedAttentionReadout)".
+  std::string_view name() const { return m_name; }
+  void parameter_slots(std::vector<Index>& out) const {
+    m_features.parameter_slots(out);
+    m_attention.parameter_slots(out);
+  }
   Index in_features() const { return m_in; }
   Index out_features() const { return m_features.out_features(); }
 
-  void forward(const ParameterSet<Scalar>& params, const Batch<Scalar>& in, Matrix<Scalar>& out,
+  void forward(const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in, Matrix<Scalar>& out,
                Cache& cache) const {
     detail::check_readout_forward(in, m_in, layer_name());
     cache.nodes = in.x.rows();
-    m_features.forward(params, in.x, cache.features);
-    m_attention.forward(params, in.x, cache.gate);
+    typename Linear<Scalar>::Cache none;
+    m_features.forward(params, in.x, cache.features, none);
+    m_attention.forward(params, in.x, cache.gate, none);
     cache.gate.array() = (Scalar(1) + (-cache.gate.array()).exp()).inverse();  // sigmoid, vectorised
     const Scalar* s = cache.gate.data();
     const Index graphs = in.num_graphs(), c = out_features();
@@ -74,8 +85,9 @@ class GatedAttentionReadout {
     }
   }
 
-  void backward(const ParameterSet<Scalar>& params, const Batch<Scalar>& in, const Cache& cache,
-                const Matrix<Scalar>& dout, Matrix<Scalar>& dx, ParameterSet<Scalar>& dparams) const {
+  /// Assigns *din.x (N x F) when not null, and this readout's slots of dparams.
+  void backward(const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in, const Cache& cache,
+                const ConstMatrixRef<Scalar>& dout, BatchGradRef<Scalar> din, ParameterSet<Scalar>& dparams) const {
     const Index c = out_features();
     detail::check_readout_backward(in, m_in, cache.nodes, m_in, dout, c, layer_name());
     const Index graphs = in.num_graphs();
@@ -93,9 +105,10 @@ class GatedAttentionReadout {
         }
       }
     }
-    m_features.backward(params, in.x, dfeatures, dx, dparams);
-    dx.noalias() += dlogits * params[m_attention.weight_slot()];
-    m_attention.backward_params(in.x, dlogits, dparams);
+    const typename Linear<Scalar>::Cache none;
+    m_features.backward(params, in.x, none, dfeatures, din.x, dparams);
+    if (din.x) din.x->noalias() += dlogits * params[m_attention.weight_slot()];
+    m_attention.backward(params, in.x, none, dlogits, nullptr, dparams);
   }
 
  private:
@@ -106,6 +119,7 @@ class GatedAttentionReadout {
     return in_features;
   }
 
+  std::string m_name;
   Index m_in;
   Linear<Scalar> m_features;
   Linear<Scalar> m_attention;

@@ -49,8 +49,18 @@ class MaxReadout {
   };
 
   static constexpr std::string_view layer_name() { return "MaxReadout"; }
+  /// Reads x and offsets only: the model layer passes no adjacency gradient.
+  static constexpr bool reads_adjacency = false;
+  std::string_view name() const { return layer_name(); }
+  /// No parameters.
+  void parameter_slots(std::vector<Index>& /*out*/) const {}
+  /// The discrete decisions of a forward (the tie sets), for the whole-model gradient check.
+  static void discrete(const Cache& cache, std::vector<Index>& out) {
+    out.insert(out.end(), cache.argmax.begin(), cache.argmax.end());
+    out.insert(out.end(), cache.argmax_offsets.begin(), cache.argmax_offsets.end());
+  }
 
-  void forward(const ParameterSet<Scalar>& /*params*/, const Batch<Scalar>& in, Matrix<Scalar>& out,
+  void forward(const ParameterSet<Scalar>& /*params*/, const BatchRef<Scalar>& in, Matrix<Scalar>& out,
                Cache& cache) const {
     detail::check_readout_forward(in, -1, layer_name());
     const Index graphs = in.num_graphs(), f = in.x.cols();
@@ -108,9 +118,12 @@ class MaxReadout {
     }
   }
 
-  /// Assigns dx (N x F); no parameters, dparams is left as it is.
-  void backward(const ParameterSet<Scalar>& /*params*/, const Batch<Scalar>& in, const Cache& cache,
-                const Matrix<Scalar>& dout, Matrix<Scalar>& dx, ParameterSet<Scalar>& /*dparams*/) const {
+  /// Assigns *din.x (N x F) when not null; no parameters, dparams is left as it is.
+  void backward(const ParameterSet<Scalar>& /*params*/, const BatchRef<Scalar>& in, const Cache& cache,
+                const ConstMatrixRef<Scalar>& dout, BatchGradRef<Scalar> din,
+                ParameterSet<Scalar>& /*dparams*/) const {
+    if (!din.x) return;
+    Matrix<Scalar>& dx = *din.x;
     detail::check_readout_backward(in, -1, cache.nodes, cache.features, dout, in.x.cols(), layer_name());
     const Index graphs = in.num_graphs(), f = in.x.cols();
     GNNPOOL_CHECK(cache.argmax_offsets.size() == static_cast<std::size_t>(graphs * f + 1), shape_error,

@@ -94,7 +94,7 @@ class ClusterReduce {
 
   const ClusterReduceOptions& options() const { return m_options; }
 
-  void forward(const Batch<Scalar>& in, const Selection& sel, Matrix<Scalar>& x_out, Cache& cache) const {
+  void forward(const BatchRef<Scalar>& in, const Selection& sel, Matrix<Scalar>& x_out, Cache& cache) const {
     check(in, sel);
     const Index f = in.x.cols(), m = sel.num_supernodes();
     group_members(sel, cache);
@@ -154,7 +154,7 @@ class ClusterReduce {
   }
 
   /// Adds dL/dX into din.x and dL/dw into dsel.
-  void backward(const Batch<Scalar>& in, const Selection& sel, const Cache& cache,
+  void backward(const BatchRef<Scalar>& in, const Selection& sel, const Cache& cache,
                 const Matrix<Scalar>& dx_out, BatchGrad<Scalar>& din, typename Selection::Gradient& dsel) const {
     const Index f = in.x.cols(), m = sel.num_supernodes();
     GNNPOOL_CHECK(dx_out.rows() == m && dx_out.cols() == f, shape_error, "ClusterReduce: the gradient is ",
@@ -251,7 +251,7 @@ class ClusterReduce {
         cache.member[static_cast<std::size_t>(next[static_cast<std::size_t>(sel.assignment[i])]++)] = static_cast<StorageIndex>(i);
   }
 
-  void check(const Batch<Scalar>& in, const Selection& sel) const {
+  void check(const BatchRef<Scalar>& in, const Selection& sel) const {
     const Index n = in.x.rows(), m = sel.num_supernodes();
     GNNPOOL_CHECK(sel.num_nodes() == n, shape_error, "ClusterReduce: the selection has ", sel.num_nodes(),
                   " assignments but x has ", n, " rows");

@@ -40,7 +40,7 @@ class GatherReduce {
   Scalar multiplier() const { return m_multiplier; }
   bool gate() const { return m_gate; }
 
-  void forward(const Batch<Scalar>& in, const HardSelection<Scalar>& sel, Matrix<Scalar>& x_out, Cache&) const {
+  void forward(const BatchRef<Scalar>& in, const HardSelection<Scalar>& sel, Matrix<Scalar>& x_out, Cache&) const {
     check(in, sel);
     const Index m = sel.num_supernodes();
     const Index f = in.x.cols();
@@ -58,7 +58,7 @@ class GatherReduce {
   }
 
   /// Adds dL/dX into din.x and dL/d(weight) into dsel.
-  void backward(const Batch<Scalar>& in, const HardSelection<Scalar>& sel, const Cache&,
+  void backward(const BatchRef<Scalar>& in, const HardSelection<Scalar>& sel, const Cache&,
                 const Matrix<Scalar>& dx_out, BatchGrad<Scalar>& din, Vector<Scalar>& dsel) const {
     const Index m = sel.num_supernodes();
     GNNPOOL_CHECK(dx_out.rows() == m && dx_out.cols() == in.x.cols(), shape_error,
@@ -82,7 +82,7 @@ class GatherReduce {
   }
 
  private:
-  void check(const Batch<Scalar>& in, const HardSelection<Scalar>& sel) const {
+  void check(const BatchRef<Scalar>& in, const HardSelection<Scalar>& sel) const {
     GNNPOOL_CHECK(sel.weight.size() == in.x.rows() && sel.num_nodes() == in.x.rows(), shape_error,
                   "GatherReduce: the selection covers ", sel.num_nodes(), " nodes but x has ",
                   in.x.rows(), " rows");

@@ -49,7 +49,7 @@ class SoftReduce {
   explicit SoftReduce(SoftReduceOptions options = {}) : m_options(options) {}
   const SoftReduceOptions& options() const { return m_options; }
 
-  void forward(const Batch<Scalar>& in, const SoftSelection<Scalar>& sel, Matrix<Scalar>& x_out, Cache& cache) const {
+  void forward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, Matrix<Scalar>& x_out, Cache& cache) const {
     detail::check_soft_selection(sel, in.num_nodes(), in.offsets, "SoftReduce");
     GNNPOOL_CHECK(in.x.rows() == in.num_nodes(), shape_error, "SoftReduce: x has ", in.x.rows(),
                   " rows but the batch has ", in.num_nodes(), " nodes");
@@ -77,7 +77,7 @@ class SoftReduce {
     }
   }
 
-  void backward(const Batch<Scalar>& in, const SoftSelection<Scalar>& sel, const Cache& cache,
+  void backward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, const Cache& cache,
                 const Matrix<Scalar>& dx_out, BatchGrad<Scalar>& din, Matrix<Scalar>& dsel) const {
     const Index nb = detail::num_graphs(sel), k = sel.s.cols();
     GNNPOOL_CHECK(dx_out.rows() == nb * k && dx_out.cols() == in.x.cols(), shape_error,
@@ -109,7 +109,7 @@ class SoftReduce {
 
   /// Z (after the cluster mean, before the activation): cached when there is an activation,
   /// recomputed otherwise (identity + cluster_mean keeps no copy of X').
-  Matrix<Scalar> pooled_pre_activation(const Batch<Scalar>& in, const SoftSelection<Scalar>& sel,
+  Matrix<Scalar> pooled_pre_activation(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel,
                                        const Cache& cache) const {
     if (m_options.activation != Activation::identity) return cache.z;
     const Index nb = detail::num_graphs(sel), k = sel.s.cols();
@@ -122,7 +122,7 @@ class SoftReduce {
   }
 
   /// dS_b += X_b dM_b^T and dX_b += S_b dM_b for every graph.
-  static void accumulate(const Batch<Scalar>& in, const SoftSelection<Scalar>& sel, const Matrix<Scalar>& dm,
+  static void accumulate(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, const Matrix<Scalar>& dm,
                          BatchGrad<Scalar>& din, Matrix<Scalar>& dsel) {
     const Index nb = detail::num_graphs(sel), k = sel.s.cols();
     for (Index b = 0; b < nb; ++b) {

@@ -73,7 +73,7 @@ struct GraclusOptions {
   /// Explicit visiting order over the whole batch (a permutation of 0 .. N-1, e.g. the
   /// `randperm(N)` PyG drew); when non-empty it replaces `order`. Graphs are disjoint, so only
   /// the relative order of each graph's nodes matters.
-  IndexVector visit_order;
+  IndexVector visit_order{};
   /// Check that the adjacency is structurally symmetric (an undirected graph; the values of
   /// A(i, j) and A(j, i) may differ, each endpoint then ranks its row by its own). O(N + E).
   bool check_symmetric = true;
@@ -251,7 +251,7 @@ class GraclusSelect {
   bool feature_independent() const { return true; }
 
   /// The order `forward` visits the nodes of `in` in (explicit, or made from the options).
-  IndexVector visit_order(const Batch<Scalar>& in) const {
+  IndexVector visit_order(const BatchRef<Scalar>& in) const {
     const Index n = in.num_nodes();
     if (!m_options.visit_order.empty()) {
       detail::check_permutation(m_options.visit_order, n, "GraclusSelect", "visit_order");
@@ -279,7 +279,10 @@ class GraclusSelect {
     return order;
   }
 
-  void forward(const ParameterSet<Scalar>& /*params*/, const Batch<Scalar>& in, Selection& sel,
+  /// No parameters.
+  void parameter_slots(std::vector<Index>& /*out*/) const {}
+
+  void forward(const ParameterSet<Scalar>& /*params*/, const BatchRef<Scalar>& in, Selection& sel,
                Cache& cache) const {
     if (m_options.check_symmetric) detail::check_symmetric_pattern(in.adj, "GraclusSelect");
     cache.visit_order = visit_order(in);
@@ -354,7 +357,7 @@ class GraclusSelect {
     detail::roots_to_selection(root, in.offsets, sel);
   }
 
-  void backward(const ParameterSet<Scalar>& /*params*/, const Batch<Scalar>& /*in*/,
+  void backward(const ParameterSet<Scalar>& /*params*/, const BatchRef<Scalar>& /*in*/,
                 const Selection& /*sel*/, const Cache& /*cache*/,
                 const typename Selection::Gradient& /*dsel*/, BatchGrad<Scalar>& /*din*/,
                 ParameterSet<Scalar>& /*dparams*/) const {}

@@ -185,10 +185,14 @@ class KMISSelect {
   }
 
   const KMISOptions& options() const { return m_options; }
+  /// Appends the slots this selector registered (the linear scorer's, if any).
+  void parameter_slots(std::vector<Index>& out) const {
+    if (m_lin) m_lin->parameter_slots(out);
+  }
   /// True when the selection does not depend on x (it can be precomputed: pool/pyramid.hpp).
   bool feature_independent() const { return m_options.scorer != KMISScorer::linear; }
 
-  void forward(const ParameterSet<Scalar>& params, const Batch<Scalar>& in, Selection& sel, Cache& cache) const {
+  void forward(const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in, Selection& sel, Cache& cache) const {
     constexpr std::string_view layer = "KMISSelect";
     if (m_options.check_symmetric) detail::check_symmetric_pattern(in.adj, layer);
     const Index n = in.num_nodes();
@@ -247,7 +251,7 @@ class KMISSelect {
     sel.weight = cache.score;
   }
 
-  void backward(const ParameterSet<Scalar>& params, const Batch<Scalar>& in, const Selection& /*sel*/,
+  void backward(const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in, const Selection& /*sel*/,
                 const Cache& cache, const typename Selection::Gradient& dsel, BatchGrad<Scalar>& din,
                 ParameterSet<Scalar>& dparams) const {
     const Index n = in.num_nodes();
@@ -263,7 +267,7 @@ class KMISSelect {
     Matrix<Scalar> dz(n, 1);
     for (Index i = 0; i < n; ++i) dz(i, 0) = dsel[i] * cache.score[i] * (Scalar(1) - cache.score[i]);
     din.x.noalias() += dz * params[m_lin->weight_slot()];
-    m_lin->backward_params(in.x, dz, dparams);
+    m_lin->backward(params, in.x, {}, dz, nullptr, dparams);
   }
 
  private:
@@ -271,12 +275,13 @@ class KMISSelect {
     GNNPOOL_CHECK(m_options.k >= 1, invalid_argument, "KMISSelect: k must be >= 1, got ", m_options.k);
   }
 
-  void compute_scores(const ParameterSet<Scalar>& params, const Batch<Scalar>& in, Vector<Scalar>& s) const {
+  void compute_scores(const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in, Vector<Scalar>& s) const {
     const Index n = in.num_nodes();
     switch (m_options.scorer) {
       case KMISScorer::linear: {
         Matrix<Scalar> z;
-        m_lin->forward(params, in.x, z);
+        typename Linear<Scalar>::Cache none;
+        m_lin->forward(params, in.x, z, none);
         s.resize(n);
         for (Index i = 0; i < n; ++i) s[i] = Scalar(1) / (Scalar(1) + std::exp(-z(i, 0)));
         break;

@@ -79,7 +79,7 @@ struct NDPSelectOptions {
   NDPRandomSplit random_split = NDPRandomSplit::tgp;
   /// Explicit split over the whole batch (+1 / -1 per node), used instead of a random draw
   /// wherever the fallback fires (to reproduce a reference run). Empty: draw.
-  std::vector<int> fallback_partition;
+  std::vector<int> fallback_partition{};
   /// Use the exact closed form on bipartite components (lambda = 2 is their maximum). Off:
   /// every component goes through the eigensolver (slow on large bipartite graphs, whose
   /// spectral gap at 2 is tiny).
@@ -192,7 +192,10 @@ class NDPSelect {
   /// The selection depends on the adjacency only (it can be precomputed: pool/pyramid.hpp).
   bool feature_independent() const { return true; }
 
-  void forward(const ParameterSet<Scalar>&, const Batch<Scalar>& in, Selection& sel, Cache& cache) const {
+  /// No parameters.
+  void parameter_slots(std::vector<Index>& /*out*/) const {}
+
+  void forward(const ParameterSet<Scalar>&, const BatchRef<Scalar>& in, Selection& sel, Cache& cache) const {
     constexpr std::string_view layer = "NDPSelect";
     check_batch(in, layer);
     check_nonnegative(in.adj, layer);
@@ -225,11 +228,11 @@ class NDPSelect {
   }
 
   /// Adds nothing: see the class comment.
-  void backward(const ParameterSet<Scalar>&, const Batch<Scalar>&, const Selection&, const Cache&,
+  void backward(const ParameterSet<Scalar>&, const BatchRef<Scalar>&, const Selection&, const Cache&,
                 const Vector<Scalar>&, BatchGrad<Scalar>&, ParameterSet<Scalar>&) const {}
 
   /// The selection alone (for pyramids and other callers without a cache).
-  Selection operator()(const Batch<Scalar>& in) const {
+  Selection operator()(const BatchRef<Scalar>& in) const {
     Selection sel;
     Cache cache;
     forward(ParameterSet<Scalar>{}, in, sel, cache);
@@ -237,7 +240,7 @@ class NDPSelect {
   }
 
  private:
-  void split_graph(const Batch<Scalar>& in, Index b, detail::NDPWorkspace& ws, Cache& cache) const {
+  void split_graph(const BatchRef<Scalar>& in, Index b, detail::NDPWorkspace& ws, Cache& cache) const {
     const Index lo = in.graph_begin(b), hi = in.graph_begin(b + 1);
     NDPGraphInfo& info = cache.graphs[static_cast<std::size_t>(b)];
     const StorageIndex* outer = in.adj.outerIndexPtr();
@@ -362,7 +365,7 @@ class NDPSelect {
     }
   }
 
-  void solve_component(const Batch<Scalar>& in, detail::NDPWorkspace& ws, detail::NDPComponent& c,
+  void solve_component(const BatchRef<Scalar>& in, detail::NDPWorkspace& ws, detail::NDPComponent& c,
                        Index& products) const {
     const StorageIndex* outer = in.adj.outerIndexPtr();
     const StorageIndex* inner = in.adj.innerIndexPtr();

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 #include <utility>
 
 namespace gnnpool {
@@ -95,16 +96,23 @@ class SAGSelect {
   const SAGOptions& options() const { return m_options; }
   /// Slot of `<prefix>.select.weight`, or -1 without `select_weight`.
   Index weight_slot() const { return m_weight; }
+  /// Appends the slots this selector registered (the convolution's and select.weight).
+  void parameter_slots(std::vector<Index>& out) const {
+    if (m_graph_conv) m_graph_conv->parameter_slots(out);
+    else m_gcn->parameter_slots(out);
+    if (m_weight >= 0) out.push_back(m_weight);
+  }
 
-  void forward(const ParameterSet<Scalar>& params, const Batch<Scalar>& in, Selection& sel, Cache& cache) const {
+  void forward(const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in, Selection& sel, Cache& cache) const {
     check_features(in, m_in, "SAGSelect");
     if (!m_options.edge_weights) {
       cache.unit_adj = in.adj;
       std::fill(cache.unit_adj.valuePtr(), cache.unit_adj.valuePtr() + cache.unit_adj.nonZeros(), Scalar(1));
     }
     const SparseMatrix<Scalar>& adj = m_options.edge_weights ? in.adj : cache.unit_adj;
-    if (m_graph_conv) m_graph_conv->forward(params, adj, in.x, cache.g, cache.graph_conv);
-    else m_gcn->forward(params, adj, in.x, cache.g, cache.gcn);
+    const BatchRef<Scalar> graph(in.x, adj, in.offsets);
+    if (m_graph_conv) m_graph_conv->forward(params, graph, cache.g, cache.graph_conv);
+    else m_gcn->forward(params, graph, cache.g, cache.gcn);
     Vector<Scalar> score;
     detail::ScoreHead<Scalar>::forward(cache.g, select_weight(params), in.offsets, m_options.topk, "SAGSelect",
                                        m_weight_name, score, cache.head);
@@ -113,7 +121,7 @@ class SAGSelect {
 
   /// Adds dL/dX into din.x and (with edge_weights) dL/dA into din.adj; assigns the gradients of
   /// the convolution's parameters and of select.weight.
-  void backward(const ParameterSet<Scalar>& params, const Batch<Scalar>& in, const Selection& sel,
+  void backward(const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in, const Selection& sel,
                 const Cache& cache, const Vector<Scalar>& dsel, BatchGrad<Scalar>& din,
                 ParameterSet<Scalar>& dparams) const {
     GNNPOOL_CHECK(dsel.size() == in.x.rows() && sel.weight.size() == in.x.rows() && cache.g.rows() == in.x.rows(),
@@ -130,13 +138,14 @@ class SAGSelect {
                                         cache.head, dsel, &dg, m_weight >= 0 ? &dw : nullptr, dz);
     if (m_weight >= 0) dparams[m_weight] = dw;
     const SparseMatrix<Scalar>& adj = m_options.edge_weights ? in.adj : cache.unit_adj;
+    const BatchRef<Scalar> graph(in.x, adj, in.offsets);
     Matrix<Scalar> dx;
     Vector<Scalar> dadj;
-    Vector<Scalar>* dadj_ptr = m_options.edge_weights ? &dadj : nullptr;
-    if (m_graph_conv) m_graph_conv->backward(params, adj, in.x, cache.graph_conv, dg, dx, dadj_ptr, dparams);
-    else m_gcn->backward(params, adj, in.x, cache.gcn, dg, dx, dadj_ptr, dparams);
+    const BatchGradRef<Scalar> dgraph{&dx, m_options.edge_weights ? &dadj : nullptr};
+    if (m_graph_conv) m_graph_conv->backward(params, graph, cache.graph_conv, dg, dgraph, dparams);
+    else m_gcn->backward(params, graph, cache.gcn, dg, dgraph, dparams);
     din.x += dx;
-    if (dadj_ptr) din.adj += dadj;
+    if (dgraph.adj) din.adj += dadj;
   }
 
  private:

@@ -18,6 +18,7 @@
 #include <concepts>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace gnnpool {
 
@@ -57,28 +58,20 @@ class CallerLogits {
 
 namespace detail {
 
-/// Logits from a graph convolution (`GCNConv`, `GraphConv`): forward(params, adj, x, y, cache).
+/// Logits from a graph layer (`GCNConv`, `GraphConv`): forward(params, batch, y, cache).
 template <typename S>
 concept GraphScorer = requires(const S& s, const ParameterSet<typename S::Scalar>& p,
-                               const SparseMatrix<typename S::Scalar>& adj,
-                               const ConstMatrixRef<typename S::Scalar>& x,
-                               Matrix<typename S::Scalar>& y, typename S::Cache& c) {
-  s.forward(p, adj, x, y, c);
+                               const BatchRef<typename S::Scalar>& in, Matrix<typename S::Scalar>& y,
+                               typename S::Cache& c) {
+  s.forward(p, in, y, c);
 };
 
-/// Logits from a feature-only layer with a cache (`MLP`): forward(params, x, y, cache).
-template <typename S>
-concept CachedFeatureScorer = requires(const S& s, const ParameterSet<typename S::Scalar>& p,
-                                       const ConstMatrixRef<typename S::Scalar>& x,
-                                       Matrix<typename S::Scalar>& y, typename S::Cache& c) {
-  s.forward(p, x, y, c);
-};
-
-/// Logits from a feature-only layer without a cache (`Linear`): forward(params, x, y).
+/// Logits from a feature layer (`Linear`, `MLP`): forward(params, x, y, cache).
 template <typename S>
 concept FeatureScorer = requires(const S& s, const ParameterSet<typename S::Scalar>& p,
-                                 const ConstMatrixRef<typename S::Scalar>& x, Matrix<typename S::Scalar>& y) {
-  s.forward(p, x, y);
+                                 const ConstMatrixRef<typename S::Scalar>& x, Matrix<typename S::Scalar>& y,
+                                 typename S::Cache& c) {
+  s.forward(p, x, y, c);
 };
 
 template <typename S>
@@ -96,7 +89,7 @@ struct scorer_cache<S> {
 /// Any source of node logits `SoftAssignSelect` accepts.
 template <typename S>
 concept NodeScorer = std::same_as<S, CallerLogits<typename S::Scalar>> || detail::GraphScorer<S> ||
-                     detail::CachedFeatureScorer<S> || detail::FeatureScorer<S>;
+                     detail::FeatureScorer<S>;
 
 /// Soft assignment of every node to the K clusters of its own graph.
 ///
@@ -134,22 +127,23 @@ class SoftAssignSelect {
   }
 
   const Scorer& scorer() const { return m_scorer; }
+  /// Appends the scorer's parameter slots (none for caller logits).
+  void parameter_slots(std::vector<Index>& out) const {
+    if constexpr (requires { m_scorer.parameter_slots(out); }) m_scorer.parameter_slots(out);
+  }
   Scalar temperature() const { return m_temperature; }
   Index num_clusters() const { return m_scorer.out_features(); }
 
-  void forward(const ParameterSet<Scalar>& params, const Batch<Scalar>& in, Selection& sel, Cache& cache) const {
+  void forward(const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in, Selection& sel, Cache& cache) const {
     // The logits are written straight into sel.s and turned into S in place: no N x K temporary.
     if constexpr (std::same_as<Scorer, CallerLogits<Scalar>>) {
       (void)params;
       (void)cache;
       m_scorer.forward(in.x, sel.s);
     } else if constexpr (detail::GraphScorer<Scorer>) {
-      m_scorer.forward(params, in.adj, in.x, sel.s, cache.scorer);
-    } else if constexpr (detail::CachedFeatureScorer<Scorer>) {
-      m_scorer.forward(params, in.x, sel.s, cache.scorer);
+      m_scorer.forward(params, in, sel.s, cache.scorer);
     } else {
-      (void)cache;
-      m_scorer.forward(params, in.x, sel.s);
+      m_scorer.forward(params, in.x, sel.s, cache.scorer);
     }
     GNNPOOL_CHECK(sel.s.rows() == in.num_nodes() && sel.s.cols() >= 1, shape_error,
                   "SoftAssignSelect: the scorer returned ", detail::shape(sel.s.rows(), sel.s.cols()),
@@ -159,7 +153,7 @@ class SoftAssignSelect {
     sel.offsets = in.offsets;
   }
 
-  void backward(const ParameterSet<Scalar>& params, const Batch<Scalar>& in, const Selection& sel,
+  void backward(const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in, const Selection& sel,
                 const Cache& cache, const Matrix<Scalar>& dsel, BatchGrad<Scalar>& din,
                 ParameterSet<Scalar>& dparams) const {
     GNNPOOL_CHECK(dsel.rows() == sel.s.rows() && dsel.cols() == sel.s.cols(), shape_error,
@@ -175,25 +169,22 @@ class SoftAssignSelect {
       Matrix<Scalar>& dx = cache.dx;
       if constexpr (detail::GraphScorer<Scorer>) {
         Vector<Scalar> dadj;
-        m_scorer.backward(params, in.adj, in.x, cache.scorer, dlogits, dx, &dadj, dparams);
+        m_scorer.backward(params, in, cache.scorer, dlogits, BatchGradRef<Scalar>{&dx, &dadj}, dparams);
         din.adj += dadj;
       } else if constexpr (std::same_as<Scorer, Linear<Scalar>>) {
         // dX = dZ W added straight into din.x: no N x F temporary.
-        m_scorer.backward_params(in.x, dlogits, dparams);
+        m_scorer.backward(params, in.x, cache.scorer, dlogits, nullptr, dparams);
         din.x.noalias() += dlogits * params[m_scorer.weight_slot()];
         return;
       } else if constexpr (std::same_as<Scorer, MLP<Scalar>>) {
         if (m_scorer.num_layers() == 1) {  // PyG DMoN's MLP([F, K]) is one Linear: same shortcut
-          m_scorer.layer(0).backward_params(in.x, dlogits, dparams);
+          m_scorer.backward(params, in.x, cache.scorer, dlogits, nullptr, dparams);
           din.x.noalias() += dlogits * params[m_scorer.layer(0).weight_slot()];
           return;
         }
-        m_scorer.backward(params, in.x, cache.scorer, dlogits, dx, dparams);
-      } else if constexpr (detail::CachedFeatureScorer<Scorer>) {
-        m_scorer.backward(params, in.x, cache.scorer, dlogits, dx, dparams);
+        m_scorer.backward(params, in.x, cache.scorer, dlogits, &dx, dparams);
       } else {
-        (void)cache;
-        m_scorer.backward(params, in.x, dlogits, dx, dparams);
+        m_scorer.backward(params, in.x, cache.scorer, dlogits, &dx, dparams);
       }
       din.x += dx;
     }

@@ -50,8 +50,8 @@ enum class NodeOrder {
 /// 1 up, so that `ratio = 1.0` keeps ONE node); `from_pyg_ratio` reproduces that mapping.
 struct TopKOptions {
   double ratio = 0.5;                    ///< fraction of nodes kept, in (0, 1)
-  std::optional<Index> k;                ///< fixed number of nodes kept per graph, >= 1
-  std::optional<double> min_score;       ///< PyG's softmax threshold mode, in (0, 1)
+  std::optional<Index> k{};              ///< fixed number of nodes kept per graph, >= 1
+  std::optional<double> min_score{};     ///< PyG's softmax threshold mode, in (0, 1)
   Activation nonlinearity = Activation::tanh;  ///< tanh (PyG default) or sigmoid
   double multiplier = 1.0;               ///< applied to the pooled features (see GatherReduce)
   NodeOrder order = NodeOrder::pyg;
@@ -181,7 +181,7 @@ Index topk_count(const TopKOptions& options, Index n) {
   return std::min(static_cast<Index>(kept), n);
 }
 
-/// A (score, node) pair ordered as DESIGN §3 wants: higher score first, then lower node index.
+/// A (score, node) pair in gnnpool's tie order: higher score first, then lower node index.
 /// For float the pair is packed into one 64-bit integer whose ascending order is that order
 /// (the score's bits mapped to an order-reversing unsigned image in the high half, the node in
 /// the low half), so ranking compares integers; for double it is a (score, node) pair.
@@ -310,8 +310,10 @@ class TopKSelect {
   const TopKOptions& options() const { return m_options; }
   /// Slot of `<prefix>.select.weight` in the ParameterSet.
   Index weight_slot() const { return m_weight; }
+  /// Appends the slot this selector registered (`<prefix>.weight`).
+  void parameter_slots(std::vector<Index>& out) const { out.push_back(m_weight); }
 
-  void forward(const ParameterSet<Scalar>& params, const Batch<Scalar>& in, Selection& sel, Cache& cache) const {
+  void forward(const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in, Selection& sel, Cache& cache) const {
     check_features(in, m_in, "TopKSelect");
     Vector<Scalar> score;
     detail::ScoreHead<Scalar>::forward(in.x, params[m_weight], in.offsets, m_options, "TopKSelect",
@@ -321,7 +323,7 @@ class TopKSelect {
 
   /// Adds dL/dX into din.x (din.adj untouched: the score does not read A) and assigns
   /// dL/d(select.weight).
-  void backward(const ParameterSet<Scalar>& params, const Batch<Scalar>& in, const Selection& sel,
+  void backward(const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in, const Selection& sel,
                 const Cache& cache, const Vector<Scalar>& dsel, BatchGrad<Scalar>& din,
                 ParameterSet<Scalar>& dparams) const {
     GNNPOOL_CHECK(dsel.size() == in.x.rows() && sel.weight.size() == in.x.rows(), shape_error,

@@ -20,7 +20,8 @@
 /// (when given) and the check starts again, so ties never make a test flaky.
 ///
 /// Double precision only: float implementations are checked against the double ones.
-/// `check_pool` and `check_readout` build the problem for any pooler / readout of gnnpool.
+/// `check_pool`, `check_graph_layer`, `check_feature_layer` and `check_readout` build the problem
+/// for any pooler / layer / readout; `check_model` (model/check.hpp) for a whole model.
 
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/numeric.hpp>
@@ -188,6 +189,21 @@ inline void add_parameters(GradCheckProblem& problem, ParameterSet<double>& para
     problem.variables.push_back({"param:" + params.name(s), params[s].data(), params[s].size()});
 }
 
+/// Adds the tensors `slots` of `params` as variables named "param:<name>".
+inline void add_parameters(GradCheckProblem& problem, ParameterSet<double>& params, const std::vector<Index>& slots) {
+  for (const Index s : slots)
+    problem.variables.push_back({"param:" + params.name(s), params[s].data(), params[s].size()});
+}
+
+/// The parameter slots a layer owns (its `parameter_slots`), sorted.
+template <typename L>
+std::vector<Index> owned_slots(const L& layer) {
+  std::vector<Index> slots;
+  layer.parameter_slots(slots);
+  std::sort(slots.begin(), slots.end());
+  return slots;
+}
+
 /// Copies a gradient into the checker's buffer (flat, row-major).
 template <typename Derived>
 void copy_gradient(const Eigen::DenseBase<Derived>& g, std::vector<double>& out) {
@@ -216,7 +232,9 @@ struct PoolCheckOptions {
 };
 
 /// Gradient check of a pooler (any `Pool<...>` or type with the same forward/backward).
-/// Variables: batch.x, batch.adj's stored values (if `adjacency`), every tensor of `params`.
+/// Variables: batch.x, batch.adj's stored values (if `adjacency`), and the tensors of `params`
+/// the pooler owns (its `parameter_slots`: a model's whole ParameterSet may be passed; the other
+/// layers' tensors are neither varied nor expected to be written).
 /// Outputs: pooled x, pooled adj values, the selection (weights or S); discrete decisions: the
 /// hard assignment (if any) and the pooled adjacency's structure. Resampling redraws x.
 template <typename PoolT>
@@ -226,7 +244,8 @@ GradCheckResult check_pool(const PoolT& pool, ParameterSet<double>& params, Batc
   GradCheckProblem problem;
   problem.variables.push_back({"x", batch.x.data(), batch.x.size()});
   if (options.adjacency) problem.variables.push_back({"adj", batch.adj.valuePtr(), batch.adj.nonZeros()});
-  add_parameters(problem, params);
+  const std::vector<Index> slots = owned_slots(pool);
+  add_parameters(problem, params, slots);
   auto selection_values = [](const Output& out) -> const auto& {
     if constexpr (requires { out.selection.s; }) return out.selection.s;
     else return out.selection.weight;
@@ -268,7 +287,7 @@ GradCheckResult check_pool(const PoolT& pool, ParameterSet<double>& params, Batc
     std::size_t v = 0;
     copy_gradient(din.x, grads[v++]);
     if (options.adjacency) copy_gradient(din.adj, grads[v++]);
-    for (Index s = 0; s < dparams.size(); ++s) copy_gradient(dparams[s], grads[v++]);
+    for (const Index s : slots) copy_gradient(dparams[s], grads[v++]);
   };
   problem.resample = [&](std::uint64_t seed) {
     std::mt19937_64 rng(seed);
@@ -278,13 +297,108 @@ GradCheckResult check_pool(const PoolT& pool, ParameterSet<double>& params, Batc
   return check_gradients(problem, options.check);
 }
 
-/// Gradient check of a global readout. Variables: batch.x and every tensor of `params`.
+namespace detail {
+
+/// The check of one layer: `input` holds the variables the layer's inputs contribute (x, and
+/// the adjacency values for a graph layer), then the layer's own parameter slots.
+/// `run(y, cache)` is its forward; `back(cache, dy, with_targets, input_grads, dparams)` its
+/// backward, with the input-gradient targets or (with_targets = false) none, in which case the
+/// parameter gradients must come out the same.
+template <typename L, typename Run, typename Back>
+GradCheckResult check_layer(const L& layer, ParameterSet<double>& params, std::vector<Variable> input, Run run,
+                            Back back, const GradCheckOptions& options) {
+  GradCheckProblem problem;
+  problem.variables = std::move(input);
+  const std::size_t inputs = problem.variables.size();
+  const std::vector<Index> slots = owned_slots(layer);
+  add_parameters(problem, params, slots);
+  problem.forward = [&](std::vector<double>& outputs, std::vector<Index>& discrete) {
+    Matrix<double> y;
+    typename L::Cache cache;
+    run(y, cache);
+    append(y, outputs);
+    if constexpr (requires { layer.discrete(cache, discrete); }) layer.discrete(cache, discrete);
+    return 0.0;
+  };
+  bool nulls_agree = true;
+  problem.backward = [&](const std::vector<double>& upstream, std::vector<std::vector<double>>& grads) {
+    Matrix<double> y;
+    typename L::Cache cache;
+    run(y, cache);
+    Matrix<double> dy(y.rows(), y.cols());
+    for (Index i = 0; i < dy.size(); ++i) dy.data()[i] = upstream[static_cast<std::size_t>(i)];
+    ParameterSet<double> dparams = params.zeros_like(), only = params.zeros_like();
+    poison(dparams);
+    back(cache, dy, true, grads, dparams);
+    poison(only);
+    back(cache, dy, false, grads, only);
+    for (const Index s : slots) nulls_agree = nulls_agree && only[s] == dparams[s];
+    std::size_t v = inputs;
+    for (const Index s : slots) copy_gradient(dparams[s], grads[v++]);
+  };
+  GradCheckResult r = check_gradients(problem, options);
+  if (!nulls_agree) {
+    r.ok = false;
+    r.log += "backward without input-gradient targets gave other parameter gradients\n";
+  }
+  return r;
+}
+
+}  // namespace detail
+
+/// Gradient check of a `GraphLayer` (core/concepts.hpp: graph convolutions, readouts, a user's
+/// layer of that shape). Variables: batch.x, the stored values of batch.adj (when `adjacency`
+/// and the layer reads them) and the tensors of `params` the layer owns. Backward is also run
+/// with null gradient targets: the parameter gradients must not change (a target is skipped
+/// work, never a different result).
+template <typename L>
+GradCheckResult check_graph_layer(const L& layer, ParameterSet<double>& params, Batch<double>& batch,
+                                  bool adjacency = true, const GradCheckOptions& options = {}) {
+  if constexpr (requires { L::reads_adjacency; }) adjacency = adjacency && L::reads_adjacency;
+  std::vector<Variable> input{{"x", batch.x.data(), batch.x.size()}};
+  if (adjacency) input.push_back({"adj", batch.adj.valuePtr(), batch.adj.nonZeros()});
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  return detail::check_layer(
+      layer, params, std::move(input), [&](Matrix<double>& y, typename L::Cache& c) { layer.forward(params, batch, y, c); },
+      [&](const typename L::Cache& c, const Matrix<double>& dy, bool targets, std::vector<std::vector<double>>& grads,
+          ParameterSet<double>& dparams) {
+        Matrix<double> dx = Matrix<double>::Constant(batch.x.rows(), batch.x.cols(), nan);
+        Vector<double> dadj = Vector<double>::Constant(batch.adj.nonZeros(), nan);
+        const BatchGradRef<double> din = targets ? BatchGradRef<double>{&dx, adjacency ? &dadj : nullptr} : BatchGradRef<double>{};
+        layer.backward(params, batch, c, dy, din, dparams);
+        if (!targets) return;
+        copy_gradient(dx, grads[0]);
+        if (adjacency) copy_gradient(dadj, grads[1]);
+      },
+      options);
+}
+
+/// Gradient check of a `FeatureLayer` (Linear, MLP, a user's layer of that shape). Variables:
+/// x and the tensors of `params` the layer owns; backward with a null dx must give the same
+/// parameter gradients.
+template <typename L>
+GradCheckResult check_feature_layer(const L& layer, ParameterSet<double>& params, Matrix<double>& x,
+                                    const GradCheckOptions& options = {}) {
+  return detail::check_layer(
+      layer, params, {{"x", x.data(), x.size()}}, [&](Matrix<double>& y, typename L::Cache& c) { layer.forward(params, x, y, c); },
+      [&](const typename L::Cache& c, const Matrix<double>& dy, bool targets, std::vector<std::vector<double>>& grads,
+          ParameterSet<double>& dparams) {
+        Matrix<double> dx = Matrix<double>::Constant(x.rows(), x.cols(), std::numeric_limits<double>::quiet_NaN());
+        layer.backward(params, x, c, dy, targets ? &dx : nullptr, dparams);
+        if (targets) copy_gradient(dx, grads[0]);
+      },
+      options);
+}
+
+/// Gradient check of a global readout. Variables: batch.x and the tensors of `params` the
+/// readout owns (its `parameter_slots`).
 template <typename ReadoutT>
 GradCheckResult check_readout(const ReadoutT& readout, ParameterSet<double>& params, Batch<double>& batch,
                               const GradCheckOptions& options = {}) {
   GradCheckProblem problem;
   problem.variables.push_back({"x", batch.x.data(), batch.x.size()});
-  add_parameters(problem, params);
+  const std::vector<Index> slots = owned_slots(readout);
+  add_parameters(problem, params, slots);
   problem.forward = [&](std::vector<double>& outputs, std::vector<Index>& discrete) {
     Matrix<double> out;
     typename ReadoutT::Cache cache;
@@ -303,9 +417,10 @@ GradCheckResult check_readout(const ReadoutT& readout, ParameterSet<double>& par
     Matrix<double> dx = Matrix<double>::Constant(batch.x.rows(), batch.x.cols(), std::numeric_limits<double>::quiet_NaN());
     ParameterSet<double> dparams = params.zeros_like();
     poison(dparams);
-    readout.backward(params, batch, cache, g, dx, dparams);
+    readout.backward(params, batch, cache, g, BatchGradRef<double>{&dx, nullptr}, dparams);
     copy_gradient(dx, grads[0]);
-    for (Index s = 0; s < dparams.size(); ++s) copy_gradient(dparams[s], grads[static_cast<std::size_t>(s) + 1]);
+    std::size_t v = 1;
+    for (const Index s : slots) copy_gradient(dparams[s], grads[v++]);
   };
   problem.resample = [&](std::uint64_t seed) {
     std::mt19937_64 rng(seed);

@@ -1,8 +1,9 @@
-// Tests of gnnpool/pool/concepts.hpp: the custom policies of test_policies.hpp satisfy the SRC
+// Tests of gnnpool/core/concepts.hpp: the custom policies of test_policies.hpp satisfy the SRC
 // concepts, and a policy that breaks one requirement (no Cache, a non-const forward, a wrong
 // signature) does not, so that Pool<...> refuses it at compile time.
 
-#include <gnnpool/pool/concepts.hpp>
+#include <gnnpool/core/concepts.hpp>
+#include <gnnpool/gnnpool.hpp>
 #include <gnnpool/pool/pool.hpp>
 
 #include "pool/test_policies.hpp"
@@ -23,8 +24,8 @@ namespace broken {
 /// ScaledGatherReduce without its `Cache`.
 struct NoCacheReduce {
   using Scalar = double;
-  void forward(const Batch<double>&, const HardSelection<double>&, Matrix<double>&, int&) const {}
-  void backward(const Batch<double>&, const HardSelection<double>&, const int&, const Matrix<double>&,
+  void forward(const gnnpool::BatchRef<double>&, const HardSelection<double>&, Matrix<double>&, int&) const {}
+  void backward(const gnnpool::BatchRef<double>&, const HardSelection<double>&, const int&, const Matrix<double>&,
                 BatchGrad<double>&, Vector<double>&) const {}
 };
 
@@ -33,8 +34,19 @@ struct MutableSelect {
   using Scalar = double;
   using Selection = HardSelection<double>;
   struct Cache {};
-  void forward(const ParameterSet<double>&, const Batch<double>&, Selection&, Cache&) {}
-  void backward(const ParameterSet<double>&, const Batch<double>&, const Selection&, const Cache&,
+  void parameter_slots(std::vector<gnnpool::Index>&) const {}
+  void forward(const ParameterSet<double>&, const gnnpool::BatchRef<double>&, Selection&, Cache&) {}
+  void backward(const ParameterSet<double>&, const gnnpool::BatchRef<double>&, const Selection&, const Cache&,
+                const Vector<double>&, BatchGrad<double>&, ParameterSet<double>&) const {}
+};
+
+/// A select that does not list its parameter slots.
+struct UnlistedSelect {
+  using Scalar = double;
+  using Selection = HardSelection<double>;
+  struct Cache {};
+  void forward(const ParameterSet<double>&, const gnnpool::BatchRef<double>&, Selection&, Cache&) const {}
+  void backward(const ParameterSet<double>&, const gnnpool::BatchRef<double>&, const Selection&, const Cache&,
                 const Vector<double>&, BatchGrad<double>&, ParameterSet<double>&) const {}
 };
 
@@ -42,15 +54,16 @@ struct MutableSelect {
 struct NoSelectionSelect {
   using Scalar = double;
   struct Cache {};
-  void forward(const ParameterSet<double>&, const Batch<double>&, HardSelection<double>&, Cache&) const {}
+  void parameter_slots(std::vector<gnnpool::Index>&) const {}
+  void forward(const ParameterSet<double>&, const gnnpool::BatchRef<double>&, HardSelection<double>&, Cache&) const {}
 };
 
 /// A connect whose backward takes dL/dA' as a sparse matrix instead of one value per stored entry.
 struct SparseGradConnect {
   using Scalar = double;
   struct Cache {};
-  void forward(const Batch<double>&, const HardSelection<double>&, SparseMatrix<double>&, Cache&) const {}
-  void backward(const Batch<double>&, const HardSelection<double>&, const Cache&, const SparseMatrix<double>&,
+  void forward(const gnnpool::BatchRef<double>&, const HardSelection<double>&, SparseMatrix<double>&, Cache&) const {}
+  void backward(const gnnpool::BatchRef<double>&, const HardSelection<double>&, const Cache&, const SparseMatrix<double>&,
                 BatchGrad<double>&, Vector<double>&) const {}
 };
 
@@ -59,8 +72,8 @@ struct AnonymousLoss {
   using Scalar = double;
   struct Cache {};
   double weight() const { return 1; }
-  double forward(const Batch<double>&, const HardSelection<double>&, Cache&) const { return 0; }
-  void backward(const Batch<double>&, const HardSelection<double>&, const Cache&, double, BatchGrad<double>&,
+  double forward(const gnnpool::BatchRef<double>&, const HardSelection<double>&, Cache&) const { return 0; }
+  void backward(const gnnpool::BatchRef<double>&, const HardSelection<double>&, const Cache&, double, BatchGrad<double>&,
                 Vector<double>&) const {}
 };
 
@@ -68,9 +81,22 @@ struct AnonymousLoss {
 struct FirstNodeReadout {
   using Scalar = double;
   struct Cache {};
-  void forward(const ParameterSet<double>&, const Batch<double>&, Matrix<double>&, Cache&) const {}
-  void backward(const ParameterSet<double>&, const Batch<double>&, const Cache&, const Matrix<double>&,
-                Matrix<double>&, ParameterSet<double>&) const {}
+  static constexpr bool reads_adjacency = false;
+  std::string_view name() const { return "FirstNodeReadout"; }
+  void parameter_slots(std::vector<gnnpool::Index>&) const {}
+  void forward(const ParameterSet<double>&, const gnnpool::BatchRef<double>&, Matrix<double>&, Cache&) const {}
+  void backward(const ParameterSet<double>&, const gnnpool::BatchRef<double>&, const Cache&,
+                const gnnpool::ConstMatrixRef<double>&, gnnpool::BatchGradRef<double>, ParameterSet<double>&) const {}
+};
+
+/// The same readout without the `Layer` part of the contract (no name, no parameter slots).
+struct NamelessReadout {
+  using Scalar = double;
+  struct Cache {};
+  static constexpr bool reads_adjacency = false;
+  void forward(const ParameterSet<double>&, const gnnpool::BatchRef<double>&, Matrix<double>&, Cache&) const {}
+  void backward(const ParameterSet<double>&, const gnnpool::BatchRef<double>&, const Cache&,
+                const gnnpool::ConstMatrixRef<double>&, gnnpool::BatchGradRef<double>, ParameterSet<double>&) const {}
 };
 struct CopyLift {
   using Scalar = double;
@@ -101,9 +127,26 @@ static_assert(!gnnpool::ConnectPolicy<example::SoftQuadraticConnect<double>, Har
 static_assert(!gnnpool::ReducePolicy<broken::NoCacheReduce, HardSelection<double>>, "no Cache");
 static_assert(!gnnpool::SelectPolicy<broken::MutableSelect>, "forward must be const");
 static_assert(!gnnpool::SelectPolicy<broken::NoSelectionSelect>, "no Selection type");
+static_assert(!gnnpool::SelectPolicy<broken::UnlistedSelect>, "no parameter_slots()");
 static_assert(!gnnpool::ConnectPolicy<broken::SparseGradConnect, HardSelection<double>>, "dA' as a matrix");
 static_assert(!gnnpool::LossPolicy<broken::AnonymousLoss, HardSelection<double>>, "no name()");
 static_assert(!gnnpool::ReadoutPolicy<example::ScaledGatherReduce<double>>);
+static_assert(!gnnpool::ReadoutPolicy<broken::NamelessReadout>, "a readout is a Layer: name() and parameter_slots()");
+
+// Every layer of gnnpool satisfies one layer concept, so the model layer records it.
+static_assert(gnnpool::FeatureLayer<gnnpool::Linear<double>> && gnnpool::FeatureLayer<gnnpool::MLP<float>>);
+static_assert(gnnpool::GraphLayer<gnnpool::GCNConv<double>> && gnnpool::GraphLayer<gnnpool::GraphConv<float>>);
+static_assert(gnnpool::ReadoutPolicy<gnnpool::MeanReadout<double>> && gnnpool::ReadoutPolicy<gnnpool::MaxReadout<double>> &&
+              gnnpool::ReadoutPolicy<gnnpool::AttentionReadout<double>>);
+static_assert(!gnnpool::ReadoutPolicy<gnnpool::GCNConv<double>>, "a convolution reads the adjacency");
+static_assert(gnnpool::PoolLayer<gnnpool::TopKPool<double>> && gnnpool::PoolLayer<gnnpool::SAGPool<double>> &&
+              gnnpool::PoolLayer<gnnpool::MinCutPool<double>> && gnnpool::PoolLayer<gnnpool::DiffPool<double>> &&
+              gnnpool::PoolLayer<gnnpool::DMoNPool<double>> && gnnpool::PoolLayer<gnnpool::GraclusPool<double>> &&
+              gnnpool::PoolLayer<gnnpool::NDPPool<double>> && gnnpool::PoolLayer<gnnpool::KMISPool<double>> &&
+              gnnpool::PoolLayer<gnnpool::TopKAugmentedPool<float>>);
+static_assert(gnnpool::MinCutPool<double>::adjacency_depends_on_selection &&
+              !gnnpool::TopKPool<double>::adjacency_depends_on_selection &&
+              !gnnpool::GraclusPool<double>::adjacency_depends_on_selection);
 
 // Pool<...> itself refuses a composition with a broken policy (constraint, not a hard error).
 template <typename S, typename R, typename C, typename... L>

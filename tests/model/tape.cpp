@@ -1,0 +1,340 @@
+// Tests of gnnpool/model/tape.hpp, gnnpool/model/ops.hpp and gnnpool/model/check.hpp: models
+// recorded on a tape get the gradients of the whole model (finite differences through
+// check_model), including the paths through a pooled adjacency that depends on learned
+// quantities; shared layers get the sum of their calls; values read twice get the sum of their
+// gradients; memory is reused between steps.
+
+#include <gnnpool/gnnpool.hpp>
+#include <gnnpool/model/check.hpp>
+#include <gnnpool/model/ops.hpp>
+#include <gnnpool/model/tape.hpp>
+
+#include "support/throws.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <vector>
+
+using namespace gnnpool;
+
+namespace {
+
+Batch<double> three_graphs(Index features, std::uint64_t seed) {
+  std::vector<Index> sizes{7, 5, 6};
+  return testing::random_batch<double>(sizes, 2.5, features, seed);
+}
+
+/// conv -> pool -> conv -> mean -> linear, cross-entropy + the pooler's auxiliary losses.
+template <typename MakePool>
+testing::GradCheckResult check_conv_after_pool(MakePool make_pool, bool with_inputs) {
+  ParameterSet<double> params;
+  const Index f = 3, h = 5;
+  const GCNConv<double> conv1(params, "conv1", f, h);
+  const auto pool = make_pool(params, h);
+  const GCNConv<double> conv2(params, "conv2", h, h);
+  const MeanReadout<double> mean;
+  const Linear<double> head(params, "head", h, 2);
+  params.initialize(3);
+  Batch<double> batch = three_graphs(f, 11);
+  const std::vector<Index> labels{0, 1, 1};
+  ModelCheckOptions options;
+  options.check.tolerance = 1e-6;
+  std::vector<Batch<double>*> inputs;
+  if (with_inputs) inputs.push_back(&batch);
+  return check_model(
+      params,
+      [&](Tape<double>& tape) {
+        auto [g, x] = tape.inputs(batch);
+        auto h1 = tanh(tape(conv1, g, x));
+        auto p = tape(pool, g, h1);
+        auto h2 = tanh(tape(conv2, p.graph, p.x));
+        auto logits = tape(head, tape(mean, p.graph, h2));
+        return cross_entropy(logits, labels) + p.aux_loss();
+      },
+      inputs, options);
+}
+
+}  // namespace
+
+TEST_CASE("A convolution after DiffPool passes the whole-model gradient check", "[model][tape][gradcheck]") {
+  auto make = [](ParameterSet<double>& params, Index h) {
+    return DiffPool<double>(params, "pool", h, {.k = 3});
+  };
+  const auto r = check_conv_after_pool(make, /*with_inputs=*/true);
+  INFO(r.log);
+  REQUIRE(r.ok);
+}
+
+TEST_CASE("A convolution after MinCutPool passes the whole-model gradient check", "[model][tape][gradcheck]") {
+  auto make = [](ParameterSet<double>& params, Index h) {
+    return MinCutPool<double>(params, "pool", h, {.k = 3, .hidden = {4}});
+  };
+  const auto r = check_conv_after_pool(make, /*with_inputs=*/true);
+  INFO(r.log);
+  REQUIRE(r.ok);
+}
+
+TEST_CASE("Convolutions after TopK, DMoN and Graclus pass the whole-model gradient check", "[model][tape][gradcheck]") {
+  SECTION("TopK") {
+    const auto r = check_conv_after_pool(
+        [](ParameterSet<double>& params, Index h) { return TopKPool<double>(params, "pool", h, {.ratio = 0.5}); },
+        false);
+    INFO(r.log);
+    REQUIRE(r.ok);
+  }
+  SECTION("DMoN") {
+    const auto r = check_conv_after_pool(
+        [](ParameterSet<double>& params, Index h) { return DMoNPool<double>(params, "pool", h, {.k = 2}); }, true);
+    INFO(r.log);
+    REQUIRE(r.ok);
+  }
+  SECTION("Graclus") {
+    const auto r = check_conv_after_pool(
+        [](ParameterSet<double>& params, Index h) { return GraclusPool<double>(params, "pool", h); }, false);
+    INFO(r.log);
+    REQUIRE(r.ok);
+  }
+}
+
+TEST_CASE("Dropping the pooled adjacency's gradient would change the parameter gradients after DiffPool",
+          "[model][tape]") {
+  // Why the tape never passes a null adjacency target for S^T A S: its gradient reaches the
+  // pooler's parameters. With the second convolution's dA' forced to zero (a constant copy of
+  // the pooled graph), the pooler's gradient changes.
+  ParameterSet<double> params;
+  const GCNConv<double> conv1(params, "conv1", 3, 4), conv2(params, "conv2", 4, 4);
+  const DiffPool<double> pool(params, "pool", 4, {.k = 3, .link_weight = 0, .entropy_weight = 0});
+  const SumReadout<double> sum;
+  params.initialize(1);
+  const Batch<double> batch = three_graphs(3, 5);
+  Tape<double> tape(params);
+  auto run = [&](bool detach, ParameterSet<double>& grads) {
+    tape.reset();
+    auto [g, x] = tape.inputs(batch);
+    auto p = tape(pool, g, relu(tape(conv1, g, x)));
+    auto pooled_graph = detach ? tape.constant_graph(p.graph.adj(), p.graph.offsets()) : p.graph;
+    auto out = tape(sum, pooled_graph, tape(conv2, pooled_graph, p.x));
+    auto loss = cross_entropy(out, std::vector<Index>{0, 1, 2});
+    tape.backward(loss, grads);
+  };
+  ParameterSet<double> full = params.zeros_like(), dropped = params.zeros_like();
+  run(false, full);
+  run(true, dropped);
+  const Matrix<double>& a = full.at("pool.gnn.lin.weight");
+  const Matrix<double>& b = dropped.at("pool.gnn.lin.weight");
+  REQUIRE((a - b).norm() > 1e-3 * a.norm());
+  // conv2 itself does not care.
+  REQUIRE((full.at("conv2.lin.weight") - dropped.at("conv2.lin.weight")).norm() == 0.0);
+}
+
+TEST_CASE("A layer called twice in one step gets the sum of both calls' parameter gradients", "[model][tape]") {
+  ParameterSet<double> params;
+  const GCNConv<double> shared(params, "shared", 4, 4);
+  const Linear<double> head(params, "head", 4, 2);
+  const MeanReadout<double> mean;
+  params.initialize(2);
+  const Batch<double> batch = three_graphs(4, 3);
+  const std::vector<Index> labels{1, 0, 1};
+
+  Tape<double> tape(params);
+  tape.reset();
+  auto [g, x] = tape.inputs(batch);
+  auto h1 = relu(tape(shared, g, x));
+  auto h2 = relu(tape(shared, g, h1));  // the same layer again
+  auto loss = cross_entropy(tape(head, tape(mean, g, h2)), labels);
+  ParameterSet<double> grads = params.zeros_like();
+  tape.backward(loss, grads);
+
+  // The same by hand: two separate calls' parameter gradients, summed.
+  typename GCNConv<double>::Cache c1, c2;
+  Matrix<double> z1, a1, z2, a2, pooled, logits, dlogits, dpooled, da2, dz2, da1, dz1;
+  shared.forward(params, batch, z1, c1);
+  activation_forward<double>(Activation::relu, z1, a1);
+  const BatchRef<double> level2(a1, batch);
+  shared.forward(params, level2, z2, c2);
+  activation_forward<double>(Activation::relu, z2, a2);
+  typename MeanReadout<double>::Cache mc;
+  const BatchRef<double> top(a2, batch);
+  mean.forward(params, top, pooled, mc);
+  typename Linear<double>::Cache lc;
+  head.forward(params, pooled, logits, lc);
+  softmax_cross_entropy<double>(logits, labels, &dlogits);
+  ParameterSet<double> one = params.zeros_like(), two = params.zeros_like();
+  head.backward(params, pooled, lc, dlogits, &dpooled, one);
+  mean.backward(params, top, mc, dpooled, {&da2, nullptr}, one);
+  activation_backward<double>(Activation::relu, z2, a2, da2, dz2);
+  shared.backward(params, level2, c2, dz2, {&da1, nullptr}, one);
+  activation_backward<double>(Activation::relu, z1, a1, da1, dz1);
+  shared.backward(params, batch, c1, dz1, {nullptr, nullptr}, two);
+  for (const char* name : {"shared.lin.weight", "shared.bias"}) {
+    INFO(name);
+    REQUIRE(grads.at(name).isApprox(one.at(name) + two.at(name), 1e-14));
+    REQUIRE((one.at(name) - two.at(name)).norm() > 1e-6);  // both calls contribute
+  }
+  REQUIRE(grads.at("head.weight") == one.at("head.weight"));
+
+  // And the finite-difference check agrees.
+  const auto r = check_model(params, [&](Tape<double>& t) {
+    auto [gg, xx] = t.inputs(batch);
+    auto y = relu(t(shared, gg, relu(t(shared, gg, xx))));
+    return cross_entropy(t(head, t(mean, gg, y)), labels);
+  });
+  INFO(r.log);
+  REQUIRE(r.ok);
+}
+
+TEST_CASE("A Graph U-Net level: TopK, lift and skip sums pass the whole-model check", "[model][tape][gradcheck]") {
+  ParameterSet<double> params;
+  const GCNConv<double> down0(params, "down0", 3, 4), down1(params, "down1", 4, 4), up0(params, "up0", 4, 2);
+  const TopKAugmentedPool<double> pool(params, "pool", 4, {.ratio = 0.5});
+  const HardLift<double> lift;
+  params.initialize(4);
+  // Not every random batch will do: a triangle component (seed 8 has one) gives its three nodes
+  // one TopK score whatever the parameters, a tie the kept set breaks by index: a true kink.
+  Batch<double> batch = three_graphs(3, 13);
+  const std::vector<Index> train{0, 2, 5, 9, 12, 17};
+  const std::vector<Index> labels{0, 1, 1, 0, 1, 0};
+  const auto r = check_model(
+      params,
+      [&](Tape<double>& tape) {
+        auto [g, x] = tape.inputs(batch);
+        // tanh, not ReLU, first: a node whose ReLU row is all zero gives exact zeros downstream
+        // (a kink the check would keep hitting, since the biases start at 0).
+        auto h0 = tanh(tape(down0, g, x));
+        auto p = tape(pool, g, h0);
+        auto h1 = relu(tape(down1, p.graph, p.x));
+        auto out = tape(up0, g, h0 + tape(lift, p.selection, h1));  // h0 is read twice
+        return cross_entropy(rows(out, train), labels);
+      },
+      {&batch});
+  INFO(r.log);
+  REQUIRE(r.ok);
+}
+
+TEST_CASE("The functional DiffPool (logits from another network) passes the whole-model check",
+          "[model][tape][gradcheck]") {
+  ParameterSet<double> params;
+  const GCNConv<double> embed(params, "embed", 3, 4), assign(params, "assign", 3, 2), after(params, "after", 4, 3);
+  const auto diffpool = diff_pool_function<double>();
+  const MaxReadout<double> max;
+  params.initialize(6);
+  Batch<double> batch = three_graphs(3, 21);
+  const std::vector<Index> labels{2, 0, 1};
+  const auto r = check_model(
+      params,
+      [&](Tape<double>& tape) {
+        auto [g, x] = tape.inputs(batch);
+        auto p = tape(diffpool, g, relu(tape(embed, g, x)), tape(assign, g, x));
+        auto out = tape(max, p.graph, tape(after, p.graph, p.x));
+        return cross_entropy(out, labels) + p.loss("link_loss") + 0.5 * p.loss("ent_loss");
+      },
+      {&batch});
+  INFO(r.log);
+  REQUIRE(r.ok);
+}
+
+TEST_CASE("Loss weights at the call site equal weights at construction", "[model][tape]") {
+  ParameterSet<double> params;
+  const Linear<double> lin(params, "lin", 3, 3);
+  const MinCutPool<double> weighted(params, "a", 3, {.k = 2, .cut_weight = 0.25, .ortho_weight = 2.0});
+  params.initialize(9);
+  const Batch<double> batch = three_graphs(3, 2);
+  Tape<double> tape(params);
+  ParameterSet<double> g1 = params.zeros_like(), g2 = params.zeros_like();
+  {
+    tape.reset();
+    auto [g, x] = tape.inputs(batch);
+    auto p = tape(weighted, g, tape(lin, x));
+    tape.backward(p.aux_loss(), g1);
+  }
+  {
+    tape.reset();
+    auto [g, x] = tape.inputs(batch);
+    auto p = tape(weighted, g, tape(lin, x));
+    tape.backward(0.25 * p.loss("mincut_loss") + p.loss("ortho_loss") * 2.0, g2);
+  }
+  for (Index s = 0; s < params.size(); ++s) REQUIRE(g1[s].isApprox(g2[s], 1e-14));
+  REQUIRE(g1.at("lin.weight").norm() > 0);
+}
+
+TEST_CASE("The tape reuses its nodes between steps and rejects stale handles", "[model][tape][errors]") {
+  ParameterSet<double> params;
+  const GCNConv<double> conv(params, "conv", 3, 3);
+  params.initialize(0);
+  const Batch<double> batch = three_graphs(3, 1);
+  Tape<double> tape(params);
+  const Matrix<double>* first = nullptr;
+  Tensor<double> stale;
+  for (int step = 0; step < 3; ++step) {
+    tape.reset();
+    auto [g, x] = tape.inputs(batch);
+    auto y = tape(conv, g, x);
+    if (step == 0) {
+      first = &y.value();
+      stale = y;
+    }
+    REQUIRE(&y.value() == first);  // the same node, the same output buffer
+    REQUIRE(tape.size() == 1);
+  }
+  tape.reset();
+  using gnnpool::test::require_throws_with;
+  require_throws_with<gnnpool::invalid_argument>([&] { (void)stale.value(); }, {"Tape", "reset"});
+  ParameterSet<double> other;
+  const GCNConv<double> foreign(other, "foreign", 3, 3);
+  const GCNConv<double> foreign2(other, "foreign2", 3, 3);
+  auto [g, x] = tape.inputs(batch);
+  require_throws_with<gnnpool::invalid_argument>([&] { (void)tape(foreign2, g, x); },
+                                                 {"foreign2 (GCNConv)", "parameter slot 2", "another set"});
+  ParameterSet<double> bad;
+  require_throws_with<gnnpool::shape_error>([&] {
+    auto y = tape(conv, g, x);
+    (void)y;
+    tape.backward(cross_entropy(y, std::vector<Index>(18, 0)), bad);
+  }, {"Tape::backward", "zeros_like"});
+}
+
+TEST_CASE("A value the loss does not depend on gets no gradient, and its layer is skipped", "[model][tape]") {
+  ParameterSet<double> params;
+  const Linear<double> used(params, "used", 3, 2), unused(params, "unused", 3, 2);
+  params.initialize(0);
+  const Batch<double> batch = three_graphs(3, 1);
+  Tape<double> tape(params);
+  auto [g, x] = tape.inputs(batch);
+  (void)g;
+  auto a = tape(used, x);
+  (void)tape(unused, x);
+  ParameterSet<double> grads = params.zeros_like();
+  grads.at("unused.weight").setConstant(7);  // assigned: overwritten with 0
+  tape.backward(cross_entropy(a, std::vector<Index>(18, 1)), grads);
+  REQUIRE(grads.at("unused.weight").norm() == 0);
+  REQUIRE(grads.at("used.weight").norm() > 0);
+}
+
+TEST_CASE("A graph that requires no gradient gets no adjacency target, and no parameter gradient changes",
+          "[model][tape]") {
+  // Why a layer's adjacency target may be null: the input graph of a model depends on nothing
+  // that learns, so dL/dA is skipped work. Marking the input as requiring a gradient (the tape
+  // then asks every layer for dA) gives bit-identical parameter gradients.
+  ParameterSet<double> params;
+  const GCNConv<double> conv1(params, "conv1", 3, 4), conv2(params, "conv2", 4, 4);
+  const TopKPool<double> pool(params, "pool", 4, {.ratio = 0.5});
+  const MeanReadout<double> mean;
+  params.initialize(8);
+  const Batch<double> batch = three_graphs(3, 9);
+  Tape<double> tape(params);
+  auto run = [&](bool requires_grad, ParameterSet<double>& grads) {
+    tape.reset();
+    auto [g, x] = tape.inputs(batch, requires_grad);
+    auto p = tape(pool, g, relu(tape(conv1, g, x)));
+    REQUIRE(tape.requires_grad(p.graph) == requires_grad);  // A[perm, perm]: only through A
+    auto loss = cross_entropy(tape(mean, p.graph, tape(conv2, p.graph, p.x)), std::vector<Index>{0, 1, 2});
+    tape.backward(loss, grads);
+    return g;
+  };
+  ParameterSet<double> without = params.zeros_like(), with = params.zeros_like();
+  run(false, without);
+  const auto g = run(true, with);
+  REQUIRE(g.grad().size() == batch.num_edges());
+  REQUIRE(g.grad().norm() > 0);
+  for (Index s = 0; s < params.size(); ++s) REQUIRE(with[s] == without[s]);
+}
