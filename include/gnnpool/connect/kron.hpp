@@ -8,6 +8,7 @@
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/selection.hpp>
+#include <gnnpool/detail/symmetry.hpp>
 
 #include <Eigen/SparseCholesky>
 
@@ -50,7 +51,9 @@ struct KronOptions {
   double dense_fraction = 0.05;
   Index dense_limit = Index(1) << 25;
   /// Check that the adjacency is symmetric (values included), O(E log d). NDPPool turns it off
-  /// when its NDPSelect has already checked the same adjacency.
+  /// when its NDPSelect has already checked the same adjacency. Off, the edges (positive
+  /// off-diagonal entries) must still come in mirrored pairs, which the elimination tree relies
+  /// on: that is checked in O(N + E) whatever this option says.
   bool check_symmetric = true;
 };
 
@@ -234,6 +237,7 @@ SparseMatrix<double> kron_reduction(const Batch<Scalar>& in, const HardSelection
   check_batch(in, layer);
   check_nonnegative(in.adj, layer);
   if (options.check_symmetric) check_symmetric(in.adj, layer);
+  else detail::check_symmetric_support(in.adj, layer, "KronOptions::check_symmetric = false");
   detail::check_kept_selection(in, sel, layer);
   KronStats local_stats;
   KronStats& st = stats ? *stats : local_stats;
