@@ -6,6 +6,7 @@
 
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/parameters.hpp>
+#include <gnnpool/detail/column_sums.hpp>
 #include <gnnpool/detail/propagate.hpp>
 
 #include <cmath>
@@ -133,7 +134,7 @@ class GCNConv {
       detail::propagate_transpose<Scalar>(adj, values, diag, dz, dx);
       if (dadj) edge_gradients(adj, cache, dz, x, *dadj);
     }
-    if (has_bias()) dparams[m_bias] = dy.colwise().sum();
+    if (has_bias()) dparams[m_bias] = detail::column_sums(dy);
   }
 
  private:

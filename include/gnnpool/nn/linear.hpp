@@ -6,6 +6,7 @@
 
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/parameters.hpp>
+#include <gnnpool/detail/column_sums.hpp>
 
 #include <string>
 #include <string_view>
@@ -63,7 +64,7 @@ class Linear {
   void backward_params(const ConstMatrixRef<Scalar>& x, const ConstMatrixRef<Scalar>& dy,
                        ParameterSet<Scalar>& dparams) const {
     dparams[m_weight].noalias() = dy.transpose() * x;
-    if (has_bias()) dparams[m_bias] = dy.colwise().sum();
+    if (has_bias()) dparams[m_bias] = detail::column_sums(dy);
   }
 
  private:

@@ -7,6 +7,7 @@
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/selection.hpp>
+#include <gnnpool/detail/column_sums.hpp>
 #include <gnnpool/detail/soft_kernels.hpp>
 #include <gnnpool/nn/activation.hpp>
 
@@ -63,7 +64,7 @@ class SoftReduce {
     if (m_options.cluster_mean) {
       cache.cluster_size.resize(nb * k);
       for (Index b = 0; b < nb; ++b)
-        cache.cluster_size.segment(b * k, k) = detail::graph_rows(sel.s, sel.offsets, b).colwise().sum().transpose();
+        cache.cluster_size.segment(b * k, k) = detail::column_sums(detail::graph_rows(sel.s, sel.offsets, b)).transpose();
       for (Index r = 0; r < nb * k; ++r) z.row(r) *= inverse_or_zero(cache.cluster_size[r]);
     } else {
       cache.cluster_size.resize(0);
