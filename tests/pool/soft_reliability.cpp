@@ -365,3 +365,29 @@ TEST_CASE("F4: away from saturation the reformulated backward passes agree in fl
     compare(run(df, pf, bf), run(dd, pd, bd), 1e-4, 1.0);
   }
 }
+
+TEST_CASE("F4: on a directed graph, a gradient through a tiny pooled degree that overflows is an error",
+          "[pool][soft][reliability]") {
+  // Node 0 (cluster 0) receives 1e-28 from node 1 and sends 1e4 to it: cluster 0's pooled
+  // degree is ~1e-28 (above numeric::tiny) while it sends 1e4, so dL/dd ~ 1e4 / d^{3/2}
+  // (about 1e44) has no float value. Double computes it; float says so instead of an inf.
+  EdgeListOptions directed;
+  directed.symmetrize = false;
+  auto run_directed = [&](auto scalar) {
+    using S = decltype(scalar);
+    const std::vector<S> w{S(1e-28), S(1e4)};
+    const auto g = make_graph<S>(Matrix<S>::Ones(2, 1), {{1, 0}, {0, 1}}, w, directed);
+    Matrix<S> logits(2, 2);
+    logits << S(30), S(-30), S(-30), S(30);
+    return run_function(mincut_pool_function<S>(), g, logits);
+  };
+  CHECK(run_directed(0.0).finite);
+  gnnpool::test::require_throws_with<gnnpool::invalid_argument>([&] { (void)run_directed(0.0f); },
+                                                                {"SoftConnect backward", "overflows", "directed graph"});
+  // The same graph made symmetric stays finite in float: the bound holds.
+  const std::vector<float> sym{1e-28f, 1e4f};
+  const auto g = make_graph<float>(Matrix<float>::Ones(2, 1), {{1, 0}, {0, 1}}, sym);
+  Matrix<float> logits(2, 2);
+  logits << 30.0f, -30.0f, -30.0f, 30.0f;
+  CHECK(run_function(mincut_pool_function<float>(), g, logits).finite);
+}
