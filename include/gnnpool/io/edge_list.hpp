@@ -226,8 +226,9 @@ constexpr long long max_reader_nodes = std::numeric_limits<StorageIndex>::max() 
 
 /// `build_csr` sums the weights of an entry listed several times; a sum of finite weights can
 /// still overflow (two lines "0 1 1e308"). Throws parse_error naming the line whose weight made
-/// the first non-finite sum (in file order), given the file line of every coordinate. O(E)
-/// when every sum is finite, which is the only case that costs anything in practice.
+/// the sum non-finite (summed in file order; the last line of that edge if only build_csr's
+/// order overflows), given the file line of every coordinate. O(E): one pass over the stored
+/// values, and one over the coordinates only when a value is not finite.
 template <typename Scalar>
 void check_summed_weights(const TextReader& file, const SparseMatrix<Scalar>& adj, std::span<const Index> rows,
                           std::span<const Index> cols, std::span<const Scalar> weights,
