@@ -1,8 +1,9 @@
 # Shared by scripts/*.sh and .ci/run (sourced, not run).
 
-# Everything gnnpool's build, tests, examples and benchmarks need, as Debian packages.
+# Everything gnnpool's build, tests, examples and benchmarks need, as Debian packages (clang-14
+# and its runtime libraries build the fuzz harnesses and the ThreadSanitizer test).
 GNNPOOL_DEBIAN_PACKAGES=(cmake g++ make pkg-config libeigen3-dev catch2 libbenchmark-dev
-                         libspectra-dev nlohmann-json3-dev)
+                         libspectra-dev nlohmann-json3-dev clang-14 libclang-rt-14-dev)
 
 # Installs the packages above with apt when one is missing (as root); otherwise says what to run.
 gnnpool_ensure_packages() {

@@ -8,6 +8,7 @@
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/selection.hpp>
+#include <gnnpool/detail/symmetry.hpp>
 
 #include <Eigen/SparseCholesky>
 
@@ -51,7 +52,9 @@ struct KronOptions {
   double dense_fraction = 0.05;
   Index dense_limit = Index(1) << 25;
   /// Check that the adjacency is symmetric (values included), O(E log d). NDPPool turns it off
-  /// when its NDPSelect has already checked the same adjacency.
+  /// when its NDPSelect has already checked the same adjacency. Off, the edges (positive
+  /// off-diagonal entries) must still come in mirrored pairs, which the elimination tree relies
+  /// on: that is checked in O(N + E) whatever this option says.
   bool check_symmetric = true;
 };
 
@@ -238,6 +241,7 @@ SparseMatrix<double> kron_reduction(const std::type_identity_t<BatchRef<Scalar>>
   check_batch(in, layer);
   check_nonnegative(in.adj, layer);
   if (options.check_symmetric) check_symmetric(in.adj, layer);
+  else detail::check_symmetric_support(in.adj, layer, "KronOptions::check_symmetric = false");
   detail::check_kept_selection(in, sel, layer);
   KronStats local_stats;
   KronStats& st = stats ? *stats : local_stats;
@@ -540,9 +544,22 @@ SparseMatrix<double> kron_reduction(const std::type_identity_t<BatchRef<Scalar>>
       l_inner.push_back(static_cast<StorageIndex>(t));
       l_val.push_back(lvalue);
     };
+    // The diagonal of row s. L' has zero row sums (L does, and a Schur complement of L keeps
+    // them), so L'_ss = sum over t != s of (A[p,q] + (W^T W)_st): a sum of non-negative terms,
+    // accurate to rounding, where d_p - (W^T W)_ss cancels (a kept node whose eliminated
+    // neighbours reach no other kept node has L'_ss = 0 exactly, and the difference left
+    // ~1e-16 d_p there). A graph solved with the shift has no zero row sums: the difference.
+    auto diagonal = [&](Index s, double offdiagonal_sum, double self_term) {
+      const Index rep = at(sel.representative, s);
+      return options.singular == KronSingular::shift && at(dead_graph, at(graph, rep)) ? at(degree, rep) - self_term
+                                                                                      : offdiagonal_sum;
+    };
     // Row s from the touched supernodes tp[0 .. count) (sorted here) and their sums in acc.
-    auto emit_row = [&](Index s, double diag, Index count) {
+    auto emit_row = [&](Index s, double self_term, Index count) {
       std::sort(tp, tp + count);
+      double offdiagonal_sum = 0;
+      for (Index j = 0; j < count; ++j) offdiagonal_sum += accp[tp[j]];
+      const double diag = diagonal(s, offdiagonal_sum, self_term);
       bool diag_done = false;
       for (Index j = 0; j < count; ++j) {
         if (!diag_done && tp[j] > s) {
@@ -602,16 +619,24 @@ SparseMatrix<double> kron_reduction(const std::type_identity_t<BatchRef<Scalar>>
         const Index rep = at(sel.representative, s);
         Index count = scatter_kept_edges(s, rep);
         if (dense) {
-          // Columns in ascending order: A[p,q] + (W^T W)_st read from the lower triangle.
-          const double diag = at(degree, rep) - gram(s - s0, s - s0);
+          // Columns in ascending order: A[p,q] + (W^T W)_st read from the lower triangle (into
+          // acc, marked in last), then the diagonal from their sum.
+          double offdiagonal_sum = 0;
           for (Index t = s0; t < s1; ++t) {
-            if (t == s) {
-              put(s, diag, true);
-              continue;
-            }
+            if (t == s) continue;
             const double g = t > s ? gram(t - s0, s - s0) : gram(s - s0, t - s0);
-            if (lastp[t] == s) put(t, -(accp[t] + g), false);
-            else if (g != 0.0) put(t, -g, false);
+            if (lastp[t] == s) {
+              accp[t] += g;
+            } else if (g != 0.0) {
+              lastp[t] = s;
+              accp[t] = g;
+            }
+            if (lastp[t] == s) offdiagonal_sum += accp[t];
+          }
+          const double diag = diagonal(s, offdiagonal_sum, gram(s - s0, s - s0));
+          for (Index t = s0; t < s1; ++t) {
+            if (t == s) put(s, diag, true);
+            else if (lastp[t] == s) put(t, -accp[t], false);
           }
           at(l_outer, s + 1) = static_cast<StorageIndex>(l_inner.size());
           continue;
@@ -633,7 +658,7 @@ SparseMatrix<double> kron_reduction(const std::type_identity_t<BatchRef<Scalar>>
             }
           }
         }
-        emit_row(s, at(degree, rep) - accp[s], count);
+        emit_row(s, accp[s], count);
       }
     }
   }

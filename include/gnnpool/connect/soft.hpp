@@ -40,6 +40,14 @@ enum class SoftConnectNormalization {
 ///                      or not: both index orders are summed);
 ///                      dd_k = dr_k r'(d_k), r'(d) = -r^2 / (2 sqrt(d));  dR_kl = dA0_kl + dd_k (k != l),
 ///                      dR_kk = 0.   none: dR = G.
+///           dd_k is evaluated as -1/2 r_k rho_k (dr_k / d_k), rho_k = r_k sqrt(d_k) =
+///           sqrt(d_k) / (sqrt(d_k) + eps) in [0, 1): the same number, but r_k^2 / sqrt(d_k)
+///           overflows float at a tiny pooled degree (a cluster a saturated softmax leaves
+///           almost empty, d_k ~ 1e-38) while the product it multiplies is tiny too. For a
+///           symmetric A, A0_lk <= d_k bounds |dr_k| / d_k by 2 K max|G| max r and dd_k by about
+///           K max|G| / eps^2. For a directed graph nothing bounds it (a supernode that sends
+///           weight but receives almost none: A0_lk >> d_k; A' itself is then huge), and a
+///           gradient that overflows Scalar is an invalid_argument rather than an inf.
 ///           T = S dR (N x K);  dS += P dR^T + A^T T;  dA_ij += <T_i, S_j> on the stored entries
 ///           (a sparse-dense product and one gather-only pass over the edges).
 ///
@@ -123,7 +131,8 @@ class SoftConnect {
         const Vector<Scalar> dr = ga * rb + ga.transpose() * rb;
         for (Index q = 0; q < k; ++q) {
           const Scalar d = a0.row(q).sum();
-          const Scalar dd = d > Scalar(0) ? dr[q] * (-rb[q] * rb[q] / (Scalar(2) * std::sqrt(d))) : Scalar(0);
+          const Scalar rho = rb[q] * std::sqrt(d);  // = sqrt(d) / (sqrt(d) + eps)
+          const Scalar dd = d > Scalar(0) ? Scalar(-0.5) * (rb[q] * rho) * (dr[q] / d) : Scalar(0);
           db.row(q).array() += dd;  // d_k = sum_l A0_kl
         }
         db.diagonal().setZero();  // the diagonal was overwritten by 0: no gradient flows back
@@ -139,6 +148,11 @@ class SoftConnect {
     }
     detail::add_transposed_product(in.adj, t, dsel, sel.offsets);
     detail::edge_inner_products(in.adj, t, sel.s, din.adj, /*accumulate=*/true);
+    if (m_normalization == SoftConnectNormalization::symmetric)
+      GNNPOOL_CHECK(draw.allFinite() && dsel.allFinite() && din.adj.allFinite(), invalid_argument,
+                    "SoftConnect backward: the gradient overflows this precision. A supernode with a tiny pooled "
+                    "degree d sends weight it does not receive (a directed graph), so dL/dd ~ 1 / sqrt(d) is not "
+                    "bounded; use normalization = none, or a symmetric adjacency");
   }
 
  private:

@@ -22,6 +22,12 @@ struct numeric {
   static Scalar fd_step() { return std::cbrt(epsilon()); }
   /// Tolerance a finite-difference gradient must meet (relative, with absolute floor).
   static Scalar fd_tolerance() { return Scalar(1e3) * std::pow(epsilon(), Scalar(2) / Scalar(3)); }
+  /// Smallest normal number divided by epsilon (1.0e-31 in float, 1.0e-292 in double): the
+  /// floor below which a scale-invariant quantity (a graph's volume, a cluster's size) is read
+  /// as 0. Its reciprocal still leaves a factor 1/epsilon of headroom below the overflow
+  /// threshold, so gradients of order 1/x stay finite after the few sums and products that
+  /// follow them (docs/reliability.md).
+  static Scalar tiny() { return std::numeric_limits<Scalar>::min() / epsilon(); }
   static Scalar infinity() { return std::numeric_limits<Scalar>::infinity(); }
   static Scalar quiet_nan() { return std::numeric_limits<Scalar>::quiet_NaN(); }
 };

@@ -14,6 +14,10 @@
 ///   read and checked: an exception never leaves a half-read dataset behind.
 /// - Both LF and CRLF line endings are accepted, a missing final newline too. Blank lines are
 ///   accepted only at the end of a file.
+/// - Every number must be finite in the Scalar the caller asked for (1e39 is an error in a
+///   float read), and so must everything the reader computes from them (summed duplicate
+///   weights, normalised rows).
+/// - Sizes are bounded by what the file can justify before anything is allocated (docs/reliability.md).
 
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/errors.hpp>
@@ -26,8 +30,10 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -51,6 +57,14 @@ struct Labels {
 };
 
 namespace detail {
+
+/// "float", "double" or "long double": the Scalar a message talks about.
+template <typename Scalar>
+constexpr const char* scalar_name() {
+  if constexpr (std::is_same_v<Scalar, float>) return "float";
+  else if constexpr (std::is_same_v<Scalar, double>) return "double";
+  else return "long double";
+}
 
 /// A whole text file held in memory and read line by line. Every error it raises names the
 /// file and the current line.
@@ -105,6 +119,12 @@ class TextReader {
   template <typename... Parts>
   [[noreturn]] void fail(const Parts&... parts) const {
     raise<parse_error>(concat(m_reader, ": ", m_path, ", line ", m_line, ": expected ", parts...));
+  }
+
+  /// The same for an earlier line `line` (checks that can only be made once the file is read).
+  template <typename... Parts>
+  [[noreturn]] void fail_at(Index line, const Parts&... parts) const {
+    raise<parse_error>(concat(m_reader, ": ", m_path, ", line ", line, ": expected ", parts...));
   }
 
   /// Throws parse_error "<reader>: <file>: <parts...>" for errors about the file as a whole.
@@ -169,6 +189,17 @@ class TextReader {
     return value;
   }
 
+  /// `field` as a finite number of the caller's Scalar: a value finite in double but beyond
+  /// the Scalar's range ("1e39" read as float) is an error, not an inf.
+  template <typename Scalar>
+  Scalar value(std::string_view field, std::string_view what) const {
+    const double v = real(field, what);
+    if (!(std::abs(v) <= static_cast<double>(std::numeric_limits<Scalar>::max())))
+      fail(what, " within the range of ", scalar_name<Scalar>(), " (magnitude at most ",
+           std::numeric_limits<Scalar>::max(), "), got '", field, "'");
+    return static_cast<Scalar>(v);
+  }
+
  private:
   std::string m_path;
   std::string_view m_reader;
@@ -193,6 +224,36 @@ inline Labels remap_labels(const std::vector<long long>& codes) {
 /// Largest node count a reader accepts: the sparse storage index is 32-bit.
 constexpr long long max_reader_nodes = std::numeric_limits<StorageIndex>::max() - 1;
 
+/// `build_csr` sums the weights of an entry listed several times; a sum of finite weights can
+/// still overflow (two lines "0 1 1e308"). Throws parse_error naming the line whose weight made
+/// the sum non-finite (summed in file order; the last line of that edge if only build_csr's
+/// order overflows), given the file line of every coordinate. O(E): one pass over the stored
+/// values, and one over the coordinates only when a value is not finite.
+template <typename Scalar>
+void check_summed_weights(const TextReader& file, const SparseMatrix<Scalar>& adj, std::span<const Index> rows,
+                          std::span<const Index> cols, std::span<const Scalar> weights,
+                          std::span<const Index> lines) {
+  const Scalar* val = adj.valuePtr();
+  Index bad = -1;
+  for (Index e = 0; e < adj.nonZeros() && bad < 0; ++e)
+    if (!std::isfinite(val[e])) bad = e;
+  if (bad < 0) return;
+  Index row = 0;
+  while (adj.outerIndexPtr()[row + 1] <= bad) ++row;
+  const Index col = adj.innerIndexPtr()[bad];
+  Scalar sum(0);
+  Index line = 0;
+  for (std::size_t e = 0; e < rows.size(); ++e) {
+    if (rows[e] != row || cols[e] != col) continue;
+    sum += weights[e];
+    line = lines[e];
+    if (!std::isfinite(sum)) break;
+  }
+  file.fail_at(line, "weights whose sum stays within the range of ", scalar_name<Scalar>(),
+               " for an edge listed several times (the entries of edge ", col, " -> ", row,
+               " are summed), but the sum overflows here");
+}
+
 }  // namespace detail
 
 /// How `read_edge_list` interprets a file.
@@ -204,6 +265,12 @@ struct EdgeListReadOptions {
   /// numbered 0..N-1 in order of first appearance; `EdgeListGraph::ids` keeps them.
   bool relabel = false;
   Index num_nodes = 0;           ///< with relabel == false: the node count (0: max id + 1)
+  /// With relabel == false and num_nodes == 0, N = max id + 1 must not exceed 2 L +
+  /// max_unlisted_nodes for a file of L edge lines: L lines name at most 2 L nodes, and every
+  /// id the file skips becomes an isolated node that costs memory (a 13-byte "0 2147483646"
+  /// would otherwise allocate 2^31 nodes). Raise it, give num_nodes, or relabel, for files
+  /// whose ids really are that sparse.
+  Index max_unlisted_nodes = Index(1) << 16;
   bool weighted = false;         ///< a third column holds the edge weight (duplicates summed)
   std::string comments = "#%";   ///< lines starting with one of these characters are skipped
 };
@@ -261,18 +328,21 @@ Index count_undirected_edges(const SparseMatrix<Scalar>& adj) {
 /// blanks or a comma; `#`/`%` comment lines skipped; CRLF accepted. Edges listed more than once
 /// are merged (weight 1, or the sum of the weights). Errors (parse_error, naming file and line):
 /// missing file, a line without exactly 2 (3) columns, a non-numeric id or weight, a negative
-/// id, an id >= num_nodes when num_nodes is given, an empty file.
+/// id, an id >= num_nodes when num_nodes is given, an id beyond what the file justifies
+/// (`max_unlisted_nodes`), a weight or a sum of duplicate weights outside Scalar's range, an
+/// empty file.
 template <typename Scalar>
 EdgeListGraph<Scalar> read_edge_list(const std::filesystem::path& path, const EdgeListReadOptions& options = {}) {
   detail::TextReader file(path, "read_edge_list", options.comments);
   const std::size_t columns = options.weighted ? 3 : 2;
   std::vector<std::string_view> f;
-  std::vector<Index> src, dst;
+  std::vector<Index> src, dst, lines;  // lines: the file line of each weighted entry
   std::vector<Scalar> weights;
   std::unordered_map<std::string, Index> index_of;
   std::vector<std::string> ids;
   EdgeListGraph<Scalar> out;
   long long max_id = -1;
+  Index max_id_line = 0;
   auto node = [&](std::string_view token) -> Index {
     if (options.relabel) {
       auto [it, inserted] = index_of.try_emplace(std::string(token), static_cast<Index>(ids.size()));
@@ -284,7 +354,10 @@ EdgeListGraph<Scalar> read_edge_list(const std::filesystem::path& path, const Ed
     if (options.num_nodes > 0 && v >= options.num_nodes)
       file.fail("a node id below num_nodes = ", options.num_nodes, ", got '", token, "'");
     if (v > detail::max_reader_nodes) file.fail("a node id below 2^31 - 1, got '", token, "'");
-    max_id = std::max(max_id, v);
+    if (v > max_id) {
+      max_id = v;
+      max_id_line = file.line_number();
+    }
     return static_cast<Index>(v);
   };
   std::string_view line;
@@ -293,7 +366,7 @@ EdgeListGraph<Scalar> read_edge_list(const std::filesystem::path& path, const Ed
     const Index u = node(f[0]);
     const Index v = node(f[1]);
     Scalar w(1);
-    if (options.weighted) w = static_cast<Scalar>(file.real(f[2], "an edge weight"));
+    if (options.weighted) w = file.value<Scalar>(f[2], "an edge weight");
     ++out.num_lines;
     if (u == v) {
       ++out.num_self_loops;
@@ -302,17 +375,31 @@ EdgeListGraph<Scalar> read_edge_list(const std::filesystem::path& path, const Ed
     // adj(target, source): the edge u -> v is stored in row v.
     dst.push_back(v);
     src.push_back(u);
-    if (options.weighted) weights.push_back(w);
+    if (options.weighted) {
+      weights.push_back(w);
+      lines.push_back(file.line_number());
+    }
     if (options.symmetrize && u != v) {
       dst.push_back(u);
       src.push_back(v);
-      if (options.weighted) weights.push_back(w);
+      if (options.weighted) {
+        weights.push_back(w);
+        lines.push_back(file.line_number());
+      }
     }
   }
   if (out.num_lines == 0) file.fail_file("the file holds no edge");
+  // Node ids the lines do not justify are refused before anything of size N is allocated.
+  if (!options.relabel && options.num_nodes <= 0 &&
+      max_id + 1 > 2 * static_cast<long long>(out.num_lines) + static_cast<long long>(options.max_unlisted_nodes))
+    file.fail_at(max_id_line, "node ids that the file's ", out.num_lines, out.num_lines == 1 ? " line" : " lines",
+                 " can justify (N = max id + 1 <= 2 x lines + max_unlisted_nodes = ",
+                 2 * out.num_lines + options.max_unlisted_nodes, "), got the id ", max_id,
+                 "; give num_nodes, relabel, or raise max_unlisted_nodes if the ids really are that sparse");
   const Index n = options.relabel ? static_cast<Index>(ids.size())
                                   : (options.num_nodes > 0 ? options.num_nodes : static_cast<Index>(max_id + 1));
   out.graph.adj = detail::build_csr<Scalar>(n, dst, src, weights, !options.weighted);
+  if (options.weighted) detail::check_summed_weights<Scalar>(file, out.graph.adj, dst, src, weights, lines);
   out.graph.x = Matrix<Scalar>::Ones(n, 1);
   out.graph.offsets = {0, n};
   out.ids = std::move(ids);
@@ -387,11 +474,11 @@ Batch<Scalar> read_adjacency_matrix(const std::filesystem::path& path) {
     }
     if (static_cast<std::size_t>(row) >= n) file.fail("no more rows: the first row has ", n, " columns");
     for (std::size_t j = 0; j < n; ++j) {
-      const double w = file.real(f[j], "a matrix entry");
-      if (w == 0) continue;
+      const Scalar w = file.value<Scalar>(f[j], "a matrix entry");
+      if (w == Scalar(0)) continue;
       dst.push_back(static_cast<Index>(j));
       src.push_back(row);
-      weights.push_back(static_cast<Scalar>(w));
+      weights.push_back(w);
     }
     ++row;
   }

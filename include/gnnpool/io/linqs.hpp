@@ -9,7 +9,9 @@
 #include <gnnpool/io/edge_list.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -49,7 +51,10 @@ struct LinqsDataset {
 ///
 /// Errors (`parse_error`, naming file, line and what was expected): a missing file, a content
 /// line with fewer than 3 columns or with another column count than line 1, a non-numeric
-/// feature, a paper id listed twice, a cites line without exactly 2 columns, an empty file.
+/// feature or one outside Scalar's range, a row that `row_normalize` cannot divide by its sum
+/// without leaving that range (a sum that overflows, or one so small that the quotients do), a
+/// paper id listed twice, a cites line without exactly 2 columns, an empty file. Row
+/// normalisation is computed in double, then rounded to Scalar.
 /// Nothing is returned on error. Cost: O(N F + E log d).
 template <typename Scalar>
 LinqsDataset<Scalar> read_linqs_files(const std::filesystem::path& content, const std::filesystem::path& cites,
@@ -62,6 +67,7 @@ LinqsDataset<Scalar> read_linqs_files(const std::filesystem::path& content, cons
   std::unordered_map<std::string, Index> index_of;
   std::vector<std::string> ids, label_names;
   std::vector<Scalar> values;
+  std::vector<double> row;  // one row's features in double, for row_normalize
   std::size_t columns = 0;
   while (content_file.next(line)) {
     if (ids.empty()) {
@@ -79,8 +85,26 @@ LinqsDataset<Scalar> read_linqs_files(const std::filesystem::path& content, cons
     if (!inserted)
       content_file.fail("each paper id once, but '", f[0], "' was already listed as paper ", it->second + 1);
     ids.emplace_back(f[0]);
-    for (std::size_t j = 1; j + 1 < columns; ++j)
-      values.push_back(static_cast<Scalar>(content_file.real(f[j], "a feature value")));
+    if (options.row_normalize) {
+      row.clear();
+      double sum = 0;
+      for (std::size_t j = 1; j + 1 < columns; ++j) {
+        row.push_back(content_file.real(f[j], "a feature value"));
+        sum += row.back();
+      }
+      // Rows summing to 0 stay as they are; any other sum must give finite quotients.
+      if (!std::isfinite(sum))
+        content_file.fail("a feature row whose sum row_normalize can divide by, but the sum overflows double");
+      for (double v : row) {
+        const double q = sum != 0 ? v / sum : v;
+        if (!(std::abs(q) <= static_cast<double>(std::numeric_limits<Scalar>::max())))
+          content_file.fail("a feature row that row_normalize can divide by its sum (", sum, ") within the range of ",
+                            detail::scalar_name<Scalar>(), ", but ", v, " / ", sum, " overflows");
+        values.push_back(static_cast<Scalar>(q));
+      }
+    } else {
+      for (std::size_t j = 1; j + 1 < columns; ++j) values.push_back(content_file.value<Scalar>(f[j], "a feature value"));
+    }
     label_names.emplace_back(f[columns - 1]);
   }
   if (ids.empty()) content_file.fail_file("the file holds no paper");
@@ -113,12 +137,6 @@ LinqsDataset<Scalar> read_linqs_files(const std::filesystem::path& content, cons
   }
 
   out.graph.x = Eigen::Map<const Matrix<Scalar>>(values.data(), n, width);
-  if (options.row_normalize) {
-    for (Index i = 0; i < n; ++i) {
-      const Scalar s = out.graph.x.row(i).sum();
-      if (s != Scalar(0)) out.graph.x.row(i) /= s;
-    }
-  }
   out.graph.adj = detail::build_csr<Scalar>(n, rows, cols, {}, true);
   out.graph.offsets = {0, n};
   out.class_names = label_names;

@@ -21,6 +21,11 @@ namespace gnnpool {
 struct TUReadOptions {
   bool node_attributes = true;  ///< DS_node_attributes.txt, when present: its columns first
   bool node_labels = true;      ///< DS_node_labels.txt, when present: one-hot, after the attributes
+  /// One-hot columns of node labels between the smallest and the largest that no node uses (gaps
+  /// in the label codes; DD has 7). The one-hot width is max - min + 1, so two labels 0 and
+  /// 999999 would make a 10^6-column matrix from a few bytes: past this many unused columns the
+  /// file is refused before anything is allocated. Raise it if your codes really are that sparse.
+  Index max_unused_label_columns = 1024;
 };
 
 /// A TU dataset: all its graphs as one batch, and one class label per graph.
@@ -57,7 +62,9 @@ struct TUDataset {
 /// line with the wrong number of columns, a non-numeric field, a node index outside 1..n, a
 /// graph id outside 1..(lines of graph_labels), graph_indicator not sorted (each graph's nodes
 /// must be contiguous), an edge joining two graphs, a per-node file whose line count differs
-/// from graph_indicator's, attribute rows of unequal width. Nothing is returned on error.
+/// from graph_indicator's, attribute rows of unequal width, an attribute outside Scalar's range,
+/// node labels spanning 10^6 or more codes or leaving more than `max_unused_label_columns`
+/// one-hot columns unused. Nothing is returned on error.
 ///
 /// Cost: O(n + E log d) time, the files' size plus O(n F + E) memory.
 template <typename Scalar>
@@ -137,7 +144,7 @@ TUDataset<Scalar> read_tu(const std::filesystem::path& folder, std::string name 
       } else {
         attr.split_exact(line, width, "as many attributes as on line 1", f);
       }
-      for (auto field : f) values.push_back(static_cast<Scalar>(attr.real(field, "a node attribute")));
+      for (auto field : f) values.push_back(attr.value<Scalar>(field, "a node attribute"));
       ++count;
     }
     if (count != n)
@@ -160,9 +167,22 @@ TUDataset<Scalar> read_tu(const std::filesystem::path& folder, std::string name 
                        " nodes (one line per node expected)");
     label_min = *std::min_element(node_labels.begin(), node_labels.end());
     label_max = *std::max_element(node_labels.begin(), node_labels.end());
-    if (label_max - label_min >= 1'000'000)
+    // max - min in unsigned arithmetic: exact for any two long longs (max >= min), where the
+    // signed difference overflows once the labels span more than 2^63.
+    const unsigned long long span =
+        static_cast<unsigned long long>(label_max) - static_cast<unsigned long long>(label_min);
+    if (span >= 1'000'000ULL)
       labels.fail_file("node labels span ", label_min, "..", label_max,
                        "; a one-hot encoding that wide is not supported");
+    std::vector<long long> distinct = node_labels;
+    std::sort(distinct.begin(), distinct.end());
+    const auto used = static_cast<unsigned long long>(std::unique(distinct.begin(), distinct.end()) - distinct.begin());
+    const unsigned long long unused = span + 1 - used;
+    if (unused > static_cast<unsigned long long>(std::max<Index>(options.max_unused_label_columns, 0)))
+      labels.fail_file("node labels span ", label_min, "..", label_max, " but only ", used,
+                       " distinct codes are used: the one-hot encoding (one column per code in the span) would have ",
+                       unused, " unused columns, more than max_unused_label_columns = ",
+                       options.max_unused_label_columns, " (", n, " rows); raise it if the codes really are that sparse");
   }
 
   TUDataset<Scalar> out;

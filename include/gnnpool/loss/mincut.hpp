@@ -5,9 +5,11 @@
 /// `MinCutLoss`: MinCutPool's relaxed normalised-cut loss -tr(S^T A S) / tr(S^T D S).
 
 #include <gnnpool/core/batch.hpp>
+#include <gnnpool/core/numeric.hpp>
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/detail/soft_kernels.hpp>
 
+#include <cmath>
 #include <string_view>
 
 namespace gnnpool {
@@ -24,6 +26,10 @@ namespace gnnpool {
 ///
 /// Edgeless graphs (q_b = 0), deliberately unlike PyG (0/0 = NaN): l_b = 0 with zero gradient
 /// (tgp adds 1e-8 to q_b, which gives the same 0). Empty graphs count as l_b = 0 in the mean.
+/// The same holds for q_b below `numeric<Scalar>::tiny()` (1e-31 in float): l_b is invariant
+/// under A -> cA, so its gradient in A grows like 1/q_b and would overflow past that point.
+/// Above it, backward forms t_b / q_b and g / q_b before multiplying (never q_b^2, which
+/// underflows in float for q_b < 1e-19 while q_b is not 0).
 /// Analytic values: -1 for a one-hot S aligned with connected components and for uniform S.
 ///
 /// Cost: O(E K + N K) both ways: one gather pass over the edges forward (dot products and
@@ -51,7 +57,7 @@ class MinCutLoss {
         cache.volume[b] += cache.form.degree[i] * sel.s.row(i).squaredNorm();
     Vector<Scalar> per_graph(nb);
     for (Index b = 0; b < nb; ++b)
-      per_graph[b] = cache.volume[b] != Scalar(0) ? -cache.form.trace[b] / cache.volume[b] : Scalar(0);
+      per_graph[b] = counts(cache.volume[b]) ? -cache.form.trace[b] / cache.volume[b] : Scalar(0);
     return detail::graph_mean(per_graph);
   }
 
@@ -63,8 +69,8 @@ class MinCutLoss {
     Vector<Scalar> alpha(nb), beta(nb);  // dl_b/dt_b and dl_b/dq_b, times g
     for (Index b = 0; b < nb; ++b) {
       const Scalar q = cache.volume[b];
-      alpha[b] = q != Scalar(0) ? -g / q : Scalar(0);
-      beta[b] = q != Scalar(0) ? g * cache.form.trace[b] / (q * q) : Scalar(0);
+      alpha[b] = counts(q) ? -g / q : Scalar(0);
+      beta[b] = counts(q) ? (g / q) * (cache.form.trace[b] / q) : Scalar(0);  // g t / q^2, q^2 never formed
     }
     // q_b = sum_i d_i |S_i|^2: dS_i += 2 beta d_i S_i, and dd_i = beta |S_i|^2 for each entry of row i.
     Vector<Scalar> row_term(in.num_nodes());
@@ -77,6 +83,9 @@ class MinCutLoss {
   }
 
  private:
+  /// Whether graph b's volume q_b is large enough to count (see the class comment).
+  static bool counts(Scalar q) { return std::abs(q) >= numeric<Scalar>::tiny(); }
+
   Scalar m_weight;
 };
 

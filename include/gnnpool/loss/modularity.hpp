@@ -5,9 +5,11 @@
 /// `ModularityLoss`: DMoN's spectral loss, minus the soft modularity of S.
 
 #include <gnnpool/core/batch.hpp>
+#include <gnnpool/core/numeric.hpp>
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/detail/soft_kernels.hpp>
 
+#include <cmath>
 #include <string_view>
 
 namespace gnnpool {
@@ -26,7 +28,10 @@ namespace gnnpool {
 /// Other conventions: the original DMoN code and Spektral use the edge count 2 E_2 = 2 c_b
 /// (or nnz(A)) in place of 2m, which scales the null model by 1/2; their values are not
 /// comparable with this one. A graph without edges (c_b = 0) gives l_b = 0 with zero gradient
-/// (tgp's choice; PyG divides by 0). Values: 0 for a uniform S; -(1 - sum_c (vol_c / vol)^2) for
+/// (tgp's choice; PyG divides by 0), and so does c_b below `numeric<Scalar>::tiny()` (1e-31 in
+/// float), where the gradient, of order 1/c_b (l_b is invariant under A -> cA), would overflow.
+/// Every term is computed from u_b / c_b and t_b / c_b, which stay in [0, 1] for A >= 0, so
+/// nothing forms c_b^2 or c_b^3 (they underflow in float for tiny positive weights). Values: 0 for a uniform S; -(1 - sum_c (vol_c / vol)^2) for
 /// a one-hot S aligned with the connected components.
 ///
 /// Cost: O(E K + N K) both ways: one gather pass over the edges forward (dot products and
@@ -55,7 +60,7 @@ class ModularityLoss {
     for (Index b = 0; b < nb; ++b) {
       const Scalar c = detail::graph_rows(cache.form.degree, sel.offsets, b).sum();
       cache.volume[b] = c;
-      per_graph[b] = c != Scalar(0) ? (-cache.form.trace[b] + cache.pooled_degree.row(b).squaredNorm() / c) / c : Scalar(0);
+      per_graph[b] = counts(c) ? -cache.form.trace[b] / c + (cache.pooled_degree.row(b) / c).squaredNorm() : Scalar(0);
     }
     return detail::graph_mean(per_graph);
   }
@@ -68,20 +73,25 @@ class ModularityLoss {
     Vector<Scalar> row_term = Vector<Scalar>::Zero(in.num_nodes());
     for (Index b = 0; b < nb; ++b) {
       const Scalar c = cache.volume[b];
-      if (c == Scalar(0)) continue;
-      const auto u = cache.pooled_degree.row(b);
-      const Scalar u2 = u.squaredNorm(), c2 = c * c;
-      alpha[b] = -g / c;
-      const Scalar dc = g * (cache.form.trace[b] / c2 - Scalar(2) * u2 / (c2 * c));  // through c_b
+      if (!counts(c)) continue;
+      // With u^ = u / c and t^ = t / c (both O(1)) and h = g / c:
+      //   dS_i += -h (A + A^T) S + 2 h d_i u^,   dA_ij += h (-<S_i, S_j> + 2 <S_i, u^> + t^ - 2 |u^|^2).
+      const Vector<Scalar> uh = cache.pooled_degree.row(b).transpose() / c;
+      const Scalar h = g / c, th = cache.form.trace[b] / c;
+      alpha[b] = -h;
+      const Scalar dc = h * (th - Scalar(2) * uh.squaredNorm());  // through c_b
       for (Index i = sel.offsets[static_cast<std::size_t>(b)]; i < sel.offsets[static_cast<std::size_t>(b) + 1]; ++i) {
-        row_term[i] = g * Scalar(2) * sel.s.row(i).dot(u) / c2 + dc;
-        dsel.row(i) += (g * Scalar(2) * cache.form.degree[i] / c2) * u;
+        row_term[i] = h * Scalar(2) * sel.s.row(i).dot(uh.transpose()) + dc;
+        dsel.row(i) += (Scalar(2) * h * cache.form.degree[i]) * uh.transpose();
       }
     }
     detail::graph_quadratic_form_backward(in.adj, sel, cache.form, alpha, &row_term, dsel, din.adj);
   }
 
  private:
+  /// Whether graph b's volume c_b is large enough to count (see the class comment).
+  static bool counts(Scalar c) { return std::abs(c) >= numeric<Scalar>::tiny(); }
+
   Scalar m_weight;
 };
 

@@ -6,6 +6,7 @@
 
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/parameters.hpp>
+#include <gnnpool/detail/column_sums.hpp>
 #include <gnnpool/detail/propagate.hpp>
 
 #include <gnnpool/core/batch.hpp>
@@ -47,6 +48,12 @@ struct GCNConvOptions {
 ///     db = 1^T dY,   dH = Â^T dY,   dW = dH^T X,   dX = dH W          (H = X W^T)
 ///     dadj_e (e = (i, j) stored):  G_ij s_i s_j + dL/d deg_i,   G_ij = <dY_i, H_j>
 ///     dL/d deg_i = -1/2 s_i^3 (sum_j G_ij A'_ij s_j + sum_k G_ki A'_ki s_k)
+///                = -1/2 s_i^2 (sum_j G_ij Â_ij + sum_k G_ki Â_ki)
+///
+/// The second form is the one evaluated: Â is bounded, where s_i^3 overflows float as soon as
+/// deg_i < 1e-26 (a tiny positive edge weight). The gradient itself grows like 1/deg_i; if it
+/// still overflows Scalar (deg_i below the smallest normal number), backward throws
+/// `invalid_argument` naming the node rather than returning inf.
 ///
 /// where the sums run over the stored entries and the added loops (G_ii = <dY_i, H_i>). Without
 /// normalize dadj_e = G_ij. The added loops have the constant weight 1 and no gradient.
@@ -150,10 +157,7 @@ class GCNConv {
         if (din.adj) edge_gradients(adj, cache, dz, x, *din.adj);
       }
     }
-    if (has_bias()) {
-      if (dy.rows() == 0) dparams[m_bias].setZero(1, m_out);  // colwise() of 0 rows: UBSan (null offset)
-      else dparams[m_bias] = dy.colwise().sum();
-    }
+    if (has_bias()) dparams[m_bias] = detail::column_sums(dy);
   }
 
  private:
@@ -219,25 +223,30 @@ class GCNConv {
     const Index n = adj.rows();
     const StorageIndex* outer = adj.outerIndexPtr();
     const StorageIndex* inner = adj.innerIndexPtr();
-    const Scalar* val = adj.valuePtr();
+    const Scalar* values = cache.values.data();  // Â on the stored entries
     const Scalar* s = cache.dinv.data();
-    // t_i = dL/ds_i, through both ends of every entry (and the added loops), then
-    // dL/ddeg_i = -1/2 s_i^3 t_i reaches every entry of row i (deg_i is row i's sum).
-    Vector<Scalar> t = Vector<Scalar>::Zero(n);
+    // u_i = s_i dL/ds_i = sum of G Â over both ends of every entry (and the added loops), then
+    // dL/ddeg_i = -1/2 s_i^2 u_i reaches every entry of row i (deg_i is row i's sum).
+    Vector<Scalar> u = Vector<Scalar>::Zero(n);
     for (Index i = 0; i < n; ++i) {
       for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) {
         const Index j = inner[e];
-        const Scalar ga = dadj[e] * val[e];
-        t[i] += ga * s[j];
-        t[j] += ga * s[i];
+        const Scalar ga = dadj[e] * values[e];
+        u[i] += ga;
+        u[j] += ga;
         dadj[e] *= s[i] * s[j];
       }
       if (m_options.add_self_loops && cache.added[i] != Scalar(0))
-        t[i] += Scalar(2) * a.row(i).dot(b.row(i)) * s[i];
+        u[i] += Scalar(2) * a.row(i).dot(b.row(i)) * cache.diag[i];
     }
     for (Index i = 0; i < n; ++i) {
-      const Scalar ddeg = Scalar(-0.5) * s[i] * s[i] * s[i] * t[i];
-      for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) dadj[e] += ddeg;
+      const Scalar ddeg = (Scalar(-0.5) * u[i] * s[i]) * s[i];
+      for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) {
+        dadj[e] += ddeg;
+        GNNPOOL_CHECK(std::isfinite(dadj[e]), invalid_argument, "GCNConv backward: dL/dA of the entry (", i, ", ",
+                      inner[e], ") is ", dadj[e], ": node ", i, "'s weighted in-degree (deg^-1/2 = ", s[i],
+                      ") is too small for a gradient of order 1/deg to be finite in this precision");
+      }
     }
   }
 

@@ -7,6 +7,7 @@
 
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/parameters.hpp>
+#include <gnnpool/detail/column_sums.hpp>
 #include <gnnpool/detail/propagate.hpp>
 #include <gnnpool/nn/linear.hpp>
 
@@ -111,10 +112,7 @@ class GraphConv {
       Matrix<Scalar> dh;
       detail::propagate_transpose<Scalar>(adj, adj.valuePtr(), nullptr, dy, dh);
       dparams[m_rel.weight_slot()].noalias() = dh.transpose() * x;
-      if (has_bias()) {
-        if (dy.rows() == 0) dparams[m_rel.bias_slot()].setZero(1, m_out);  // colwise() of 0 rows: UBSan
-        else dparams[m_rel.bias_slot()] = dy.colwise().sum();
-      }
+      if (has_bias()) dparams[m_rel.bias_slot()] = detail::column_sums(dy);
       if (din.x) din.x->noalias() = dh * w_rel;
       if (din.adj) detail::edge_dots<Scalar>(adj, dy, cache.h, *din.adj);
     }

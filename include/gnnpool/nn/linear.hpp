@@ -6,6 +6,7 @@
 
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/parameters.hpp>
+#include <gnnpool/detail/column_sums.hpp>
 
 #include <string>
 #include <string_view>
@@ -68,17 +69,10 @@ class Linear {
                   detail::shape(dy.rows(), dy.cols()), ", expected ", detail::shape(x.rows(), m_out));
     if (dx) dx->noalias() = dy * params[m_weight];
     dparams[m_weight].noalias() = dy.transpose() * x;
-    if (has_bias()) assign_column_sums(dy, dparams[m_bias]);
+    if (has_bias()) dparams[m_bias] = detail::column_sums(dy);
   }
 
  private:
-  /// out (1 x cols) = 1^T m. Eigen's `colwise().sum()` offsets the null data pointer of a
-  /// 0-row matrix (UBSan), so an empty batch takes the zero branch.
-  static void assign_column_sums(const ConstMatrixRef<Scalar>& m, Matrix<Scalar>& out) {
-    if (m.rows() == 0) out.setZero(1, m.cols());
-    else out = m.colwise().sum();
-  }
-
   std::string m_name;
   Index m_in, m_out;
   Index m_weight = -1, m_bias = -1;

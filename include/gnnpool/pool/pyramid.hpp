@@ -15,9 +15,11 @@
 #include <gnnpool/reduce/cluster.hpp>
 
 #include <bit>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <span>
 #include <string>
 #include <string_view>
@@ -372,7 +374,17 @@ class ByteReader {
     GNNPOOL_CHECK(bytes_each == 0 || c <= (m_end - m_pos) / bytes_each, parse_error, m_file, ": corrupt at byte ",
                   m_pos - 8, ": ", what, " = ", c, " needs ", bytes_each, " bytes each but only ", m_end - m_pos,
                   " bytes are left");
+    GNNPOOL_CHECK(c <= static_cast<std::uint64_t>(std::numeric_limits<Index>::max()), parse_error, m_file,
+                  ": corrupt at byte ", m_pos - 8, ": ", what, " = ", c, " is not a valid count");
     return static_cast<Index>(c);
+  }
+
+  /// Room for `count` items of `bytes_each` bytes: compared by division, so that a huge count
+  /// cannot wrap the product around (2^61 items of 8 bytes "need" 0 bytes mod 2^64).
+  void need_items(Index count, std::size_t bytes_each, std::string_view what) const {
+    GNNPOOL_CHECK(count >= 0 && static_cast<std::uint64_t>(count) <= (m_end - m_pos) / bytes_each, parse_error,
+                  m_file, ": truncated at byte ", m_pos, " while reading ", what, " (", count, " items of ",
+                  bytes_each, " bytes needed, ", m_end - m_pos, " bytes left)");
   }
 
   void need(std::size_t size, std::string_view what) const {
@@ -473,11 +485,18 @@ std::vector<Pyramid<Scalar>> load_pyramids(const std::string& path) {
                 " but the file records ", stored);
 
   detail::ByteReader r(bytes, detail::pyramid_header_bytes, end, path);
+  // Every value must be finite in the Scalar read into (a double file read as float can hold
+  // values beyond float's range).
   auto scalar = [&](std::string_view what) -> Scalar {
-    return scalar_bytes == 4 ? static_cast<Scalar>(r.get<float>(what)) : static_cast<Scalar>(r.get<double>(what));
+    const std::size_t at = r.position();
+    const double v = scalar_bytes == 4 ? static_cast<double>(r.get<float>(what)) : r.get<double>(what);
+    GNNPOOL_CHECK(std::abs(v) <= static_cast<double>(std::numeric_limits<Scalar>::max()), parse_error, path,
+                  ": corrupt at byte ", at, ": ", what, " is ", v, ", not a finite ",
+                  sizeof(Scalar) == 4 ? "float" : "double");
+    return static_cast<Scalar>(v);
   };
   auto indices = [&](IndexVector& v, Index n, std::string_view what) {
-    r.need(static_cast<std::size_t>(n) * 8, what);
+    r.need_items(n, 8, what);
     v.resize(static_cast<std::size_t>(n));
     for (auto& x : v) x = static_cast<Index>(r.get<std::int64_t>(what));
   };
@@ -500,12 +519,14 @@ std::vector<Pyramid<Scalar>> load_pyramids(const std::string& path) {
       GNNPOOL_CHECK(n >= 0, parse_error, where, ": corrupt level ", l);
       const Index m = r.count("the supernode count", 8);
       indices(s.assignment, n, "an assignment");
-      r.need(static_cast<std::size_t>(n) * scalar_bytes, "the weights");
+      r.need_items(n, scalar_bytes, "the weights");
       s.weight.resize(n);
       for (Index i = 0; i < n; ++i) s.weight[i] = scalar("a weight");
       indices(s.representative, m, "the representatives");
       indices(s.offsets, graphs + 1, "the supernode offsets");
       const Index nnz = r.count("the edge count", 4 + scalar_bytes);
+      GNNPOOL_CHECK(nnz <= static_cast<Index>(std::numeric_limits<StorageIndex>::max()), parse_error, where,
+                    ": level ", l, " has ", nnz, " edges, more than the 32-bit storage index holds");
       IndexVector outer;
       indices(outer, m + 1, "the row pointers");
       GNNPOOL_CHECK(outer.front() == 0 && outer.back() == nnz, parse_error, where, ": level ", l,

@@ -6,9 +6,13 @@
 
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/errors.hpp>
+#include <gnnpool/core/numeric.hpp>
 #include <gnnpool/core/selection.hpp>
+#include <gnnpool/detail/column_sums.hpp>
 #include <gnnpool/detail/soft_kernels.hpp>
 #include <gnnpool/nn/activation.hpp>
+
+#include <cmath>
 
 namespace gnnpool {
 
@@ -30,6 +34,11 @@ struct SoftReduceOptions {
 /// Backward (G = dL/dX'_b):  dZ = G ⊙ f'(Z);  dM_k = dZ_k / c_k;  dc_k = -<dZ_k, Z_k> / c_k;
 ///   dS_b += X_b dM^T + 1 dc^T (cluster_mean);  dX_b += S_b dM.   (dM = dZ without cluster_mean.)
 /// A cluster of size c_k = 0 (only possible in an empty graph) pools to 0 with zero gradient.
+/// A cluster a saturated softmax leaves almost empty (c_k ~ 1e-38 in float, ~1e-308 in double,
+/// late in training) has dL/dS of order |X| / c_k, which overflows: the size is therefore
+/// clamped from below at numeric<Scalar>::tiny() (1e-31 in float, 1e-292 in double),
+/// Z_k = M_k / max(c_k, tiny). Below it the cluster's features go smoothly to 0 (M_k <= c_k
+/// max|X|) and dL/dS stays below |dZ| |X| / tiny; above it nothing changes.
 ///
 /// Output: x_out is (B K) x F, graph b's supernodes are rows b K .. (b+1) K; an empty graph
 /// gives K zero rows (f(0) = 0 for every activation gnnpool offers except sigmoid: sigmoid(0)).
@@ -63,8 +72,8 @@ class SoftReduce {
     if (m_options.cluster_mean) {
       cache.cluster_size.resize(nb * k);
       for (Index b = 0; b < nb; ++b)
-        cache.cluster_size.segment(b * k, k) = detail::graph_rows(sel.s, sel.offsets, b).colwise().sum().transpose();
-      for (Index r = 0; r < nb * k; ++r) z.row(r) *= inverse_or_zero(cache.cluster_size[r]);
+        cache.cluster_size.segment(b * k, k) = detail::column_sums(detail::graph_rows(sel.s, sel.offsets, b)).transpose();
+      for (Index r = 0; r < nb * k; ++r) z.row(r) *= inverse_size(cache.cluster_size[r]);
     } else {
       cache.cluster_size.resize(0);
     }
@@ -92,9 +101,10 @@ class SoftReduce {
       Matrix<Scalar> dmean(nb * k, in.x.cols());
       Vector<Scalar> dc(nb * k);
       for (Index r = 0; r < nb * k; ++r) {
-        const Scalar inv = inverse_or_zero(cache.cluster_size[r]);
+        const Scalar inv = inverse_size(cache.cluster_size[r]);
         dmean.row(r) = dz.row(r) * inv;
-        dc[r] = -dz.row(r).dot(z_pooled.row(r)) * inv;
+        // A clamped size is a constant: no gradient through it.
+        dc[r] = clamped(cache.cluster_size[r]) ? Scalar(0) : -dz.row(r).dot(z_pooled.row(r)) * inv;
       }
       accumulate(in, sel, dmean, din, dsel);
       for (Index b = 0; b < nb; ++b)
@@ -105,7 +115,13 @@ class SoftReduce {
   }
 
  private:
-  static Scalar inverse_or_zero(Scalar c) { return c != Scalar(0) ? Scalar(1) / c : Scalar(0); }
+  /// 1 / max(c, tiny) for a cluster size c (see the class comment); 0 for c = 0 (an empty
+  /// graph, whose M is 0 anyway).
+  static Scalar inverse_size(Scalar c) {
+    if (c == Scalar(0)) return Scalar(0);
+    return Scalar(1) / (clamped(c) ? std::copysign(numeric<Scalar>::tiny(), c) : c);
+  }
+  static bool clamped(Scalar c) { return c != Scalar(0) && std::abs(c) < numeric<Scalar>::tiny(); }
 
   /// Z (after the cluster mean, before the activation): cached when there is an activation,
   /// recomputed otherwise (identity + cluster_mean keeps no copy of X').
@@ -117,7 +133,7 @@ class SoftReduce {
     for (Index b = 0; b < nb; ++b)
       z.middleRows(b * k, k).noalias() =
           detail::graph_rows(sel.s, sel.offsets, b).transpose() * detail::graph_rows(in.x, in.offsets, b);
-    for (Index r = 0; r < nb * k; ++r) z.row(r) *= inverse_or_zero(cache.cluster_size[r]);
+    for (Index r = 0; r < nb * k; ++r) z.row(r) *= inverse_size(cache.cluster_size[r]);
     return z;
   }
 

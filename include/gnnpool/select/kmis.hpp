@@ -18,6 +18,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <random>
 #include <string_view>
@@ -63,6 +64,11 @@ inline KMISHeuristic parse_kmis_heuristic(std::string_view name) {
 
 struct KMISOptions {
   Index k = 1;
+  /// Largest k accepted (the constructor throws above it). The k-hop balls of the set stop
+  /// growing at the graph's diameter, and the search stops there, but the heuristic's A^k is k
+  /// sparse products whatever the graph (O(k E)), so k = 10^12 would run for hours on a ring of
+  /// 10 nodes. Raise it if you really mean a larger k.
+  Index max_k = 1024;
   KMISScorer scorer = KMISScorer::linear;
   KMISHeuristic heuristic = KMISHeuristic::greedy;
   /// false: A^k in the heuristic, as the code of PR #6488 (and the conformance cases); true:
@@ -198,9 +204,10 @@ class KMISSelect {
     const Index n = in.num_nodes();
     compute_scores(params, in, cache.score);
     for (Index i = 0; i < n; ++i)
-      GNNPOOL_CHECK(!std::isnan(cache.score[i]), invalid_argument, layer, ": the score of node ", i,
-                    " is NaN (non-finite features?)");
-    apply_heuristic(in.adj, cache.score, cache.updated);
+      GNNPOOL_CHECK(std::isfinite(cache.score[i]), invalid_argument, layer, ": the score of node ", i, " is ",
+                    std::isnan(cache.score[i]) ? "NaN (non-finite features?)"
+                                               : "infinite (a weighted degree that overflows)");
+    apply_heuristic(in.adj, in.offsets, cache.score, cache.updated);
     // Ranking: descending s', ties to the lower index, graph by graph.
     detail::rank_descending(cache.updated, in.offsets, cache.visit_order);
     // Greedy k-MIS in rank order; the first member to reach a node (the lowest rank within k
@@ -273,6 +280,10 @@ class KMISSelect {
  private:
   void validate() const {
     GNNPOOL_CHECK(m_options.k >= 1, invalid_argument, "KMISSelect: k must be >= 1, got ", m_options.k);
+    GNNPOOL_CHECK(m_options.k <= m_options.max_k, invalid_argument, "KMISSelect: k = ", m_options.k,
+                  " is larger than max_k = ", m_options.max_k,
+                  "; the heuristic computes A^k with k sparse products (O(k E)) while the k-hop balls stop "
+                  "growing at the graph's diameter. Raise KMISOptions::max_k if you really mean it");
   }
 
   void compute_scores(const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in, Vector<Scalar>& s) const {
@@ -307,7 +318,15 @@ class KMISSelect {
   }
 
   /// s' from s (see the class comment): k products with the pattern of A off the diagonal.
-  void apply_heuristic(const SparseMatrix<Scalar>& adj, const Vector<Scalar>& s, Vector<Scalar>& out) const {
+  ///
+  /// A^k 1 grows like (degree)^k: it overflows float at k = 128 on a ring (and A^k s underflows
+  /// with tiny scores), which made every key of the graph 0 (or inf) and the ranking plain index
+  /// order. Whenever a graph's largest |t| leaves [2^-h, 2^h] (h = half the exponent range),
+  /// that graph's t is multiplied by a power of two. This is exact, changes no ratio inside the
+  /// graph (the ranking is per graph) and no bit of a graph that never leaves the range; a
+  /// rescaled graph's keys s' are its true keys times one power of two.
+  void apply_heuristic(const SparseMatrix<Scalar>& adj, const IndexVector& offsets, const Vector<Scalar>& s,
+                       Vector<Scalar>& out) const {
     const Index n = s.size();
     if (m_options.heuristic == KMISHeuristic::plain) {
       out = s;
@@ -325,9 +344,26 @@ class KMISSelect {
         u[i] = acc;
       }
       t.swap(u);
+      keep_in_range(t, offsets);
     }
     out.resize(n);
     for (Index i = 0; i < n; ++i) out[i] = t[i] == Scalar(0) ? numeric<Scalar>::infinity() : s[i] / t[i];
+  }
+
+  /// Multiplies the rows of each graph of t by a power of two when their largest magnitude
+  /// leaves [2^-h, 2^h] (see apply_heuristic). O(N).
+  static void keep_in_range(Vector<Scalar>& t, const IndexVector& offsets) {
+    constexpr int h = std::numeric_limits<Scalar>::max_exponent / 2;
+    const Scalar high = std::ldexp(Scalar(1), h), low = std::ldexp(Scalar(1), -h);
+    for (std::size_t b = 0; b + 1 < offsets.size(); ++b) {
+      auto tb = t.segment(offsets[b], offsets[b + 1] - offsets[b]);
+      if (tb.size() == 0) continue;
+      const Scalar m = tb.cwiseAbs().maxCoeff();
+      if (!(m > high || (m > Scalar(0) && m < low))) continue;
+      int e = 0;
+      (void)std::frexp(m, &e);
+      for (Index i = 0; i < tb.size(); ++i) tb[i] = std::ldexp(tb[i], -e);
+    }
   }
 
   KMISOptions m_options;

@@ -10,6 +10,7 @@
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/core/selection.hpp>
+#include <gnnpool/detail/symmetry.hpp>
 
 #include <Eigen/Eigenvalues>
 
@@ -94,7 +95,11 @@ struct NDPSelectOptions {
   /// Components whose lambda_max differ by at most this are tied: the one with the lowest node
   /// carries the eigenvector (any choice is a correct split; this one is deterministic).
   double tie_tolerance = 1e-10;
-  /// Check that the adjacency is symmetric (values included). O(E log d).
+  /// Check that the adjacency is symmetric (values included). O(E log d). Off, the edges (the
+  /// positive off-diagonal entries) must still come in mirrored pairs, which the component search
+  /// relies on: that is checked in O(N + E) whatever this option says, and the two weights of a
+  /// pair may then differ (each row's degree is its own sum; the eigensolvers read the lower
+  /// triangle). Turning the check off never makes an asymmetric input unsafe, only unchecked.
   bool check_symmetric = true;
 };
 
@@ -200,6 +205,7 @@ class NDPSelect {
     check_batch(in, layer);
     check_nonnegative(in.adj, layer);
     if (m_options.check_symmetric) check_symmetric(in.adj, layer);
+    else detail::check_symmetric_support(in.adj, layer, "check_symmetric = false");
     const Index n = in.num_nodes();
     GNNPOOL_CHECK(m_options.fallback_partition.empty() ||
                       static_cast<Index>(m_options.fallback_partition.size()) == n,
@@ -261,26 +267,35 @@ class NDPSelect {
 
     // Connected components (BFS), 2-colouring on the way; isolated nodes belong to none. The
     // BFS lists are then rewritten in ascending node order by one counting pass over the graph
-    // (ws.local holds the component id meanwhile).
+    // (ws.local holds the component id meanwhile, set when a node is queued).
+    //
+    // The solvers index a component's matrix by the local numbers of its nodes' neighbours, so
+    // every edge must stay inside its component and reach a node with an edge of its own. A
+    // symmetric support guarantees both (it is checked in forward); they are verified here as
+    // well, at no cost, so that no input can make the indices run out of range.
     std::vector<detail::NDPComponent> comps;
     Index pos = lo;
     for (Index root = lo; root < hi; ++root) {
       if (at(ws.degree, root) == 0 || at(ws.colour, root) != 0) continue;
+      const auto id = static_cast<Index>(comps.size());
       detail::NDPComponent c;
       c.begin = pos;
       at(ws.colour, root) = 1;
+      at(ws.local, root) = id;
       at(ws.nodes, pos++) = root;
       for (Index head = c.begin; head < pos; ++head) {
         const Index u = at(ws.nodes, head);
-        at(ws.local, u) = static_cast<Index>(comps.size());
         for (StorageIndex p = outer[u]; p < outer[u + 1]; ++p) {
           if (!edge(u, p)) continue;
           const Index v = inner[p];
           if (at(ws.colour, v) == 0) {
+            if (at(ws.degree, v) == 0) raise_asymmetric(u, v);
             at(ws.colour, v) = static_cast<signed char>(-at(ws.colour, u));
+            at(ws.local, v) = id;
             at(ws.nodes, pos++) = v;
-          } else if (at(ws.colour, v) == at(ws.colour, u)) {
-            c.bipartite = false;
+          } else {
+            if (at(ws.local, v) != id) raise_asymmetric(u, v);
+            if (at(ws.colour, v) == at(ws.colour, u)) c.bipartite = false;
           }
         }
       }
@@ -350,6 +365,14 @@ class NDPSelect {
       info.random_split = true;
       random_split(lo, hi, cache.partition);
     }
+  }
+
+  /// The edge (u, v) has no mirror (v -> u) although the component search met it: only an
+  /// asymmetric support gets here (see split_graph).
+  [[noreturn]] static void raise_asymmetric(Index u, Index v) {
+    detail::raise<invalid_argument>(detail::concat(
+        "NDPSelect: the graph must be undirected, but A(", u, ", ", v, ") is an edge and A(", v, ", ", u,
+        ") is not (NDP splits each connected component of an undirected graph)"));
   }
 
   void random_split(Index lo, Index hi, std::vector<signed char>& z) const {
