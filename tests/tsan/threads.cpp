@@ -1,4 +1,4 @@
-// Thread safety (DESIGN §3): every pooler and readout runs forward and backward from 4 threads at
+// Thread safety: every pooler and readout runs forward and backward from 4 threads at
 // once on the same const layer objects and the same ParameterSet, each thread with its own
 // batch, caches, outputs and gradients. Built with ThreadSanitizer (tests/tsan/CMakeLists.txt),
 // which reports any data race; the test itself checks that every thread gets, bit for bit, what
