@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds gnnpool's tests, examples and benchmarks and runs every test (configure + build + ctest
 # through the CMake workflow preset). Usage: scripts/test.sh [preset] [--fresh]
-#   preset  ci (default, the README's test command: -O0, assertions, asan + ubsan), dev (Debug),
+#   preset  ci (default, the README's test command: -O0, assertions, asan + ubsan, MPI), dev (Debug),
 #           release, asan (tests only, -O0)
 #   --fresh reconfigure build/<preset> from scratch
 # Missing Debian packages are installed with apt when run as root.
@@ -19,7 +19,11 @@ for arg in "$@"; do
   esac
 done
 
-gnnpool_ensure_packages
+if [ "$preset" = ci ]; then
+  gnnpool_ensure_packages "${GNNPOOL_OPTIONAL_PACKAGES[@]}"  # the ci preset builds the MPI part
+else
+  gnnpool_ensure_packages
+fi
 gnnpool_set_jobs
 cd "$root"
 cmake --workflow --preset "$preset" "${fresh[@]}"
