@@ -2,7 +2,10 @@
 # -DTIMEOUT=s -DEXPECT=regex1;regex2 -P gnnpoolExpectFailure.cmake`. Passes when the command exits
 # non-zero before TIMEOUT seconds and its output (stdout + stderr) matches every EXPECT regex;
 # a hang (killed at the limit), a zero exit or a missing message fails, with the output shown.
+# COMMAND and EXPECT may also be joined by "^^" (how gnnpool_add_mpi_failure_test passes them).
 cmake_minimum_required(VERSION 3.25)
+string(REPLACE "^^" ";" COMMAND "${COMMAND}")
+string(REPLACE "^^" ";" EXPECT "${EXPECT}")
 string(TIMESTAMP start "%s")
 execute_process(COMMAND ${COMMAND} TIMEOUT ${TIMEOUT} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 string(TIMESTAMP stop "%s")

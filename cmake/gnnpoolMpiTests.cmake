@@ -16,7 +16,8 @@
 include_guard(GLOBAL)
 
 set(GNNPOOL_MPIEXEC_FLAGS "")
-if(MPI_CXX_LIBRARY_VERSION_STRING MATCHES "Open MPI")
+execute_process(COMMAND ${MPIEXEC_EXECUTABLE} --version OUTPUT_VARIABLE gnnpool_mpiexec_version ERROR_QUIET)
+if(gnnpool_mpiexec_version MATCHES "Open MPI|OpenRTE")
   set(GNNPOOL_MPIEXEC_FLAGS --allow-run-as-root --oversubscribe)
 endif()
 set(GNNPOOL_MPI_TEST_ENVIRONMENT
@@ -40,8 +41,9 @@ function(gnnpool_add_mpi_failure_test)
   list(POP_FRONT arg_COMMAND program)
   set(command ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${arg_NP} ${GNNPOOL_MPIEXEC_FLAGS} ${MPIEXEC_PREFLAGS}
               ${program} ${MPIEXEC_POSTFLAGS} ${arg_COMMAND})
-  string(REPLACE ";" "\\;" command "${command}")
-  string(REPLACE ";" "\\;" expect "${arg_EXPECT}")
+  # Lists travel through the command line joined by "^^" (gnnpoolExpectFailure.cmake splits them).
+  string(REPLACE ";" "^^" command "${command}")
+  string(REPLACE ";" "^^" expect "${arg_EXPECT}")
   add_test(NAME ${arg_NAME}
            COMMAND ${CMAKE_COMMAND} "-DCOMMAND=${command}" -DTIMEOUT=60 "-DEXPECT=${expect}"
                    -P ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/gnnpoolExpectFailure.cmake)
