@@ -378,7 +378,8 @@ int run(int argc, char** argv) {
     else std::printf(" -> %s", pooler.c_str());
     std::printf(" -> GraphConvSkip(%ld)", static_cast<long>(config.hidden));
   }
-  std::printf(" -> %s readout -> MLP -> %ld classes\n", config.readout.c_str(), static_cast<long>(config.num_classes));
+  std::printf(" -> %s readout -> MLP -> %ld classes (%ld parameters)\n", config.readout.c_str(),
+              static_cast<long>(config.num_classes), static_cast<long>(Model(config, p.seed).parameters().num_scalars()));
   std::printf("  protocol  %s: %ld %s, validation %.0f%% of train, Adam lr %g, batch %ld, <= %ld epochs, patience %ld,"
               " L2 %g, seed %lu\n",
               p.name.c_str(), static_cast<long>(run_folds), mincut_protocol ? "random splits (10% test)" : "folds",

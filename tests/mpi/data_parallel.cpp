@@ -286,6 +286,18 @@ int main(int argc, char** argv) {
                    "DistributedGraphLoader: same sizes but other labels are refused too", message);
     }
 
+    {
+      const auto d = make_data<double>(23, 1);
+      Batch<double> graphs;
+      std::vector<Index> labels;
+      if (comm.is_root()) graphs = d.graphs, labels = d.labels;  // only rank 0 "read the files"
+      mpi::broadcast_dataset(comm, graphs, labels);
+      const bool same = graphs.x == d.graphs.x && graphs.offsets == d.graphs.offsets && labels == d.labels &&
+                        gnnpool::Matrix<double>(graphs.adj) == gnnpool::Matrix<double>(d.graphs.adj);
+      gnnpool::check_batch(graphs, "broadcast_dataset");
+      report.check(same, "broadcast_dataset: every rank receives rank 0's dataset");
+    }
+
     // ---- exactness: P ranks against one process on the same global batches -------------------
     const auto data = make_data<double>(23, 2);
     const std::string checkpoint =

@@ -45,6 +45,52 @@ inline Range shard_range(Index n, int rank, int size) {
   return {begin, begin + base + (r < extra ? 1 : 0)};
 }
 
+/// Sends rank `root`'s dataset (graphs and one label per graph) to every rank, for clusters
+/// where only one node reads the files: the other ranks' `graphs` and `labels` are replaced
+/// (their contents are ignored). One broadcast of the size, one of the bytes (features,
+/// adjacency in CSR, offsets, labels; in pieces of at most 1 GiB). Throws `collective_error`
+/// on every rank when the root's labels do not match its graph count.
+template <typename Scalar>
+void broadcast_dataset(const Communicator& comm, Batch<Scalar>& graphs, std::vector<Index>& labels, int root = 0) {
+  ::gnnpool::detail::ByteWriter w;
+  if (comm.rank() == root) {
+    const auto& a = graphs.adj;
+    for (const Index v : {graphs.num_nodes(), graphs.num_features(), graphs.num_graphs(), a.nonZeros(),
+                          static_cast<Index>(labels.size())})
+      w.put<std::int64_t>(v);
+    for (const Index o : graphs.offsets) w.put<std::int64_t>(o);
+    for (Index i = 0; i < graphs.x.size(); ++i) w.put<Scalar>(graphs.x.data()[i]);
+    for (Index r = 0; r <= a.rows(); ++r) w.put<std::int64_t>(a.outerIndexPtr()[r]);
+    for (Index e = 0; e < a.nonZeros(); ++e) w.put<std::int32_t>(a.innerIndexPtr()[e]);
+    for (Index e = 0; e < a.nonZeros(); ++e) w.put<Scalar>(a.valuePtr()[e]);
+    for (const Index y : labels) w.put<std::int64_t>(y);
+  }
+  comm.check_same(comm.rank() == root ? static_cast<int>(labels.size() == static_cast<std::size_t>(graphs.num_graphs()))
+                                      : 1,
+                  "broadcast_dataset: the root's labels match its graphs (1 = yes)");
+  std::uint64_t size = w.bytes.size();
+  comm.broadcast(std::span<std::uint64_t>(&size, 1), root);
+  w.bytes.resize(static_cast<std::size_t>(size));
+  comm.broadcast(std::span<unsigned char>(w.bytes), root);
+  if (comm.rank() == root) return;
+  ::gnnpool::detail::ByteReader r(w.bytes, 0, w.bytes.size(), "broadcast_dataset");
+  const auto n = static_cast<Index>(r.get<std::int64_t>("N")), f = static_cast<Index>(r.get<std::int64_t>("F")),
+             b = static_cast<Index>(r.get<std::int64_t>("B")), nnz = static_cast<Index>(r.get<std::int64_t>("nnz")),
+             y = static_cast<Index>(r.get<std::int64_t>("labels"));
+  graphs.offsets.resize(static_cast<std::size_t>(b + 1));
+  for (auto& o : graphs.offsets) o = static_cast<Index>(r.get<std::int64_t>("an offset"));
+  graphs.x.resize(n, f);
+  for (Index i = 0; i < graphs.x.size(); ++i) graphs.x.data()[i] = r.get<Scalar>("a feature");
+  auto& a = graphs.adj;
+  a.resize(n, n);
+  a.resizeNonZeros(nnz);
+  for (Index i = 0; i <= n; ++i) a.outerIndexPtr()[i] = static_cast<StorageIndex>(r.get<std::int64_t>("a row pointer"));
+  for (Index e = 0; e < nnz; ++e) a.innerIndexPtr()[e] = r.get<std::int32_t>("a column");
+  for (Index e = 0; e < nnz; ++e) a.valuePtr()[e] = r.get<Scalar>("an edge value");
+  labels.resize(static_cast<std::size_t>(y));
+  for (auto& l : labels) l = static_cast<Index>(r.get<std::int64_t>("a label"));
+}
+
 /// A rank's slice of one global mini-batch: the graphs (`batch`, `labels`, dataset `ids`) of
 /// positions [first, first + ids.size()) of the global batch, and the global batch's size.
 /// `weight()` = local / global graphs: a loss that is a mean over the graphs of a batch,
@@ -68,7 +114,8 @@ struct LocalBatch : MiniBatch<Scalar> {
 ///     DistributedGraphLoader<S> loader(comm, ds.graphs, ds.y.labels, split.train, {.batch_size = 32, .seed = 0});
 ///     for (const auto& mb : loader.epoch()) { ... mb.batch, mb.labels, mb.weight() ... }
 ///
-/// Every rank holds the dataset (read from files or received) and draws the same permutation
+/// Every rank holds the dataset (each reads the files, or rank 0 reads them and
+/// `broadcast_dataset` sends them) and draws the same permutation
 /// from the shared seed; each builds only its slice (O(its nodes + edges)). A rank whose slice
 /// is empty (a global batch smaller than the number of ranks) still takes part in the step with
 /// zero gradients (`DataParallel` does this).
