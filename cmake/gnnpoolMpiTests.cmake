@@ -13,7 +13,7 @@
 # these programs only: Open MPI keeps its allocations until exit by design (and MPI_Abort exits
 # without freeing), which LSan reports as leaks that are not gnnpool's; the address and
 # undefined-behaviour checks stay on.
-include_guard(GLOBAL)
+# (No include guard: every directory that includes it gets the variables in its own scope.)
 
 set(GNNPOOL_MPIEXEC_FLAGS "")
 execute_process(COMMAND ${MPIEXEC_EXECUTABLE} --version OUTPUT_VARIABLE gnnpool_mpiexec_version ERROR_QUIET)
