@@ -7,6 +7,12 @@
 // by the MinCutPool paper's protocol (--protocol mincut: 10 random stratified splits, 10 % test,
 // 10 % of the rest for validation). Run with --help for the options, --pooler to compare
 // poolers; docs/examples.md has the reproduction table.
+//
+// Built with MPI (GNNPOOL_WITH_MPI) the same program is also `graph_classification_mpi`, which
+// trains data-parallel: `mpirun -np P graph_classification_mpi ...` gives every rank a slice of
+// each global mini-batch (--batch is the global size) and sums the gradients over the ranks
+// every step (docs/distributed.md). --checkpoint / --resume save and load the parameters and
+// Adam's state (rank 0 writes; any run, with or without MPI, reads).
 
 #include <gnnpool/gnnpool.hpp>
 
@@ -14,6 +20,7 @@
 #include "common/graphs.hpp"
 #include "common/metrics.hpp"
 #include "common/model.hpp"
+#include "common/parallel.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -50,6 +57,8 @@ struct Protocol {
   double l2 = 0;                    // L2 penalty on the GraphConv and pooler weight matrices
   Index log_every = 10;
   std::uint64_t seed = 0;
+  std::string checkpoint;           // written by rank 0 after every epoch (empty: none)
+  std::string resume;               // loaded at the start of every fold (empty: none)
 };
 
 struct Dataset {
@@ -119,11 +128,13 @@ double l2_penalty(const gnnpool::ParameterSet<Scalar>& params, double l2, bool p
   return p;
 }
 
-Scores evaluate(const Model& model, const Dataset& data, const std::vector<Index>& ids, double l2) {
+Scores evaluate(const Model& model, const Dataset& data, const std::vector<Index>& ids, double l2,
+                examples::Parallel& par) {
   const bool pools = examples::is_soft_pooler(model.config().pooler);
   Scores s;
   gnnpool::Tape<Scalar> tape(model.parameters());
-  gnnpool::GraphLoader<Scalar> loader(data.graphs, data.labels, ids, {.batch_size = 64, .shuffle = false});
+  const std::vector<Index> mine = par.shard(ids);  // each rank scores its share; the sums are reduced
+  gnnpool::GraphLoader<Scalar> loader(data.graphs, data.labels, mine, {.batch_size = 64, .shuffle = false});
   for (const auto& mb : loader.epoch()) {
     tape.reset();
     const auto out = model.forward(tape, mb.batch);
@@ -132,6 +143,9 @@ Scores evaluate(const Model& model, const Dataset& data, const std::vector<Index
     s.aux += w * static_cast<double>(out.aux.value());
     s.acc += static_cast<double>(gnnpool::argmax_accuracy_count(out.logits.value(), mb.labels));
   }
+  double sums[3] = {s.ce, s.aux, s.acc};
+  par.sum(sums);
+  s.ce = sums[0], s.aux = sums[1], s.acc = sums[2];
   const double n = static_cast<double>(ids.size());
   s.ce /= n;
   s.aux /= n;
@@ -151,6 +165,8 @@ struct Progress {
   Index folds = 0, done_folds = 0, done_epochs = 0, max_epochs = 0;
   double train_seconds = 0;  // training time of all epochs so far (summary)
   double epoch_seconds = 0;  // training + validation time of all epochs so far (ETA)
+  double compute_seconds = 0;  // forward + backward of the training steps (this rank)
+  Index steps = 0;
   examples::Stopwatch clock;
 
   std::string eta(Index fold_epoch) const {
@@ -187,16 +203,18 @@ std::vector<examples::PoolerSettings> pooling_levels(const Dataset& data, const 
 }
 
 FoldResult train_fold(const examples::ModelConfig& config, const Protocol& p, const Dataset& data,
-                      const gnnpool::Split& split, Index fold, Progress& progress) {
+                      const gnnpool::Split& split, Index fold, Progress& progress, examples::Parallel& par) {
   examples::Stopwatch fold_clock;
   Model model(config, p.seed + static_cast<std::uint64_t>(fold));
   auto& params = model.parameters();
   gnnpool::AdamOptions adam_options;
   adam_options.lr = p.lr;
   gnnpool::Adam<Scalar> adam(params, adam_options);
+  if (!p.resume.empty()) gnnpool::load_checkpoint(p.resume, params, adam);
+  par.broadcast(params);  // every rank starts from rank 0's parameters
   gnnpool::ParameterSet<Scalar> grads = params.zeros_like(), best = params;
-  gnnpool::GraphLoader<Scalar> loader(data.graphs, data.labels, split.train,
-                                      {.batch_size = p.batch_size, .seed = p.seed * 7919 + static_cast<std::uint64_t>(fold)});
+  auto loader = par.loader<Scalar>(data.graphs, data.labels, split.train,
+                                   {.batch_size = p.batch_size, .seed = p.seed * 7919 + static_cast<std::uint64_t>(fold)});
   gnnpool::Tape<Scalar> tape(params);
   const std::vector<Index> penalized = p.l2 > 0 ? l2_slots(params, examples::is_soft_pooler(config.pooler))
                                                 : std::vector<Index>{};
@@ -207,21 +225,33 @@ FoldResult train_fold(const examples::ModelConfig& config, const Protocol& p, co
     examples::Stopwatch epoch_clock;
     double train_loss = 0, train_aux = 0, train_correct = 0;
     for (const auto& mb : loader.epoch()) {
-      tape.reset();
-      const auto out = model.forward(tape, mb.batch);
-      const auto ce = gnnpool::cross_entropy(out.logits, mb.labels);
-      auto loss = ce + out.aux;
-      if (!penalized.empty()) loss = loss + gnnpool::l2_penalty(tape, static_cast<Scalar>(p.l2), penalized);
-      const double w = static_cast<double>(mb.ids.size());
-      train_loss += w * static_cast<double>(ce.value());
-      train_aux += w * static_cast<double>(out.aux.value());
-      train_correct += static_cast<double>(gnnpool::argmax_accuracy_count(out.logits.value(), mb.labels));
-      tape.backward(loss, grads);
+      examples::Stopwatch step_clock;
+      if (mb.ids.empty()) {  // a rank without graphs in this (small) global batch
+        grads.set_zero();
+      } else {
+        tape.reset();
+        const auto out = model.forward(tape, mb.batch);
+        const auto ce = gnnpool::cross_entropy(out.logits, mb.labels);
+        auto loss = ce + out.aux;
+        if (!penalized.empty()) loss = loss + gnnpool::l2_penalty(tape, static_cast<Scalar>(p.l2), penalized);
+        const double w = static_cast<double>(mb.ids.size());
+        train_loss += w * static_cast<double>(ce.value());
+        train_aux += w * static_cast<double>(out.aux.value());
+        train_correct += static_cast<double>(gnnpool::argmax_accuracy_count(out.logits.value(), mb.labels));
+        tape.backward(loss, grads, examples::Parallel::weight(mb));  // the slice's share of the global mean
+      }
+      progress.compute_seconds += step_clock.seconds();
+      ++progress.steps;
+      par.allreduce(grads);
       adam.step(params, grads);
     }
+    double sums[3] = {train_loss, train_aux, train_correct};
+    par.sum(sums);
+    train_loss = sums[0], train_aux = sums[1], train_correct = sums[2];
+    if (!p.checkpoint.empty() && par.is_root()) gnnpool::save_checkpoint(p.checkpoint, params, adam);
     progress.train_seconds += epoch_clock.seconds();
     const double n = static_cast<double>(loader.num_graphs());
-    const Scores val = evaluate(model, data, split.val, p.l2);
+    const Scores val = evaluate(model, data, split.val, p.l2, par);
     r.epochs = epoch;
     if (val.loss < best_val) {
       best_val = val.loss;
@@ -243,14 +273,15 @@ FoldResult train_fold(const examples::ModelConfig& config, const Protocol& p, co
     if (stop) break;
   }
   params = best;
-  r.test_acc = evaluate(model, data, split.test, p.l2).acc;
+  r.test_acc = evaluate(model, data, split.test, p.l2, par).acc;
   r.seconds = fold_clock.seconds();
   return r;
 }
 
 }  // namespace
 
-int main(int argc, char** argv) try {
+int run(int argc, char** argv) {
+  examples::Parallel par;
   examples::Options opt(argc, argv,
                         "graph_classification: hierarchical GNN with a gnnpool pooler on a TU dataset.\n"
                         "Usage: graph_classification [--pooler mincut] [--data data/PROTEINS] [--protocol cv|mincut] ...");
@@ -273,6 +304,8 @@ int main(int argc, char** argv) try {
   p.l2 = opt.real("l2", mincut_protocol ? 1e-4 : 0.0, "L2 penalty on GraphConv and pooler weights (Keras l2)");
   p.seed = static_cast<std::uint64_t>(opt.integer("seed", 0, "seed of splits, initialisation and shuffling"));
   p.log_every = opt.integer("log-every", 10, "print a progress line every this many epochs");
+  p.checkpoint = opt.text("checkpoint", "", "write parameters + Adam state here after every epoch (rank 0)");
+  p.resume = opt.text("resume", "", "start every fold from this checkpoint (parameters + Adam state)");
   examples::ModelConfig config;  // the pooling levels are set per split (pooling_levels)
   config.pooler = pooler;
   config.hidden = opt.integer("hidden", 32, "channels of every GraphConv");
@@ -345,12 +378,16 @@ int main(int argc, char** argv) try {
     else std::printf(" -> %s", pooler.c_str());
     std::printf(" -> GraphConvSkip(%ld)", static_cast<long>(config.hidden));
   }
-  std::printf(" -> %s readout -> MLP -> %ld classes\n", config.readout.c_str(), static_cast<long>(config.num_classes));
+  std::printf(" -> %s readout -> MLP -> %ld classes (%ld parameters)\n", config.readout.c_str(),
+              static_cast<long>(config.num_classes), static_cast<long>(Model(config, p.seed).parameters().num_scalars()));
   std::printf("  protocol  %s: %ld %s, validation %.0f%% of train, Adam lr %g, batch %ld, <= %ld epochs, patience %ld,"
               " L2 %g, seed %lu\n",
               p.name.c_str(), static_cast<long>(run_folds), mincut_protocol ? "random splits (10% test)" : "folds",
               100 * p.val_fraction, p.lr, static_cast<long>(p.batch_size), static_cast<long>(p.epochs),
               static_cast<long>(p.patience), p.l2, static_cast<unsigned long>(p.seed));
+  if (par.size() > 1)
+    std::printf("  parallel  %d MPI ranks, each on its slice of every global batch of %ld\n", par.size(),
+                static_cast<long>(p.batch_size));
 
   Progress progress;
   progress.folds = run_folds;
@@ -360,7 +397,7 @@ int main(int argc, char** argv) try {
   for (Index f = 0; f < run_folds; ++f) {
     const auto& split = splits[static_cast<std::size_t>(f)];
     config.levels = pooling_levels(data, split.train, levels, ratio, aux_weight, p.seed);
-    const auto r = train_fold(config, p, data, split, f, progress);
+    const auto r = train_fold(config, p, data, split, f, progress, par);
     accs.push_back(100 * r.test_acc);
     epochs += r.epochs;
     progress.done_folds = f + 1;
@@ -378,8 +415,13 @@ int main(int argc, char** argv) try {
   std::printf("time per epoch: %s (training only), total %s\n",
               examples::format_duration(progress.train_seconds / static_cast<double>(std::max<Index>(epochs, 1))).c_str(),
               examples::format_duration(total.seconds()).c_str());
+  const double steps = static_cast<double>(std::max<Index>(progress.steps, 1));
+  std::printf("time per step (rank 0, %d rank%s): compute %.3f ms, gradient all-reduce %.3f ms (%.1f %% of the step)\n",
+              par.size(), par.size() > 1 ? "s" : "", 1e3 * progress.compute_seconds / steps, 1e3 * par.comm_seconds() / steps,
+              100 * par.comm_seconds() / std::max(progress.compute_seconds + par.comm_seconds(), 1e-12));
   return 0;
-} catch (const std::exception& e) {
-  std::fprintf(stderr, "graph_classification: %s\n", e.what());
-  return 1;
+}
+
+int main(int argc, char** argv) {
+  return examples::Parallel::main("graph_classification", argc, argv, [&] { return run(argc, argv); });
 }

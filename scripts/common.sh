@@ -5,15 +5,22 @@
 GNNPOOL_DEBIAN_PACKAGES=(cmake g++ make pkg-config libeigen3-dev catch2 libbenchmark-dev
                          libspectra-dev nlohmann-json3-dev clang-14 libclang-rt-14-dev)
 
-# Installs the packages above with apt when one is missing (as root); otherwise says what to run.
+# The optional parts' packages, installed only for builds that turn them on
+# (`gnnpool_ensure_packages "${GNNPOOL_OPTIONAL_PACKAGES[@]}"`): Open MPI for GNNPOOL_WITH_MPI,
+# which the ci preset enables. A consumer who does not ask for MPI needs none of them.
+GNNPOOL_OPTIONAL_PACKAGES=(libopenmpi-dev openmpi-bin)
+
+# Installs the packages above, plus any given as arguments, with apt when one is missing (as
+# root); otherwise says what to run.
 gnnpool_ensure_packages() {
+  local wanted=("${GNNPOOL_DEBIAN_PACKAGES[@]}" "$@")
   if ! command -v dpkg >/dev/null 2>&1; then
     echo "gnnpool: not a Debian system; make sure these (or their equivalents) are installed:" \
-         "${GNNPOOL_DEBIAN_PACKAGES[*]}" >&2
+         "${wanted[*]}" >&2
     return 0
   fi
   local missing=() p
-  for p in "${GNNPOOL_DEBIAN_PACKAGES[@]}"; do
+  for p in "${wanted[@]}"; do
     dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$p")
   done
   if [ "${#missing[@]}" -eq 0 ]; then
@@ -21,12 +28,12 @@ gnnpool_ensure_packages() {
   fi
   echo "gnnpool: missing Debian packages: ${missing[*]}" >&2
   if [ "$(id -u)" -ne 0 ]; then
-    echo "gnnpool: run as root, or first: sudo apt-get install -y ${GNNPOOL_DEBIAN_PACKAGES[*]}" >&2
+    echo "gnnpool: run as root, or first: sudo apt-get install -y ${wanted[*]}" >&2
     return 1
   fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get update
-  apt-get install -y --no-install-recommends "${GNNPOOL_DEBIAN_PACKAGES[@]}"
+  apt-get install -y --no-install-recommends "${wanted[@]}"
 }
 
 # Parallel jobs for builds and tests: all cores unless the caller chose.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds gnnpool's tests, examples and benchmarks and runs every test (configure + build + ctest
 # through the CMake workflow preset). Usage: scripts/test.sh [preset] [--fresh]
-#   preset  ci (default, the README's test command: -O0, assertions, asan + ubsan, then the
+#   preset  ci (default, the README's test command: -O0, assertions, asan + ubsan, MPI, then the
 #           `reliability` preset: short fuzz runs and corpus replays (CTest label fuzz) and the
 #           ThreadSanitizer test (label tsan), built with clang), dev (Debug), release, asan
 #           (tests only, -O0), reliability (the fuzz and tsan checks alone)
@@ -21,7 +21,11 @@ for arg in "$@"; do
   esac
 done
 
-gnnpool_ensure_packages
+if [ "$preset" = ci ]; then
+  gnnpool_ensure_packages "${GNNPOOL_OPTIONAL_PACKAGES[@]}"  # the ci preset builds the MPI part
+else
+  gnnpool_ensure_packages
+fi
 gnnpool_set_jobs
 cd "$root"
 cmake --workflow --preset "$preset" "${fresh[@]}"

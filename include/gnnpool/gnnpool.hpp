@@ -69,6 +69,7 @@
 #include <gnnpool/readout/mean.hpp>
 #include <gnnpool/readout/sum.hpp>
 
+#include <gnnpool/io/checkpoint.hpp>
 #include <gnnpool/io/edge_list.hpp>
 #include <gnnpool/io/linqs.hpp>
 #include <gnnpool/io/tu.hpp>

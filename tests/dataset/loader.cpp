@@ -80,3 +80,22 @@ TEST_CASE("GraphLoader rejects bad arguments with sentences", "[data][loader][er
   require_throws_with<gnnpool::invalid_argument>(
       [&] { gnnpool::GraphLoader<double>(all, labels, std::vector<Index>{5}); }, {"GraphLoader", "graph 5", "4 graphs"});
 }
+
+TEST_CASE("GraphLoader::batch_ids are the ids of the epoch's mini-batches, without building them", "[data][loader]") {
+  const std::vector<Index> sizes{3, 1, 4, 2, 5, 2, 3};
+  const Batch<double> all = gnnpool::testing::random_batch<double>(sizes, 2.0, 2, 5);
+  const std::vector<Index> labels{0, 1, 0, 1, 0, 1, 0}, ids{0, 2, 3, 4, 5, 6};
+  for (const bool drop_last : {false, true}) {
+    gnnpool::GraphLoader<double> loader(all, labels, ids, {.batch_size = 4, .drop_last = drop_last, .seed = 9});
+    for (int epoch = 0; epoch < 3; ++epoch) {
+      Index k = 0;
+      for (const auto& mb : loader.epoch()) {
+        const auto batch = loader.batch_ids(k++);
+        CHECK(std::vector<Index>(batch.begin(), batch.end()) == mb.ids);
+      }
+      CHECK(k == loader.num_batches());
+    }
+    gnnpool::test::require_throws_with<gnnpool::invalid_argument>([&] { loader.batch_ids(loader.num_batches()); },
+                                                                 {"GraphLoader::batch_ids", "of an epoch of"});
+  }
+}

@@ -4,7 +4,7 @@
 #   pkg-config   compile tests/package/main.cpp with the flags `pkg-config --cflags gnnpool` gives
 #                for PREFIX, and run it
 # Inputs: STEP, BUILD_DIR, PREFIX, WORK_DIR, SOURCE_DIR (this folder), GENERATOR, CXX_COMPILER,
-# PKG_CONFIG.
+# PKG_CONFIG, WITH_MPI (the install has the mpi component).
 
 cmake_minimum_required(VERSION 3.25)
 
@@ -31,7 +31,8 @@ elseif(STEP STREQUAL "find_package")
   file(REMOVE_RECURSE "${WORK_DIR}")
   run(${CMAKE_COMMAND} -S "${SOURCE_DIR}" -B "${WORK_DIR}" -G "${GENERATOR}"
       -DCMAKE_CXX_COMPILER=${CXX_COMPILER} -DCMAKE_BUILD_TYPE=Release
-      -DCMAKE_PREFIX_PATH=${PREFIX} -DGNNPOOL_EXPECTED_DIR=${PREFIX}/share/cmake/gnnpool)
+      -DCMAKE_PREFIX_PATH=${PREFIX} -DGNNPOOL_EXPECTED_DIR=${PREFIX}/share/cmake/gnnpool
+      -DGNNPOOL_EXPECT_MPI=${WITH_MPI})
   run(${CMAKE_COMMAND} --build "${WORK_DIR}")
   run("${WORK_DIR}/consumer")
 

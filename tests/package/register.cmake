@@ -4,7 +4,7 @@ set(gnnpool_package_prefix ${PROJECT_BINARY_DIR}/package-test/prefix)
 set(gnnpool_package_args
   -DBUILD_DIR=${PROJECT_BINARY_DIR} -DPREFIX=${gnnpool_package_prefix}
   -DSOURCE_DIR=${CMAKE_CURRENT_LIST_DIR} -DGENERATOR=${CMAKE_GENERATOR}
-  -DCXX_COMPILER=${CMAKE_CXX_COMPILER})
+  -DCXX_COMPILER=${CMAKE_CXX_COMPILER} -DWITH_MPI=${GNNPOOL_WITH_MPI})
 
 add_test(NAME package:install
          COMMAND ${CMAKE_COMMAND} -DSTEP=install ${gnnpool_package_args}

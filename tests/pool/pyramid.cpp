@@ -11,6 +11,7 @@
 
 #include "pool/cluster_test_support.hpp"
 #include "support/approx.hpp"
+#include "support/temp_file.hpp"
 #include "support/throws.hpp"
 
 #include <catch2/catch.hpp>
@@ -36,20 +37,8 @@ using gnnpool::test::require_throws_with;
 namespace {
 
 /// A temporary file removed at the end of the scope.
-struct TempFile {
-  std::string path;
-  explicit TempFile(const std::string& name)
-      : path((std::filesystem::temp_directory_path() / ("gnnpool_pyramid_" + name + "_" +
-                                                        std::to_string(reinterpret_cast<std::uintptr_t>(this)))).string()) {}
-  ~TempFile() { std::remove(path.c_str()); }
-  std::vector<unsigned char> read() const {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  }
-  void write(const std::vector<unsigned char>& bytes) const {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  }
+struct TempFile : gnnpool::test::TempFile {
+  explicit TempFile(const std::string& name) : gnnpool::test::TempFile("gnnpool_pyramid_", name) {}
 };
 
 template <typename Scalar>

@@ -106,6 +106,16 @@ class GraphLoader {
   }
   Index num_graphs() const { return static_cast<Index>(m_order.size()); }
 
+  /// Dataset ids of mini-batch k (0 <= k < num_batches()) of the current epoch, without
+  /// building it (data-parallel loaders cut it into per-rank slices).
+  std::span<const Index> batch_ids(Index k) const {
+    GNNPOOL_CHECK(k >= 0 && k < num_batches(), invalid_argument, "GraphLoader::batch_ids: batch ", k,
+                  " of an epoch of ", num_batches());
+    const std::size_t begin = static_cast<std::size_t>(k) * static_cast<std::size_t>(m_options.batch_size);
+    const std::size_t stop = std::min(end_of_epoch(), begin + static_cast<std::size_t>(m_options.batch_size));
+    return {m_order.data() + begin, stop - begin};
+  }
+
  private:
   std::size_t end_of_epoch() const {
     const auto n = m_order.size(), b = static_cast<std::size_t>(m_options.batch_size);

@@ -69,6 +69,22 @@ class Adam {
   const ParameterSet<Scalar>& first_moment() const { return m_m; }
   const ParameterSet<Scalar>& second_moment() const { return m_v; }
 
+  /// Restores a saved state (a checkpoint: `first_moment()`, `second_moment()`, `steps()`).
+  /// Throws `shape_error` when a moment does not have the optimiser's layout and
+  /// `invalid_argument` for a negative step count.
+  void set_state(const ParameterSet<Scalar>& m, const ParameterSet<Scalar>& v, std::int64_t steps) {
+    GNNPOOL_CHECK(m.same_layout(m_m) && v.same_layout(m_v), shape_error,
+                  "Adam::set_state: the moments (", m.size(), " and ", v.size(),
+                  " tensors) do not have the layout the optimiser was built for (", m_m.size(), " tensors, ",
+                  m_m.num_scalars(), " scalars)");
+    GNNPOOL_CHECK(steps >= 0, invalid_argument, "Adam::set_state: the step count must be >= 0, got ", steps);
+    for (Index s = 0; s < m_m.size(); ++s) {
+      m_m[s] = m[s];
+      m_v[s] = v[s];
+    }
+    m_step = steps;
+  }
+
   /// Forgets the moments and the step count.
   void reset() {
     m_m.set_zero();

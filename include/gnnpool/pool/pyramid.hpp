@@ -12,6 +12,7 @@
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/core/selection.hpp>
+#include <gnnpool/detail/bytes.hpp>
 #include <gnnpool/reduce/cluster.hpp>
 
 #include <bit>
@@ -326,81 +327,36 @@ inline constexpr char pyramid_magic[8] = {'G', 'N', 'N', 'P', 'P', 'Y', 'R', '\0
 inline constexpr std::uint32_t pyramid_version = 1;
 inline constexpr std::size_t pyramid_header_bytes = 32;
 
-inline std::uint64_t fnv1a(const unsigned char* data, std::size_t size) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (std::size_t i = 0; i < size; ++i) {
-    h ^= data[i];
-    h *= 0x100000001b3ULL;
+/// Appends one pyramid's payload record (format above) to `w`.
+template <typename Scalar>
+void put_pyramid(ByteWriter& w, const Pyramid<Scalar>& p) {
+  w.put<std::uint64_t>(static_cast<std::uint64_t>(p.num_nodes));
+  w.put<std::uint64_t>(static_cast<std::uint64_t>(p.num_graphs()));
+  for (const Index o : p.offsets) w.put<std::int64_t>(o);
+  w.put<std::uint64_t>(static_cast<std::uint64_t>(p.num_levels()));
+  for (const auto& lvl : p.levels) {
+    const auto& s = lvl.selection;
+    w.put<std::uint64_t>(static_cast<std::uint64_t>(s.num_supernodes()));
+    for (const Index a : s.assignment) w.put<std::int64_t>(a);
+    for (Index i = 0; i < s.weight.size(); ++i) w.put<Scalar>(s.weight[i]);
+    for (const Index r : s.representative) w.put<std::int64_t>(r);
+    for (const Index o : s.offsets) w.put<std::int64_t>(o);
+    w.put<std::uint64_t>(static_cast<std::uint64_t>(lvl.adj.nonZeros()));
+    for (Index r = 0; r <= lvl.adj.rows(); ++r) w.put<std::int64_t>(lvl.adj.outerIndexPtr()[r]);
+    for (Index e = 0; e < lvl.adj.nonZeros(); ++e) w.put<std::int32_t>(lvl.adj.innerIndexPtr()[e]);
+    for (Index e = 0; e < lvl.adj.nonZeros(); ++e) w.put<Scalar>(lvl.adj.valuePtr()[e]);
   }
-  return h;
 }
 
-/// Appends fixed-width little-endian values to a byte buffer.
-class ByteWriter {
- public:
-  std::vector<unsigned char> bytes;
+inline constexpr FileKind pyramid_file{pyramid_magic, pyramid_version, "pyramid file", "GNNPPYR\\0",
+                                      "the pyramid count"};
 
-  template <typename T>
-  void put(T value) {
-    static_assert(std::is_arithmetic_v<T>);
-    using U = std::conditional_t<sizeof(T) == 8, std::uint64_t, std::uint32_t>;
-    static_assert(sizeof(T) == sizeof(U));
-    U u = std::bit_cast<U>(value);
-    for (std::size_t k = 0; k < sizeof(U); ++k) bytes.push_back(static_cast<unsigned char>((u >> (8 * k)) & 0xffu));
-  }
-};
-
-/// Reads fixed-width little-endian values with bounds checks; every failure names the file,
-/// the byte offset and what was being read.
-class ByteReader {
- public:
-  ByteReader(const std::vector<unsigned char>& bytes, std::size_t begin, std::size_t end, std::string file)
-      : m_bytes(bytes), m_pos(begin), m_end(end), m_file(std::move(file)) {}
-
-  template <typename T>
-  T get(std::string_view what) {
-    need(sizeof(T), what);
-    using U = std::conditional_t<sizeof(T) == 8, std::uint64_t, std::uint32_t>;
-    U u = 0;
-    for (std::size_t k = 0; k < sizeof(U); ++k) u |= static_cast<U>(m_bytes[m_pos + k]) << (8 * k);
-    m_pos += sizeof(U);
-    return std::bit_cast<T>(u);
-  }
-
-  /// A count that must leave room for at least `bytes_each` bytes per item: rejects corrupt
-  /// counts before anything is allocated.
-  Index count(std::string_view what, std::size_t bytes_each) {
-    const std::uint64_t c = get<std::uint64_t>(what);
-    GNNPOOL_CHECK(bytes_each == 0 || c <= (m_end - m_pos) / bytes_each, parse_error, m_file, ": corrupt at byte ",
-                  m_pos - 8, ": ", what, " = ", c, " needs ", bytes_each, " bytes each but only ", m_end - m_pos,
-                  " bytes are left");
-    GNNPOOL_CHECK(c <= static_cast<std::uint64_t>(std::numeric_limits<Index>::max()), parse_error, m_file,
-                  ": corrupt at byte ", m_pos - 8, ": ", what, " = ", c, " is not a valid count");
-    return static_cast<Index>(c);
-  }
-
-  /// Room for `count` items of `bytes_each` bytes: compared by division, so that a huge count
-  /// cannot wrap the product around (2^61 items of 8 bytes "need" 0 bytes mod 2^64).
-  void need_items(Index count, std::size_t bytes_each, std::string_view what) const {
-    GNNPOOL_CHECK(count >= 0 && static_cast<std::uint64_t>(count) <= (m_end - m_pos) / bytes_each, parse_error,
-                  m_file, ": truncated at byte ", m_pos, " while reading ", what, " (", count, " items of ",
-                  bytes_each, " bytes needed, ", m_end - m_pos, " bytes left)");
-  }
-
-  void need(std::size_t size, std::string_view what) const {
-    GNNPOOL_CHECK(m_end - m_pos >= size, parse_error, m_file, ": truncated at byte ", m_pos, " while reading ",
-                  what, " (", size, " bytes needed, ", m_end - m_pos, " left)");
-  }
-
-  std::size_t position() const { return m_pos; }
-  bool done() const { return m_pos == m_end; }
-  const std::string& file() const { return m_file; }
-
- private:
-  const std::vector<unsigned char>& m_bytes;
-  std::size_t m_pos, m_end;
-  std::string m_file;
-};
+/// Writes a pyramid file from the concatenated payload records of `count` pyramids: header,
+/// payload, checksum. `who` names the caller in errors.
+inline void write_pyramid_file(const std::string& path, std::uint32_t scalar_bytes, std::uint64_t count,
+                               const std::vector<unsigned char>& payload, std::string_view who) {
+  write_versioned_file(path, pyramid_file, scalar_bytes, count, payload, who);
+}
 
 }  // namespace detail
 
@@ -411,38 +367,9 @@ void save_pyramids(const std::string& path, std::span<const Pyramid<Scalar>> pyr
   static_assert(sizeof(Scalar) == 4 || sizeof(Scalar) == 8, "save_pyramids: Scalar must be float or double");
   for (const auto& p : pyramids) check_pyramid(p, "save_pyramids");
   detail::ByteWriter w;
-  for (const auto& p : pyramids) {
-    w.put<std::uint64_t>(static_cast<std::uint64_t>(p.num_nodes));
-    w.put<std::uint64_t>(static_cast<std::uint64_t>(p.num_graphs()));
-    for (const Index o : p.offsets) w.put<std::int64_t>(o);
-    w.put<std::uint64_t>(static_cast<std::uint64_t>(p.num_levels()));
-    for (const auto& lvl : p.levels) {
-      const auto& s = lvl.selection;
-      w.put<std::uint64_t>(static_cast<std::uint64_t>(s.num_supernodes()));
-      for (const Index a : s.assignment) w.put<std::int64_t>(a);
-      for (Index i = 0; i < s.weight.size(); ++i) w.put<Scalar>(s.weight[i]);
-      for (const Index r : s.representative) w.put<std::int64_t>(r);
-      for (const Index o : s.offsets) w.put<std::int64_t>(o);
-      w.put<std::uint64_t>(static_cast<std::uint64_t>(lvl.adj.nonZeros()));
-      for (Index r = 0; r <= lvl.adj.rows(); ++r) w.put<std::int64_t>(lvl.adj.outerIndexPtr()[r]);
-      for (Index e = 0; e < lvl.adj.nonZeros(); ++e) w.put<std::int32_t>(lvl.adj.innerIndexPtr()[e]);
-      for (Index e = 0; e < lvl.adj.nonZeros(); ++e) w.put<Scalar>(lvl.adj.valuePtr()[e]);
-    }
-  }
-  detail::ByteWriter head;
-  for (const char c : detail::pyramid_magic) head.bytes.push_back(static_cast<unsigned char>(c));
-  head.put<std::uint32_t>(detail::pyramid_version);
-  head.put<std::uint32_t>(static_cast<std::uint32_t>(sizeof(Scalar)));
-  head.put<std::uint64_t>(static_cast<std::uint64_t>(pyramids.size()));
-  head.put<std::uint64_t>(static_cast<std::uint64_t>(w.bytes.size()));
-  detail::ByteWriter tail;
-  tail.put<std::uint64_t>(detail::fnv1a(w.bytes.data(), w.bytes.size()));
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  GNNPOOL_CHECK(static_cast<bool>(out), error, "save_pyramids: cannot open '", path, "' for writing");
-  for (const auto* part : {&head.bytes, &w.bytes, &tail.bytes})
-    out.write(reinterpret_cast<const char*>(part->data()), static_cast<std::streamsize>(part->size()));
-  out.close();
-  GNNPOOL_CHECK(static_cast<bool>(out), error, "save_pyramids: writing '", path, "' failed");
+  for (const auto& p : pyramids) detail::put_pyramid(w, p);
+  detail::write_pyramid_file(path, static_cast<std::uint32_t>(sizeof(Scalar)),
+                             static_cast<std::uint64_t>(pyramids.size()), w.bytes, "save_pyramids");
 }
 
 /// One pyramid.
@@ -458,32 +385,12 @@ void save_pyramid(const std::string& path, const Pyramid<Scalar>& pyramid) {
 /// expected; nothing is half-loaded.
 template <typename Scalar>
 std::vector<Pyramid<Scalar>> load_pyramids(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  GNNPOOL_CHECK(static_cast<bool>(in), parse_error, path, ": cannot open the pyramid file");
-  const std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  GNNPOOL_CHECK(bytes.size() >= 8 && std::memcmp(bytes.data(), detail::pyramid_magic, 8) == 0, parse_error, path,
-                ": not a gnnpool pyramid file (it does not start with the 8 bytes \"GNNPPYR\\0\")");
-  detail::ByteReader header(bytes, 8, std::min(bytes.size(), detail::pyramid_header_bytes), path);
-  const auto version = header.get<std::uint32_t>("the format version");
-  GNNPOOL_CHECK(version == detail::pyramid_version, parse_error, path, ": format version ", version,
-                " is not supported (this gnnpool reads version ", detail::pyramid_version, ")");
-  const auto scalar_bytes = header.get<std::uint32_t>("the scalar size");
-  GNNPOOL_CHECK(scalar_bytes == 4 || scalar_bytes == 8, parse_error, path, ": corrupt header: scalar size ",
-                scalar_bytes, " (expected 4 or 8)");
-  const auto count = header.get<std::uint64_t>("the pyramid count");
-  const auto payload = header.get<std::uint64_t>("the payload size");
-  const std::size_t available = bytes.size() - detail::pyramid_header_bytes;
-  GNNPOOL_CHECK(available >= 8 && payload <= available - 8, parse_error, path, ": truncated: the header announces ",
-                payload, " payload bytes and an 8-byte checksum but only ", available, " bytes follow the header");
-  GNNPOOL_CHECK(payload == available - 8, parse_error, path, ": corrupt: ", available - 8 - payload,
-                " unexpected bytes after the checksum");
-  const std::size_t end = detail::pyramid_header_bytes + static_cast<std::size_t>(payload);
-  detail::ByteReader trailer(bytes, end, bytes.size(), path);
-  const auto stored = trailer.get<std::uint64_t>("the checksum");
-  const auto actual = detail::fnv1a(bytes.data() + detail::pyramid_header_bytes, static_cast<std::size_t>(payload));
-  GNNPOOL_CHECK(stored == actual, parse_error, path, ": corrupt: the payload checksum is ", actual,
-                " but the file records ", stored);
-
+  const detail::VersionedFile file = detail::read_versioned_file(path, detail::pyramid_file);
+  const auto& bytes = file.bytes;
+  const auto scalar_bytes = file.scalar_bytes;
+  const auto count = file.count;
+  const auto payload = file.payload;
+  const std::size_t end = file.end;
   detail::ByteReader r(bytes, detail::pyramid_header_bytes, end, path);
   // Every value must be finite in the Scalar read into (a double file read as float can hold
   // values beyond float's range).
