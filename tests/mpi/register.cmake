@@ -27,15 +27,16 @@ gnnpool_add_mpi_failure_test(NAME mpi/failure:mismatch NP 2
   EXPECT "rank 0/2: gnnpool::mpi: the number of graphs in the dataset differs across the ranks \\(rank 0: 40, rank 1: 39\\)"
          "rank 1/2: gnnpool::mpi: the number of graphs in the dataset differs"
   COMMAND $<TARGET_FILE:gnnpool_test_mpi_failure> --mode mismatch)
-# One rank's exception: it prints it and MPI_Abort ends the ranks waiting in the all-reduce:
+# One rank's exception: it prints it and MPI_Abort ends the ranks waiting in the all-reduce
+# (the job ending in time is the check; Open MPI's own MPI_ABORT banner is not matched: under
+# load its help printer sometimes fails with "Out of resource" and prints nothing):
 gnnpool_add_mpi_failure_test(NAME mpi/failure:throw NP 2
   EXPECT "rank 1/2: fatal: simulated failure in the training step of the last rank \\(aborting the job\\)"
-         "MPI_ABORT was invoked on rank 1"
   COMMAND $<TARGET_FILE:gnnpool_test_mpi_failure> --mode throw)
-# A rank killed by a signal: mpirun ends the job and names the rank:
+# A rank killed by a signal: mpirun ends the job in time with a non-zero status (its own
+# "exited on signal 9" banner goes through the same unreliable help printer, so it is not matched):
 gnnpool_add_mpi_failure_test(NAME mpi/failure:die NP 2
   EXPECT "rank 1: killing myself"
-         "process rank 1 .* exited on signal 9"
   COMMAND $<TARGET_FILE:gnnpool_test_mpi_failure> --mode die)
 # The same program without a failure finishes normally (the failures above are the modes').
 gnnpool_add_mpi_test(NAME mpi/failure:none NP 2 COMMAND $<TARGET_FILE:gnnpool_test_mpi_failure> --mode none)
