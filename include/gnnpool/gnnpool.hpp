@@ -24,7 +24,9 @@
 #include <gnnpool/nn/mlp.hpp>
 #include <gnnpool/nn/softmax.hpp>
 
+#include <gnnpool/select/edge_contraction.hpp>
 #include <gnnpool/select/graclus.hpp>
+#include <gnnpool/select/identity.hpp>
 #include <gnnpool/select/kmis.hpp>
 #include <gnnpool/select/ndp.hpp>
 #include <gnnpool/select/sag.hpp>
@@ -39,6 +41,7 @@
 #include <gnnpool/connect/cluster.hpp>
 #include <gnnpool/connect/induced.hpp>
 #include <gnnpool/connect/kron.hpp>
+#include <gnnpool/connect/normalized.hpp>
 #include <gnnpool/connect/soft.hpp>
 
 #include <gnnpool/loss/cluster.hpp>
@@ -50,17 +53,20 @@
 
 #include <gnnpool/pool/diff_pool.hpp>
 #include <gnnpool/pool/dmon_pool.hpp>
+#include <gnnpool/pool/edge_contraction_pool.hpp>
 #include <gnnpool/pool/graclus_pool.hpp>
 #include <gnnpool/pool/hard_lift.hpp>
 #include <gnnpool/pool/kmis_pool.hpp>
 #include <gnnpool/pool/mincut_pool.hpp>
 #include <gnnpool/pool/ndp_pool.hpp>
+#include <gnnpool/pool/no_pool.hpp>
 #include <gnnpool/pool/pool.hpp>
 #include <gnnpool/pool/pyramid.hpp>
 #include <gnnpool/pool/sag_pool.hpp>
 #include <gnnpool/pool/soft_function.hpp>
 #include <gnnpool/pool/soft_lift.hpp>
 #include <gnnpool/pool/topk_pool.hpp>
+#include <gnnpool/pool/weighted_lift.hpp>
 
 #include <gnnpool/readout/attention.hpp>
 #include <gnnpool/readout/attention_sum.hpp>
