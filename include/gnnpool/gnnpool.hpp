@@ -28,6 +28,7 @@
 #include <gnnpool/select/graclus.hpp>
 #include <gnnpool/select/identity.hpp>
 #include <gnnpool/select/kmis.hpp>
+#include <gnnpool/select/maxcut.hpp>
 #include <gnnpool/select/ndp.hpp>
 #include <gnnpool/select/sag.hpp>
 #include <gnnpool/select/soft_assign.hpp>
@@ -47,6 +48,7 @@
 #include <gnnpool/loss/cluster.hpp>
 #include <gnnpool/loss/entropy.hpp>
 #include <gnnpool/loss/link.hpp>
+#include <gnnpool/loss/maxcut.hpp>
 #include <gnnpool/loss/mincut.hpp>
 #include <gnnpool/loss/modularity.hpp>
 #include <gnnpool/loss/orthogonality.hpp>
@@ -57,6 +59,7 @@
 #include <gnnpool/pool/graclus_pool.hpp>
 #include <gnnpool/pool/hard_lift.hpp>
 #include <gnnpool/pool/kmis_pool.hpp>
+#include <gnnpool/pool/maxcut_pool.hpp>
 #include <gnnpool/pool/mincut_pool.hpp>
 #include <gnnpool/pool/ndp_pool.hpp>
 #include <gnnpool/pool/no_pool.hpp>

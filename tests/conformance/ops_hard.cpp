@@ -22,6 +22,7 @@
 #include "conformance/conformance.hpp"
 
 #include <gnnpool/pool/edge_contraction_pool.hpp>
+#include <gnnpool/pool/maxcut_pool.hpp>
 #include <gnnpool/pool/no_pool.hpp>
 #include <gnnpool/pool/weighted_lift.hpp>
 
@@ -260,8 +261,69 @@ void edge_contraction(const Case& c, Comparison& cmp) {
       });
 }
 
+/// A list hyper-parameter written as a string ("[8, 8]") or as a JSON array.
+std::vector<Index> hyper_list(const Case& c, const std::string& key, std::vector<Index> fallback) {
+  if (c.hyper_is_null(key)) return fallback;
+  const nlohmann::json j = c.hyper.at(key).is_string() ? nlohmann::json::parse(c.hyper.at(key).get<std::string>())
+                                                       : c.hyper.at(key);
+  std::vector<Index> out;
+  for (const auto& v : j) out.push_back(v.get<Index>());
+  return out;
+}
+
+Activation hyper_activation(const Case& c, const std::string& key, Activation fallback) {
+  const std::string name = c.hyper_string(key, "");
+  if (name.empty()) return fallback;
+  for (const auto act : {Activation::identity, Activation::relu, Activation::tanh, Activation::sigmoid, Activation::selu})
+    if (name == activation_name(act)) return act;
+  if (name == "none") return Activation::identity;
+  throw std::runtime_error(c.file + ": unsupported activation '" + name + "' for " + key);
+}
+
+/// tgp's SparseConnect post-processing flags.
+NormalizedConnectOptions connect_options(const Case& c, bool degree_norm_default, bool max_norm_default) {
+  NormalizedConnectOptions o;
+  o.degree_norm = c.hyper_number("degree_norm", degree_norm_default ? 1 : 0) != 0;
+  o.max_norm = c.hyper_number("edge_weight_norm", max_norm_default ? 1 : 0) != 0;
+  if (c.hyper_number("remove_self_loops", 1) == 0)
+    throw std::runtime_error(c.file + ": remove_self_loops = False is not supported for this op");
+  return o;
+}
+
+void maxcut(const Case& c, Comparison& cmp) {
+  const Batch<double> in = c.sparse_batch();
+  MaxCutPoolOptions o;
+  MaxCutOptions& s = o.select;
+  const double ratio = c.hyper_number("ratio", 0.5);
+  if (ratio >= 1 && ratio == std::floor(ratio)) s.k = static_cast<Index>(ratio);  // tgp / PyG: an int is k
+  else s.ratio = ratio;
+  s.mp_units = hyper_list(c, "mp_units", s.mp_units);
+  s.mlp_units = hyper_list(c, "mlp_units", s.mlp_units);
+  s.mp_act = hyper_activation(c, "mp_act", s.mp_act);
+  s.mlp_act = hyper_activation(c, "mlp_act", s.mlp_act);
+  s.act = hyper_activation(c, "act", s.act);
+  s.delta = c.hyper_number("delta", s.delta);
+  s.assign_all_nodes = c.hyper_number("assign_all_nodes", 1) != 0;
+  s.max_iter = static_cast<Index>(c.hyper_number("max_iter", 5));
+  s.tgp_trailing_isolated = true;  // the files come from tgp, whose P misses trailing isolated nodes
+  if (c.outputs.count("debug_random_map")) {
+    const Tensor& map = c.output("debug_random_map");
+    const IndexVector pairs = map.indices();
+    const std::size_t m = pairs.size() / 2;
+    for (std::size_t k = 0; k < m; ++k) s.random_map.emplace_back(pairs[k], pairs[m + k]);
+  }
+  o.loss_coeff = c.hyper_number("loss_coeff", 1.0);
+  o.connect = connect_options(c, false, true);
+  ParameterSet<double> params;
+  const MaxCutPool<double> pool(params, "", in.num_features(), o);
+  c.load_params(params);
+  run_hard<MaxCutPool<double>>(c, cmp, pool, params, in, [](const auto& out) { return identity_view(out.selection); },
+                               no_extra);
+}
+
 Register hard_ops_nopool({"nopool"}, nopool);
 Register hard_ops_ec({"ec"}, edge_contraction);
+Register hard_ops_maxcut({"maxcut"}, maxcut);
 
 }  // namespace
 }  // namespace gnnpool::conformance

@@ -8,6 +8,7 @@
 
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/errors.hpp>
+#include <gnnpool/core/numeric.hpp>
 #include <gnnpool/pool/pool.hpp>
 
 #include <cmath>
@@ -19,7 +20,7 @@ namespace gnnpool {
 /// (`postprocess_adj_pool_sparse`).
 struct NormalizedConnectOptions {
   /// 1. Entries with |w| <= drop_below are removed (tgp: 1e-8; a negative value keeps all).
-  double drop_below = 1e-8;
+  double drop_below = tgp_connect_constants::drop_below;
   /// 2. w_e <- w_e d_s^-1/2 d_t^-1/2 for the entry e of the edge s -> t, d_u = max(sum of the
   ///    weights of the edges leaving u, 1e-8) (tgp's `degree_norm`; SEP's default).
   bool degree_norm = false;
@@ -102,7 +103,7 @@ class NormalizedConnect {
       for (StorageIndex e = 0; e < nnz; ++e) degree[out_inner[e]] += out_val[e];  // edges leaving the column node
       cache.inv_sqrt_degree.resize(m);
       cache.clamped.assign(static_cast<std::size_t>(m), 0);
-      const Scalar floor(1e-8);
+      const auto floor = static_cast<Scalar>(tgp_connect_constants::degree_floor);
       for (Index u = 0; u < m; ++u) {
         // tgp clamps before the power: a node whose weights sum to <= 1e-8 uses 1e-8.
         const bool clamp = !(degree[u] > floor);
