@@ -30,6 +30,7 @@
 #include <gnnpool/select/kmis.hpp>
 #include <gnnpool/select/maxcut.hpp>
 #include <gnnpool/select/ndp.hpp>
+#include <gnnpool/select/pan.hpp>
 #include <gnnpool/select/sag.hpp>
 #include <gnnpool/select/soft_assign.hpp>
 #include <gnnpool/select/topk.hpp>
@@ -63,6 +64,7 @@
 #include <gnnpool/pool/mincut_pool.hpp>
 #include <gnnpool/pool/ndp_pool.hpp>
 #include <gnnpool/pool/no_pool.hpp>
+#include <gnnpool/pool/pan_pool.hpp>
 #include <gnnpool/pool/pool.hpp>
 #include <gnnpool/pool/pyramid.hpp>
 #include <gnnpool/pool/sag_pool.hpp>

@@ -24,6 +24,7 @@
 #include <gnnpool/pool/edge_contraction_pool.hpp>
 #include <gnnpool/pool/maxcut_pool.hpp>
 #include <gnnpool/pool/no_pool.hpp>
+#include <gnnpool/pool/pan_pool.hpp>
 #include <gnnpool/pool/weighted_lift.hpp>
 
 #include <algorithm>
@@ -81,14 +82,13 @@ void compare_edge_sets(const SparseMatrix<double>& adj, const IndexVector& file_
 
 /// Runs a hard-selection pooler like the recorded tgp call and compares everything the file has.
 /// `view` tells how the file names gnnpool's selection; `extra(out, cache, cmp)` compares
-/// op-specific debug outputs; `floor_of(param, upstream)` gives the error floor of a parameter
-/// gradient whose exact value is 0 and whose file value is PyTorch's round-off (see
-/// Comparison::values), 1e-6 for the others.
-template <typename PoolT, typename Extra>
+/// op-specific debug outputs; `floor_of(param, upstream, cache)` gives the error floor of a
+/// parameter gradient that is a cancelling sum (see Comparison::values): the size of the terms
+/// whose round-off the file's value carries; 1e-6 for the others.
+template <typename PoolT, typename Extra, typename FloorOf>
 void run_hard(const Case& c, Comparison& cmp, const PoolT& pool, ParameterSet<double>& params,
               const Batch<double>& in, const std::function<HardView(const typename PoolT::Output&)>& make_view,
-              Extra extra,
-              const std::function<double(const std::string&, const typename PoolT::OutputGrad&)>& floor_of = {}) {
+              Extra extra, FloorOf floor_of) {
   typename PoolT::Output out;
   typename PoolT::Cache cache;
   pool.forward(params, in, out, cache);
@@ -203,7 +203,7 @@ void run_hard(const Case& c, Comparison& cmp, const PoolT& pool, ParameterSet<do
       cmp.values("grad edge_weight", ge, expected);
     } else if (key.rfind("param:", 0) == 0) {
       const std::string name = key.substr(6);
-      cmp.matrix("grad " + key, dparams.at(name), expected, floor_of ? floor_of(name, g) : 1e-6);
+      cmp.matrix("grad " + key, dparams.at(name), expected, floor_of(name, g, cache));
     } else {
       cmp.fail("gradient '" + key + "' is not supported");
     }
@@ -211,6 +211,7 @@ void run_hard(const Case& c, Comparison& cmp, const PoolT& pool, ParameterSet<do
 }
 
 const auto no_extra = [](const auto&, const auto&, Comparison&) {};
+const auto default_floor = [](const std::string&, const auto&, const auto&) { return 1e-6; };
 
 HardView identity_view(const HardSelection<double>&) { return {}; }
 
@@ -220,7 +221,7 @@ void nopool(const Case& c, Comparison& cmp) {
   const NoPool<double> pool(params, "", in.num_features());
   c.load_params(params);
   run_hard<NoPool<double>>(c, cmp, pool, params, in,
-                           [](const auto& out) { return identity_view(out.selection); }, no_extra);
+                           [](const auto& out) { return identity_view(out.selection); }, no_extra, default_floor);
 }
 
 void edge_contraction(const Case& c, Comparison& cmp) {
@@ -253,7 +254,7 @@ void edge_contraction(const Case& c, Comparison& cmp) {
         for (const Index p : csr) e.push_back(p >= 0 ? cache.select.prob[p] + add : std::nan(""));
         k.values("debug_edge_score", e, c.output("debug_edge_score"));
       },
-      [&](const std::string& name, const auto& g) {
+      [&](const std::string& name, const auto& g, const auto&) {
         // With the softmax, dL/d(bias) = sum_e p_e (de_e - sum_f p_f de_f) is 0 up to rounding; the
         // terms it cancels are bounded by 2 sum_i |dL/dw_i|.
         if (name != "selector.lin.bias" || o.select.score != EdgeScoreMethod::softmax) return 1e-6;
@@ -318,12 +319,64 @@ void maxcut(const Case& c, Comparison& cmp) {
   const MaxCutPool<double> pool(params, "", in.num_features(), o);
   c.load_params(params);
   run_hard<MaxCutPool<double>>(c, cmp, pool, params, in, [](const auto& out) { return identity_view(out.selection); },
-                               no_extra);
+                               no_extra, default_floor);
+}
+
+/// tgp's score poolers label the pooled edges by the ascending-node-index rank of the kept nodes:
+/// label j is the supernode of the j-th smallest kept node; s_weight follows the same order.
+HardView kept_node_view(const HardSelection<double>& sel) {
+  HardView v;
+  v.weighted_nodes = sel.representative;
+  std::sort(v.weighted_nodes.begin(), v.weighted_nodes.end());
+  for (const Index node : v.weighted_nodes) v.edge_label.push_back(sel.assignment[static_cast<std::size_t>(node)]);
+  return v;
+}
+
+TopKOptions tgp_topk_options(const Case& c) {
+  TopKOptions o;
+  const double ratio = c.hyper_number("ratio", 0.5);
+  if (ratio >= 1 && ratio == std::floor(ratio)) o.k = static_cast<Index>(ratio);
+  else o.ratio = ratio;
+  if (!c.hyper_is_null("min_score")) o.min_score = c.hyper_number("min_score", 0);
+  const Activation act = hyper_activation(c, "nonlinearity", Activation::tanh);
+  if (act != Activation::tanh && act != Activation::sigmoid)
+    throw std::runtime_error(c.file + ": unsupported nonlinearity '" + c.hyper_string("nonlinearity", "") + "'");
+  o.nonlinearity = act;
+  o.multiplier = c.hyper_number("multiplier", 1.0);
+  o.order = NodeOrder::score;
+  return o;
+}
+
+void pan(const Case& c, Comparison& cmp) {
+  const Batch<double> in = c.sparse_batch();
+  PANOptions o;
+  o.topk = tgp_topk_options(c);
+  if (c.hyper_number("remove_self_loops", 0) != 0 || c.hyper_number("degree_norm", 0) != 0 ||
+      c.hyper_number("edge_weight_norm", 0) != 0)
+    throw std::runtime_error(c.file + ": pan with a post-processed connect is not supported");
+  ParameterSet<double> params;
+  const PANPool<double> pool(params, "", in.num_features(), o);
+  c.load_params(params);
+  // A saturated tanh (s near +-1) makes 1 - s^2 lose digits: the file's gradient of p and beta
+  // carries an absolute error of a few eps sum_i |dL/ds_i| |dz_i/dtheta|, so the comparison floor
+  // is 1e-5 of that sum (1e-10 relative to it is then ~1e-15 of the terms).
+  const auto floor_of = [&](const std::string&, const auto& g, const auto& cache) {
+    const Index n = in.num_nodes();
+    const double b0 = std::abs(params.at("beta")(0, 0));
+    double terms = 0;
+    for (Index i = 0; i < n; ++i)
+      terms += std::abs(g.selection[i]) * std::max({std::abs(cache.select.xp[i]), std::abs(cache.select.structure[i]),
+                                                    b0 * in.x.row(i).cwiseAbs().maxCoeff()});
+    return std::max(1e-6, 1e-5 * terms);
+  };
+  run_hard<PANPool<double>>(c, cmp, pool, params, in, [](const auto& out) { return kept_node_view(out.selection); },
+                            no_extra, floor_of);
 }
 
 Register hard_ops_nopool({"nopool"}, nopool);
 Register hard_ops_ec({"ec"}, edge_contraction);
 Register hard_ops_maxcut({"maxcut"}, maxcut);
+Register hard_ops_pan({"pan"}, pan);
 
 }  // namespace
 }  // namespace gnnpool::conformance
