@@ -8,9 +8,9 @@
 
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/errors.hpp>
-#include <gnnpool/core/numeric.hpp>
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/core/selection.hpp>
+#include <gnnpool/detail/segment_softmax.hpp>
 #include <gnnpool/select/graclus.hpp>
 
 #include <algorithm>
@@ -114,20 +114,14 @@ class EdgeContractionSelect {
     cache.row.resize(static_cast<std::size_t>(m));
     cache.prob.resize(m);
     for (Index t = 0; t < n; ++t) {
-      const StorageIndex lo = outer[t], hi = outer[t + 1];
-      for (StorageIndex p = lo; p < hi; ++p) {
+      for (StorageIndex p = outer[t]; p < outer[t + 1]; ++p) {
         cache.row[static_cast<std::size_t>(p)] = static_cast<StorageIndex>(t);
         cache.prob[p] = cache.u[inner[p]] + cache.v[t] + bias;
         GNNPOOL_CHECK(std::isfinite(cache.prob[p]), invalid_argument, layer, ": the score of edge (", inner[p], " -> ",
                       t, ") is not finite (the features of its nodes hold a NaN or an infinity)");
       }
-      if (m_options.score == EdgeScoreMethod::softmax && hi > lo) {
-        auto seg = cache.prob.segment(lo, hi - lo);
-        const Scalar top = seg.maxCoeff();
-        seg = (seg.array() - top).exp().matrix();
-        seg /= seg.sum() + static_cast<Scalar>(pyg_constants::softmax_denominator_eps);
-      }
     }
+    if (m_options.score == EdgeScoreMethod::softmax) detail::segment_softmax(cache.prob, outer, n);
     if (m_options.score == EdgeScoreMethod::tanh) cache.prob = cache.prob.array().tanh().matrix();
     if (m_options.score == EdgeScoreMethod::sigmoid)
       cache.prob = (Scalar(1) / (Scalar(1) + (-cache.prob.array()).exp())).matrix();
@@ -190,15 +184,7 @@ class EdgeContractionSelect {
     const StorageIndex* outer = in.adj.outerIndexPtr();
     const StorageIndex* inner = in.adj.innerIndexPtr();
     switch (m_options.score) {
-      case EdgeScoreMethod::softmax:
-        for (Index t = 0; t < n; ++t) {
-          const StorageIndex lo = outer[t], hi = outer[t + 1];
-          if (hi == lo) continue;
-          const Scalar dot = draw.segment(lo, hi - lo).dot(cache.prob.segment(lo, hi - lo));
-          draw.segment(lo, hi - lo) =
-              (cache.prob.segment(lo, hi - lo).array() * (draw.segment(lo, hi - lo).array() - dot)).matrix();
-        }
-        break;
+      case EdgeScoreMethod::softmax: detail::segment_softmax_backward(cache.prob, draw, outer, n); break;
       case EdgeScoreMethod::tanh: draw = (draw.array() * (Scalar(1) - cache.prob.array().square())).matrix(); break;
       case EdgeScoreMethod::sigmoid:
         draw = (draw.array() * cache.prob.array() * (Scalar(1) - cache.prob.array())).matrix();

@@ -10,6 +10,7 @@
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/core/selection.hpp>
+#include <gnnpool/detail/self_loops.hpp>
 #include <gnnpool/nn/activation.hpp>
 #include <gnnpool/nn/gcn_conv.hpp>
 #include <gnnpool/nn/linear.hpp>
@@ -82,38 +83,12 @@ struct DeltaPropagation {
                     degree[u], "; the normalised Laplacian needs degrees >= 0");
       r[u] = degree[u] > Scalar(0) ? Scalar(1) / std::sqrt(degree[u]) : Scalar(0);
     }
-    p.resize(n, n);
-    p.resizeNonZeros(a.nonZeros() + n);
-    source_entry.resize(static_cast<std::size_t>(a.nonZeros() + n));
-    StorageIndex* po = p.outerIndexPtr();
-    StorageIndex* pi = p.innerIndexPtr();
+    with_diagonal(a, /*replace_diagonal=*/true, diagonal_nodes, Scalar(1) - delta, p, source_entry);
+    const StorageIndex* pi = p.innerIndexPtr();
     Scalar* pv = p.valuePtr();
-    StorageIndex q = 0;
-    po[0] = 0;
-    for (Index t = 0; t < n; ++t) {
-      bool diagonal = t < diagonal_nodes;
-      for (StorageIndex e = outer[t]; e < outer[t + 1]; ++e) {
-        const StorageIndex s = inner[e];
-        if (s == t) continue;
-        if (diagonal && s > t) {  // the diagonal goes in its sorted place
-          pi[q] = static_cast<StorageIndex>(t);
-          pv[q] = Scalar(1) - delta;
-          source_entry[static_cast<std::size_t>(q++)] = -1;
-          diagonal = false;
-        }
-        pi[q] = s;
-        pv[q] = delta * val[e] * r[s] * r[t];
-        source_entry[static_cast<std::size_t>(q++)] = e;
-      }
-      if (diagonal) {
-        pi[q] = static_cast<StorageIndex>(t);
-        pv[q] = Scalar(1) - delta;
-        source_entry[static_cast<std::size_t>(q++)] = -1;
-      }
-      po[t + 1] = q;
-    }
-    p.data().resize(q);
-    source_entry.resize(static_cast<std::size_t>(q));
+    for (Index t = 0; t < n; ++t)
+      for (StorageIndex q = p.outerIndexPtr()[t]; q < p.outerIndexPtr()[t + 1]; ++q)
+        if (source_entry[static_cast<std::size_t>(q)] >= 0) pv[q] = delta * pv[q] * r[pi[q]] * r[t];
   }
 
   /// Adds dL/dA (A's entries) into dadj from dL/dP (P's entries).

@@ -8,9 +8,9 @@
 
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/errors.hpp>
-#include <gnnpool/core/numeric.hpp>
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/core/selection.hpp>
+#include <gnnpool/detail/segment_softmax.hpp>
 #include <gnnpool/nn/activation.hpp>
 #include <gnnpool/select/topk.hpp>
 
@@ -97,13 +97,7 @@ class PANSelect {
       GNNPOOL_CHECK(std::isfinite(score[i]), invalid_argument, layer, ": the score of node ", i,
                     " is not finite (its features, its edge weights or the weights hold a NaN or an infinity)");
     if (m_options.topk.min_score) {
-      for (std::size_t b = 0; b + 1 < in.offsets.size(); ++b) {
-        const Index lo = in.offsets[b], len = in.offsets[b + 1] - lo;
-        if (len == 0) continue;
-        auto seg = score.segment(lo, len);
-        seg = (seg.array() - seg.maxCoeff()).exp().matrix();
-        seg /= seg.sum() + static_cast<Scalar>(pyg_constants::softmax_denominator_eps);
-      }
+      detail::segment_softmax(score, in.offsets.data(), in.num_graphs());
     } else {
       Matrix<Scalar> s;
       activation_forward<Scalar>(m_options.topk.nonlinearity, Matrix<Scalar>(score), s);
@@ -120,14 +114,10 @@ class PANSelect {
     GNNPOOL_CHECK(dsel.size() == n && cache.xp.size() == n && sel.weight.size() == n, shape_error,
                   "PANSelect: the selection gradient has ", dsel.size(), " entries and the cache ", cache.xp.size(),
                   " for a batch of ", n, " nodes (backward needs the cache of the same forward)");
-    Vector<Scalar> dz(n);
+    Vector<Scalar> dz;
     if (m_options.topk.min_score) {
-      for (std::size_t b = 0; b + 1 < in.offsets.size(); ++b) {
-        const Index lo = in.offsets[b], len = in.offsets[b + 1] - lo;
-        if (len == 0) continue;
-        const Scalar dot = dsel.segment(lo, len).dot(sel.weight.segment(lo, len));
-        dz.segment(lo, len) = (sel.weight.segment(lo, len).array() * (dsel.segment(lo, len).array() - dot)).matrix();
-      }
+      dz = dsel;
+      detail::segment_softmax_backward(sel.weight, dz, in.offsets.data(), in.num_graphs());
     } else {
       Matrix<Scalar> d;
       const Matrix<Scalar> s = sel.weight;
