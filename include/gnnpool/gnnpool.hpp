@@ -13,6 +13,7 @@
 #include <gnnpool/core/numeric.hpp>
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/core/selection.hpp>
+#include <gnnpool/core/sparse_selection.hpp>
 #include <gnnpool/core/types.hpp>
 
 #include <gnnpool/nn/activation.hpp>
@@ -24,6 +25,7 @@
 #include <gnnpool/nn/mlp.hpp>
 #include <gnnpool/nn/softmax.hpp>
 
+#include <gnnpool/select/asap.hpp>
 #include <gnnpool/select/edge_contraction.hpp>
 #include <gnnpool/select/graclus.hpp>
 #include <gnnpool/select/identity.hpp>
@@ -38,12 +40,14 @@
 #include <gnnpool/reduce/cluster.hpp>
 #include <gnnpool/reduce/gather.hpp>
 #include <gnnpool/reduce/soft.hpp>
+#include <gnnpool/reduce/sparse.hpp>
 
 #include <gnnpool/connect/augmented.hpp>
 #include <gnnpool/connect/cluster.hpp>
 #include <gnnpool/connect/induced.hpp>
 #include <gnnpool/connect/kron.hpp>
 #include <gnnpool/connect/normalized.hpp>
+#include <gnnpool/connect/representative.hpp>
 #include <gnnpool/connect/soft.hpp>
 
 #include <gnnpool/loss/cluster.hpp>
@@ -54,6 +58,7 @@
 #include <gnnpool/loss/modularity.hpp>
 #include <gnnpool/loss/orthogonality.hpp>
 
+#include <gnnpool/pool/asap_pool.hpp>
 #include <gnnpool/pool/diff_pool.hpp>
 #include <gnnpool/pool/dmon_pool.hpp>
 #include <gnnpool/pool/edge_contraction_pool.hpp>
@@ -70,6 +75,7 @@
 #include <gnnpool/pool/sag_pool.hpp>
 #include <gnnpool/pool/soft_function.hpp>
 #include <gnnpool/pool/soft_lift.hpp>
+#include <gnnpool/pool/sparse_lift.hpp>
 #include <gnnpool/pool/topk_pool.hpp>
 #include <gnnpool/pool/weighted_lift.hpp>
 

@@ -21,10 +21,12 @@
 
 #include "conformance/conformance.hpp"
 
+#include <gnnpool/pool/asap_pool.hpp>
 #include <gnnpool/pool/edge_contraction_pool.hpp>
 #include <gnnpool/pool/maxcut_pool.hpp>
 #include <gnnpool/pool/no_pool.hpp>
 #include <gnnpool/pool/pan_pool.hpp>
+#include <gnnpool/pool/sparse_lift.hpp>
 #include <gnnpool/pool/weighted_lift.hpp>
 
 #include <algorithm>
@@ -41,8 +43,8 @@ namespace {
 struct HardView {
   /// Supernode of the file's pooled-edge label j (empty: the identity).
   IndexVector edge_label;
-  /// Node whose selection weight is s_weight[i] (empty: every node in order).
-  IndexVector weighted_nodes;
+  /// Entry of the selection's weight vector that is s_weight[i] (empty: every entry in order).
+  IndexVector weighted_slots;
 };
 
 /// CSR positions in `adj` of the file's edges (source, target) given as a 2 x E edge_index whose
@@ -92,9 +94,9 @@ void run_hard(const Case& c, Comparison& cmp, const PoolT& pool, ParameterSet<do
   typename PoolT::Output out;
   typename PoolT::Cache cache;
   pool.forward(params, in, out, cache);
-  const HardSelection<double>& sel = out.selection;
+  const auto& sel = out.selection;
+  using Selection = std::decay_t<decltype(sel)>;
   const HardView view = make_view(out);
-  const Index n = in.num_nodes();
 
   cmp.matrix("x", out.batch.x, c.output("x"));
   cmp.indices("batch", out.batch.graph_index(), c.output("batch").indices());
@@ -112,9 +114,9 @@ void run_hard(const Case& c, Comparison& cmp, const PoolT& pool, ParameterSet<do
     for (const Index v : kept) cluster_index.push_back(sel.assignment[static_cast<std::size_t>(v)]);
     cmp.indices("cluster_index", cluster_index, c.output("cluster_index").indices());
   }
-  IndexVector weighted = view.weighted_nodes;
+  IndexVector weighted = view.weighted_slots;
   if (weighted.empty())
-    for (Index i = 0; i < n; ++i) weighted.push_back(i);
+    for (Index i = 0; i < sel.weight.size(); ++i) weighted.push_back(i);
   auto selection_values = [&](const std::string& key) {
     std::vector<double> v;
     for (const Index i : weighted) v.push_back(sel.weight[i]);
@@ -133,8 +135,12 @@ void run_hard(const Case& c, Comparison& cmp, const PoolT& pool, ParameterSet<do
     cmp.values("edge_weight", w, c.output("edge_weight"));
   }
 
-  // tgp's lift: x = S x' (the selection weights included), compared on the rows tgp has.
-  const WeightedHardLift<double> lift;
+  // tgp's lift: x = S x' (the selection weights included; ASAP: through the kept centres),
+  // compared on the rows tgp has.
+  const auto lift = [] {
+    if constexpr (std::is_same_v<Selection, SparseSelection<double>>) return SparseLift<double>();
+    else return WeightedHardLift<double>();
+  }();
   Matrix<double> lifted;
   lift.forward(sel, out.batch.x, lifted);
   const Matrix<double> expected_lift = c.output("lift_x").matrix();
@@ -157,7 +163,7 @@ void run_hard(const Case& c, Comparison& cmp, const PoolT& pool, ParameterSet<do
   double loss = 0;
   g.x = Matrix<double>::Zero(out.batch.x.rows(), out.batch.x.cols());
   g.adj = Vector<double>::Zero(out.batch.adj.nonZeros());
-  g.selection = Vector<double>::Zero(n);
+  g.selection = Vector<double>::Zero(sel.weight.size());
   for (const auto& [key, w] : c.loss_weights) {
     if (key == "x") {
       g.x += w.matrix();
@@ -324,11 +330,18 @@ void maxcut(const Case& c, Comparison& cmp) {
 
 /// tgp's score poolers label the pooled edges by the ascending-node-index rank of the kept nodes:
 /// label j is the supernode of the j-th smallest kept node; s_weight follows the same order.
-HardView kept_node_view(const HardSelection<double>& sel) {
+template <typename Selection>
+HardView kept_node_view(const Selection& sel) {
   HardView v;
-  v.weighted_nodes = sel.representative;
-  std::sort(v.weighted_nodes.begin(), v.weighted_nodes.end());
-  for (const Index node : v.weighted_nodes) v.edge_label.push_back(sel.assignment[static_cast<std::size_t>(node)]);
+  IndexVector kept = sel.representative;
+  std::sort(kept.begin(), kept.end());
+  for (const Index node : kept) {
+    const Index c = sel.assignment[static_cast<std::size_t>(node)];
+    v.edge_label.push_back(c);
+    // The score of a kept node: its own weight (hard), its supernode's scale (sparse).
+    if constexpr (std::is_same_v<Selection, SparseSelection<double>>) v.weighted_slots.push_back(sel.num_entries() + c);
+    else v.weighted_slots.push_back(node);
+  }
   return v;
 }
 
@@ -373,10 +386,28 @@ void pan(const Case& c, Comparison& cmp) {
                             no_extra, floor_of);
 }
 
+void asap(const Case& c, Comparison& cmp) {
+  const Batch<double> in = c.sparse_batch();
+  ASAPPoolOptions o;
+  o.select.topk = tgp_topk_options(c);
+  o.select.negative_slope = c.hyper_number("negative_slope", 0.2);
+  if (c.hyper_number("dropout", 0) != 0) throw std::runtime_error(c.file + ": dropout is not supported");
+  if (!c.hyper_is_null("GNN")) throw std::runtime_error(c.file + ": an intra-cluster GNN is not supported");
+  if (c.hyper_number("add_self_loops", 0) != 0) throw std::runtime_error(c.file + ": add_self_loops is not supported");
+  o.connect = connect_options(c, false, false);
+  o.connect.remove_self_loops = true;
+  ParameterSet<double> params;
+  const ASAPPool<double> pool(params, "", in.num_features(), o);
+  c.load_params(params);
+  run_hard<ASAPPool<double>>(c, cmp, pool, params, in, [](const auto& out) { return kept_node_view(out.selection); },
+                             no_extra, default_floor);
+}
+
 Register hard_ops_nopool({"nopool"}, nopool);
 Register hard_ops_ec({"ec"}, edge_contraction);
 Register hard_ops_maxcut({"maxcut"}, maxcut);
 Register hard_ops_pan({"pan"}, pan);
+Register hard_ops_asap({"asap"}, asap);
 
 }  // namespace
 }  // namespace gnnpool::conformance

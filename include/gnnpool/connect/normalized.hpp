@@ -19,6 +19,9 @@ namespace gnnpool {
 /// What `NormalizedConnect` does to the inner connect's output, in tgp's order
 /// (`postprocess_adj_pool_sparse`).
 struct NormalizedConnectOptions {
+  /// 0. Diagonal entries (self loops of the supernodes) are removed (tgp's `remove_self_loops`,
+  ///    for inner connects that keep them, e.g. an induced subgraph).
+  bool remove_self_loops = false;
   /// 1. Entries with |w| <= drop_below are removed (tgp: 1e-8; a negative value keeps all).
   double drop_below = tgp_connect_constants::drop_below;
   /// 2. w_e <- w_e d_s^-1/2 d_t^-1/2 for the entry e of the edge s -> t, d_u = max(sum of the
@@ -32,7 +35,7 @@ struct NormalizedConnectOptions {
 /// Wraps a connect policy and post-processes its output as tgp's `SparseConnect` does.
 ///
 /// Forward (entry e = (t, s) of the inner output A^0, the edge s -> t, in graph b):
-///   keep e iff |A^0_e| > drop_below;
+///   keep e iff |A^0_e| > drop_below (and s != t with remove_self_loops);
 ///   degree_norm:  v_e = A^0_e r_s r_t,  r_u = max(d_u, 1e-8)^-1/2,  d_u = sum_{f leaves u} A^0_f;
 ///   max_norm:     out_e = v_e / m_b,  m_b = max_{f in b} |v_f|.
 /// Backward, with g = dL/d(out):
@@ -89,7 +92,7 @@ class NormalizedConnect {
     out_outer[0] = 0;
     for (Index t = 0; t < m; ++t) {
       for (StorageIndex p = outer[t]; p < outer[t + 1]; ++p) {
-        if (!(std::abs(val[p]) > drop)) continue;
+        if (!(std::abs(val[p]) > drop) || (m_options.remove_self_loops && inner[p] == t)) continue;
         cache.kept.push_back(p);
         out_inner[nnz] = inner[p];
         out_val[nnz] = val[p];
