@@ -34,6 +34,7 @@
 #include <gnnpool/select/ndp.hpp>
 #include <gnnpool/select/pan.hpp>
 #include <gnnpool/select/sag.hpp>
+#include <gnnpool/select/sep.hpp>
 #include <gnnpool/select/soft_assign.hpp>
 #include <gnnpool/select/topk.hpp>
 
@@ -73,6 +74,7 @@
 #include <gnnpool/pool/pool.hpp>
 #include <gnnpool/pool/pyramid.hpp>
 #include <gnnpool/pool/sag_pool.hpp>
+#include <gnnpool/pool/sep_pool.hpp>
 #include <gnnpool/pool/soft_function.hpp>
 #include <gnnpool/pool/soft_lift.hpp>
 #include <gnnpool/pool/sparse_lift.hpp>

@@ -26,6 +26,7 @@
 #include <gnnpool/pool/maxcut_pool.hpp>
 #include <gnnpool/pool/no_pool.hpp>
 #include <gnnpool/pool/pan_pool.hpp>
+#include <gnnpool/pool/sep_pool.hpp>
 #include <gnnpool/pool/sparse_lift.hpp>
 #include <gnnpool/pool/weighted_lift.hpp>
 
@@ -403,11 +404,24 @@ void asap(const Case& c, Comparison& cmp) {
                              no_extra, default_floor);
 }
 
+void sep(const Case& c, Comparison& cmp) {
+  const Batch<double> in = c.sparse_batch();
+  SEPPoolOptions o;
+  o.connect = connect_options(c, true, false);
+  ParameterSet<double> params;
+  const SEPPool<double> pool(params, "", in.num_features(), o);
+  c.load_params(params);
+  // The partition is ported, not replayed: `cluster` is compared like every other output.
+  run_hard<SEPPool<double>>(c, cmp, pool, params, in, [](const auto& out) { return identity_view(out.selection); },
+                            no_extra, default_floor);
+}
+
 Register hard_ops_nopool({"nopool"}, nopool);
 Register hard_ops_ec({"ec"}, edge_contraction);
 Register hard_ops_maxcut({"maxcut"}, maxcut);
 Register hard_ops_pan({"pan"}, pan);
 Register hard_ops_asap({"asap"}, asap);
+Register hard_ops_sep({"sep"}, sep);
 
 }  // namespace
 }  // namespace gnnpool::conformance
