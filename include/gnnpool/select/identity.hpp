@@ -13,6 +13,26 @@
 
 namespace gnnpool {
 
+namespace detail {
+
+/// What every selector without parameters that reads the adjacency only shares (IdentitySelect,
+/// SEPSelect): no parameter slots, an empty cache, precomputable (pool/pyramid.hpp), and a
+/// backward that passes nothing (the selection is piecewise constant in X and A).
+template <typename Scalar_>
+struct StructuralSelect {
+  using Scalar = Scalar_;
+  using Selection = HardSelection<Scalar>;
+  struct Cache {};
+
+  void parameter_slots(std::vector<Index>& /*out*/) const {}
+  bool feature_independent() const { return true; }
+  void backward(const ParameterSet<Scalar>& /*params*/, const BatchRef<Scalar>& /*in*/, const Selection& /*sel*/,
+                const Cache& /*cache*/, const Vector<Scalar>& /*dsel*/, BatchGrad<Scalar>& /*din*/,
+                ParameterSet<Scalar>& /*dparams*/) const {}
+};
+
+}  // namespace detail
+
 /// The identity selection S = I.
 ///
 /// Forward:  assignment[i] = i, weight[i] = 1, representative[s] = s, offsets = the batch's
@@ -24,16 +44,11 @@ namespace gnnpool {
 /// nodes fall out of its S (and of its lift). gnnpool's S always covers all N nodes
 /// (docs/sparse-pooling.md, "NoPool").
 template <typename Scalar_>
-class IdentitySelect {
+class IdentitySelect : public detail::StructuralSelect<Scalar_> {
  public:
-  using Scalar = Scalar_;
-  using Selection = HardSelection<Scalar>;
-  struct Cache {};
-
-  /// No parameters.
-  void parameter_slots(std::vector<Index>& /*out*/) const {}
-  /// S reads neither x nor A's values: it can be precomputed (pool/pyramid.hpp).
-  bool feature_independent() const { return true; }
+  using typename detail::StructuralSelect<Scalar_>::Scalar;
+  using typename detail::StructuralSelect<Scalar_>::Selection;
+  using typename detail::StructuralSelect<Scalar_>::Cache;
 
   void forward(const ParameterSet<Scalar>& /*params*/, const BatchRef<Scalar>& in, Selection& sel,
                Cache& /*cache*/) const {
@@ -47,10 +62,6 @@ class IdentitySelect {
     sel.weight.setOnes(n);
     sel.offsets = in.offsets;
   }
-
-  void backward(const ParameterSet<Scalar>& /*params*/, const BatchRef<Scalar>& /*in*/, const Selection& /*sel*/,
-                const Cache& /*cache*/, const Vector<Scalar>& /*dsel*/, BatchGrad<Scalar>& /*din*/,
-                ParameterSet<Scalar>& /*dparams*/) const {}
 };
 
 }  // namespace gnnpool

@@ -11,6 +11,7 @@
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/detail/coding_tree.hpp>
+#include <gnnpool/select/identity.hpp>
 
 #include <algorithm>
 #include <string_view>
@@ -37,15 +38,11 @@ namespace gnnpool {
 ///   in double for every Scalar (tgp runs it in numpy float64).
 /// Errors: `invalid_argument` for a negative edge weight (structural entropy needs weights >= 0).
 template <typename Scalar_>
-class SEPSelect {
+class SEPSelect : public detail::StructuralSelect<Scalar_> {
  public:
-  using Scalar = Scalar_;
-  using Selection = HardSelection<Scalar>;
-  struct Cache {};
-
-  void parameter_slots(std::vector<Index>& /*out*/) const {}
-  /// The partition reads the adjacency only: it can be precomputed (pool/pyramid.hpp).
-  bool feature_independent() const { return true; }
+  using typename detail::StructuralSelect<Scalar_>::Scalar;
+  using typename detail::StructuralSelect<Scalar_>::Selection;
+  using typename detail::StructuralSelect<Scalar_>::Cache;
 
   void forward(const ParameterSet<Scalar>& /*params*/, const BatchRef<Scalar>& in, Selection& sel, Cache& /*cache*/) const {
     check_nonnegative(in.adj, "SEPSelect");
@@ -99,10 +96,6 @@ class SEPSelect {
       sel.offsets.push_back(sel.num_supernodes());
     }
   }
-
-  void backward(const ParameterSet<Scalar>& /*params*/, const BatchRef<Scalar>& /*in*/, const Selection& /*sel*/,
-                const Cache& /*cache*/, const Vector<Scalar>& /*dsel*/, BatchGrad<Scalar>& /*din*/,
-                ParameterSet<Scalar>& /*dparams*/) const {}
 
  private:
   static void add_cluster(Selection& sel, const std::vector<Index>& members) {
