@@ -63,6 +63,7 @@
 #include <gnnpool/pool/diff_pool.hpp>
 #include <gnnpool/pool/dmon_pool.hpp>
 #include <gnnpool/pool/edge_contraction_pool.hpp>
+#include <gnnpool/pool/expressive.hpp>
 #include <gnnpool/pool/graclus_pool.hpp>
 #include <gnnpool/pool/hard_lift.hpp>
 #include <gnnpool/pool/kmis_pool.hpp>
