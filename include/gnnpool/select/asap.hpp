@@ -249,16 +249,23 @@ class ASAPSelect {
     const Matrix<Scalar> dquery = du * att.leftCols(f);
     Matrix<Scalar> dmax;
     m_lin->backward(params, cache.max, none, dquery, &dmax, dparams);
-    // Column-wise max: split among the tied members.
-    for (Index i = 0; i < n; ++i)
-      for (Index c = 0; c < f; ++c) {
-        const Scalar top = cache.max(i, c);
-        Index ties = 0;
-        for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) ties += in.x(inner[e], c) == top ? 1 : 0;
-        const Scalar share = dmax(i, c) / static_cast<Scalar>(ties);
-        for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e)
-          if (in.x(inner[e], c) == top) din.x(inner[e], c) += share;
+    // Column-wise max: split among the tied members. Plain loops over the F columns vectorise.
+    std::vector<Scalar> ties(static_cast<std::size_t>(f)), share(static_cast<std::size_t>(f));
+    for (Index i = 0; i < n; ++i) {
+      const Scalar* top = cache.max.row(i).data();
+      std::fill(ties.begin(), ties.end(), Scalar(0));
+      for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) {
+        const Scalar* xj = in.x.row(inner[e]).data();
+        for (Index c = 0; c < f; ++c) ties[static_cast<std::size_t>(c)] += xj[c] == top[c] ? Scalar(1) : Scalar(0);
       }
+      // Every column attains its maximum at least once, so ties >= 1.
+      for (Index c = 0; c < f; ++c) share[static_cast<std::size_t>(c)] = dmax(i, c) / ties[static_cast<std::size_t>(c)];
+      for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) {
+        const Scalar* xj = in.x.row(inner[e]).data();
+        Scalar* dj = din.x.row(inner[e]).data();
+        for (Index c = 0; c < f; ++c) dj[c] += xj[c] == top[c] ? share[static_cast<std::size_t>(c)] : Scalar(0);
+      }
+    }
   }
 
  private:

@@ -33,7 +33,7 @@ namespace gnnpool {
 struct MaxCutOptions {
   double ratio = 0.5;          ///< fraction of each graph's nodes kept, ceil(ratio n_g), in (0, 1]
   std::optional<Index> k{};    ///< or a fixed number of kept nodes per graph
-  std::vector<Index> mp_units{32, 32, 32, 32, 16, 16, 16, 16, 8, 8, 8, 8};  ///< GCN widths (tgp default)
+  std::vector<Index> mp_units{32, 32, 32, 32};  ///< GCN widths (tgp MaxCutPooling's default)
   Activation mp_act = Activation::tanh;
   std::vector<Index> mlp_units{16, 16};  ///< Linear widths after the convolutions
   Activation mlp_act = Activation::relu;
