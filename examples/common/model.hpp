@@ -36,7 +36,8 @@ struct PoolerSettings {
 
 /// Every pooler name the examples accept.
 inline const std::vector<std::string>& pooler_names() {
-  static const std::vector<std::string> names{"none", "topk", "sag", "mincut", "diffpool", "dmon", "graclus", "ndp", "kmis"};
+  static const std::vector<std::string> names{"none", "topk", "sag", "mincut", "diffpool", "dmon", "graclus", "ndp", "kmis",
+                                              "nopool", "ec", "maxcut", "pan", "asap", "sep"};
   return names;
 }
 
@@ -46,7 +47,9 @@ inline bool is_soft_pooler(const std::string& name) { return name == "mincut" ||
 /// Whether the pooled adjacency is renormalised (D^-1/2 A' D^-1/2) before the next GraphConvSkip,
 /// as the first level's: for the poolers whose pooled adjacency does not depend on trainable
 /// quantities (it is then a constant of the tape).
-inline bool renormalizes(const std::string& name) { return name == "graclus" || name == "ndp" || name == "kmis"; }
+inline bool renormalizes(const std::string& name) {
+  return name == "graclus" || name == "ndp" || name == "kmis" || name == "ec" || name == "maxcut" || name == "sep";
+}
 
 /// No pooling: the level passes through (the "no-pool" baseline).
 struct NoPool {};
@@ -55,7 +58,9 @@ struct NoPool {};
 template <typename Scalar>
 using AnyPooler = std::variant<NoPool, gnnpool::TopKPool<Scalar>, gnnpool::SAGPool<Scalar>, gnnpool::MinCutPool<Scalar>,
                                gnnpool::DiffPool<Scalar>, gnnpool::DMoNPool<Scalar>, gnnpool::GraclusPool<Scalar>,
-                               gnnpool::NDPPool<Scalar>, gnnpool::KMISPool<Scalar>>;
+                               gnnpool::NDPPool<Scalar>, gnnpool::KMISPool<Scalar>, gnnpool::NoPool<Scalar>,
+                               gnnpool::EdgeContractionPool<Scalar>, gnnpool::MaxCutPool<Scalar>, gnnpool::PANPool<Scalar>,
+                               gnnpool::ASAPPool<Scalar>, gnnpool::SEPPool<Scalar>>;
 
 /// Builds pooler `name` on `in_features`-wide inputs, registering its parameters under `prefix`.
 template <typename Scalar>
@@ -79,6 +84,14 @@ AnyPooler<Scalar> make_pooler(const std::string& name, ParameterSet<Scalar>& par
   if (name == "graclus") return gnnpool::GraclusPool<Scalar>(params, prefix, in_features, {.select = {.seed = s.seed}});
   if (name == "ndp") return gnnpool::NDPPool<Scalar>(params, prefix, in_features, {.select = {.seed = s.seed}});
   if (name == "kmis") return gnnpool::KMISPool<Scalar>(params, prefix, in_features, {.select = {.seed = s.seed}});
+  if (name == "nopool") return gnnpool::NoPool<Scalar>(params, prefix, in_features);
+  if (name == "ec") return gnnpool::EdgeContractionPool<Scalar>(params, prefix, in_features);
+  if (name == "maxcut")
+    return gnnpool::MaxCutPool<Scalar>(params, prefix, in_features,
+                                       {.select = {.ratio = s.ratio, .mlp_act = gnnpool::Activation::tanh, .seed = s.seed}, .loss_coeff = s.aux_weight});
+  if (name == "pan") return gnnpool::PANPool<Scalar>(params, prefix, in_features, {.topk = {.ratio = s.ratio}});
+  if (name == "asap") return gnnpool::ASAPPool<Scalar>(params, prefix, in_features, {.select = {.topk = {.ratio = s.ratio, .nonlinearity = gnnpool::Activation::sigmoid}}});
+  if (name == "sep") return gnnpool::SEPPool<Scalar>(params, prefix, in_features);
   std::string known;
   for (const auto& n : pooler_names()) known += (known.empty() ? "" : ", ") + n;
   throw std::invalid_argument("unknown pooler '" + name + "' (known: " + known + ")");

@@ -13,6 +13,7 @@
 #include <gnnpool/core/numeric.hpp>
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/core/selection.hpp>
+#include <gnnpool/core/sparse_selection.hpp>
 #include <gnnpool/core/types.hpp>
 
 #include <gnnpool/nn/activation.hpp>
@@ -24,43 +25,62 @@
 #include <gnnpool/nn/mlp.hpp>
 #include <gnnpool/nn/softmax.hpp>
 
+#include <gnnpool/select/asap.hpp>
+#include <gnnpool/select/edge_contraction.hpp>
 #include <gnnpool/select/graclus.hpp>
+#include <gnnpool/select/identity.hpp>
 #include <gnnpool/select/kmis.hpp>
+#include <gnnpool/select/maxcut.hpp>
 #include <gnnpool/select/ndp.hpp>
+#include <gnnpool/select/pan.hpp>
 #include <gnnpool/select/sag.hpp>
+#include <gnnpool/select/sep.hpp>
 #include <gnnpool/select/soft_assign.hpp>
 #include <gnnpool/select/topk.hpp>
 
 #include <gnnpool/reduce/cluster.hpp>
 #include <gnnpool/reduce/gather.hpp>
 #include <gnnpool/reduce/soft.hpp>
+#include <gnnpool/reduce/sparse.hpp>
 
 #include <gnnpool/connect/augmented.hpp>
 #include <gnnpool/connect/cluster.hpp>
 #include <gnnpool/connect/induced.hpp>
 #include <gnnpool/connect/kron.hpp>
+#include <gnnpool/connect/normalized.hpp>
+#include <gnnpool/connect/representative.hpp>
 #include <gnnpool/connect/soft.hpp>
 
 #include <gnnpool/loss/cluster.hpp>
 #include <gnnpool/loss/entropy.hpp>
 #include <gnnpool/loss/link.hpp>
+#include <gnnpool/loss/maxcut.hpp>
 #include <gnnpool/loss/mincut.hpp>
 #include <gnnpool/loss/modularity.hpp>
 #include <gnnpool/loss/orthogonality.hpp>
 
+#include <gnnpool/pool/asap_pool.hpp>
 #include <gnnpool/pool/diff_pool.hpp>
 #include <gnnpool/pool/dmon_pool.hpp>
+#include <gnnpool/pool/edge_contraction_pool.hpp>
+#include <gnnpool/pool/expressive.hpp>
 #include <gnnpool/pool/graclus_pool.hpp>
 #include <gnnpool/pool/hard_lift.hpp>
 #include <gnnpool/pool/kmis_pool.hpp>
+#include <gnnpool/pool/maxcut_pool.hpp>
 #include <gnnpool/pool/mincut_pool.hpp>
 #include <gnnpool/pool/ndp_pool.hpp>
+#include <gnnpool/pool/no_pool.hpp>
+#include <gnnpool/pool/pan_pool.hpp>
 #include <gnnpool/pool/pool.hpp>
 #include <gnnpool/pool/pyramid.hpp>
 #include <gnnpool/pool/sag_pool.hpp>
+#include <gnnpool/pool/sep_pool.hpp>
 #include <gnnpool/pool/soft_function.hpp>
 #include <gnnpool/pool/soft_lift.hpp>
+#include <gnnpool/pool/sparse_lift.hpp>
 #include <gnnpool/pool/topk_pool.hpp>
+#include <gnnpool/pool/weighted_lift.hpp>
 
 #include <gnnpool/readout/attention.hpp>
 #include <gnnpool/readout/attention_sum.hpp>

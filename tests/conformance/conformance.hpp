@@ -108,6 +108,9 @@ struct Register {
   }
 };
 
+/// CSR position of the stored entry adj(row, col) (the edge col -> row), or -1.
+Index stored_entry(const SparseMatrix<double>& adj, Index row, Index col);
+
 /// Edge lists of (source, target) sorted lexicographically, from a 2 x E edge_index: pooled
 /// edges are compared as sets since gnnpool's CSR order differs from PyG's edge order.
 std::vector<std::pair<Index, Index>> sorted_edges(const IndexVector& edge_index);

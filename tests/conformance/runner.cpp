@@ -200,6 +200,13 @@ std::map<std::string, Handler>& registry() {
   return r;
 }
 
+Index stored_entry(const SparseMatrix<double>& adj, Index row, Index col) {
+  const StorageIndex* first = adj.innerIndexPtr() + adj.outerIndexPtr()[row];
+  const StorageIndex* last = adj.innerIndexPtr() + adj.outerIndexPtr()[row + 1];
+  const StorageIndex* pos = std::lower_bound(first, last, static_cast<StorageIndex>(col));
+  return pos != last && *pos == col ? static_cast<Index>(pos - adj.innerIndexPtr()) : -1;
+}
+
 std::vector<std::pair<Index, Index>> sorted_edges(const IndexVector& edge_index) {
   const std::size_t m = edge_index.size() / 2;
   std::vector<std::pair<Index, Index>> e(m);

@@ -46,6 +46,13 @@ struct spektral_constants {
   static constexpr double segment_softmax_denominator_eps = 1e-9;  ///< ops.unsorted_segment_softmax: sum + 1e-9
 };
 
+/// torch-geometric-pool's guards in its sparse connect post-processing
+/// (`postprocess_adj_pool_sparse`), applied in the input's dtype.
+struct tgp_connect_constants {
+  static constexpr double drop_below = 1e-8;    ///< pooled edges with |w| <= 1e-8 are removed
+  static constexpr double degree_floor = 1e-8;  ///< degree_norm: clamp(deg, min = 1e-8)
+};
+
 }  // namespace gnnpool
 
 #endif

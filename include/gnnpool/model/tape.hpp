@@ -713,6 +713,7 @@ struct LiftNode final : TapeNode<typename L::Scalar> {
     const auto& ss = t.selection_slot(sel);
     const auto& s = *static_cast<const Selection*>(ss.value);
     if constexpr (std::is_same_v<Selection, SoftSelection<Scalar>>) dsel.setZero(s.s.rows(), s.s.cols());
+    else if constexpr (requires { s.gradient_size(); }) dsel.setZero(s.gradient_size());  // SparseSelection
     else dsel.setZero(s.num_nodes());
     lift->backward(s, *t.dense(x).value, ys.grad, dx, dsel);
     t.deliver(x, dx);
