@@ -17,7 +17,8 @@ namespace gnnpool {
 
 struct EdgeContractionPoolOptions {
   EdgeContractionOptions select{};
-  /// tgp and PyG drop the edges inside a contracted pair; keep them as self loops instead.
+  /// tgp drops the edges inside a contracted pair (PyG's EdgePooling keeps them as self loops,
+  /// docs/sparse-pooling.md); `connect.keep_self_loops` keeps them.
   ClusterConnectOptions connect{};
 };
 
