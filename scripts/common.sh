@@ -4,15 +4,21 @@
 GNNPOOL_DEBIAN_PACKAGES=(cmake g++ make pkg-config libeigen3-dev catch2 libbenchmark-dev
                          libspectra-dev nlohmann-json3-dev)
 
-# Installs the packages above with apt when one is missing (as root); otherwise says what to run.
+# Optional: the PyTorch bridge (GNNPOOL_WITH_TORCH, docs/torch.md). A plain build needs none of
+# them; .ci/run installs them so that CI builds and tests the bridge.
+GNNPOOL_OPTIONAL_PACKAGES=(libtorch-dev python3-torch)
+
+# Installs the packages above, and any named as arguments, with apt when one is missing (as
+# root); otherwise says what to run.
 gnnpool_ensure_packages() {
+  local wanted=("${GNNPOOL_DEBIAN_PACKAGES[@]}" "$@")
   if ! command -v dpkg >/dev/null 2>&1; then
     echo "gnnpool: not a Debian system; make sure these (or their equivalents) are installed:" \
-         "${GNNPOOL_DEBIAN_PACKAGES[*]}" >&2
+         "${wanted[*]}" >&2
     return 0
   fi
   local missing=() p
-  for p in "${GNNPOOL_DEBIAN_PACKAGES[@]}"; do
+  for p in "${wanted[@]}"; do
     dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$p")
   done
   if [ "${#missing[@]}" -eq 0 ]; then
@@ -20,12 +26,12 @@ gnnpool_ensure_packages() {
   fi
   echo "gnnpool: missing Debian packages: ${missing[*]}" >&2
   if [ "$(id -u)" -ne 0 ]; then
-    echo "gnnpool: run as root, or first: sudo apt-get install -y ${GNNPOOL_DEBIAN_PACKAGES[*]}" >&2
+    echo "gnnpool: run as root, or first: sudo apt-get install -y ${wanted[*]}" >&2
     return 1
   fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get update
-  apt-get install -y --no-install-recommends "${GNNPOOL_DEBIAN_PACKAGES[@]}"
+  apt-get install -y --no-install-recommends "${wanted[@]}"
 }
 
 # Parallel jobs for builds and tests: all cores unless the caller chose.
