@@ -7,8 +7,9 @@ GNNPOOL_DEBIAN_PACKAGES=(cmake g++ make pkg-config libeigen3-dev catch2 libbench
 
 # The optional parts' packages, installed only for builds that turn them on
 # (`gnnpool_ensure_packages "${GNNPOOL_OPTIONAL_PACKAGES[@]}"`): Open MPI for GNNPOOL_WITH_MPI,
-# which the ci preset enables. A consumer who does not ask for MPI needs none of them.
-GNNPOOL_OPTIONAL_PACKAGES=(libopenmpi-dev openmpi-bin)
+# libtorch and Debian's python3-torch for GNNPOOL_WITH_TORCH (docs/torch.md); the ci preset
+# enables both. A consumer who does not ask for them needs none of them.
+GNNPOOL_OPTIONAL_PACKAGES=(libopenmpi-dev openmpi-bin libtorch-dev python3-torch)
 
 # Installs the packages above, plus any given as arguments, with apt when one is missing (as
 # root); otherwise says what to run.
