@@ -1,5 +1,6 @@
 // Benchmarks of the global readouts (gnnpool/readout/*.hpp) on PyG's G1000 size: 1000 graphs of
-// 50 nodes, F = 64 (pyg-timings.md), float and double, forward and forward+backward.
+// 50 nodes, F = 64 (pyg-timings.md; SortPool k = 30 and Set2Set T = 3 as tgp-timings.md), float
+// and double, forward and forward+backward.
 //
 // Machine limit: BM_ReadBandwidth reads the same N x F matrix once (column sums, the least a
 // readout's forward must do), BM_WriteBandwidth writes it once, and BM_CopyBandwidth reads x and
@@ -13,6 +14,8 @@
 #include <gnnpool/readout/gated_attention.hpp>
 #include <gnnpool/readout/max.hpp>
 #include <gnnpool/readout/mean.hpp>
+#include <gnnpool/readout/set2set.hpp>
+#include <gnnpool/readout/sort.hpp>
 #include <gnnpool/readout/sum.hpp>
 #include <gnnpool/testing/random_graph.hpp>
 
@@ -151,6 +154,16 @@ struct AttnSum {
   static gnnpool::AttentionSumReadout<Scalar> make(ParameterSet<Scalar>& p) { return {p, "", kFeatures}; }
 };
 
+/// PyG SortAggregation(k=30) and Set2Set(64, processing_steps=3), tgp-timings.md's G1000 rows.
+template <typename Scalar>
+struct SortPool {
+  static gnnpool::SortReadout<Scalar> make(ParameterSet<Scalar>&) { return gnnpool::SortReadout<Scalar>(30); }
+};
+template <typename Scalar>
+struct Set2Set {
+  static gnnpool::Set2SetReadout<Scalar> make(ParameterSet<Scalar>& p) { return {p, "", kFeatures, 3}; }
+};
+
 template <template <typename> class Factory, typename Scalar>
 void BM_Forward(benchmark::State& state) {
   const auto b = g1000<Scalar>();
@@ -210,6 +223,8 @@ GNNPOOL_READOUT_BENCH(AttnGate);
 GNNPOOL_READOUT_BENCH(AttnGateNN);
 GNNPOOL_READOUT_BENCH(GatedAttn);
 GNNPOOL_READOUT_BENCH(AttnSum);
+GNNPOOL_READOUT_BENCH(SortPool);
+GNNPOOL_READOUT_BENCH(Set2Set);
 
 }  // namespace
 

@@ -26,13 +26,10 @@
 #include <gnnpool/pool/mincut_pool.hpp>
 #include <gnnpool/testing/random_graph.hpp>
 
+#include "bench_support.hpp"
+
 #include <benchmark/benchmark.h>
 
-#include <sys/resource.h>
-
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -76,60 +73,15 @@ double flops(Index n, Index e, Index k, int edge_losses, int gram_losses, bool b
   return backward ? 3 * forward : forward;
 }
 
-/// Resets the kernel's peak-RSS mark of this process (Linux: "5" > /proc/self/clear_refs), so
-/// that `peak_megabytes` reports the peak of the current case; a no-op elsewhere.
-void reset_peak() {
-  if (std::FILE* f = std::fopen("/proc/self/clear_refs", "w")) {
-    std::fputs("5", f);
-    std::fclose(f);
-  }
-}
-
-/// Peak resident memory since the last `reset_peak` (VmHWM), or of the whole process (getrusage)
-/// when /proc is not available. Either way it includes every graph this process has cached.
-double peak_megabytes() {
-  if (std::FILE* f = std::fopen("/proc/self/status", "r")) {
-    char line[256];
-    double kib = -1;
-    while (std::fgets(line, sizeof line, f))
-      if (std::strncmp(line, "VmHWM:", 6) == 0) kib = std::strtod(line + 6, nullptr);
-    std::fclose(f);
-    if (kib >= 0) return kib / 1024.0;
-  }
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
-}
-
 /// Runs `pool` (forward, or forward + backward with all upstream gradients and the loss
 /// weights) on `size` and reports time, FLOP/s and the peak memory.
 template <typename Scalar, typename PoolT>
 void run(benchmark::State& state, const PoolT& pool, ParameterSet<Scalar>& params, Size size, bool backward,
          int edge_losses, int gram_losses) {
   const Batch<Scalar>& in = batch<Scalar>(size);
-  reset_peak();
-  params.initialize(7);
-  typename PoolT::Output out;
-  typename PoolT::Cache cache;
-  typename PoolT::OutputGrad grad;
-  gnnpool::BatchGrad<Scalar> din;
-  ParameterSet<Scalar> dparams = params.zeros_like();
-  pool.forward(params, in, out, cache);
-  grad.x = gnnpool::Matrix<Scalar>::Constant(out.batch.x.rows(), out.batch.x.cols(), Scalar(0.01));
-  grad.adj = gnnpool::Vector<Scalar>::Constant(out.batch.adj.nonZeros(), Scalar(0.01));
-  // One untimed step, so that the timed ones see the steady state of a training loop (caches and
-  // backward workspaces allocated, pages touched).
-  if (backward) pool.backward(params, in, out, cache, grad, din, dparams);
-  for (auto _ : state) {
-    pool.forward(params, in, out, cache);
-    if (backward) pool.backward(params, in, out, cache, grad, din, dparams);
-    benchmark::DoNotOptimize(out.batch.x.data());
-    benchmark::DoNotOptimize(din.x.data());
-    benchmark::ClobberMemory();
-  }
+  gnnpool::bench::run_pool(state, pool, params, in, backward);
   const double model = flops(in.num_nodes(), in.num_edges(), clusters(size), edge_losses, gram_losses, backward);
   state.counters["FLOP/s"] = benchmark::Counter(model, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["peak_MB"] = peak_megabytes();
   state.counters["nnz"] = static_cast<double>(in.num_edges());
 }
 

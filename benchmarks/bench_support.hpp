@@ -1,14 +1,21 @@
 #ifndef GNNPOOL_BENCHMARKS_BENCH_SUPPORT_HPP
 #define GNNPOOL_BENCHMARKS_BENCH_SUPPORT_HPP
 
-// Pieces shared by the benchmark binaries: the cached random graphs of the PyG-timing sizes and
-// the machine-limit reference (copy bandwidth) measured in the same run.
+// Pieces shared by the benchmark binaries: the cached random graphs of the PyG-timing sizes, the
+// peak-memory counter, the timing loop of a pooler and the machine-limit reference (copy
+// bandwidth) measured in the same run.
 
 #include <gnnpool/testing/random_graph.hpp>
 
+#include <gnnpool/core/parameters.hpp>
+
 #include <benchmark/benchmark.h>
 
+#include <sys/resource.h>
+
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -26,6 +33,58 @@ const Batch<Scalar>& cached_graph(Index n, Index features, std::uint64_t seed = 
   auto& slot = cache[{n, features}];
   if (!slot) slot = std::make_unique<Batch<Scalar>>(testing::random_graph<Scalar>(n, 5 * n, features, seed));
   return *slot;
+}
+
+/// Resets the kernel's peak-RSS mark of this process (Linux: "5" > /proc/self/clear_refs), so
+/// that `peak_megabytes` reports the peak of the current case; a no-op elsewhere.
+inline void reset_peak() {
+  if (std::FILE* f = std::fopen("/proc/self/clear_refs", "w")) {
+    std::fputs("5", f);
+    std::fclose(f);
+  }
+}
+
+/// Peak resident memory since the last `reset_peak` (VmHWM), or of the whole process (getrusage)
+/// when /proc is not available. Either way it includes every graph this process has cached.
+inline double peak_megabytes() {
+  if (std::FILE* f = std::fopen("/proc/self/status", "r")) {
+    char line[256];
+    double kib = -1;
+    while (std::fgets(line, sizeof line, f))
+      if (std::strncmp(line, "VmHWM:", 6) == 0) kib = std::strtod(line + 6, nullptr);
+    std::fclose(f);
+    if (kib >= 0) return kib / 1024.0;
+  }
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+/// Times `pool` on `in`: forward, or forward + backward with upstream gradients 0.01 on the pooled
+/// x and adjacency and the losses at their weights, after one untimed step (the steady state of a
+/// training loop: caches and workspaces allocated). Reports the peak memory of the case.
+template <typename Scalar, typename PoolT>
+void run_pool(benchmark::State& state, const PoolT& pool, ParameterSet<Scalar>& params, const Batch<Scalar>& in,
+              bool backward) {
+  reset_peak();
+  params.initialize(7);
+  typename PoolT::Output out;
+  typename PoolT::Cache cache;
+  typename PoolT::OutputGrad grad;
+  BatchGrad<Scalar> din;
+  ParameterSet<Scalar> dparams = params.zeros_like();
+  pool.forward(params, in, out, cache);
+  grad.x = Matrix<Scalar>::Constant(out.batch.x.rows(), out.batch.x.cols(), Scalar(0.01));
+  grad.adj = Vector<Scalar>::Constant(out.batch.adj.nonZeros(), Scalar(0.01));
+  if (backward) pool.backward(params, in, out, cache, grad, din, dparams);
+  for (auto _ : state) {
+    pool.forward(params, in, out, cache);
+    if (backward) pool.backward(params, in, out, cache, grad, din, dparams);
+    benchmark::DoNotOptimize(out.batch.x.data());
+    benchmark::DoNotOptimize(din.x.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["peak_MB"] = peak_megabytes();
 }
 
 /// The machine limit for memory-bound kernels: memcpy of 64 MiB, read + write counted.

@@ -28,8 +28,8 @@ using gnnpool::ParameterSet;
 /// Settings of the poolers the examples can build.
 struct PoolerSettings {
   double ratio = 0.5;              ///< TopK, SAG: fraction of the nodes kept
-  Index clusters = 0;              ///< MinCut, DiffPool, DMoN: clusters per graph (K)
-  std::vector<Index> mlp_hidden;   ///< MinCut, DMoN: hidden widths of the assignment MLP
+  Index clusters = 0;              ///< MinCut, DiffPool, DMoN, JustBalance, ACC, HOSC: clusters per graph (K)
+  std::vector<Index> mlp_hidden;   ///< MinCut, DMoN, JustBalance, ACC, HOSC: hidden widths of the assignment MLP
   std::uint64_t seed = 0;          ///< Graclus visiting order, NDP random split, k-MIS (random scorer)
   double aux_weight = 1.0;         ///< multiplies every auxiliary loss coefficient
 };
@@ -37,12 +37,14 @@ struct PoolerSettings {
 /// Every pooler name the examples accept.
 inline const std::vector<std::string>& pooler_names() {
   static const std::vector<std::string> names{"none", "topk", "sag", "mincut", "diffpool", "dmon", "graclus", "ndp", "kmis",
-                                              "nopool", "ec", "maxcut", "pan", "asap", "sep"};
+                                              "nopool", "ec", "maxcut", "pan", "asap", "sep", "jb", "acc", "hosc", "lap"};
   return names;
 }
 
 /// Whether the pooler makes K clusters per graph (PoolerSettings::clusters must be set).
-inline bool is_soft_pooler(const std::string& name) { return name == "mincut" || name == "diffpool" || name == "dmon"; }
+inline bool is_soft_pooler(const std::string& name) {
+  return name == "mincut" || name == "diffpool" || name == "dmon" || name == "jb" || name == "acc" || name == "hosc";
+}
 
 /// Whether the pooled adjacency is renormalised (D^-1/2 A' D^-1/2) before the next GraphConvSkip,
 /// as the first level's: for the poolers whose pooled adjacency does not depend on trainable
@@ -60,7 +62,8 @@ using AnyPooler = std::variant<NoPool, gnnpool::TopKPool<Scalar>, gnnpool::SAGPo
                                gnnpool::DiffPool<Scalar>, gnnpool::DMoNPool<Scalar>, gnnpool::GraclusPool<Scalar>,
                                gnnpool::NDPPool<Scalar>, gnnpool::KMISPool<Scalar>, gnnpool::NoPool<Scalar>,
                                gnnpool::EdgeContractionPool<Scalar>, gnnpool::MaxCutPool<Scalar>, gnnpool::PANPool<Scalar>,
-                               gnnpool::ASAPPool<Scalar>, gnnpool::SEPPool<Scalar>>;
+                               gnnpool::ASAPPool<Scalar>, gnnpool::SEPPool<Scalar>, gnnpool::JustBalancePool<Scalar>,
+                               gnnpool::AsymCheegerCutPool<Scalar>, gnnpool::HOSCPool<Scalar>, gnnpool::LaPool<Scalar>>;
 
 /// Builds pooler `name` on `in_features`-wide inputs, registering its parameters under `prefix`.
 template <typename Scalar>
@@ -92,6 +95,19 @@ AnyPooler<Scalar> make_pooler(const std::string& name, ParameterSet<Scalar>& par
   if (name == "pan") return gnnpool::PANPool<Scalar>(params, prefix, in_features, {.topk = {.ratio = s.ratio}});
   if (name == "asap") return gnnpool::ASAPPool<Scalar>(params, prefix, in_features, {.select = {.topk = {.ratio = s.ratio, .nonlinearity = gnnpool::Activation::sigmoid}}});
   if (name == "sep") return gnnpool::SEPPool<Scalar>(params, prefix, in_features);
+  // tgp's poolers; the assignment MLP gets ReLU between its layers, as MinCut's.
+  if (name == "jb")
+    return gnnpool::JustBalancePool<Scalar>(
+        params, prefix, in_features, {.k = s.clusters, .hidden = s.mlp_hidden, .activation = Activation::relu, .balance_weight = w});
+  if (name == "acc")
+    return gnnpool::AsymCheegerCutPool<Scalar>(params, prefix, in_features,
+                                               {.k = s.clusters, .hidden = s.mlp_hidden, .activation = Activation::relu,
+                                                .total_variation_weight = w, .balance_weight = w});
+  if (name == "hosc")
+    return gnnpool::HOSCPool<Scalar>(params, prefix, in_features,
+                                     {.k = s.clusters, .hidden = s.mlp_hidden, .activation = Activation::relu,
+                                      .hosc_weight = w, .ortho_weight = Scalar(0.1) * w});
+  if (name == "lap") return gnnpool::LaPool<Scalar>(params, prefix, in_features);
   std::string known;
   for (const auto& n : pooler_names()) known += (known.empty() ? "" : ", ") + n;
   throw std::invalid_argument("unknown pooler '" + name + "' (known: " + known + ")");

@@ -65,16 +65,19 @@ class Comparison {
   /// replaces 1e-6 as the scale below which the error is absolute: a handler passes the size
   /// of the terms a quantity is a cancelling sum of, when its exact value is 0 and the file
   /// holds PyTorch's round-off (e.g. the gradient of a weight that enters only by its sign).
+  /// `tolerance` > 0 replaces the runner's for this comparison only (a handler passes one when
+  /// the reference itself is approximate there, and says why); such a comparison does not count
+  /// towards `worst()`.
   void values(const std::string& what, const std::vector<double>& actual, const Tensor& expected,
-              double floor = 1e-6);
+              double floor = 1e-6, double tolerance = -1);
   template <typename Derived>
   void matrix(const std::string& what, const Eigen::DenseBase<Derived>& actual, const Tensor& expected,
-              double floor = 1e-6) {
+              double floor = 1e-6, double tolerance = -1) {
     std::vector<double> flat;
     flat.reserve(static_cast<std::size_t>(actual.size()));
     for (Index r = 0; r < actual.rows(); ++r)
       for (Index c = 0; c < actual.cols(); ++c) flat.push_back(static_cast<double>(actual(r, c)));
-    values(what, flat, expected, floor);
+    values(what, flat, expected, floor, tolerance);
   }
   void scalar(const std::string& what, double actual, double expected);
   /// Exact comparison of integer outputs (perm, edge lists, cluster ids).
@@ -110,6 +113,10 @@ struct Register {
 
 /// CSR position of the stored entry adj(row, col) (the edge col -> row), or -1.
 Index stored_entry(const SparseMatrix<double>& adj, Index row, Index col);
+
+/// Compares dL/d(edge_weight), in the case's input edge order, with the CSR-ordered gradient
+/// `dadj` of the batch built from the case (no-op when the case has no such gradient).
+void compare_edge_weight_grad(const Case& c, const Batch<double>& in, const Vector<double>& dadj, Comparison& cmp);
 
 /// Edge lists of (source, target) sorted lexicographically, from a 2 x E edge_index: pooled
 /// edges are compared as sets since gnnpool's CSR order differs from PyG's edge order.

@@ -18,15 +18,6 @@
 namespace gnnpool::conformance {
 namespace {
 
-/// CSR position of the edge source -> target of `adj` (adj(target, source)), or -1.
-Index csr_position(const SparseMatrix<double>& adj, Index source, Index target) {
-  const StorageIndex* first = adj.innerIndexPtr() + adj.outerIndexPtr()[target];
-  const StorageIndex* last = adj.innerIndexPtr() + adj.outerIndexPtr()[target + 1];
-  const StorageIndex* pos = std::lower_bound(first, last, static_cast<StorageIndex>(source));
-  if (pos == last || *pos != source) return -1;
-  return pos - adj.innerIndexPtr();
-}
-
 /// Compares the pooled edges (as sets), their values if the case has edge_attr, and builds the
 /// upstream gradient of the pooled adjacency from loss_weights.edge_attr (empty if none).
 Vector<double> compare_edges(const Case& c, const Batch<double>& pooled, Comparison& cmp) {
@@ -47,7 +38,7 @@ Vector<double> compare_edges(const Case& c, const Batch<double>& pooled, Compari
     const Tensor& attr = c.output("edge_attr");
     std::vector<double> actual(m, std::nan(""));
     for (std::size_t e = 0; e < m; ++e) {
-      const Index q = csr_position(pooled.adj, expected_ei[e], expected_ei[m + e]);
+      const Index q = stored_entry(pooled.adj, expected_ei[m + e], expected_ei[e]);
       if (q >= 0) actual[e] = pooled.adj.valuePtr()[q];
     }
     cmp.values("edge_attr", actual, attr);
@@ -56,25 +47,12 @@ Vector<double> compare_edges(const Case& c, const Batch<double>& pooled, Compari
     const Tensor& lw = c.loss_weights.at("edge_attr");
     dadj.setZero(pooled.adj.nonZeros());
     for (std::size_t e = 0; e < m; ++e) {
-      const Index q = csr_position(pooled.adj, expected_ei[e], expected_ei[m + e]);
+      const Index q = stored_entry(pooled.adj, expected_ei[m + e], expected_ei[e]);
       if (q < 0) throw std::runtime_error("pooled edge missing; cannot map its loss weight");
       dadj[q] += lw.data[e];
     }
   }
   return dadj;
-}
-
-/// dL/d(edge_weight) in the case's input edge order from the CSR-ordered gradient.
-void compare_edge_weight_grad(const Case& c, const Batch<double>& in, const Vector<double>& dadj, Comparison& cmp) {
-  if (!c.grads.count("edge_weight")) return;
-  const IndexVector ei = c.input("edge_index").indices();
-  const std::size_t m = ei.size() / 2;
-  std::vector<double> actual(m);
-  for (std::size_t e = 0; e < m; ++e) {
-    const Index p = csr_position(in.adj, ei[e], ei[m + e]);
-    actual[e] = p >= 0 ? dadj[p] : std::nan("");
-  }
-  cmp.values("grad edge_weight", actual, c.grad("edge_weight"));
 }
 
 double pooled_loss(const Case& c, const Batch<double>& pooled) {
@@ -87,7 +65,7 @@ double pooled_loss(const Case& c, const Batch<double>& pooled) {
     const IndexVector ei = c.output("edge_index").indices();
     const std::size_t m = ei.size() / 2;
     for (std::size_t e = 0; e < m; ++e) {
-      const Index q = csr_position(pooled.adj, ei[e], ei[m + e]);
+      const Index q = stored_entry(pooled.adj, ei[m + e], ei[e]);
       if (q >= 0) loss += c.loss_weights.at("edge_attr").data[e] * pooled.adj.valuePtr()[q];
     }
   }

@@ -1,11 +1,14 @@
 // Conformance handlers of the global readouts: PyG global_add_pool, global_mean_pool,
-// global_max_pool and AttentionalAggregation (gate_nn = Linear(F, 1), nn = None or Linear(F, F')).
+// global_max_pool, AttentionalAggregation (gate_nn = Linear(F, 1), nn = None or Linear(F, F')),
+// SortAggregation (sort_pool) and Set2Set (set2set).
 
 #include "conformance/conformance.hpp"
 
 #include <gnnpool/readout/attention.hpp>
 #include <gnnpool/readout/max.hpp>
 #include <gnnpool/readout/mean.hpp>
+#include <gnnpool/readout/set2set.hpp>
+#include <gnnpool/readout/sort.hpp>
 #include <gnnpool/readout/sum.hpp>
 
 #include <algorithm>
@@ -87,6 +90,21 @@ void run_attention(const Case& c, Comparison& cmp) {
   run_readout<AttentionReadout<double>>(c, cmp, readout, params, floor_of);
 }
 
+void run_sort(const Case& c, Comparison& cmp) {
+  ParameterSet<double> params;
+  run_readout(c, cmp, SortReadout<double>(static_cast<Index>(c.hyper_number("k", 0))), params);
+}
+
+void run_set2set(const Case& c, Comparison& cmp) {
+  if (c.hyper_number("lstm_layers", 1) != 1) throw std::runtime_error(c.file + ": only a one-layer LSTM is supported");
+  ParameterSet<double> params;
+  const Set2SetReadout<double> readout(params, "", c.input("x").matrix().cols(),
+                                       static_cast<Index>(c.hyper_number("processing_steps", 0)));
+  run_readout(c, cmp, readout, params);
+}
+
+static Register sort({"sort_pool"}, run_sort);
+static Register set2set({"set2set"}, run_set2set);
 static Register add({"global_add"}, run_parameter_free<SumReadout<double>>);
 static Register mean({"global_mean"}, run_parameter_free<MeanReadout<double>>);
 static Register max({"global_max"}, run_parameter_free<MaxReadout<double>>);

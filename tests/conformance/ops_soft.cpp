@@ -1,5 +1,7 @@
 // Conformance of the soft-clustering poolers against PyG's dense ops: mincut
-// (dense_mincut_pool), diffpool (dense_diff_pool) and dmon (DMoNPooling).
+// (dense_mincut_pool), diffpool (dense_diff_pool) and dmon (DMoNPooling); and against tgp's
+// dense soft poolers: jb (JustBalancePooling), acc (AsymCheegerCutPooling), hosc (HOSCPooling)
+// and lap (LaPooling), with tgp's lift (see the section below).
 //
 // PyG works on the padded form x[B, Nmax, F], adj[B, Nmax, Nmax], mask[B, Nmax]. Here gnnpool's
 // unpadded batch is rebuilt from the valid rows (`from_dense_batch`), and every padded output
@@ -31,10 +33,17 @@
 #include <gnnpool/nn/linear.hpp>
 #include <gnnpool/pool/diff_pool.hpp>
 #include <gnnpool/pool/dmon_pool.hpp>
+#include <gnnpool/pool/asym_cheeger_cut_pool.hpp>
+#include <gnnpool/pool/bn_pool.hpp>
+#include <gnnpool/pool/hosc_pool.hpp>
+#include <gnnpool/pool/just_balance_pool.hpp>
+#include <gnnpool/pool/lapool.hpp>
 #include <gnnpool/pool/mincut_pool.hpp>
+#include <gnnpool/pool/soft_lift.hpp>
 
 #include <cmath>
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -135,22 +144,46 @@ PoolOutputGrad<double, SoftSelection<double>> upstream(const Case& c, const Padd
   return g;
 }
 
-/// Outputs and losses of one run; returns L = <outputs, weights> + sum(aux).
+/// How a file reports an auxiliary loss: PyG returns the loss itself; tgp returns it multiplied
+/// by its coefficient, which gnnpool keeps apart as the loss's weight (compared as weight * value).
+enum class AuxReport { value, weighted };
+
+/// <weights, values> over the valid rows of a padded [B, Nmax, C] weight tensor.
+double weighted_sum(const Tensor& weights, const Padding& p, const Matrix<double>& values, Comparison& cmp) {
+  const Tensor w = valid_rows(weights, p, "", cmp);
+  if (w.size() != values.size()) {
+    cmp.fail("loss weights have " + std::to_string(w.size()) + " valid entries, the output " +
+             std::to_string(values.size()));
+    return 0;
+  }
+  return Eigen::Map<const Vector<double>>(w.data.data(), w.size())
+      .dot(Eigen::Map<const Vector<double>>(values.data(), values.size()));
+}
+
+/// Outputs and losses of one run (and of tgp's lift, `lift_x`, when given); returns
+/// L = <outputs, weights> + sum(aux).
 template <typename Output>
-double compare_outputs(const Case& c, const Padding& p, const Output& out, const std::string& tag, Comparison& cmp) {
+double compare_outputs(const Case& c, const Padding& p, const Output& out, const std::string& tag, Comparison& cmp,
+                       const Matrix<double>* lift = nullptr, AuxReport report = AuxReport::value) {
   cmp.matrix(tag + "x", out.batch.x, c.output("x"));
   std::vector<double> adj(out.batch.adj.valuePtr(), out.batch.adj.valuePtr() + out.batch.adj.nonZeros());
   cmp.values(tag + "adj", adj, c.output("adj"));
   double loss = 0;
   if (c.outputs.count("s")) {
     cmp.matrix(tag + "s", out.selection.s, valid_rows(c.output("s"), p, "outputs.s", cmp));
-    const Tensor ws = valid_rows(c.loss_weights.at("s"), p, "", cmp);
-    loss += Eigen::Map<const Vector<double>>(ws.data.data(), ws.size())
-                .dot(Eigen::Map<const Vector<double>>(out.selection.s.data(), out.selection.s.size()));
+    loss += weighted_sum(c.loss_weights.at("s"), p, out.selection.s, cmp);
+  }
+  if (lift) {
+    cmp.matrix(tag + "lift_x", *lift, valid_rows(c.output("lift_x"), p, "outputs.lift_x", cmp));
+    loss += weighted_sum(c.loss_weights.at("lift_x"), p, *lift, cmp);
   }
   for (const auto& [name, expected] : c.aux_losses) {
-    cmp.scalar(tag + "aux_losses." + name, out.loss(name), expected.scalar());
-    loss += out.loss(name);
+    double value = out.loss(name);
+    if (report == AuxReport::weighted)
+      for (const auto& l : out.losses)
+        if (l.name == name) value *= l.weight;
+    cmp.scalar(tag + "aux_losses." + name, value, expected.scalar());
+    loss += value;
   }
   const Tensor& wx = c.loss_weights.at("x");
   const Tensor& wa = c.loss_weights.at("adj");
@@ -162,8 +195,13 @@ double compare_outputs(const Case& c, const Padding& p, const Output& out, const
   return loss;
 }
 
-void compare_params(const Case& c, const ParameterSet<double>& dparams, const std::string& tag, Comparison& cmp) {
-  for (const auto& [name, tensor] : c.params) cmp.matrix(tag + "param:" + name, dparams.at(name), c.grad("param:" + name));
+/// `loose`: parameters whose reference gradient is approximate (BN-Pool's, upstream of PyTorch's
+/// Beta sample), compared at `loose_tolerance`.
+void compare_params(const Case& c, const ParameterSet<double>& dparams, const std::string& tag, Comparison& cmp,
+                    const std::function<bool(const std::string&)>& loose = {}, double loose_tolerance = -1) {
+  for (const auto& [name, tensor] : c.params)
+    cmp.matrix(tag + "param:" + name, dparams.at(name), c.grad("param:" + name), 1e-6,
+               loose && loose(name) ? loose_tolerance : -1);
 }
 
 /// Runs a Pool composition on the case and compares its outputs, losses and gradients.
@@ -248,18 +286,15 @@ void run_diffpool(const Case& c, Comparison& cmp) {
       });
 }
 
+std::vector<Index> mlp_hidden(const Case& c, const std::string& prefix);
+
 void run_dmon(const Case& c, Comparison& cmp) {
   const Padding p = padding_of(c);
   Batch<double> batch = unpadded_batch(c, p);
   const Index f = batch.x.cols();
   const Index k = static_cast<Index>(c.hyper_number("K", 0));
   // PyG's MLP: lins.0 .. lins.(L-1); hidden widths from the parameter shapes.
-  std::vector<Index> hidden;
-  for (Index l = 0;; ++l) {
-    auto it = c.params.find("mlp.lins." + std::to_string(l) + ".weight");
-    if (it == c.params.end()) break;
-    if (c.params.count("mlp.lins." + std::to_string(l + 1) + ".weight")) hidden.push_back(it->second.shape[0]);
-  }
+  const std::vector<Index> hidden = mlp_hidden(c, "mlp");
   if (c.hyper_number("dropout", 0.0) != 0.0) throw std::runtime_error(c.file + ": dropout is not supported");
   ParameterSet<double> params;
   const DMoNPool<double> pool(params, "", f, {.k = k, .hidden = hidden});
@@ -267,6 +302,175 @@ void run_dmon(const Case& c, Comparison& cmp) {
   const auto grad = upstream(c, p, cmp);
   check_pool_run(c, p, pool, params, batch, grad, "", cmp);
 }
+
+// ---------------------------------------------------------------------------------------------
+// tgp's dense soft poolers (jb, acc, hosc): MLPSelect (one Linear, `selector.mlp.lins.0.*`),
+// DenseConnect (clamped column-degree normalisation), the loss coefficients in the reported aux
+// values, and tgp's lift S x_out (`lift_x`), which is part of L: its backward adds dL/dS into the
+// selection gradient and dL/dx_out into the pooled x's.
+
+/// Hidden widths of a tgp / PyG MLP `<prefix>.lins.<l>.weight` from the parameter shapes.
+std::vector<Index> mlp_hidden(const Case& c, const std::string& prefix) {
+  std::vector<Index> hidden;
+  for (Index l = 0;; ++l) {
+    auto it = c.params.find(prefix + ".lins." + std::to_string(l) + ".weight");
+    if (it == c.params.end()) break;
+    if (c.params.count(prefix + ".lins." + std::to_string(l + 1) + ".weight")) hidden.push_back(it->second.shape[0]);
+  }
+  return hidden;
+}
+
+/// Runs a pooler whose selection is soft on a dense tgp case: forward, lift, every comparison,
+/// backward through the lift and the pooler.
+/// BN-Pool: PyTorch differentiates its Beta sample with an approximation of the implicit
+/// reparameterisation gradient (aten's `_dirichlet_grad`: series and asymptotic fits), which the
+/// generator's own finite-difference check puts at up to 3e-4 relative per entry (7e-5 normwise)
+/// from the exact value gnnpool computes. The gradients upstream of the sample (x and the MLP)
+/// are therefore compared at 1e-3; adj and K, which do not pass through the sample, at the
+/// runner's tolerance.
+constexpr double beta_sample_gradient_tolerance = 1e-3;
+
+template <typename PoolT>
+void check_tgp_dense_run(const Case& c, const Padding& p, const PoolT& pool, ParameterSet<double>& params,
+                         const Batch<double>& batch, Comparison& cmp,
+                         const std::function<bool(const std::string&)>& loose = {}, double loose_tolerance = -1) {
+  typename PoolT::Output out;
+  typename PoolT::Cache cache;
+  pool.forward(params, batch, out, cache);
+  const SoftLift<double> lift;
+  Matrix<double> lifted;
+  lift.forward(out.selection, out.batch.x, lifted);
+  compare_outputs(c, p, out, "", cmp, &lifted, AuxReport::weighted);
+
+  typename PoolT::OutputGrad grad;
+  {
+    auto given = upstream(c, p, cmp);
+    grad.x = std::move(given.x);
+    grad.adj = std::move(given.adj);
+    grad.selection = std::move(given.selection);
+  }
+  if (grad.selection.size() == 0) grad.selection.setZero(out.selection.s.rows(), out.selection.s.cols());
+  const Tensor wl = valid_rows(c.loss_weights.at("lift_x"), p, "", cmp);
+  const Matrix<double> dlift = Eigen::Map<const Matrix<double>>(wl.data.data(), lifted.rows(), lifted.cols());
+  Matrix<double> dx_pooled;
+  lift.backward(out.selection, out.batch.x, dlift, dx_pooled, grad.selection);
+  grad.x += dx_pooled;
+  BatchGrad<double> din;
+  ParameterSet<double> dparams = params.zeros_like();
+  pool.backward(params, batch, out, cache, grad, din, dparams);
+  cmp.matrix("grads.x", din.x, valid_rows(c.grad("x"), p, "grads.x", cmp), 1e-6, loose ? loose_tolerance : -1);
+  compare_adj_grad(c, p, batch, din.adj, "grads.adj", cmp);
+  compare_params(c, dparams, "", cmp, loose, loose_tolerance);
+}
+
+/// The scorer part of the options of a tgp dense pooler, from the case.
+template <typename Options>
+Options tgp_mlp_options(const Case& c) {
+  Options o;
+  o.k = static_cast<Index>(c.hyper_number("k", 0));
+  o.hidden = mlp_hidden(c, "selector.mlp");
+  if (!c.hyper_is_null("act")) throw std::runtime_error(c.file + ": only act=None (identity) is supported");
+  if (c.hyper_number("dropout", 0.0) != 0.0) throw std::runtime_error(c.file + ": dropout is not supported");
+  if (c.hyper_number("remove_self_loops", 1) == 0 || c.hyper_number("degree_norm", 1) == 0 ||
+      c.hyper_number("edge_weight_norm", 0) != 0)
+    throw std::runtime_error(c.file + ": only tgp's default DenseConnect post-processing is supported");
+  o.normalization = c.hyper_number("adj_transpose", 1) != 0 ? SoftConnectNormalization::clamped_column_degree
+                                                            : SoftConnectNormalization::clamped_row_degree;
+  if (c.hyper_string("lift", "precomputed") != "precomputed" || c.hyper_string("s_inv_op", "transpose") != "transpose")
+    throw std::runtime_error(c.file + ": only tgp's transpose lift is supported here");
+  return o;
+}
+
+template <typename Pooler, typename Options>
+void run_tgp_dense(const Case& c, Comparison& cmp, const Options& options) {
+  const Padding p = padding_of(c);
+  Batch<double> batch = unpadded_batch(c, p);
+  ParameterSet<double> params;
+  const Pooler pool(params, "", batch.x.cols(), options);
+  c.load_params(params);
+  check_tgp_dense_run(c, p, pool, params, batch, cmp);
+}
+
+void run_jb(const Case& c, Comparison& cmp) {
+  auto o = tgp_mlp_options<JustBalancePoolOptions<double>>(c);
+  o.balance_weight = c.hyper_number("loss_coeff", 1.0);
+  o.balance.normalize = c.hyper_number("normalize_loss", 1.0) != 0.0;
+  run_tgp_dense<JustBalancePool<double>>(c, cmp, o);
+}
+
+void run_acc(const Case& c, Comparison& cmp) {
+  auto o = tgp_mlp_options<AsymCheegerCutPoolOptions<double>>(c);
+  o.total_variation_weight = c.hyper_number("totvar_coeff", 1.0);
+  o.balance_weight = c.hyper_number("balance_coeff", 1.0);
+  run_tgp_dense<AsymCheegerCutPool<double>>(c, cmp, o);
+}
+
+void run_hosc(const Case& c, Comparison& cmp) {
+  auto o = tgp_mlp_options<HOSCPoolOptions<double>>(c);
+  o.ortho_weight = c.hyper_number("mu", 0.1);
+  o.cut.alpha = c.hyper_number("alpha", 0.5);
+  if (c.hyper_number("hosc_ortho", 0) != 0) throw std::runtime_error(c.file + ": hosc_ortho=True is not supported");
+  run_tgp_dense<HOSCPool<double>>(c, cmp, o);
+}
+
+void run_lap(const Case& c, Comparison& cmp) {
+  if (c.hyper_number("shortest_path_reg", 0) != 0)
+    throw std::runtime_error(c.file + ": shortest_path_reg=True is not supported");
+  if (c.hyper_number("remove_self_loops", 1) == 0 || c.hyper_number("degree_norm", 1) == 0 ||
+      c.hyper_number("edge_weight_norm", 0) != 0)
+    throw std::runtime_error(c.file + ": only tgp's default DenseConnect post-processing is supported");
+  LaPoolOptions o;
+  o.normalization = c.hyper_number("adj_transpose", 1) != 0 ? SoftConnectNormalization::clamped_column_degree
+                                                            : SoftConnectNormalization::clamped_row_degree;
+  run_tgp_dense<LaPool<double>>(c, cmp, o);
+}
+
+void run_bnpool(const Case& c, Comparison& cmp) {
+  const Padding p = padding_of(c);
+  Batch<double> batch = unpadded_batch(c, p);
+  if (!c.hyper_is_null("act")) throw std::runtime_error(c.file + ": only act=None (identity) is supported");
+  if (c.hyper_number("dropout", 0.0) != 0.0) throw std::runtime_error(c.file + ": dropout is not supported");
+  if (!c.hyper_is_null("num_neg_samples")) throw std::runtime_error(c.file + ": negative sampling is not supported");
+  if (c.hyper_number("remove_self_loops", 1) == 0 || c.hyper_number("degree_norm", 1) == 0 ||
+      c.hyper_number("edge_weight_norm", 0) != 0)
+    throw std::runtime_error(c.file + ": only tgp's default DenseConnect post-processing is supported");
+  // The recorded Beta draw z (valid rows), replayed.
+  const Tensor z = valid_rows(c.output("debug_z"), p, "", cmp);
+  const Index sticks = c.output("debug_z").shape.back();
+  const Matrix<double> samples = Eigen::Map<const Matrix<double>>(z.data.data(), z.size() / std::max<Index>(sticks, 1), sticks);
+  BNPoolOptions<double> o;
+  o.k = static_cast<Index>(c.hyper_number("k", 0));
+  o.hidden = mlp_hidden(c, "selector.mlp");
+  o.alpha_dp = c.hyper_number("alpha_DP", 1.0);
+  o.k_var = c.hyper_number("K_var", 1.0);
+  o.k_mu = c.hyper_number("K_mu", 10.0);
+  o.k_init = c.hyper_number("K_init", 1.0);
+  o.kl_weight = c.hyper_number("eta", 1.0);
+  o.k_prior_weight = c.hyper_number("train_K", 1.0) != 0 ? 1.0 : 0.0;
+  o.sampling.sampling = StickBreakingSampling::given;
+  o.given_samples = &samples;
+  o.normalization = c.hyper_number("adj_transpose", 1) != 0 ? SoftConnectNormalization::clamped_column_degree
+                                                            : SoftConnectNormalization::clamped_row_degree;
+  ParameterSet<double> params;
+  const BNPool<double> pool(params, "", batch.x.cols(), o);
+  c.load_params(params);
+  // The Beta parameters tgp sampled from: a check of the MLP and the softplus / clamp.
+  {
+    typename BNPool<double>::Output out;
+    typename BNPool<double>::Cache cache;
+    pool.forward(params, batch, out, cache);
+    cmp.matrix("debug_q_alpha", out.selection.alpha, valid_rows(c.output("debug_q_alpha"), p, "", cmp));
+    cmp.matrix("debug_q_beta", out.selection.beta, valid_rows(c.output("debug_q_beta"), p, "", cmp));
+  }
+  check_tgp_dense_run(
+      c, p, pool, params, batch, cmp, [](const std::string& name) { return name != "K"; }, beta_sample_gradient_tolerance);
+}
+
+const Register bnpool_registration({"bnpool"}, run_bnpool);
+const Register lap_registration({"lap"}, run_lap);
+const Register jb_registration({"jb"}, run_jb);
+const Register acc_registration({"acc"}, run_acc);
+const Register hosc_registration({"hosc"}, run_hosc);
 
 const Register mincut_registration({"mincut"}, run_mincut);
 const Register diffpool_registration({"diffpool"}, run_diffpool);

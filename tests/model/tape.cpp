@@ -338,3 +338,27 @@ TEST_CASE("A graph that requires no gradient gets no adjacency target, and no pa
   REQUIRE(g.grad().norm() > 0);
   for (Index s = 0; s < params.size(); ++s) REQUIRE(with[s] == without[s]);
 }
+
+TEST_CASE("mean_squared_error is mean((y - t)^2) and passes the whole-model gradient check", "[model][ops][gradcheck]") {
+  ParameterSet<double> params;
+  const Linear<double> lin(params, "lin", 3, 2);
+  params.initialize(5);
+  Batch<double> batch = three_graphs(3, 41);
+  const Matrix<double> target = testing::random_features<double>(batch.num_nodes(), 2, 42);
+  Tape<double> tape(params);
+  auto [g, x] = tape.inputs(batch);
+  const auto y = tape(lin, x);
+  const auto loss = mean_squared_error(y, target);
+  CHECK(loss.value() == Approx((y.value() - target).squaredNorm() / double(target.size())).epsilon(1e-15));
+  const auto r = check_model(
+      params,
+      [&](Tape<double>& t) {
+        auto [gg, xx] = t.inputs(batch);
+        return mean_squared_error(tanh(t(lin, xx)), target);
+      },
+      {&batch});
+  INFO(r.log);
+  CHECK(r.ok);
+  test::require_throws_with<shape_error>([&] { (void)mean_squared_error(y, Matrix<double>(2, 2)); },
+                                         {"mean_squared_error", "18 x 2", "2 x 2"});
+}

@@ -12,6 +12,7 @@
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/detail/soft_kernels.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <span>
 #include <vector>
@@ -24,8 +25,17 @@ enum class SoftConnectNormalization {
   none,
   /// Zero diagonal, then A'_kl = A0_kl / ((sqrt(d_k) + eps) (sqrt(d_l) + eps)) with d the row sums
   /// of the zero-diagonal A0 and eps = 1e-15 added after the square root (PyG's
-  /// dense_mincut_pool and DMoNPooling; tgp's default for every soft pooler).
+  /// dense_mincut_pool and DMoNPooling).
   symmetric,
+  /// Zero diagonal, then A'_kl = A0_kl / (sqrt(c_k) sqrt(c_l)) with c = max(column sums of A0,
+  /// 1e-8): tgp's `DenseConnect` on dense (batched) input, its default for every dense soft
+  /// pooler (remove_self_loops, degree_norm, adj_transpose = True), and on sparse input.
+  clamped_column_degree,
+  /// As `clamped_column_degree` with the row sums (tgp's `DenseConnect` with adj_transpose =
+  /// False on a dense input). tgp's sparse (unbatched) path takes the row sums of its
+  /// A[source, target], i.e. the column sums of gnnpool's adj(target, source):
+  /// `clamped_column_degree` reproduces it.
+  clamped_row_degree,
 };
 
 /// Pooled adjacency of a soft assignment, graph by graph.
@@ -33,14 +43,16 @@ enum class SoftConnectNormalization {
 /// Forward:  P = A S (one CSR x dense product over the batch, O(E K));
 ///           R_b = S_b^T P_b (K x K per graph, O(n_b K^2));
 ///           none:      A'_b = R_b;
-///           symmetric: A0 = R_b with zero diagonal, d_k = sum_l A0_kl, r_k = 1 / (sqrt(d_k) + eps),
-///                      A'_kl = A0_kl r_k r_l.
+///           otherwise: A0 = R_b with zero diagonal, d_k = sum_l A0_kl (rows) or sum_l A0_lk
+///                      (clamped_column_degree), r_k = rho(d_k), A'_kl = A0_kl r_k r_l, with
+///                      rho(d) = 1 / (sqrt(d) + 1e-15) (symmetric) or 1 / sqrt(max(d, 1e-8)) (clamped).
 /// Backward (G_b = dL/dA'_b, K x K):
-///           symmetric: dA0_kl = G_kl r_k r_l;  dr_k = sum_l (G_kl + G_lk) A0_kl r_l  (A0 symmetric
-///                      or not: both index orders are summed);
-///                      dd_k = dr_k r'(d_k), r'(d) = -r^2 / (2 sqrt(d));  dR_kl = dA0_kl + dd_k (k != l),
-///                      dR_kk = 0.   none: dR = G.
-///           dd_k is evaluated as -1/2 r_k rho_k (dr_k / d_k), rho_k = r_k sqrt(d_k) =
+///           dA0_kl = G_kl r_k r_l;  dr_k = sum_l (G_kl A0_kl + G_lk A0_lk) r_l  (A0 symmetric or
+///           not: both index orders are summed);
+///           dd_k = dr_k rho'(d_k), rho'(d) = -r^2 / (2 sqrt(d)) (symmetric) or -r^3 / 2
+///           (clamped; 0 where the clamp is active);  dR_kl = dA0_kl + dd_k (rows) or + dd_l
+///           (columns) for k != l, dR_kk = 0.   none: dR = G.
+///           symmetric: dd_k is evaluated as -1/2 r_k rho_k (dr_k / d_k), rho_k = r_k sqrt(d_k) =
 ///           sqrt(d_k) / (sqrt(d_k) + eps) in [0, 1): the same number, but r_k^2 / sqrt(d_k)
 ///           overflows float at a tiny pooled degree (a cluster a saturated softmax leaves
 ///           almost empty, d_k ~ 1e-38) while the product it multiplies is tiny too. For a
@@ -48,6 +60,7 @@ enum class SoftConnectNormalization {
 ///           K max|G| / eps^2. For a directed graph nothing bounds it (a supernode that sends
 ///           weight but receives almost none: A0_lk >> d_k; A' itself is then huge), and a
 ///           gradient that overflows Scalar is an invalid_argument rather than an inf.
+///           clamped: r_k <= 1e4 under the clamp, so r_k^3 stays in range in float.
 ///           T = S dR (N x K);  dS += P dR^T + A^T T;  dA_ij += <T_i, S_j> on the stored entries
 ///           (a sparse-dense product and one gather-only pass over the edges).
 ///
@@ -69,7 +82,7 @@ class SoftConnect {
   struct Cache {
     Matrix<Scalar> as;   ///< P = A S, N x K
     Matrix<Scalar> raw;  ///< R_b = S_b^T A_b S_b stacked, (B K) x K
-    Vector<Scalar> r;    ///< 1 / (sqrt(d) + eps), B K entries (symmetric only)
+    Vector<Scalar> r;    ///< rho(d), B K entries (normalised modes only)
     /// Backward workspace (dR and T = S dR), reused between calls so that repeated training steps
     /// do not allocate: a Cache serves one forward / backward pair at a time.
     mutable Matrix<Scalar> draw, t;
@@ -100,7 +113,7 @@ class SoftConnect {
       auto o = out.middleRows(b * k, k);
       o = cache.raw.middleRows(b * k, k);
       o.diagonal().setZero();
-      for (Index q = 0; q < k; ++q) cache.r[b * k + q] = inverse_root(o.row(q).sum());
+      for (Index q = 0; q < k; ++q) cache.r[b * k + q] = inverse_root(degree(o, q));
       const auto rb = cache.r.segment(b * k, k);
       o = (rb.asDiagonal() * o * rb.asDiagonal()).eval();
     }
@@ -130,10 +143,9 @@ class SoftConnect {
         const Matrix<Scalar> ga = gb.cwiseProduct(a0);
         const Vector<Scalar> dr = ga * rb + ga.transpose() * rb;
         for (Index q = 0; q < k; ++q) {
-          const Scalar d = a0.row(q).sum();
-          const Scalar rho = rb[q] * std::sqrt(d);  // = sqrt(d) / (sqrt(d) + eps)
-          const Scalar dd = d > Scalar(0) ? Scalar(-0.5) * (rb[q] * rho) * (dr[q] / d) : Scalar(0);
-          db.row(q).array() += dd;  // d_k = sum_l A0_kl
+          const Scalar dd = degree_gradient(dr[q], degree(a0, q), rb[q]);
+          if (m_normalization == SoftConnectNormalization::clamped_column_degree) db.col(q).array() += dd;
+          else db.row(q).array() += dd;  // d_k = sum_l A0_kl
         }
         db.diagonal().setZero();  // the diagonal was overwritten by 0: no gradient flows back
       }
@@ -156,10 +168,30 @@ class SoftConnect {
   }
 
  private:
-  /// 1 / (sqrt(d) + eps) with PyG's eps; d <= 0 is read as 0 (see the class comment).
-  static Scalar inverse_root(Scalar d) {
-    const Scalar eps = static_cast<Scalar>(pyg_constants::sqrt_degree_eps);
-    return Scalar(1) / ((d > Scalar(0) ? std::sqrt(d) : Scalar(0)) + eps);
+  /// d_q of the zero-diagonal block: its row sum, or its column sum (clamped_column_degree).
+  template <typename Block>
+  Scalar degree(const Block& a0, Index q) const {
+    return m_normalization == SoftConnectNormalization::clamped_column_degree ? a0.col(q).sum() : a0.row(q).sum();
+  }
+  /// rho(d): 1 / (sqrt(d) + eps) with PyG's eps, d <= 0 read as 0 (symmetric); 1 / sqrt(max(d,
+  /// 1e-8)) with tgp's eps (clamped).
+  Scalar inverse_root(Scalar d) const {
+    if (m_normalization == SoftConnectNormalization::symmetric) {
+      const Scalar eps = static_cast<Scalar>(pyg_constants::sqrt_degree_eps);
+      return Scalar(1) / ((d > Scalar(0) ? std::sqrt(d) : Scalar(0)) + eps);
+    }
+    return Scalar(1) / std::sqrt(std::max(d, static_cast<Scalar>(tgp_constants::eps)));
+  }
+  /// dd = dr rho'(d) given r = rho(d); 0 where rho is constant in d (d <= 0, or under the
+  /// clamp). symmetric: -1/2 r rho (dr / d) with rho = r sqrt(d) in [0, 1), never r^2 / sqrt(d)
+  /// (see the class comment).
+  Scalar degree_gradient(Scalar dr, Scalar d, Scalar r) const {
+    if (m_normalization == SoftConnectNormalization::symmetric) {
+      if (!(d > Scalar(0))) return Scalar(0);
+      const Scalar rho = r * std::sqrt(d);  // = sqrt(d) / (sqrt(d) + eps)
+      return Scalar(-0.5) * (r * rho) * (dr / d);
+    }
+    return d >= static_cast<Scalar>(tgp_constants::eps) ? Scalar(-0.5) * (r * r * r) * dr : Scalar(0);
   }
 
   /// The block-diagonal CSR structure with dense K x K blocks; values left for the caller.

@@ -114,6 +114,7 @@ concept ConnectPolicy = requires(const P& p, const BatchRef<typename P::Scalar>&
 };
 
 /// Auxiliary loss: a scalar of (A, S), batch-reduced (mean over graphs unless said otherwise).
+/// A loss may also read parameters (the second form below).
 ///
 /// - `std::string_view name() const;` the key under which forward reports it (PyG's name).
 /// - `typename P::Scalar weight() const;` its coefficient in the objective (0 switches it off).
@@ -125,13 +126,22 @@ template <typename P, typename Selection>
 concept LossPolicy = requires(const P& p, const BatchRef<typename P::Scalar>& in, const Selection& sel,
                               typename P::Cache& cache, typename P::Scalar dloss,
                               BatchGrad<typename P::Scalar>& din,
-                              typename Selection::Gradient& dsel) {
+                              typename Selection::Gradient& dsel, const ParameterSet<typename P::Scalar>& params,
+                              ParameterSet<typename P::Scalar>& dparams, std::vector<Index>& slots) {
   typename P::Scalar;
   typename P::Cache;
   { p.name() } -> std::convertible_to<std::string_view>;
   { p.weight() } -> std::convertible_to<typename P::Scalar>;
-  { p.forward(in, sel, cache) } -> std::convertible_to<typename P::Scalar>;
-  { p.backward(in, sel, std::as_const(cache), dloss, din, dsel) } -> std::same_as<void>;
+  requires (requires {
+    { p.forward(in, sel, cache) } -> std::convertible_to<typename P::Scalar>;
+    { p.backward(in, sel, std::as_const(cache), dloss, din, dsel) } -> std::same_as<void>;
+  }) || (requires {
+    // A loss with parameters (BN-Pool's K): it reads them, ADDS their gradients (several losses
+    // may share one; Pool zero-fills the losses' slots first) and lists its slots.
+    p.parameter_slots(slots);
+    { p.forward(params, in, sel, cache) } -> std::convertible_to<typename P::Scalar>;
+    { p.backward(params, in, sel, std::as_const(cache), dloss, din, dsel, dparams) } -> std::same_as<void>;
+  });
 };
 
 /// Lift (unpooling): X ~ lift(X', S), back to the input nodes.
@@ -206,6 +216,18 @@ concept GraphLayer = Layer<L> && requires(const L& l, const ParameterSet<typenam
   { l.forward(params, in, y, cache) } -> std::same_as<void>;
   { l.backward(params, in, std::as_const(cache), y, din, dparams) } -> std::same_as<void>;
 };
+
+namespace detail {
+
+/// Whether a graph layer reads the adjacency values (`reads_adjacency`, true unless the layer says
+/// otherwise): only then is it given an adjacency gradient to fill.
+template <typename L>
+constexpr bool reads_adjacency() {
+  if constexpr (requires { L::reads_adjacency; }) return L::reads_adjacency;
+  else return true;
+}
+
+}  // namespace detail
 
 /// Global readout: one row per graph (the K = 1 case of pooling), B x F'. A `GraphLayer` that
 /// reads x and the offsets only (`reads_adjacency = false`): backward writes din.x (when not

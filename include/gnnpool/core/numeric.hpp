@@ -41,6 +41,12 @@ struct pyg_constants {
   static constexpr double min_score_margin = 1e-7;          ///< topk min_score: max - 1e-7
 };
 
+/// torch-geometric-pool's one guard, `tgp.eps` = 1e-8: clamp of the pooled degrees, and the
+/// additive guard of its losses (mincut denominator, balance square roots, BN-Pool's clamps).
+struct tgp_constants {
+  static constexpr double eps = 1e-8;
+};
+
 /// Spektral's additive guards (TensorFlow), applied in the input's dtype like PyG's.
 struct spektral_constants {
   static constexpr double segment_softmax_denominator_eps = 1e-9;  ///< ops.unsorted_segment_softmax: sum + 1e-9

@@ -25,6 +25,9 @@ enum class Init {
   torch_linear,
   /// U(-a, a), a = sqrt(6 / (rows + cols)): PyG's `glorot`.
   glorot,
+  /// `scale` on the diagonal and -`scale` off it (no randomness): tgp BN-Pool's initial cluster
+  /// connectivity K = K_init (2 I - 1 1^T).
+  signed_identity,
 };
 
 /// An ordered list of named dense tensors.
@@ -42,12 +45,12 @@ class ParameterSet {
 
   /// Registers a rows x cols tensor (zero-filled until `initialize`) and returns its slot.
   /// Throws `invalid_argument` when the name is already taken.
-  Index add(std::string name, Index rows, Index cols, Init init = Init::zeros, Index fan_in = 0) {
+  Index add(std::string name, Index rows, Index cols, Init init = Init::zeros, Index fan_in = 0, double scale = 1) {
     GNNPOOL_CHECK(find(name) < 0, invalid_argument, "ParameterSet: the name '", name,
                   "' is registered twice");
     GNNPOOL_CHECK(rows >= 0 && cols >= 0, invalid_argument, "ParameterSet: '", name,
                   "' has the negative shape ", detail::shape(rows, cols));
-    m_entries.push_back(Entry{std::move(name), Matrix<Scalar>::Zero(rows, cols), init, fan_in});
+    m_entries.push_back(Entry{std::move(name), Matrix<Scalar>::Zero(rows, cols), init, fan_in, scale});
     return size() - 1;
   }
 
@@ -92,6 +95,10 @@ class ParameterSet {
       switch (e.init) {
         case Init::zeros: e.value.setZero(); continue;
         case Init::ones: e.value.setOnes(); continue;
+        case Init::signed_identity:
+          e.value.setConstant(static_cast<Scalar>(-e.scale));
+          e.value.diagonal().setConstant(static_cast<Scalar>(e.scale));
+          continue;
         case Init::torch_linear:
           bound = e.fan_in > 0 ? 1.0 / std::sqrt(static_cast<double>(e.fan_in)) : 0.0;
           break;
@@ -151,6 +158,7 @@ class ParameterSet {
     Matrix<Scalar> value;
     Init init;
     Index fan_in;
+    double scale = 1;  ///< Init::signed_identity's value
   };
 
   Entry& entry(Index slot) {

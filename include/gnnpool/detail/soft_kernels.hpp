@@ -13,6 +13,7 @@
 /// dot products and A S are cached for backward), and one scatter (A^T S) in backward.
 
 #include <gnnpool/core/errors.hpp>
+#include <gnnpool/core/numeric.hpp>
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/core/types.hpp>
 
@@ -208,6 +209,59 @@ void graph_quadratic_form_backward(const SparseMatrix<Scalar>& adj, const SoftSe
     }
   }
 }
+
+/// The normalised cut of the MinCut family on an adjacency M (A itself, or a motif adjacency
+/// stored with A's structure): per graph c_b = -t_b / (q_b + eps), t_b = tr(S_b^T M_b S_b),
+/// q_b = tr(S_b^T D_b S_b) = sum_i d_i |S_i|^2, d = M 1 (row sums). A graph whose q_b + eps is
+/// below `numeric<Scalar>::tiny()` (with eps = 0: no edge, or a volume that would make the
+/// 1/q_b gradient overflow) gets c_b = 0 and zero gradient. Backward forms w_b / q_b and
+/// t_b / q_b before multiplying, never q_b^2 (which underflows in float while q_b is not 0).
+template <typename Scalar>
+struct NormalizedCut {
+  QuadraticForm<Scalar> form;  ///< t_b, d_i, <S_i, S_j> per edge, M S
+  Vector<Scalar> volume;       ///< q_b
+  Vector<Scalar> value;        ///< c_b
+
+  void forward(const SparseMatrix<Scalar>& m, const SoftSelection<Scalar>& sel, Scalar eps) {
+    const Index nb = num_graphs(sel);
+    form.compute(m, sel, /*degrees=*/true);
+    volume.setZero(nb);
+    for (Index b = 0; b < nb; ++b)
+      for (Index i = sel.offsets[static_cast<std::size_t>(b)]; i < sel.offsets[static_cast<std::size_t>(b) + 1]; ++i)
+        volume[b] += form.degree[i] * sel.s.row(i).squaredNorm();
+    value.resize(nb);
+    for (Index b = 0; b < nb; ++b) {
+      const Scalar q = volume[b] + eps;
+      value[b] = counts(q) ? -form.trace[b] / q : Scalar(0);
+    }
+  }
+
+  /// VJP of sum_b w_b c_b, ADDED into ds (N x K) and dm (one entry per stored entry of m):
+  ///   dS_i += w_b (-(M + M^T) S / q_b + 2 t_b d_i S_i / q_b^2)_i,
+  ///   dM_ij += w_b (-<S_i, S_j> / q_b + t_b |S_i|^2 / q_b^2)   (the second term: d_i moves with M_ij),
+  /// q_b including eps. One scatter pass over the edges.
+  void backward(const SparseMatrix<Scalar>& m, const SoftSelection<Scalar>& sel, const Vector<Scalar>& w, Scalar eps,
+                Matrix<Scalar>& ds, Vector<Scalar>& dm) const {
+    const Index nb = num_graphs(sel);
+    Vector<Scalar> alpha(nb), beta(nb);  // w_b dc_b/dt_b and w_b dc_b/dq_b
+    for (Index b = 0; b < nb; ++b) {
+      const Scalar q = volume[b] + eps;
+      alpha[b] = counts(q) ? -w[b] / q : Scalar(0);
+      beta[b] = counts(q) ? (w[b] / q) * (form.trace[b] / q) : Scalar(0);  // w t / q^2, q^2 never formed
+    }
+    // q_b = sum_i d_i |S_i|^2: dS_i += 2 beta d_i S_i, and dd_i = beta |S_i|^2 for each entry of row i.
+    Vector<Scalar> row_term(sel.s.rows());
+    for (Index b = 0; b < nb; ++b)
+      for (Index i = sel.offsets[static_cast<std::size_t>(b)]; i < sel.offsets[static_cast<std::size_t>(b) + 1]; ++i) {
+        row_term[i] = beta[b] * sel.s.row(i).squaredNorm();
+        ds.row(i) += (Scalar(2) * beta[b] * form.degree[i]) * sel.s.row(i);
+      }
+    graph_quadratic_form_backward(m, sel, form, alpha, &row_term, ds, dm);
+  }
+
+  /// Whether a graph's denominator q_b + eps is large enough to count (see the struct comment).
+  static bool counts(Scalar q) { return std::abs(q) >= numeric<Scalar>::tiny(); }
+};
 
 /// Per-graph Gram matrices P_b = S_b^T S_b stacked as a (B K) x K matrix (resized). O(N K^2).
 template <typename Scalar>

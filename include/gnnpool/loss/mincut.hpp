@@ -25,10 +25,11 @@ namespace gnnpool {
 ///   dA_ij += g (-<S_i, S_j> / q_b + t_b |S_i|^2 / q_b^2)   (the second term: d_i moves with A_ij).
 ///
 /// Edgeless graphs (q_b = 0), deliberately unlike PyG (0/0 = NaN): l_b = 0 with zero gradient
-/// (tgp adds 1e-8 to q_b, which gives the same 0). Empty graphs count as l_b = 0 in the mean.
-/// The same holds for q_b below `numeric<Scalar>::tiny()` (1e-31 in float): l_b is invariant
-/// under A -> cA, so its gradient in A grows like 1/q_b and would overflow past that point.
-/// Above it, backward forms t_b / q_b and g / q_b before multiplying (never q_b^2, which
+/// (tgp adds eps = 1e-8 to q_b, which gives the same 0; `denominator_eps` reproduces tgp on
+/// every graph). Empty graphs count as l_b = 0 in the mean.
+/// The same holds for q_b + eps below `numeric<Scalar>::tiny()` (1e-31 in float): l_b is
+/// invariant under A -> cA, so its gradient in A grows like 1/q_b and would overflow past that
+/// point. Above it, backward forms t_b / q_b and g / q_b before multiplying (never q_b^2, which
 /// underflows in float for q_b < 1e-19 while q_b is not 0).
 /// Analytic values: -1 for a one-hot S aligned with connected components and for uniform S.
 ///
@@ -39,54 +40,35 @@ class MinCutLoss {
  public:
   using Scalar = Scalar_;
   struct Cache {
-    detail::QuadraticForm<Scalar> form;  ///< t_b, d_i, <S_i, S_j> per edge, A S
-    Vector<Scalar> volume;               ///< q_b
+    detail::NormalizedCut<Scalar> cut;  ///< t_b, q_b, d_i, <S_i, S_j> per edge, A S
   };
 
-  explicit MinCutLoss(Scalar weight = Scalar(1)) : m_weight(weight) {}
+  /// `denominator_eps`: added to q_b (0: PyG; tgp adds 1e-8, `tgp_constants::eps`).
+  explicit MinCutLoss(Scalar weight = Scalar(1), Scalar denominator_eps = Scalar(0))
+      : m_weight(weight), m_eps(denominator_eps) {
+    GNNPOOL_CHECK(std::isfinite(denominator_eps) && denominator_eps >= Scalar(0), invalid_argument,
+                  "MinCutLoss: the denominator eps must be finite and >= 0, got ", denominator_eps);
+  }
   std::string_view name() const { return "mincut_loss"; }
   Scalar weight() const { return m_weight; }
 
   Scalar forward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, Cache& cache) const {
     detail::check_soft_selection(sel, in.num_nodes(), in.offsets, "MinCutLoss");
-    const Index nb = detail::num_graphs(sel);
-    cache.form.compute(in.adj, sel, /*degrees=*/true);
-    cache.volume.setZero(nb);
-    for (Index b = 0; b < nb; ++b)
-      for (Index i = sel.offsets[static_cast<std::size_t>(b)]; i < sel.offsets[static_cast<std::size_t>(b) + 1]; ++i)
-        cache.volume[b] += cache.form.degree[i] * sel.s.row(i).squaredNorm();
-    Vector<Scalar> per_graph(nb);
-    for (Index b = 0; b < nb; ++b)
-      per_graph[b] = counts(cache.volume[b]) ? -cache.form.trace[b] / cache.volume[b] : Scalar(0);
-    return detail::graph_mean(per_graph);
+    cache.cut.forward(in.adj, sel, m_eps);
+    return detail::graph_mean(cache.cut.value);
   }
 
   /// Adds dloss * dL/dA (stored entries) into din.adj and dloss * dL/dS into dsel.
   void backward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, const Cache& cache, Scalar dloss,
                 BatchGrad<Scalar>& din, Matrix<Scalar>& dsel) const {
     const Index nb = detail::num_graphs(sel);
-    const Scalar g = dloss / static_cast<Scalar>(nb);
-    Vector<Scalar> alpha(nb), beta(nb);  // dl_b/dt_b and dl_b/dq_b, times g
-    for (Index b = 0; b < nb; ++b) {
-      const Scalar q = cache.volume[b];
-      alpha[b] = counts(q) ? -g / q : Scalar(0);
-      beta[b] = counts(q) ? (g / q) * (cache.form.trace[b] / q) : Scalar(0);  // g t / q^2, q^2 never formed
-    }
-    // q_b = sum_i d_i |S_i|^2: dS_i += 2 beta d_i S_i, and dd_i = beta |S_i|^2 for each entry of row i.
-    Vector<Scalar> row_term(in.num_nodes());
-    for (Index b = 0; b < nb; ++b)
-      for (Index i = sel.offsets[static_cast<std::size_t>(b)]; i < sel.offsets[static_cast<std::size_t>(b) + 1]; ++i) {
-        row_term[i] = beta[b] * sel.s.row(i).squaredNorm();
-        dsel.row(i) += (Scalar(2) * beta[b] * cache.form.degree[i]) * sel.s.row(i);
-      }
-    detail::graph_quadratic_form_backward(in.adj, sel, cache.form, alpha, &row_term, dsel, din.adj);
+    const Vector<Scalar> w = Vector<Scalar>::Constant(nb, dloss / static_cast<Scalar>(nb));
+    cache.cut.backward(in.adj, sel, w, m_eps, dsel, din.adj);
   }
 
  private:
-  /// Whether graph b's volume q_b is large enough to count (see the class comment).
-  static bool counts(Scalar q) { return std::abs(q) >= numeric<Scalar>::tiny(); }
-
   Scalar m_weight;
+  Scalar m_eps;
 };
 
 }  // namespace gnnpool

@@ -3,7 +3,8 @@
 
 /// \file
 /// The small operations a model needs between layers, recorded on the tape of their operands:
-/// activations, sums of features (skip connections), row selection, the cross-entropy, sums and
+/// activations, sums of features (skip connections), row selection, the cross-entropy, the mean
+/// squared error, sums and
 /// multiples of losses, and an L2 penalty on parameters. Each is a node with its own backward,
 /// like the layers (model/tape.hpp).
 
@@ -11,6 +12,7 @@
 #include <gnnpool/nn/activation.hpp>
 #include <gnnpool/nn/cross_entropy.hpp>
 
+#include <algorithm>
 #include <span>
 #include <utility>
 #include <vector>
@@ -84,6 +86,19 @@ struct CrossEntropyNode final : TapeNode<Scalar> {
     if (!ls.has_grad || !t.dense(logits).requires_grad) return;
     if (ls.grad != Scalar(1)) dlogits *= ls.grad;
     t.deliver(logits, dlogits);
+  }
+};
+
+template <typename Scalar>
+struct SquaredErrorNode final : TapeNode<Scalar> {
+  Index prediction = -1, loss = -1;
+  Matrix<Scalar> dprediction;  ///< d(loss)/d(prediction), computed by forward
+
+  void backward(Tape<Scalar>& t) override {
+    const auto& ls = t.scalar(loss);
+    if (!ls.has_grad || !t.dense(prediction).requires_grad) return;
+    if (ls.grad != Scalar(1)) dprediction *= ls.grad;
+    t.deliver(prediction, dprediction);
   }
 };
 
@@ -183,6 +198,28 @@ Loss<Scalar> cross_entropy(Tensor<Scalar> logits, std::span<const Index> labels)
   node.labels.assign(labels.begin(), labels.end());
   const Scalar value = softmax_cross_entropy<Scalar>(*ls.value, node.labels, &node.dlogits);
   node.loss = t.add_scalar(value, ls.requires_grad);
+  return Loss<Scalar>(&t, node.loss);
+}
+
+/// Mean squared error mean((prediction - target)^2) over every entry (Keras'
+/// `mean_squared_error` averaged, PyTorch's `F.mse_loss`): a Loss. `target` is a constant (it
+/// must have the prediction's shape; it is read at the call, not kept).
+/// Backward: d/dprediction = 2 (prediction - target) / (rows cols).
+template <typename Scalar>
+Loss<Scalar> mean_squared_error(Tensor<Scalar> prediction, const Matrix<Scalar>& target) {
+  Tape<Scalar>& t = prediction.tape();
+  const auto& ps = t.dense(prediction.id());
+  GNNPOOL_CHECK(ps.value->rows() == target.rows() && ps.value->cols() == target.cols(), shape_error,
+                "mean_squared_error: the prediction is ", detail::shape(ps.value->rows(), ps.value->cols()),
+                " but the target is ", detail::shape(target.rows(), target.cols()));
+  auto& node = t.template next_node<detail::SquaredErrorNode<Scalar>>();
+  node.slots.clear();
+  node.prediction = prediction.id();
+  node.dprediction = *ps.value - target;
+  const Scalar count = static_cast<Scalar>(std::max<Index>(target.size(), 1));
+  const Scalar value = node.dprediction.squaredNorm() / count;
+  node.dprediction *= Scalar(2) / count;
+  node.loss = t.add_scalar(value, ps.requires_grad);
   return Loss<Scalar>(&t, node.loss);
 }
 

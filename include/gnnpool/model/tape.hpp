@@ -185,12 +185,6 @@ struct TapeNode {
   std::vector<Index> slots;  ///< parameter slots the layer's backward assigns
 };
 
-template <typename L>
-constexpr bool reads_adjacency() {
-  if constexpr (requires { L::reads_adjacency; }) return L::reads_adjacency;
-  else return true;
-}
-
 }  // namespace detail
 
 template <typename Scalar_>
@@ -462,7 +456,7 @@ class Tape {
   }
   template <typename Selection>
   static auto& selection_grad(SelectionSlot& s) {
-    if constexpr (std::is_same_v<Selection, SoftSelection<Scalar>>) return s.soft_grad;
+    if constexpr (std::derived_from<Selection, SoftSelection<Scalar>>) return s.soft_grad;
     else return s.hard_grad;
   }
 
@@ -672,7 +666,8 @@ struct PoolNode final : TapeNode<typename L::Scalar> {
     t.deliver_graph(g, din.adj);
   }
   void discrete(std::vector<Index>& decisions) const override {
-    if constexpr (requires { L::discrete(out, decisions); }) L::discrete(out, decisions);
+    if constexpr (requires { layer->discrete(out, cache, decisions); }) layer->discrete(out, cache, decisions);
+    else if constexpr (requires { L::discrete(out, decisions); }) L::discrete(out, decisions);
   }
 };
 
@@ -712,7 +707,7 @@ struct LiftNode final : TapeNode<typename L::Scalar> {
     if (!ys.has_grad) return;
     const auto& ss = t.selection_slot(sel);
     const auto& s = *static_cast<const Selection*>(ss.value);
-    if constexpr (std::is_same_v<Selection, SoftSelection<Scalar>>) dsel.setZero(s.s.rows(), s.s.cols());
+    if constexpr (std::derived_from<Selection, SoftSelection<Scalar>>) dsel.setZero(s.s.rows(), s.s.cols());
     else if constexpr (requires { s.gradient_size(); }) dsel.setZero(s.gradient_size());  // SparseSelection
     else dsel.setZero(s.num_nodes());
     lift->backward(s, *t.dense(x).value, ys.grad, dx, dsel);

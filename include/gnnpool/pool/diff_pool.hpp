@@ -9,14 +9,11 @@
 #include <gnnpool/loss/entropy.hpp>
 #include <gnnpool/loss/link.hpp>
 #include <gnnpool/nn/gcn_conv.hpp>
-#include <gnnpool/pool/pool.hpp>
-#include <gnnpool/pool/soft_function.hpp>
+#include <gnnpool/pool/soft_pool.hpp>
 #include <gnnpool/reduce/soft.hpp>
-#include <gnnpool/select/soft_assign.hpp>
 
-#include <concepts>
 #include <string_view>
-#include <utility>
+#include <tuple>
 
 namespace gnnpool {
 
@@ -34,13 +31,7 @@ struct DiffPoolOptions {
   SoftConnectNormalization normalization = SoftConnectNormalization::none;
 };
 
-/// The SRC composition DiffPool is.
-template <typename Scorer>
-using DiffPoolBase = Pool<SoftAssignSelect<Scorer>, SoftReduce<typename Scorer::Scalar>,
-                          SoftConnect<typename Scorer::Scalar>, LinkLoss<typename Scorer::Scalar>,
-                          EntropyLoss<typename Scorer::Scalar>>;
-
-/// DiffPool:
+/// The spec of DiffPool (pool/soft_pool.hpp):
 ///
 ///   S = softmax(GNN_pool(X, A) / T)     (SoftAssignSelect; GCNConv by default, as in the paper;
 ///                                        any MLP / Linear works as well, as in tgp)
@@ -49,50 +40,42 @@ using DiffPoolBase = Pool<SoftAssignSelect<Scorer>, SoftReduce<typename Scorer::
 ///   A' = S^T A S                        (SoftConnect, raw)
 ///   "link_loss" = ||A - S S^T||_F (normalised, see LinkLoss), "ent_loss" (EntropyLoss).
 ///
-/// Backward: the policies' VJPs (their headers), giving dL/dX, dL/dA on the stored entries
-/// (through S^T A S, the link loss and a graph-convolution scorer) and the scorer's parameter
-/// gradients. Cost O(E K + N K (K + F)) plus the scorer; no graph is padded.
-template <typename Scalar_, typename Scorer = GCNConv<Scalar_>>
-class DiffPool : public DiffPoolBase<Scorer> {
- public:
+/// With the GCNConv scorer, dL/dA also flows through the scorer.
+template <typename Scalar_>
+struct DiffPoolSpec {
   using Scalar = Scalar_;
-  using Base = DiffPoolBase<Scorer>;
-  static_assert(std::same_as<Scalar, typename Scorer::Scalar>, "DiffPool: the scorer must use the pool's Scalar");
+  using Options = DiffPoolOptions<Scalar>;
+  using DefaultScorer = GCNConv<Scalar>;
+  static constexpr std::string_view name = "DiffPool";
+  static constexpr std::string_view function_name = "diff_pool";
 
   /// The paper's assignment GNN: one GCNConv in_channels -> options.k registered as
   /// `<prefix>.gnn.lin.weight` and `<prefix>.gnn.bias`.
-  DiffPool(ParameterSet<Scalar>& params, std::string_view prefix, Index in_channels,
-           const DiffPoolOptions<Scalar>& options)
-    requires std::same_as<Scorer, GCNConv<Scalar>>
-      : DiffPool(GCNConv<Scalar>(params, join_name(prefix, "gnn"), in_channels,
-                                 detail::soft_scorer_channels("DiffPool", prefix, in_channels, {}, options.k).back()),
-                 options, prefix) {
-    this->expect_features(in_channels);
+  static GCNConv<Scalar> make_scorer(ParameterSet<Scalar>& params, std::string_view prefix, Index in_channels,
+                                     const Options& options) {
+    return GCNConv<Scalar>(params, join_name(prefix, "gnn"), in_channels,
+                           detail::soft_scorer_channels(name, prefix, in_channels, {}, options.k).back());
   }
-
-  /// Any scorer built by the caller; options.k is not read (K is the scorer's output width).
-  explicit DiffPool(Scorer scorer, const DiffPoolOptions<Scalar>& options = {}, std::string_view prefix = {})
-      : Base(layer_label(prefix, "DiffPool"), SoftAssignSelect<Scorer>(std::move(scorer), options.temperature),
-             SoftReduce<Scalar>(), SoftConnect<Scalar>(options.normalization),
-             LinkLoss<Scalar>(options.link_weight, options.link),
-             EntropyLoss<Scalar>(options.entropy_weight, options.entropy)) {}
-
-  Index num_clusters() const { return this->select().num_clusters(); }
+  static auto make_policies(const Options& options) {
+    return std::tuple(SoftReduce<Scalar>(), SoftConnect<Scalar>(options.normalization),
+                      LinkLoss<Scalar>(options.link_weight, options.link),
+                      EntropyLoss<Scalar>(options.entropy_weight, options.entropy));
+  }
 };
+
+/// DiffPool with any scorer (default: the GCNConv of `DiffPoolSpec`); see `SoftPool`.
+template <typename Scalar, typename Scorer = GCNConv<Scalar>>
+using DiffPool = SoftPool<DiffPoolSpec<Scalar>, Scorer>;
 
 /// The functional form: logits from the caller. Type of `diff_pool_function<Scalar>()`.
 template <typename Scalar>
-using DiffPoolFunction =
-    SoftPoolFunction<SoftReduce<Scalar>, SoftConnect<Scalar>, LinkLoss<Scalar>, EntropyLoss<Scalar>>;
+using DiffPoolFunction = soft_pool_function_t<DiffPoolSpec<Scalar>>;
 
 /// PyG's `dense_diff_pool(x, adj, s, mask, normalize)` on an unpadded batch:
 /// `f.forward(batch, logits, out, cache)` then `f.backward(batch, out, cache, grad, din, dlogits)`.
 template <typename Scalar>
 DiffPoolFunction<Scalar> diff_pool_function(const DiffPoolOptions<Scalar>& options = {}) {
-  return DiffPoolFunction<Scalar>("diff_pool", options.temperature, SoftReduce<Scalar>(),
-                                  SoftConnect<Scalar>(options.normalization),
-                                  LinkLoss<Scalar>(options.link_weight, options.link),
-                                  EntropyLoss<Scalar>(options.entropy_weight, options.entropy));
+  return soft_pool_function<DiffPoolSpec<Scalar>>(options);
 }
 
 }  // namespace gnnpool

@@ -10,14 +10,11 @@
 #include <gnnpool/loss/modularity.hpp>
 #include <gnnpool/loss/orthogonality.hpp>
 #include <gnnpool/nn/mlp.hpp>
-#include <gnnpool/pool/pool.hpp>
-#include <gnnpool/pool/soft_function.hpp>
+#include <gnnpool/pool/soft_pool.hpp>
 #include <gnnpool/reduce/soft.hpp>
-#include <gnnpool/select/soft_assign.hpp>
 
-#include <concepts>
 #include <string_view>
-#include <utility>
+#include <tuple>
 #include <vector>
 
 namespace gnnpool {
@@ -39,13 +36,7 @@ struct DMoNPoolOptions {
   SoftConnectNormalization normalization = SoftConnectNormalization::symmetric;
 };
 
-/// The SRC composition DMoNPool is.
-template <typename Scorer>
-using DMoNPoolBase = Pool<SoftAssignSelect<Scorer>, SoftReduce<typename Scorer::Scalar>,
-                          SoftConnect<typename Scorer::Scalar>, ModularityLoss<typename Scorer::Scalar>,
-                          OrthogonalityLoss<typename Scorer::Scalar>, ClusterLoss<typename Scorer::Scalar>>;
-
-/// DMoNPool:
+/// The spec of DMoNPool (pool/soft_pool.hpp):
 ///
 ///   S = softmax(MLP(X) / T)             (SoftAssignSelect; PyG's MLP has no activation)
 ///   X' = SELU(S^T X)                    (SoftReduce)
@@ -53,54 +44,43 @@ using DMoNPoolBase = Pool<SoftAssignSelect<Scorer>, SoftReduce<typename Scorer::
 ///   "spectral_loss" = -modularity (ModularityLoss), "ortho_loss" (OrthogonalityLoss),
 ///   "cluster_loss" = mean_b sqrt(K) |sum_i S_i| / n_b - 1 (ClusterLoss, per graph: the
 ///   value PyG intends, not its batch bug #10148).
-///
-/// Backward: the policies' VJPs, giving dL/dX, dL/dA on the stored entries and the MLP's
-/// parameter gradients. Cost O(E K + N K (K + F)) plus the MLP; no graph is padded.
-template <typename Scalar_, typename Scorer = MLP<Scalar_>>
-class DMoNPool : public DMoNPoolBase<Scorer> {
- public:
+template <typename Scalar_>
+struct DMoNPoolSpec {
   using Scalar = Scalar_;
-  using Base = DMoNPoolBase<Scorer>;
-  static_assert(std::same_as<Scalar, typename Scorer::Scalar>, "DMoNPool: the scorer must use the pool's Scalar");
+  using Options = DMoNPoolOptions<Scalar>;
+  using DefaultScorer = MLP<Scalar>;
+  static constexpr std::string_view name = "DMoNPool";
+  static constexpr std::string_view function_name = "dmon_pool";
 
   /// PyG's `DMoNPooling(channels, k)`: an MLP [in_channels, options.hidden..., options.k]
   /// without activation (`act=None`), registered as `<prefix>.mlp.lins.<l>.{weight,bias}` (PyG's
   /// state_dict names).
-  DMoNPool(ParameterSet<Scalar>& params, std::string_view prefix, Index in_channels,
-           const DMoNPoolOptions<Scalar>& options)
-    requires std::same_as<Scorer, MLP<Scalar>>
-      : DMoNPool(MLP<Scalar>(params, join_name(prefix, "mlp"),
-                             detail::soft_scorer_channels("DMoNPool", prefix, in_channels, options.hidden, options.k),
-                             Activation::identity),
-                 options, prefix) {
-    this->expect_features(in_channels);
+  static MLP<Scalar> make_scorer(ParameterSet<Scalar>& params, std::string_view prefix, Index in_channels,
+                                 const Options& options) {
+    return MLP<Scalar>(params, join_name(prefix, "mlp"),
+                       detail::soft_scorer_channels(name, prefix, in_channels, options.hidden, options.k),
+                       Activation::identity);
   }
-
-  /// Any scorer built by the caller; options.k and options.hidden are not read.
-  explicit DMoNPool(Scorer scorer, const DMoNPoolOptions<Scalar>& options = {}, std::string_view prefix = {})
-      : Base(layer_label(prefix, "DMoNPool"), SoftAssignSelect<Scorer>(std::move(scorer), options.temperature),
-             SoftReduce<Scalar>(SoftReduceOptions{options.activation, options.cluster_mean}),
-             SoftConnect<Scalar>(options.normalization), ModularityLoss<Scalar>(options.spectral_weight),
-             OrthogonalityLoss<Scalar>(options.ortho_weight), ClusterLoss<Scalar>(options.cluster_weight)) {}
-
-  Index num_clusters() const { return this->select().num_clusters(); }
+  static auto make_policies(const Options& options) {
+    return std::tuple(SoftReduce<Scalar>(SoftReduceOptions{options.activation, options.cluster_mean}),
+                      SoftConnect<Scalar>(options.normalization), ModularityLoss<Scalar>(options.spectral_weight),
+                      OrthogonalityLoss<Scalar>(options.ortho_weight), ClusterLoss<Scalar>(options.cluster_weight));
+  }
 };
+
+/// DMoNPool with any scorer (default: the MLP of `DMoNPoolSpec`); see `SoftPool`.
+template <typename Scalar, typename Scorer = MLP<Scalar>>
+using DMoNPool = SoftPool<DMoNPoolSpec<Scalar>, Scorer>;
 
 /// The functional form: logits from the caller. Type of `dmon_pool_function<Scalar>()`.
 template <typename Scalar>
-using DMoNPoolFunction = SoftPoolFunction<SoftReduce<Scalar>, SoftConnect<Scalar>, ModularityLoss<Scalar>,
-                                          OrthogonalityLoss<Scalar>, ClusterLoss<Scalar>>;
+using DMoNPoolFunction = soft_pool_function_t<DMoNPoolSpec<Scalar>>;
 
 /// DMoN with the logits given: `f.forward(batch, logits, out, cache)` then
 /// `f.backward(batch, out, cache, grad, din, dlogits)`.
 template <typename Scalar>
 DMoNPoolFunction<Scalar> dmon_pool_function(const DMoNPoolOptions<Scalar>& options = {}) {
-  return DMoNPoolFunction<Scalar>("dmon_pool", options.temperature,
-                                  SoftReduce<Scalar>(SoftReduceOptions{options.activation, options.cluster_mean}),
-                                  SoftConnect<Scalar>(options.normalization),
-                                  ModularityLoss<Scalar>(options.spectral_weight),
-                                  OrthogonalityLoss<Scalar>(options.ortho_weight),
-                                  ClusterLoss<Scalar>(options.cluster_weight));
+  return soft_pool_function<DMoNPoolSpec<Scalar>>(options);
 }
 
 }  // namespace gnnpool

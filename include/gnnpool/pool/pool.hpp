@@ -8,6 +8,9 @@
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/core/concepts.hpp>
 
+#include <algorithm>
+#include <concepts>
+#include <cstddef>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -59,6 +62,25 @@ struct PoolOutputGrad {
 };
 
 namespace detail {
+
+/// A loss's forward: `forward(params, in, sel, cache)` for a loss with parameters, otherwise
+/// `forward(in, sel, cache)`.
+template <typename Loss, typename Scalar, typename Selection, typename LossCache>
+Scalar loss_forward(const Loss& loss, const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in,
+                    const Selection& sel, LossCache& cache) {
+  if constexpr (requires { loss.forward(params, in, sel, cache); }) return loss.forward(params, in, sel, cache);
+  else return loss.forward(in, sel, cache);
+}
+
+/// A loss's backward; a loss with parameters also ADDS its parameter gradients into dparams.
+template <typename Loss, typename Scalar, typename Selection, typename LossCache, typename SelectionGrad>
+void loss_backward(const Loss& loss, const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in,
+                   const Selection& sel, const LossCache& cache, Scalar dloss, BatchGrad<Scalar>& din,
+                   SelectionGrad& dsel, ParameterSet<Scalar>& dparams) {
+  if constexpr (requires { loss.backward(params, in, sel, cache, dloss, din, dsel, dparams); })
+    loss.backward(params, in, sel, cache, dloss, din, dsel, dparams);
+  else loss.backward(in, sel, cache, dloss, din, dsel);
+}
 
 /// Whether a connect policy's output values depend on the selection's values (S, weights), not
 /// only on which nodes it keeps: true unless the policy says otherwise with
@@ -116,7 +138,9 @@ class Pool {
   /// Names the pooler in messages ("pools.0 (TopKPool)").
   const std::string& name() const { return m_name; }
   /// Appends the parameter slots of the policies (what backward assigns).
+  /// Appends each slot once (several losses may share a parameter: BN-Pool's K).
   void parameter_slots(std::vector<Index>& out) const {
+    const std::size_t first = out.size();
     auto add = [&](const auto& policy) {
       if constexpr (requires { policy.parameter_slots(out); }) policy.parameter_slots(out);
     };
@@ -124,6 +148,10 @@ class Pool {
     add(m_reduce);
     add(m_connect);
     std::apply([&](const auto&... loss) { (add(loss), ...); }, m_losses);
+    std::vector<Index> mine(out.begin() + static_cast<std::ptrdiff_t>(first), out.end());
+    out.resize(first);
+    for (const Index s : mine)
+      if (std::find(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(), s) == out.end()) out.push_back(s);
   }
   /// The discrete decisions of a forward, for the whole-model gradient check: the hard
   /// assignment (if any) and the structure of the pooled adjacency.
@@ -133,6 +161,12 @@ class Pool {
     const SparseMatrix<Scalar>& a = out.batch.adj;
     decisions.insert(decisions.end(), a.outerIndexPtr(), a.outerIndexPtr() + a.rows() + 1);
     decisions.insert(decisions.end(), a.innerIndexPtr(), a.innerIndexPtr() + a.nonZeros());
+  }
+  /// The same, plus the choices the select policy reports from its cache (`discrete(cache,
+  /// decisions)`: LaPool's leaders, ...), which need not show in the output's structure.
+  void discrete(const Output& out, const Cache& cache, std::vector<Index>& decisions) const {
+    discrete(out, decisions);
+    if constexpr (requires { m_select.discrete(cache.select, decisions); }) m_select.discrete(cache.select, decisions);
   }
   const Select& select() const { return m_select; }
   const Reduce& reduce() const { return m_reduce; }
@@ -147,7 +181,7 @@ class Pool {
     m_reduce.forward(in, out.selection, out.batch.x, cache.reduce);
     m_connect.forward(in, out.selection, out.batch.adj, cache.connect);
     out.batch.offsets = out.selection.offsets;
-    if constexpr (std::is_same_v<Selection, SoftSelection<Scalar>>) {
+    if constexpr (std::derived_from<Selection, SoftSelection<Scalar>>) {
       for (auto& o : out.batch.offsets) o = 0;
       for (std::size_t b = 0; b < out.batch.offsets.size(); ++b)
         out.batch.offsets[b] = static_cast<Index>(b) * out.selection.num_clusters();
@@ -158,7 +192,7 @@ class Pool {
           std::apply(
               [&](auto&... loss_cache) {
                 (out.losses.push_back(AuxLoss<Scalar>{std::string(loss.name()),
-                                                      loss.forward(in, out.selection, loss_cache),
+                                                      detail::loss_forward(loss, params, in, out.selection, loss_cache),
                                                       loss.weight()}),
                  ...);
               },
@@ -198,6 +232,20 @@ class Pool {
     m_reduce.backward(in, out.selection, cache.reduce, grad.x, din, dsel);
     if (grad.adj.size() != 0) m_connect.backward(in, out.selection, cache.connect, grad.adj, din, dsel);
     std::size_t next_loss = 0;
+    // Losses with parameters ADD their gradients (they may share a parameter): zero their slots first.
+    std::apply(
+        [&](const auto&... loss) {
+          auto zero = [&](const auto& l) {
+            if constexpr (requires { l.parameter_slots(std::declval<std::vector<Index>&>()); }) {
+              std::vector<Index> slots;
+              l.parameter_slots(slots);
+              for (const Index s : slots) dparams[s].setZero();
+            }
+          };
+          (void)zero;
+          (zero(loss), ...);
+        },
+        m_losses);
     std::apply(
         [&](auto&... loss) {
           std::apply(
@@ -205,7 +253,7 @@ class Pool {
                 auto run = [&](const auto& l, const auto& c) {
                   const Scalar dloss = grad.losses.empty() ? l.weight() : grad.losses[next_loss];
                   ++next_loss;
-                  if (dloss != Scalar(0)) l.backward(in, out.selection, c, dloss, din, dsel);
+                  if (dloss != Scalar(0)) detail::loss_backward(l, params, in, out.selection, c, dloss, din, dsel, dparams);
                 };
                 (void)run;  // unused when the pooler has no loss
                 (run(loss, loss_cache), ...);
@@ -225,11 +273,11 @@ class Pool {
 
  private:
   static Index selection_rows(const Selection& s) {
-    if constexpr (std::is_same_v<Selection, SoftSelection<Scalar>>) return s.s.rows();
+    if constexpr (std::derived_from<Selection, SoftSelection<Scalar>>) return s.s.rows();
     else return s.weight.size();
   }
   static Index selection_cols(const Selection& s) {
-    if constexpr (std::is_same_v<Selection, SoftSelection<Scalar>>) return s.s.cols();
+    if constexpr (std::derived_from<Selection, SoftSelection<Scalar>>) return s.s.cols();
     else return 1;
   }
 

@@ -257,10 +257,14 @@ GradCheckResult check_pool(const PoolT& pool, ParameterSet<double>& params, Batc
     append(out.batch.x, outputs);
     for (Index e = 0; e < out.batch.adj.nonZeros(); ++e) outputs.push_back(out.batch.adj.valuePtr()[e]);
     if (options.selection) append(selection_values(out), outputs);
-    if constexpr (requires { out.selection.assignment; })
-      discrete.insert(discrete.end(), out.selection.assignment.begin(), out.selection.assignment.end());
-    for (Index i = 0; i <= out.batch.adj.rows(); ++i) discrete.push_back(out.batch.adj.outerIndexPtr()[i]);
-    for (Index e = 0; e < out.batch.adj.nonZeros(); ++e) discrete.push_back(out.batch.adj.innerIndexPtr()[e]);
+    if constexpr (requires { pool.discrete(out, cache, discrete); }) {
+      pool.discrete(out, cache, discrete);  // the pooler's own list (its select policy's choices included)
+    } else {
+      if constexpr (requires { out.selection.assignment; })
+        discrete.insert(discrete.end(), out.selection.assignment.begin(), out.selection.assignment.end());
+      for (Index i = 0; i <= out.batch.adj.rows(); ++i) discrete.push_back(out.batch.adj.outerIndexPtr()[i]);
+      for (Index e = 0; e < out.batch.adj.nonZeros(); ++e) discrete.push_back(out.batch.adj.innerIndexPtr()[e]);
+    }
     return static_cast<double>(out.weighted_loss());
   };
   problem.backward = [&](const std::vector<double>& upstream, std::vector<std::vector<double>>& grads) {

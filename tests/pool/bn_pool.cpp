@@ -1,0 +1,200 @@
+// Tests of gnnpool/pool/bn_pool.hpp, gnnpool/select/stick_breaking.hpp, gnnpool/loss/bnpool.hpp
+// and the Beta special functions behind them (gnnpool/detail/special.hpp): known values, the
+// stick-breaking weights, the three sampling modes and their replay, the three losses' analytic
+// values, gradients (exact reparameterisation through the Beta quantile), a model around the
+// pooler, float vs double, errors.
+
+#include <gnnpool/detail/special.hpp>
+#include <gnnpool/loss/bnpool.hpp>
+#include <gnnpool/model/check.hpp>
+#include <gnnpool/model/ops.hpp>
+#include <gnnpool/model/tape.hpp>
+#include <gnnpool/nn/graph_conv.hpp>
+#include <gnnpool/nn/linear.hpp>
+#include <gnnpool/pool/bn_pool.hpp>
+#include <gnnpool/readout/mean.hpp>
+#include <gnnpool/select/stick_breaking.hpp>
+
+#include "support/soft.hpp"
+#include "support/throws.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <numbers>
+#include <vector>
+
+using gnnpool::BNPool;
+using gnnpool::BNPoolOptions;
+using gnnpool::Index;
+using gnnpool::Matrix;
+using gnnpool::ParameterSet;
+using gnnpool::StickBreakingSampling;
+
+static_assert(gnnpool::PoolLayer<BNPool<double>> && gnnpool::PoolLayer<BNPool<float>>);
+
+TEST_CASE("Beta special functions: digamma, trigamma, I_x(a, b), its inverse and parameter derivatives", "[pool][bnpool][special]") {
+  using namespace gnnpool::detail;
+  CHECK(digamma(1.0) == Approx(-0.5772156649015329).epsilon(1e-15));
+  CHECK(digamma(0.5) == Approx(-0.5772156649015329 - 2 * std::log(2.0)).epsilon(1e-15));
+  CHECK(trigamma(1.0) == Approx(std::numbers::pi * std::numbers::pi / 6).epsilon(1e-15));
+  CHECK(trigamma(0.5) == Approx(std::numbers::pi * std::numbers::pi / 2).epsilon(1e-15));
+  CHECK(trigamma(0.001) == Approx(1e6 + trigamma(1.001)).epsilon(1e-15));
+  CHECK(digamma(0.001) == Approx(digamma(1.001) - 1000).epsilon(1e-15));
+  for (const double x : {0.05, 0.3, 0.7, 0.98}) {
+    CHECK(incomplete_beta(1.0, 2.5, x) == Approx(1 - std::pow(1 - x, 2.5)).epsilon(1e-14));
+    CHECK(incomplete_beta(0.4, 1.0, x) == Approx(std::pow(x, 0.4)).epsilon(1e-14));
+    for (const auto& [a, b] : {std::pair{0.3, 1.7}, std::pair{2.5, 0.8}, std::pair{1.2, 1.3}}) {
+      CHECK(incomplete_beta_inverse(a, b, incomplete_beta(a, b, x)) == Approx(x).epsilon(1e-12));
+      double da = 0, db = 0;
+      incomplete_beta_parameter_gradient(a, b, x, da, db);
+      const double h = 1e-6;
+      CHECK(da == Approx((incomplete_beta(a + h, b, x) - incomplete_beta(a - h, b, x)) / (2 * h)).epsilon(1e-6).margin(1e-9));
+      CHECK(db == Approx((incomplete_beta(a, b + h, x) - incomplete_beta(a, b - h, x)) / (2 * h)).epsilon(1e-6).margin(1e-9));
+    }
+  }
+}
+
+TEST_CASE("StickBreakingSelect: stick-breaking weights, the three samplings and the replay of a draw", "[pool][bnpool]") {
+  const auto batch = gnnpool::test::soft_test_batch<double>(3, 901);
+  ParameterSet<double> params;
+  const BNPool<double> pool(params, "bn", 3, {.k = 4});
+  CHECK(params.find("bn.K") >= 0);
+  CHECK(params.find("bn.selector.mlp.lins.0.weight") >= 0);
+  CHECK(params.at("bn.selector.mlp.lins.0.weight").rows() == 6);
+  params.initialize(5);
+  CHECK(params.at("bn.K")(0, 0) == 1.0);
+  CHECK(params.at("bn.K")(0, 1) == -1.0);
+  BNPool<double>::Output out;
+  BNPool<double>::Cache cache;
+  pool.forward(params, batch, out, cache);
+  const auto& sel = out.selection;
+  CHECK(sel.s.rowwise().sum().isOnes(1e-12));
+  for (Index i = 0; i < sel.s.rows(); ++i) {
+    double rest = 1;
+    for (Index j = 0; j < 3; ++j) {
+      CHECK(sel.s(i, j) == Approx(sel.z(i, j) * rest).epsilon(1e-13));
+      rest *= 1 - sel.z(i, j);
+    }
+    CHECK(sel.s(i, 3) == Approx(rest).epsilon(1e-13));
+  }
+  CHECK(sel.alpha.minCoeff() >= 1e-3);
+  REQUIRE(out.losses.size() == 3);
+  CHECK(out.losses[0].name == "quality");
+  CHECK(out.losses[1].name == "kl");
+  CHECK(out.losses[2].name == "K_prior");
+  // A second forward with the same cache draws new quantiles; a fresh cache repeats the first.
+  BNPool<double>::Output again, first_again;
+  pool.forward(params, batch, again, cache);
+  CHECK(again.selection.z != sel.z);
+  BNPool<double>::Cache fresh;
+  pool.forward(params, batch, first_again, fresh);
+  CHECK(first_again.selection.z == sel.z);
+  // Replay: the recorded z as given samples gives the same S and losses.
+  const Matrix<double> z = sel.z;
+  BNPoolOptions<double> replay_options{.k = 4};
+  replay_options.sampling.sampling = StickBreakingSampling::given;
+  replay_options.given_samples = &z;
+  ParameterSet<double> p2;
+  const BNPool<double> replay(p2, "bn", 3, replay_options);
+  p2 = params;
+  BNPool<double>::Output r;
+  BNPool<double>::Cache rc;
+  replay.forward(p2, batch, r, rc);
+  CHECK(r.selection.s == sel.s);
+  CHECK(r.loss("quality") == out.loss("quality"));
+}
+
+TEST_CASE("BN-Pool losses: KL 0 at the prior, K_prior 0 at its mean, quality -> 0 for a perfect reconstruction",
+          "[pool][bnpool][oracles]") {
+  // Two cliques with self loops, S one-hot per clique.
+  gnnpool::EdgeList edges;
+  for (Index c = 0; c < 2; ++c)
+    for (Index i = 0; i < 3; ++i)
+      for (Index j = i; j < 3; ++j) edges.emplace_back(3 * c + i, 3 * c + j);
+  const auto batch = gnnpool::make_graph<double>(Matrix<double>::Ones(6, 2), edges);
+  gnnpool::StickBreakingSelection<double> sel;
+  sel.s = Matrix<double>::Zero(6, 2);
+  sel.s.block(0, 0, 3, 1).setOnes();
+  sel.s.block(3, 1, 3, 1).setOnes();
+  sel.offsets = batch.offsets;
+  sel.alpha = Matrix<double>::Ones(6, 1);
+  sel.beta = Matrix<double>::Constant(6, 1, 2.5);
+  sel.z = Matrix<double>::Constant(6, 1, 0.5);
+  ParameterSet<double> params;
+  const Index k = params.add("K", 2, 2, gnnpool::Init::signed_identity, 0, 30.0);
+  params.initialize(0);
+  gnnpool::StickBreakingKLLoss<double>::Cache kc;
+  CHECK(gnnpool::StickBreakingKLLoss<double>(1.0, 2.5).forward(batch, sel, kc) == Approx(0.0).margin(1e-14));
+  gnnpool::ConnectivityPriorLoss<double>::Cache pc;
+  CHECK(gnnpool::ConnectivityPriorLoss<double>(k, 1.0, 30.0).forward(params, batch, sel, pc) == 0.0);
+  CHECK(gnnpool::ConnectivityPriorLoss<double>(k, 1.0, 10.0).forward(params, batch, sel, pc) ==
+        Approx(4 * 0.5 * 400 / 36.0).epsilon(1e-14));
+  gnnpool::EdgeReconstructionLoss<double>::Cache rc;
+  CHECK(gnnpool::EdgeReconstructionLoss<double>(k).forward(params, batch, sel, rc) < 1e-11);
+}
+
+TEST_CASE("BNPool backward matches finite differences (quantile draws and the mean), float matches double",
+          "[pool][bnpool][gradcheck]") {
+  auto batch = gnnpool::test::soft_test_batch<double>(3, 911);
+  for (const auto sampling : {StickBreakingSampling::quantiles, StickBreakingSampling::mean}) {
+    ParameterSet<double> params;
+    BNPoolOptions<double> o{.k = 3, .hidden = {4}, .activation = gnnpool::Activation::tanh, .alpha_dp = 1.5};
+    o.sampling.sampling = sampling;
+    o.sampling.seed = 7;
+    o.kl_weight = 0.8;
+    const BNPool<double> pool(params, "", 3, o);
+    params.initialize(21);
+    const auto r = gnnpool::testing::check_pool(pool, params, batch);
+    INFO(r.log);
+    CHECK(r.ok);
+  }
+  const auto fbatch = gnnpool::test::soft_test_batch<double>(3, 921);
+  CHECK(gnnpool::test::pool_float_gap(
+            []<typename S>(ParameterSet<S>& params) {
+              BNPoolOptions<S> o{.k = 3};
+              o.sampling.sampling = StickBreakingSampling::mean;
+              return BNPool<S>(params, "", 3, o);
+            },
+            fbatch, 3) < 1e-4);
+}
+
+TEST_CASE("A model with BNPool passes the whole-model gradient check", "[pool][bnpool][model]") {
+  ParameterSet<double> params;
+  const gnnpool::GraphConv<double> conv(params, "conv", 3, 4);
+  // The mean of the sticks: a recorded model draws new quantiles at every forward (the tape keeps
+  // the cache, and its draw counter, between steps), which a finite-difference check cannot replay.
+  BNPoolOptions<double> o{.k = 3};
+  o.sampling.sampling = StickBreakingSampling::mean;
+  const BNPool<double> pool(params, "pool", 4, o);
+  const gnnpool::MeanReadout<double> mean;
+  const gnnpool::Linear<double> head(params, "head", 4, 2);
+  params.initialize(3);
+  std::vector<Index> sizes{6, 5};
+  gnnpool::Batch<double> batch = gnnpool::testing::random_batch<double>(sizes, 2.5, 3, 931);
+  const std::vector<Index> labels{0, 1};
+  gnnpool::ModelCheckOptions options;
+  options.check.tolerance = 1e-6;
+  const auto r = gnnpool::check_model(
+      params,
+      [&](gnnpool::Tape<double>& tape) {
+        auto [g, x] = tape.inputs(batch);
+        auto p = tape(pool, g, gnnpool::tanh(tape(conv, g, x)));
+        return gnnpool::cross_entropy(tape(head, tape(mean, p.graph, p.x)), labels) + p.aux_loss();
+      },
+      {&batch}, options);
+  INFO(r.log);
+  CHECK(r.ok);
+}
+
+TEST_CASE("BNPool and its policies reject bad settings", "[pool][bnpool][errors]") {
+  ParameterSet<double> params;
+  gnnpool::test::require_throws_with<gnnpool::invalid_argument>([&] { (void)BNPool<double>(params, "bn", 3, {.k = 1}); },
+                                                                {"bn (BNPool)", "k must be >= 2", "1"});
+  BNPoolOptions<double> o{.k = 3};
+  o.sampling.sampling = StickBreakingSampling::given;
+  gnnpool::test::require_throws_with<gnnpool::invalid_argument>([&] { (void)BNPool<double>(params, "b2", 3, o); },
+                                                                {"StickBreakingSelect", "given", "samples"});
+  gnnpool::test::require_throws_with<gnnpool::invalid_argument>(
+      [] { (void)gnnpool::StickBreakingKLLoss<double>(1.0, -1.0); }, {"StickBreakingKLLoss", "alpha_DP", "-1"});
+}
