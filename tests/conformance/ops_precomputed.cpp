@@ -10,7 +10,9 @@
 // clustering has a normalised cut at most scikit-learn's.
 //
 // Sparse input: x [N, F], edge_index, edge_weight, batch. Outputs x [B, K, F] and adj [B, K, K]
-// are gnnpool's pooled rows b K .. (b+1) K and K x K blocks; lift_x [N, F].
+// are gnnpool's pooled rows b K .. (b+1) K and K x K blocks; lift_x [N, F]. tgp's adj[b, k, l]
+// is its pooled A[source, target], i.e. gnnpool's block entry (l, k) (gnnpool stores the edge
+// j -> i at adj(i, j)): the blocks are transposed for the comparison and for the loss weights.
 
 #include "conformance/conformance.hpp"
 
@@ -24,11 +26,40 @@
 
 #include <algorithm>
 #include <limits>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace gnnpool::conformance {
 namespace {
+
+/// The values of a block-diagonal pooled adjacency (B blocks of K x K, row-major, as SoftConnect
+/// stores them) with every block transposed: tgp's [B, K, K] source-target order from gnnpool's
+/// target-source order and back (an involution).
+std::vector<double> transposed_blocks(const double* values, Index count, Index k) {
+  std::vector<double> out(static_cast<std::size_t>(count));
+  for (Index b = 0; b < count / (k * k); ++b)
+    for (Index r = 0; r < k; ++r)
+      for (Index q = 0; q < k; ++q)
+        out[static_cast<std::size_t>(b * k * k + q * k + r)] = values[b * k * k + r * k + q];
+  return out;
+}
+
+/// Compares the pooled adjacency with tgp's and returns the upstream gradient of gnnpool's
+/// stored values from tgp's loss weights of adj; adds sum(w_adj * adj) into `loss`.
+Vector<double> compare_pooled_adj(const Case& c, const SparseMatrix<double>& pooled, Index k, Comparison& cmp,
+                                  double& loss) {
+  const std::vector<double> ours = transposed_blocks(pooled.valuePtr(), pooled.nonZeros(), k);
+  cmp.values("adj", ours, c.output("adj"));
+  const Tensor& wa = c.loss_weights.at("adj");
+  if (static_cast<Index>(wa.size()) != pooled.nonZeros())
+    throw std::runtime_error(c.file + ": loss_weights.adj has " + std::to_string(wa.size()) +
+                             " entries, the pooled adjacency " + std::to_string(pooled.nonZeros()));
+  const std::vector<double> w = transposed_blocks(wa.data.data(), pooled.nonZeros(), k);
+  const Vector<double> grad = Eigen::Map<const Vector<double>>(w.data(), static_cast<Index>(w.size()));
+  loss += grad.dot(Eigen::Map<const Vector<double>>(pooled.valuePtr(), pooled.nonZeros()));
+  return grad;
+}
 
 /// |A_b - W H|_F^2 with the best W >= 0 for the given H (HALS on W alone, to convergence).
 double objective_for_h(const Batch<double>& batch, Index b, const Matrix<double>& ht) {
@@ -63,14 +94,10 @@ void run_nmf(const Case& c, Comparison& cmp) {
   Matrix<double> lifted;
   lift.forward(out.selection, out.batch.x, lifted);
   cmp.matrix("x", out.batch.x, c.output("x"));
-  cmp.values("adj", std::vector<double>(out.batch.adj.valuePtr(), out.batch.adj.valuePtr() + out.batch.adj.nonZeros()),
-             c.output("adj"));
   cmp.matrix("lift_x", lifted, c.output("lift_x"));
   const Matrix<double> wx = c.loss_weights.at("x").matrix(), wl = c.loss_weights.at("lift_x").matrix();
-  const Tensor& wa = c.loss_weights.at("adj");
-  const Eigen::Map<const Vector<double>> wadj(wa.data.data(), wa.size());
-  const double loss = out.batch.x.cwiseProduct(wx).sum() + lifted.cwiseProduct(wl).sum() +
-                      wadj.dot(Eigen::Map<const Vector<double>>(out.batch.adj.valuePtr(), out.batch.adj.nonZeros()));
+  double loss = out.batch.x.cwiseProduct(wx).sum() + lifted.cwiseProduct(wl).sum();
+  const Vector<double> wadj = compare_pooled_adj(c, out.batch.adj, given.s.cols(), cmp, loss);
   cmp.scalar("loss", loss, c.loss);
 
   // S from tgp's recorded H: softmax(H^T) of every factorised graph.
@@ -176,18 +203,13 @@ void run_eigen(const Case& c, Comparison& cmp) {
   lift.forward(out.selection, out.batch.x, lifted);
   cmp.matrix("s", out.selection.s, c.output("s"));
   cmp.matrix("x", out.batch.x, c.output("x"));
-  cmp.values("adj", std::vector<double>(out.batch.adj.valuePtr(), out.batch.adj.valuePtr() + out.batch.adj.nonZeros()),
-             c.output("adj"));
   cmp.matrix("lift_x", lifted, c.output("lift_x"));
   compare_theta(c, batch, clusters, k, modes, cmp);
   const Matrix<double> wx = c.loss_weights.at("x").matrix(), wl = c.loss_weights.at("lift_x").matrix();
-  const Tensor& wa = c.loss_weights.at("adj");
-  const Eigen::Map<const Vector<double>> wadj(wa.data.data(), wa.size());
   const Matrix<double> wx2 = Eigen::Map<const Matrix<double>>(wx.data(), out.batch.x.rows(), out.batch.x.cols());
-  cmp.scalar("loss",
-             out.batch.x.cwiseProduct(wx2).sum() + lifted.cwiseProduct(wl).sum() +
-                 wadj.dot(Eigen::Map<const Vector<double>>(out.batch.adj.valuePtr(), out.batch.adj.nonZeros())),
-             c.loss);
+  double loss = out.batch.x.cwiseProduct(wx2).sum() + lifted.cwiseProduct(wl).sum();
+  const Vector<double> wadj = compare_pooled_adj(c, out.batch.adj, k, cmp, loss);
+  cmp.scalar("loss", loss, c.loss);
 
   // gnnpool's own spectral clustering cuts each graph at most as much as scikit-learn's.
   for (Index b = 0; b < batch.num_graphs(); ++b) {
