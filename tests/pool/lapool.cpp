@@ -145,7 +145,8 @@ TEST_CASE("A model with LaPool passes the whole-model gradient check", "[pool][l
   CHECK(r.ok);
 }
 
-TEST_CASE("LaPool rejects x of the wrong width and a batch without nodes", "[pool][lapool][errors]") {
+TEST_CASE("LaPool rejects x of the wrong width; a batch without nodes pools to one empty supernode per graph",
+          "[pool][lapool][errors]") {
   ParameterSet<double> params;
   const LaPool<double> pool(params, "lap", 3);
   const auto batch = gnnpool::test::soft_test_batch<double>(2, 1);
@@ -153,7 +154,19 @@ TEST_CASE("LaPool rejects x of the wrong width and a batch without nodes", "[poo
   LaPool<double>::Cache cache;
   gnnpool::test::require_throws_with<gnnpool::shape_error>([&] { pool.forward(params, batch, out, cache); },
                                                            {"lap (LaPool)", "x is 19 x 2", "expects 3 features"});
-  const auto empty = gnnpool::make_graph<double>(Matrix<double>(0, 3), gnnpool::EdgeList{});
-  gnnpool::test::require_throws_with<gnnpool::invalid_argument>([&] { pool.forward(params, empty, out, cache); },
-                                                                {"LaPoolSelect", "no node"});
+  // No node, no leader: K = 1 (as an empty graph keeps its K supernodes in the other soft poolers).
+  const auto empty = gnnpool::concatenate<double>(
+      std::vector<gnnpool::Batch<double>>(2, gnnpool::make_graph<double>(Matrix<double>(0, 3), gnnpool::EdgeList{})));
+  pool.forward(params, empty, out, cache);
+  CHECK(out.selection.s.rows() == 0);
+  CHECK(out.selection.s.cols() == 1);
+  CHECK(out.batch.x == Matrix<double>::Zero(2, 3));
+  CHECK(out.batch.offsets == gnnpool::IndexVector{0, 1, 2});
+  LaPool<double>::OutputGrad grad;
+  grad.x = Matrix<double>::Ones(2, 3);
+  grad.adj = gnnpool::Vector<double>::Ones(out.batch.adj.nonZeros());
+  gnnpool::BatchGrad<double> din;
+  ParameterSet<double> dparams;
+  pool.backward(params, empty, out, cache, grad, din, dparams);
+  CHECK(din.x.rows() == 0);
 }

@@ -11,12 +11,19 @@
 // doubles, so callers can check that it is finite or compare two runs bit for bit. gnnpool's
 // errors propagate out of run; nothing else is caught.
 
+#include <gnnpool/pool/asym_cheeger_cut_pool.hpp>
+#include <gnnpool/pool/bn_pool.hpp>
 #include <gnnpool/pool/diff_pool.hpp>
 #include <gnnpool/pool/dmon_pool.hpp>
+#include <gnnpool/pool/eigen_pool.hpp>
 #include <gnnpool/pool/graclus_pool.hpp>
+#include <gnnpool/pool/hosc_pool.hpp>
+#include <gnnpool/pool/just_balance_pool.hpp>
 #include <gnnpool/pool/kmis_pool.hpp>
+#include <gnnpool/pool/lapool.hpp>
 #include <gnnpool/pool/mincut_pool.hpp>
 #include <gnnpool/pool/ndp_pool.hpp>
+#include <gnnpool/pool/nmf_pool.hpp>
 #include <gnnpool/pool/pyramid.hpp>
 #include <gnnpool/pool/sag_pool.hpp>
 #include <gnnpool/pool/topk_pool.hpp>
@@ -25,8 +32,11 @@
 #include <gnnpool/readout/gated_attention.hpp>
 #include <gnnpool/readout/max.hpp>
 #include <gnnpool/readout/mean.hpp>
+#include <gnnpool/readout/set2set.hpp>
+#include <gnnpool/readout/sort.hpp>
 #include <gnnpool/readout/sum.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -275,7 +285,7 @@ void add(std::vector<std::unique_ptr<ZooEntry<Scalar>>>& zoo, Layer&& entry) {
 }  // namespace zoo_detail
 
 /// Number of entries `make_zoo` builds.
-inline constexpr int zoo_size = 21;
+inline constexpr int zoo_size = 30;
 
 /// Every pooler and readout of gnnpool for node features of width `features` (only entry
 /// `only` when it is >= 0), with their parameters registered in `params` (call
@@ -358,6 +368,23 @@ std::vector<std::unique_ptr<ZooEntry<Scalar>>> make_zoo(ParameterSet<Scalar>& pa
   if (want())
     add(zoo, ReadoutEntry("GatedAttentionReadout", GatedAttentionReadout<Scalar>(params, "gated", features, 3)));
   if (want()) add(zoo, ReadoutEntry("AttentionSumReadout", AttentionSumReadout<Scalar>(params, "attsum", features)));
+  // The tgp soft family (the dense MLP poolers with tgp's clamped column-degree connect).
+  if (want())
+    add(zoo, PoolEntry("JustBalancePool", JustBalancePool<Scalar>(params, "jb", features,
+                                                                   {.k = h.clusters, .temperature = s(h.temperature)})));
+  if (want())
+    add(zoo, PoolEntry("AsymCheegerCutPool", AsymCheegerCutPool<Scalar>(params, "acc", features,
+                                                                         {.k = h.clusters, .temperature = s(h.temperature)})));
+  if (want())
+    add(zoo, PoolEntry("HOSCPool", HOSCPool<Scalar>(params, "hosc", features, {.k = h.clusters, .temperature = s(h.temperature)})));
+  if (want()) add(zoo, PoolEntry("LaPool", LaPool<Scalar>(params, "lap", features)));
+  if (want())
+    add(zoo, PoolEntry("BNPool", BNPool<Scalar>(params, "bn", features,
+                                                {.k = std::max<Index>(2, h.clusters), .sampling = {.seed = h.seed}})));
+  if (want()) add(zoo, PoolEntry("NMFPool", NMFPool<Scalar>(params, "nmf", features, {.k = h.clusters})));
+  if (want()) add(zoo, PoolEntry("EigenPool", EigenPool<Scalar>(params, "eigen", features, {.select = {.k = h.clusters}})));
+  if (want()) add(zoo, ReadoutEntry("SortReadout", SortReadout<Scalar>(std::max<Index>(1, h.clusters))));
+  if (want()) add(zoo, ReadoutEntry("Set2SetReadout", Set2SetReadout<Scalar>(params, "s2s", features, 2)));
   GNNPOOL_ASSERT(next == zoo_size, "make_zoo has ", next, " entries, zoo_size says ", zoo_size);
   return zoo;
 }

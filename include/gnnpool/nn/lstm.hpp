@@ -7,6 +7,7 @@
 
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/parameters.hpp>
+#include <gnnpool/detail/column_sums.hpp>
 
 #include <cmath>
 #include <string>
@@ -115,10 +116,9 @@ class LSTMCell {
     if (dc) *dc = dcell;
     dparams[m_weight_ih].noalias() += dz.transpose() * x;
     dparams[m_weight_hh].noalias() += dz.transpose() * h;
-    if (b > 0) {
-      dparams[m_bias_ih] += dz.colwise().sum();
-      dparams[m_bias_hh] += dz.colwise().sum();
-    }
+    const Matrix<Scalar> dbias = detail::column_sums(dz);  // zeros for a batch without rows
+    dparams[m_bias_ih] += dbias;
+    dparams[m_bias_hh] += dbias;
   }
 
  private:

@@ -27,7 +27,9 @@ namespace gnnpool {
 ///   kept from tgp) makes all its nodes leaders. Graph b's leaders, in ascending node order, are
 ///   its clusters 0 .. L_b - 1; K = max_b L_b and the columns L_b .. K - 1 of graph b are 0
 ///   (tgp's padding of the cluster dimension: the pooled graph has K supernodes per graph, the
-///   surplus ones with no feature and no edge).
+///   surplus ones with no feature and no edge). A batch without any node has no leader: K = 1,
+///   one empty supernode per graph (as an empty graph keeps its K supernodes in the other soft
+///   poolers), rather than an error.
 /// Assignment: C_il = <x_i, x_l> / (|x_i| |x_l| + 1e-8) for the leaders l of i's graph;
 ///   S_i = softmax_l(C_il) for a non-leader, the one-hot of its own column for a leader.
 /// Backward (leaders fixed, S does not depend on A's values): dC_il = S_il (dS_il - sum_m S_im dS_im)
@@ -89,7 +91,7 @@ class LaPoolSelect {
       cache.leader_offsets.push_back(static_cast<Index>(cache.leaders.size()));
       k = std::max(k, cache.leader_offsets[static_cast<std::size_t>(b) + 1] - cache.leader_offsets[static_cast<std::size_t>(b)]);
     }
-    GNNPOOL_CHECK(k >= 1, invalid_argument, "LaPoolSelect: the batch has no node, so no leader");
+    k = std::max<Index>(k, 1);  // no node in the whole batch: one empty supernode per graph
     cache.norm = in.x.rowwise().norm();
     sel.s.setZero(n, k);
     sel.offsets = in.offsets;

@@ -33,6 +33,7 @@
 #include <ATen/core/ivalue.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include <concepts>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -199,7 +200,7 @@ template <typename L>
 struct PoolFunction : torch::autograd::Function<PoolFunction<L>> {
   using Scalar = typename L::Scalar;
   using Selection = typename L::Selection;
-  static constexpr bool soft = std::is_same_v<Selection, SoftSelection<Scalar>>;
+  static constexpr bool soft = std::derived_from<Selection, SoftSelection<Scalar>>;  // BN-Pool, EigenPool: derived
 
   static variable_list forward(AutogradContext* ctx, c10::intrusive_ptr<PoolCall<L>> call, const at::Tensor& x,
                                const c10::optional<at::Tensor>& /*edge_weight*/, at::TensorList /*parameters*/) {
