@@ -7,8 +7,12 @@
 #include <gnnpool/loss/mincut.hpp>
 #include <gnnpool/loss/modularity.hpp>
 #include <gnnpool/nn/gcn_conv.hpp>
+#include <gnnpool/pool/asym_cheeger_cut_pool.hpp>
+#include <gnnpool/pool/bn_pool.hpp>
 #include <gnnpool/pool/diff_pool.hpp>
 #include <gnnpool/pool/dmon_pool.hpp>
+#include <gnnpool/pool/hosc_pool.hpp>
+#include <gnnpool/pool/just_balance_pool.hpp>
 #include <gnnpool/pool/mincut_pool.hpp>
 #include <gnnpool/pool/sag_pool.hpp>
 
@@ -133,6 +137,25 @@ template <typename S>
 struct MakeDiff {
   static DiffPool<S> make(ParameterSet<S>& p) { return DiffPool<S>(p, "d", 1, {.k = 2}); }
 };
+// The tgp soft family: clamped column-degree connect, tgp's eps in the losses.
+template <typename S>
+struct MakeJustBalance {
+  static JustBalancePool<S> make(ParameterSet<S>& p) { return JustBalancePool<S>(p, "j", 1, {.k = 2}); }
+};
+template <typename S>
+struct MakeAsymCheegerCut {
+  static AsymCheegerCutPool<S> make(ParameterSet<S>& p) { return AsymCheegerCutPool<S>(p, "a", 1, {.k = 2}); }
+};
+template <typename S>
+struct MakeHOSC {
+  static HOSCPool<S> make(ParameterSet<S>& p) { return HOSCPool<S>(p, "h", 1, {.k = 2}); }
+};
+template <typename S>
+struct MakeBNPool {  // z = E[z]: the same assignment in float and double
+  static BNPool<S> make(ParameterSet<S>& p) {
+    return BNPool<S>(p, "b", 1, {.k = 2, .sampling = {.sampling = StickBreakingSampling::mean}});
+  }
+};
 
 /// The batch of repro_softfn_tiny_temperature: 4 graphs of 1, 0, 0 and 2 nodes, self loops, K = 3.
 template <typename Scalar>
@@ -201,6 +224,19 @@ TEST_CASE("F5: MinCut, DMoN and DiffPool in float with tiny positive edge weight
     float_matches_double<MakeMinCut>(w, 1e-4);
     float_matches_double<MakeDMoN>(w, 1e-4);
     float_matches_double<MakeDiff>(w, 1e-4);
+  }
+}
+
+TEST_CASE("F5: JustBalance, AsymCheegerCut, HOSC and BNPool in float with tiny positive edge weights match double",
+          "[pool][soft][reliability]") {
+  // Pooled degrees below tgp's clamp (1e-8) are clamped in both precisions; the cut losses'
+  // denominators carry tgp's eps. (Weights near 1e-8 are left out: a pooled degree within
+  // round-off of the clamp may fall on either side of it in float and double.)
+  for (const double w : {1e-30, 1e-20, 1e-15, 1e-3}) {
+    float_matches_double<MakeJustBalance>(w, 1e-4);
+    float_matches_double<MakeAsymCheegerCut>(w, 1e-4);
+    float_matches_double<MakeHOSC>(w, 1e-4);
+    float_matches_double<MakeBNPool>(w, 1e-4);
   }
 }
 
