@@ -68,6 +68,7 @@ class EigenLift {
     const Index f = x_pooled.cols() / modes;
     x_out.setZero(sel.s.rows(), f);
     for (Index b = 0; b < nb; ++b) {
+      if (sel.offsets[static_cast<std::size_t>(b) + 1] == sel.offsets[static_cast<std::size_t>(b)]) continue;  // empty graph
       auto xb = detail::graph_rows(x_out, sel.offsets, b);
       const auto tb = detail::graph_rows(sel.theta, sel.offsets, b);
       for (Index m = 0; m < modes; ++m) xb.noalias() += tb.middleCols(m * k, k) * x_pooled.block(b * k, m * f, k, f);
@@ -81,8 +82,11 @@ class EigenLift {
     const Index f = x_pooled.cols() / modes;
     GNNPOOL_CHECK(dx_out.rows() == sel.s.rows() && dx_out.cols() == f, shape_error, "EigenLift backward: dX is ",
                   detail::shape(dx_out.rows(), dx_out.cols()), ", expected ", detail::shape(sel.s.rows(), f));
-    dx_pooled.resize(x_pooled.rows(), x_pooled.cols());
+    dx_pooled.setZero(x_pooled.rows(), x_pooled.cols());
     for (Index b = 0; b < nb; ++b) {
+      // An empty graph's supernodes get no gradient; skipping it also keeps column blocks of a
+      // selection without rows (null data) from being taken.
+      if (sel.offsets[static_cast<std::size_t>(b) + 1] == sel.offsets[static_cast<std::size_t>(b)]) continue;
       const auto dxb = detail::graph_rows(dx_out, sel.offsets, b);
       const auto tb = detail::graph_rows(sel.theta, sel.offsets, b);
       for (Index m = 0; m < modes; ++m)

@@ -17,7 +17,8 @@ namespace gnnpool {
 ///   X'[b K + c, m F + f] = sum_{v in b} theta[v, m K + c] X[v, f]      (K M x F per graph, reshaped)
 ///
 /// Backward: dX_b += sum_m theta_b[:, m K .. (m+1) K] dX'_b[:, m F .. (m+1) F]; theta is a
-/// constant (no gradient into the selection). Shapes: X N x F, X' (B K) x (M F).
+/// constant (no gradient into the selection). An empty graph pools to K zero rows. Shapes: X
+/// N x F, X' (B K) x (M F).
 /// Cost: O(N K M F) both ways (one GEMM per graph and mode). No cache. Thread-safe (const).
 template <typename Scalar_>
 class EigenReduce {
@@ -31,8 +32,11 @@ class EigenReduce {
     GNNPOOL_CHECK(sel.theta.rows() == in.num_nodes() && sel.theta.cols() == k * modes, shape_error,
                   "EigenReduce: theta is ", detail::shape(sel.theta.rows(), sel.theta.cols()), ", expected ",
                   detail::shape(in.num_nodes(), k * modes));
-    x_out.resize(nb * k, modes * f);
+    x_out.setZero(nb * k, modes * f);
     for (Index b = 0; b < nb; ++b) {
+      // An empty graph pools to K zero rows; skipping it also keeps column blocks of a batch
+      // without rows (null data) from being taken.
+      if (in.graph_size(b) == 0) continue;
       const auto xb = detail::graph_rows(in.x, in.offsets, b);
       const auto tb = detail::graph_rows(sel.theta, sel.offsets, b);
       for (Index m = 0; m < modes; ++m)
@@ -46,6 +50,7 @@ class EigenReduce {
     GNNPOOL_CHECK(dx_out.rows() == nb * k && dx_out.cols() == modes * f, shape_error, "EigenReduce backward: dX' is ",
                   detail::shape(dx_out.rows(), dx_out.cols()), ", expected ", detail::shape(nb * k, modes * f));
     for (Index b = 0; b < nb; ++b) {
+      if (in.graph_size(b) == 0) continue;  // no node, no gradient
       auto dxb = detail::graph_rows(din.x, in.offsets, b);
       const auto tb = detail::graph_rows(sel.theta, sel.offsets, b);
       for (Index m = 0; m < modes; ++m) dxb.noalias() += tb.middleCols(m * k, k) * dx_out.block(b * k, m * f, k, f);
