@@ -61,6 +61,26 @@ Vector<double> compare_pooled_adj(const Case& c, const SparseMatrix<double>& poo
   return grad;
 }
 
+/// Backward of L = sum(w_x x') + sum(w_adj adj') + sum(w_lift lift(x')) through the pooler and
+/// its lift, compared with the case's gradients of x and of every edge weight. The selection is
+/// a constant (as in tgp): the lift's gradient for it is dropped.
+template <typename PoolT, typename LiftT>
+void compare_gradients(const Case& c, const Batch<double>& batch, const PoolT& pool, const ParameterSet<double>& params,
+                       const typename PoolT::Output& out, const typename PoolT::Cache& cache, const LiftT& lift,
+                       const Matrix<double>& wx, const Vector<double>& wadj, const Matrix<double>& wl, Comparison& cmp) {
+  typename PoolT::OutputGrad grad;
+  grad.x = wx;
+  grad.adj = wadj;
+  Matrix<double> dx_pooled, dropped = Matrix<double>::Zero(out.selection.s.rows(), out.selection.s.cols());
+  lift.backward(out.selection, out.batch.x, wl, dx_pooled, dropped);
+  grad.x += dx_pooled;
+  BatchGrad<double> din;
+  ParameterSet<double> dparams;
+  pool.backward(params, batch, out, cache, grad, din, dparams);
+  cmp.matrix("grad x", din.x, c.grad("x"));
+  compare_edge_weight_grad(c, batch, din.adj, cmp);
+}
+
 /// |A_b - W H|_F^2 with the best W >= 0 for the given H (HALS on W alone, to convergence).
 double objective_for_h(const Batch<double>& batch, Index b, const Matrix<double>& ht) {
   const Index lo = batch.graph_begin(b), n = batch.graph_size(b), k = ht.cols();
@@ -126,17 +146,7 @@ void run_nmf(const Case& c, Comparison& cmp) {
     }
   }
 
-  PoolOutputGrad<double, SoftSelection<double>> grad;
-  grad.x = wx;
-  grad.adj = wadj;
-  Matrix<double> dx_pooled, unused = Matrix<double>::Zero(given.s.rows(), given.s.cols());
-  lift.backward(out.selection, out.batch.x, wl, dx_pooled, unused);  // S is a constant: its gradient is dropped
-  grad.x += dx_pooled;
-  BatchGrad<double> din;
-  ParameterSet<double> dparams;
-  pool.backward(params, batch, out, cache, grad, din, dparams);
-  cmp.matrix("grad x", din.x, c.grad("x"));
-  compare_edge_weight_grad(c, batch, din.adj, cmp);
+  compare_gradients(c, batch, pool, params, out, cache, lift, wx, wadj, wl, cmp);
 }
 
 /// Compares gnnpool's theta for the given clustering with tgp's, mode by mode, where the mode's
@@ -224,17 +234,7 @@ void run_eigen(const Case& c, Comparison& cmp) {
                std::to_string(cut_ours) + ", scikit-learn's " + std::to_string(cut_theirs));
   }
 
-  PoolOutputGrad<double, EigenSelection<double>> grad;
-  grad.x = wx2;
-  grad.adj = wadj;
-  Matrix<double> dx_pooled, unused;
-  lift.backward(out.selection, out.batch.x, wl, dx_pooled, unused);
-  grad.x += dx_pooled;
-  BatchGrad<double> din;
-  ParameterSet<double> dparams;
-  pool.backward(params, batch, out, cache, grad, din, dparams);
-  cmp.matrix("grad x", din.x, c.grad("x"));
-  compare_edge_weight_grad(c, batch, din.adj, cmp);
+  compare_gradients(c, batch, pool, params, out, cache, lift, wx2, wadj, wl, cmp);
 }
 
 const Register nmf_registration({"nmf"}, run_nmf);
