@@ -117,7 +117,7 @@ void BM_TopK_bridge(benchmark::State& state) {
   ParameterSet<S> params;
   [[maybe_unused]] const gnnpool::TopKPool<S> same(params, "", features, gnnpool::TopKOptions{});
   params.initialize(3);
-  pyg::TopKPooling pool(pyg::TopKPoolingOptions(features));
+  pyg::TopKPooling pool{pyg::TopKPoolingOptions(features)};
   copy_parameters(pool, params);
   const Tensors t = tensors_of(s100k());
   bridge(state, t, [&](const Tensors& in) { return Outputs{pool(in.x, in.edge_index).x}; }, state.range(0) != 0);
@@ -140,7 +140,7 @@ void BM_SAG_bridge(benchmark::State& state) {
   ParameterSet<S> params;
   [[maybe_unused]] const gnnpool::SAGPool<S> same(params, "", features, sag_options());
   params.initialize(3);
-  pyg::SAGPooling pool(pyg::SAGPoolingOptions(features));
+  pyg::SAGPooling pool{pyg::SAGPoolingOptions(features)};
   copy_parameters(pool, params);
   const Tensors t = tensors_of(s100k());
   bridge(state, t, [&](const Tensors& in) { return Outputs{pool(in.x, in.edge_index).x}; }, state.range(0) != 0);
@@ -255,7 +255,7 @@ void BM_DenseMinCut_bridge(benchmark::State& state) {
   }
 }
 
-void setup(benchmark::State&) { at::set_num_threads(1); }
+void setup(const benchmark::State&) { at::set_num_threads(1); }
 
 }  // namespace
 

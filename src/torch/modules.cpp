@@ -37,7 +37,10 @@ class ConfigText {
   }
   ConfigText& add(std::string_view key, const std::vector<int64_t>& values) {
     std::string s;
-    for (const int64_t v : values) s += (s.empty() ? "" : ",") + std::to_string(v);
+    for (const int64_t v : values) {
+      if (!s.empty()) s += ',';
+      s += std::to_string(v);  // appended, not `"," + to_string(v)`: GCC 12 -O3 -Wrestrict false positive
+    }
     return add(key, s);
   }
   std::string str() const { return m_os.str(); }
