@@ -57,7 +57,7 @@ const Batch<Scalar>& batch(Size size) {
 template <typename Scalar, typename PoolT>
 void run(benchmark::State& state, const PoolT& pool, ParameterSet<Scalar>& params) {
   const Batch<Scalar>& in = batch<Scalar>(static_cast<Size>(state.range(0)));
-  gnnpool::bench::run_pool(state, pool, params, in, state.range(1) != 0);
+  gnnpool::bench::run_soft_pool(state, pool, params, in, state.range(1) != 0);
   typename PoolT::Output out;
   typename PoolT::Cache cache;
   pool.forward(params, in, out, cache);

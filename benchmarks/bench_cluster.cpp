@@ -61,21 +61,9 @@ void BM_GraclusClusterOnly(benchmark::State& state) {
 template <bool Backward, typename PoolT>
 void run_pool(benchmark::State& state, const PoolT& pool, const gnnpool::ParameterSet<typename PoolT::Scalar>& params,
               const Batch<typename PoolT::Scalar>& g) {
-  using Scalar = typename PoolT::Scalar;
-  gnnpool::ParameterSet<Scalar> dparams = params.zeros_like();
-  typename PoolT::Output out;
-  typename PoolT::Cache cache;
-  typename PoolT::OutputGrad grad;
-  gnnpool::BatchGrad<Scalar> din;
-  pool.forward(params, g, out, cache);
-  grad.x = gnnpool::testing::random_features<Scalar>(out.batch.x.rows(), features, 7);
-  for (auto _ : state) {
-    pool.forward(params, g, out, cache);
-    if constexpr (Backward) pool.backward(params, g, out, cache, grad, din, dparams);
-    benchmark::DoNotOptimize(out.batch.x.data());
-  }
-  state.counters["clusters"] = static_cast<double>(out.batch.num_nodes());
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * traffic(g, out.batch.num_nodes(), features, Backward));
+  const auto run = gnnpool::bench::time_pool(state, pool, params, g, Backward);
+  state.counters["clusters"] = static_cast<double>(run.out.batch.num_nodes());
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * traffic(g, run.out.batch.num_nodes(), features, Backward));
 }
 
 template <typename Scalar, bool Backward>
@@ -104,6 +92,8 @@ void BM_PyramidMaxPool(benchmark::State& state) {
   typename gnnpool::PyramidPool<Scalar>::Cache cache;
   gnnpool::Matrix<Scalar> dx;
   const gnnpool::Matrix<Scalar> dy = gnnpool::testing::random_features<Scalar>(pyramid.level_size(1), features, 7);
+  pool.forward(pyramid, 0, g, out, cache);
+  if constexpr (Backward) pool.backward(pyramid, 0, g, cache, dy, dx);  // untimed: steady state
   for (auto _ : state) {
     pool.forward(pyramid, 0, g, out, cache);
     if constexpr (Backward) pool.backward(pyramid, 0, g, cache, dy, dx);

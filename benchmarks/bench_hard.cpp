@@ -5,7 +5,8 @@
 //   S100k = N = 10^5, E = 10^6, F = 64
 // fwd+bwd = forward, then backward of L = <x', W> + the auxiliary losses to x and every
 // parameter (tgp's timing passes no edge weights, so nothing flows to A there; gnnpool computes
-// dL/dA as part of every backward). SEP at S100k is forward only in float: its coding tree is
+// dL/dA as part of every backward). Steady state: the backward is warmed before it is timed
+// (bench_support.hpp's time_pool). SEP at S100k is forward only in float: its coding tree is
 // the whole cost and the smoke run of CTest executes every case once. BM_StreamCopy measures
 // the machine's copy bandwidth in the same run (docs/performance.md).
 
@@ -26,76 +27,38 @@ using gnnpool::Index;
 using gnnpool::ParameterSet;
 constexpr Index features = 64;
 
-template <typename PoolT, bool Backward>
-void run(benchmark::State& state, const PoolT& pool, ParameterSet<typename PoolT::Scalar>& params) {
-  using Scalar = typename PoolT::Scalar;
-  const auto& g = gnnpool::bench::cached_graph<Scalar>(state.range(0), features);
+/// One case: `Pool<Scalar>` with its default options on the cached S10k / S100k graph.
+template <template <typename> class Pool, typename Scalar, bool Backward>
+void BM_Pool(benchmark::State& state) {
+  ParameterSet<Scalar> params;
+  const Pool<Scalar> pool(params, "", features);
   params.initialize(3);
-  ParameterSet<Scalar> dparams = params.zeros_like();
-  typename PoolT::Output out;
-  typename PoolT::Cache cache;
-  typename PoolT::OutputGrad grad;
-  gnnpool::BatchGrad<Scalar> din;
-  pool.forward(params, g, out, cache);
-  grad.x = gnnpool::testing::random_features<Scalar>(out.batch.x.rows(), out.batch.x.cols(), 7);
-  for (auto _ : state) {
-    pool.forward(params, g, out, cache);
-    if constexpr (Backward) pool.backward(params, g, out, cache, grad, din, dparams);
-    benchmark::DoNotOptimize(out.batch.x.data());
-  }
-  state.counters["supernodes"] = static_cast<double>(out.batch.num_nodes());
-}
-
-template <typename Scalar, bool Backward>
-void BM_NoPool(benchmark::State& state) {
-  ParameterSet<Scalar> p;
-  run<gnnpool::NoPool<Scalar>, Backward>(state, gnnpool::NoPool<Scalar>(p, "", features), p);
-}
-template <typename Scalar, bool Backward>
-void BM_EdgeContraction(benchmark::State& state) {
-  ParameterSet<Scalar> p;
-  run<gnnpool::EdgeContractionPool<Scalar>, Backward>(state, gnnpool::EdgeContractionPool<Scalar>(p, "", features), p);
-}
-template <typename Scalar, bool Backward>
-void BM_MaxCut(benchmark::State& state) {
-  ParameterSet<Scalar> p;
-  run<gnnpool::MaxCutPool<Scalar>, Backward>(state, gnnpool::MaxCutPool<Scalar>(p, "", features), p);
-}
-template <typename Scalar, bool Backward>
-void BM_PAN(benchmark::State& state) {
-  ParameterSet<Scalar> p;
-  run<gnnpool::PANPool<Scalar>, Backward>(state, gnnpool::PANPool<Scalar>(p, "", features), p);
-}
-template <typename Scalar, bool Backward>
-void BM_ASAP(benchmark::State& state) {
-  ParameterSet<Scalar> p;
-  run<gnnpool::ASAPPool<Scalar>, Backward>(state, gnnpool::ASAPPool<Scalar>(p, "", features), p);
-}
-template <typename Scalar, bool Backward>
-void BM_SEP(benchmark::State& state) {
-  ParameterSet<Scalar> p;
-  run<gnnpool::SEPPool<Scalar>, Backward>(state, gnnpool::SEPPool<Scalar>(p, "", features), p);
+  const auto& g = gnnpool::bench::cached_graph<Scalar>(state.range(0), features);
+  const auto run = gnnpool::bench::time_pool(state, pool, params, g, Backward);
+  state.counters["supernodes"] = static_cast<double>(run.out.batch.num_nodes());
 }
 
 void BM_StreamCopy(benchmark::State& state) { gnnpool::bench::stream_copy(state); }
 
 }  // namespace
 
-#define GNNPOOL_BENCH_HARD(name)                                                                                   \
-  BENCHMARK(name<float, false>)->Name(#name "_fwd<float>")->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond);  \
-  BENCHMARK(name<float, true>)->Name(#name "_fwdbwd<float>")->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond); \
-  BENCHMARK(name<double, false>)->Name(#name "_fwd<double>")->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond); \
-  BENCHMARK(name<double, true>)->Name(#name "_fwdbwd<double>")->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond)
+#define GNNPOOL_BENCH_HARD_CASE(Pool, name, Scalar, Backward, pass) \
+  BENCHMARK(BM_Pool<gnnpool::Pool, Scalar, Backward>)->Name("BM_" name "_" pass "<" #Scalar ">")->Unit(benchmark::kMillisecond)
+#define GNNPOOL_BENCH_HARD(Pool, name)                                                      \
+  GNNPOOL_BENCH_HARD_CASE(Pool, name, float, false, "fwd")->Arg(10000)->Arg(100000);      \
+  GNNPOOL_BENCH_HARD_CASE(Pool, name, float, true, "fwdbwd")->Arg(10000)->Arg(100000);    \
+  GNNPOOL_BENCH_HARD_CASE(Pool, name, double, false, "fwd")->Arg(10000)->Arg(100000);     \
+  GNNPOOL_BENCH_HARD_CASE(Pool, name, double, true, "fwdbwd")->Arg(10000)->Arg(100000)
 
 BENCHMARK(BM_StreamCopy)->Unit(benchmark::kMillisecond);
-GNNPOOL_BENCH_HARD(BM_NoPool);
-GNNPOOL_BENCH_HARD(BM_EdgeContraction);
-GNNPOOL_BENCH_HARD(BM_MaxCut);
-GNNPOOL_BENCH_HARD(BM_PAN);
-GNNPOOL_BENCH_HARD(BM_ASAP);
-BENCHMARK(BM_SEP<float, false>)->Name("BM_SEP_fwd<float>")->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_SEP<float, true>)->Name("BM_SEP_fwdbwd<float>")->Arg(10000)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_SEP<double, false>)->Name("BM_SEP_fwd<double>")->Arg(10000)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_SEP<double, true>)->Name("BM_SEP_fwdbwd<double>")->Arg(10000)->Unit(benchmark::kMillisecond);
+GNNPOOL_BENCH_HARD(NoPool, "NoPool");
+GNNPOOL_BENCH_HARD(EdgeContractionPool, "EdgeContraction");
+GNNPOOL_BENCH_HARD(MaxCutPool, "MaxCut");
+GNNPOOL_BENCH_HARD(PANPool, "PAN");
+GNNPOOL_BENCH_HARD(ASAPPool, "ASAP");
+GNNPOOL_BENCH_HARD_CASE(SEPPool, "SEP", float, false, "fwd")->Arg(10000)->Arg(100000);
+GNNPOOL_BENCH_HARD_CASE(SEPPool, "SEP", float, true, "fwdbwd")->Arg(10000);
+GNNPOOL_BENCH_HARD_CASE(SEPPool, "SEP", double, false, "fwd")->Arg(10000);
+GNNPOOL_BENCH_HARD_CASE(SEPPool, "SEP", double, true, "fwdbwd")->Arg(10000);
 
 BENCHMARK_MAIN();

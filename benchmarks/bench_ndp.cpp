@@ -48,19 +48,9 @@ std::int64_t ndp_traffic(const Batch<Scalar>& g, Index kept, bool backward) {
 template <typename Scalar, bool Backward>
 void BM_NDPPoolGrid(benchmark::State& state) {
   const auto& g = grid<Scalar>(state.range(0));
-  gnnpool::ParameterSet<Scalar> params, dparams;
+  gnnpool::ParameterSet<Scalar> params;
   const gnnpool::NDPPool<Scalar> pool(params, "", g.num_features());
-  typename gnnpool::NDPPool<Scalar>::Output out;
-  typename gnnpool::NDPPool<Scalar>::Cache cache;
-  typename gnnpool::NDPPool<Scalar>::OutputGrad grad;
-  gnnpool::BatchGrad<Scalar> din;
-  pool.forward(params, g, out, cache);
-  grad.x = gnnpool::testing::random_features<Scalar>(out.batch.x.rows(), features, 7);
-  for (auto _ : state) {
-    pool.forward(params, g, out, cache);
-    if constexpr (Backward) pool.backward(params, g, out, cache, grad, din, dparams);
-    benchmark::DoNotOptimize(out.batch.x.data());
-  }
+  const auto [out, cache] = gnnpool::bench::time_pool(state, pool, params, g, Backward);
   state.counters["kept"] = static_cast<double>(out.batch.num_nodes());
   state.counters["edges_out"] = static_cast<double>(out.batch.num_edges());
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * ndp_traffic(g, out.batch.num_nodes(), Backward));

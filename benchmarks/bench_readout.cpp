@@ -191,6 +191,7 @@ void BM_ForwardBackward(benchmark::State& state) {
   typename decltype(readout)::Cache cache;
   readout.forward(params, b, out, cache);
   const Matrix<Scalar> dout = gnnpool::testing::random_features<Scalar>(out.rows(), out.cols(), 3);
+  readout.backward(params, b, cache, dout, {&dx, nullptr}, dparams);  // untimed: steady state
   for (auto _ : state) {
     readout.forward(params, b, out, cache);
     readout.backward(params, b, cache, dout, {&dx, nullptr}, dparams);

@@ -79,7 +79,7 @@ template <typename Scalar, typename PoolT>
 void run(benchmark::State& state, const PoolT& pool, ParameterSet<Scalar>& params, Size size, bool backward,
          int edge_losses, int gram_losses) {
   const Batch<Scalar>& in = batch<Scalar>(size);
-  gnnpool::bench::run_pool(state, pool, params, in, backward);
+  gnnpool::bench::run_soft_pool(state, pool, params, in, backward);
   const double model = flops(in.num_nodes(), in.num_edges(), clusters(size), edge_losses, gram_losses, backward);
   state.counters["FLOP/s"] = benchmark::Counter(model, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["nnz"] = static_cast<double>(in.num_edges());

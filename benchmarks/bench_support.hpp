@@ -2,12 +2,12 @@
 #define GNNPOOL_BENCHMARKS_BENCH_SUPPORT_HPP
 
 // Pieces shared by the benchmark binaries: the cached random graphs of the PyG-timing sizes, the
-// peak-memory counter, the timing loop of a pooler and the machine-limit reference (copy
-// bandwidth) measured in the same run.
+// peak-memory counter, the steady-state timing loop of a pooler and the machine-limit reference
+// (copy bandwidth) measured in the same run.
 
-#include <gnnpool/testing/random_graph.hpp>
-
+#include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/parameters.hpp>
+#include <gnnpool/testing/random_graph.hpp>
 
 #include <benchmark/benchmark.h>
 
@@ -60,30 +60,56 @@ inline double peak_megabytes() {
   return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
 }
 
-/// Times `pool` on `in`: forward, or forward + backward with upstream gradients 0.01 on the pooled
-/// x and adjacency and the losses at their weights, after one untimed step (the steady state of a
-/// training loop: caches and workspaces allocated). Reports the peak memory of the case.
-template <typename Scalar, typename PoolT>
-void run_pool(benchmark::State& state, const PoolT& pool, ParameterSet<Scalar>& params, const Batch<Scalar>& in,
-              bool backward) {
-  reset_peak();
-  params.initialize(7);
+/// The upstream gradient of a timed pooler: random on x' (seed 7: the loss <x', G> of the PyG
+/// timings), or 0.01 on x' and on every pooled edge weight (the soft poolers, whose benchmarks
+/// also time the backward through the pooled adjacency). Auxiliary losses enter at their weights.
+enum class Upstream { random_x, constant_x_and_adj };
+
+/// The last output and cache of a timed pooler, for the case's counters.
+template <typename PoolT>
+struct PoolRun {
   typename PoolT::Output out;
   typename PoolT::Cache cache;
+};
+
+/// Times `pool`'s forward, or forward + backward to x, the edge weights and every parameter, in
+/// steady state. Before the loop, one forward sizes the upstream gradient and, when the backward
+/// is timed, one untimed backward allocates and first-touches its buffers and workspaces: a cold
+/// first backward costs up to seven steady ones at S100k, and a short run times few iterations.
+template <typename PoolT>
+PoolRun<PoolT> time_pool(benchmark::State& state, const PoolT& pool, const ParameterSet<typename PoolT::Scalar>& params,
+                         const Batch<typename PoolT::Scalar>& g, bool backward, Upstream upstream = Upstream::random_x) {
+  using Scalar = typename PoolT::Scalar;
+  PoolRun<PoolT> run;
   typename PoolT::OutputGrad grad;
   BatchGrad<Scalar> din;
   ParameterSet<Scalar> dparams = params.zeros_like();
-  pool.forward(params, in, out, cache);
-  grad.x = Matrix<Scalar>::Constant(out.batch.x.rows(), out.batch.x.cols(), Scalar(0.01));
-  grad.adj = Vector<Scalar>::Constant(out.batch.adj.nonZeros(), Scalar(0.01));
-  if (backward) pool.backward(params, in, out, cache, grad, din, dparams);
+  pool.forward(params, g, run.out, run.cache);
+  if (upstream == Upstream::random_x) {
+    grad.x = testing::random_features<Scalar>(run.out.batch.x.rows(), run.out.batch.x.cols(), 7);
+  } else {
+    grad.x = Matrix<Scalar>::Constant(run.out.batch.x.rows(), run.out.batch.x.cols(), Scalar(0.01));
+    grad.adj = Vector<Scalar>::Constant(run.out.batch.adj.nonZeros(), Scalar(0.01));
+  }
+  if (backward) pool.backward(params, g, run.out, run.cache, grad, din, dparams);
   for (auto _ : state) {
-    pool.forward(params, in, out, cache);
-    if (backward) pool.backward(params, in, out, cache, grad, din, dparams);
-    benchmark::DoNotOptimize(out.batch.x.data());
+    pool.forward(params, g, run.out, run.cache);
+    if (backward) pool.backward(params, g, run.out, run.cache, grad, din, dparams);
+    benchmark::DoNotOptimize(run.out.batch.x.data());
     benchmark::DoNotOptimize(din.x.data());
     benchmark::ClobberMemory();
   }
+  return run;
+}
+
+/// A soft pooler timed as above with the constant upstream gradients, its parameters initialised
+/// with seed 7, reporting the peak memory of the case (`peak_MB`).
+template <typename Scalar, typename PoolT>
+void run_soft_pool(benchmark::State& state, const PoolT& pool, ParameterSet<Scalar>& params, const Batch<Scalar>& in,
+                   bool backward) {
+  reset_peak();
+  params.initialize(7);
+  time_pool(state, pool, params, in, backward, Upstream::constant_x_and_adj);
   state.counters["peak_MB"] = peak_megabytes();
 }
 
