@@ -41,6 +41,14 @@ TEST_CASE("Beta special functions: digamma, trigamma, I_x(a, b), its inverse and
   CHECK(trigamma(0.5) == Approx(std::numbers::pi * std::numbers::pi / 2).epsilon(1e-15));
   CHECK(trigamma(0.001) == Approx(1e6 + trigamma(1.001)).epsilon(1e-15));
   CHECK(digamma(0.001) == Approx(digamma(1.001) - 1000).epsilon(1e-15));
+  // ln Gamma without std::lgamma's global signgam (thread-safe): known values, and the Stirling
+  // fallback of platforms without lgamma_r against the C library.
+  CHECK(log_gamma(0.5) == Approx(0.5 * std::log(std::numbers::pi)).epsilon(1e-15));
+  CHECK(log_gamma(1.0) == Approx(0.0).margin(1e-15));
+  CHECK(log_gamma(10.0) == Approx(std::log(362880.0)).epsilon(1e-15));
+  for (const double x : {1e-8, 0.001, 0.37, 1.0, 1.5, 2.0, 3.7, 9.99, 10.0, 55.5, 1e4})
+    CHECK(log_gamma_stirling(x) == Approx(std::lgamma(x)).epsilon(1e-13).margin(1e-14));
+  CHECK(log_beta(2.0, 3.0) == Approx(std::log(1.0 / 12)).epsilon(1e-14));
   for (const double x : {0.05, 0.3, 0.7, 0.98}) {
     CHECK(incomplete_beta(1.0, 2.5, x) == Approx(1 - std::pow(1 - x, 2.5)).epsilon(1e-14));
     CHECK(incomplete_beta(0.4, 1.0, x) == Approx(std::pow(x, 0.4)).epsilon(1e-14));
