@@ -12,6 +12,10 @@
 
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_connect_augmented {
+
 using gnnpool::AugmentedConnect;
 using gnnpool::Batch;
 using gnnpool::EdgeList;
@@ -132,3 +136,5 @@ TEST_CASE("AugmentedConnect rejects merging selections and mismatched gradients"
       [&] { AugmentedConnect<double>().backward(g, gnnpool::test::node_selection<double>({0, 2}, {0, 2}, 3), cache, Vector<double>::Zero(5), din, dsel); },
       {"AugmentedConnect", "dadj_out has 5 entries", "stores 2"});
 }
+
+}  // namespace gnnpool_test_connect_augmented

@@ -14,6 +14,10 @@
 #include <random>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_connect_cluster {
+
 using gnnpool::Batch;
 using gnnpool::BatchGrad;
 using gnnpool::ClusterConnect;
@@ -170,3 +174,5 @@ TEST_CASE("ClusterConnect rejects selections that do not fit the adjacency", "[c
       [&] { ClusterConnect<double>().backward(g, s, cache, Vector<double>(), din, dsel); },
       {"ClusterConnect", "cache holds 3 entries", "stores 4"});
 }
+
+}  // namespace gnnpool_test_connect_cluster

@@ -14,6 +14,10 @@
 #include <algorithm>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_connect_induced {
+
 using gnnpool::Batch;
 using gnnpool::EdgeList;
 using gnnpool::HardSelection;
@@ -166,3 +170,5 @@ TEST_CASE("InducedConnect rejects merging selections and mismatched sizes", "[co
       [&] { InducedConnect<double>().backward(g, keep<double>({4, 1, 0}, 5), cache, Vector<double>::Zero(2), din, dsel); },
       {"InducedConnect", "dadj_out has 2 entries", "stores 5"});
 }
+
+}  // namespace gnnpool_test_connect_induced

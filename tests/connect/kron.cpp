@@ -13,6 +13,10 @@
 #include <random>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_connect_kron {
+
 using gnnpool::Batch;
 using gnnpool::EdgeList;
 using gnnpool::HardSelection;
@@ -360,3 +364,5 @@ TEST_CASE("Dense and sparse W^T W paths agree; sparsified L' equals L' filtered"
   CHECK(gnnpool::test::max_relative_error(Matrix<double>(lf), expected) < 1e-13);
   CHECK(lf.nonZeros() < ls.nonZeros());
 }
+
+}  // namespace gnnpool_test_connect_kron

@@ -18,6 +18,10 @@
 #include <random>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_connect_kron_precision {
+
 using namespace gnnpool;
 
 namespace {
@@ -124,3 +128,5 @@ TEST_CASE("Kron reduction: zero row sums and agreement with an extended-precisio
     if (stats.dead == 0) CHECK((l - reference(g, sel)).cwiseAbs().maxCoeff() <= 64 * numeric<double>::epsilon() * dmax);
   }
 }
+
+}  // namespace gnnpool_test_connect_kron_precision

@@ -15,6 +15,10 @@
 #include <cmath>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_connect_normalized {
+
 using namespace gnnpool;
 
 namespace {
@@ -88,3 +92,5 @@ TEST_CASE("NormalizedConnect backward passes the gradient check", "[connect][nor
       CHECK(r.ok);
     }
 }
+
+}  // namespace gnnpool_test_connect_normalized

@@ -11,6 +11,10 @@
 
 #include <cmath>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_connect_soft {
+
 using gnnpool::Index;
 using gnnpool::Matrix;
 using gnnpool::SoftConnect;
@@ -146,3 +150,5 @@ TEST_CASE("from_dense_batch and SoftConnect reject malformed input", "[connect][
       [&] { connect.backward(batch, sel, cache, gnnpool::Vector<double>::Zero(5), din, ds); },
       {"SoftConnect backward", "5 entries", "36"});
 }
+
+}  // namespace gnnpool_test_connect_soft

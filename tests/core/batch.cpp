@@ -2,36 +2,28 @@
 
 #include <gnnpool/core/batch.hpp>
 
+#include "support/throws.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <limits>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_core_batch {
+
 using gnnpool::Batch;
 using gnnpool::EdgeList;
 using gnnpool::Index;
 using gnnpool::Matrix;
+using gnnpool::test::require_throws_with;
 
 namespace {
 
 template <typename Scalar>
 Batch<Scalar> path3() {
   return gnnpool::make_graph<Scalar>(Matrix<Scalar>::Ones(3, 2), EdgeList{{0, 1}, {1, 2}});
-}
-
-template <typename E, typename F>
-void require_throws_with(F&& f, const std::vector<std::string>& fragments) {
-  try {
-    f();
-  } catch (const E& e) {
-    const std::string what = e.what();
-    for (const auto& frag : fragments) {
-      INFO("message: " << what);
-      CHECK(what.find(frag) != std::string::npos);
-    }
-    return;
-  }
-  FAIL("expected an exception");
 }
 
 }  // namespace
@@ -127,3 +119,5 @@ TEST_CASE("builders reject out-of-range indices and bad weights", "[core][batch]
   require_throws_with<gnnpool::invalid_argument>(
       [] { gnnpool::check_symmetric(gnnpool::make_graph<double>(Matrix<double>::Zero(2, 1), EdgeList{{0, 1}}, {}, {false}).adj, "NDP"); }, {"NDP", "symmetric"});
 }
+
+}  // namespace gnnpool_test_core_batch

@@ -10,6 +10,10 @@
 
 #include <catch2/catch.hpp>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_core_concepts {
+
 using gnnpool::Batch;
 using gnnpool::BatchGrad;
 using gnnpool::HardSelection;
@@ -168,3 +172,5 @@ TEST_CASE("the SRC concepts accept the custom policies and reject broken ones", 
   CHECK(gnnpool::SelectPolicy<example::EveryOtherSelect<double>>);
   CHECK_FALSE(gnnpool::ReducePolicy<broken::NoCacheReduce, HardSelection<double>>);
 }
+
+}  // namespace gnnpool_test_core_concepts

@@ -11,6 +11,10 @@
 #include <string>
 #include <type_traits>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_core_errors {
+
 using gnnpool::test::require_throws_with;
 
 // DESIGN §7: argument errors are std::invalid_argument, so `catch (const std::invalid_argument&)`
@@ -95,3 +99,5 @@ TEST_CASE("GNNPOOL_ASSERT guards internal invariants in debug builds only", "[co
   CHECK_THROWS_AS([] { GNNPOOL_ASSERT(false, ""); }(), std::logic_error);
 #endif
 }
+
+}  // namespace gnnpool_test_core_errors

@@ -7,6 +7,10 @@
 #include <cmath>
 #include <limits>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_core_numeric {
+
 using gnnpool::numeric;
 
 TEMPLATE_TEST_CASE("numeric<Scalar> derives every tolerance from the machine epsilon", "[core][numeric]", float, double) {
@@ -53,3 +57,5 @@ TEST_CASE("PyG's and Spektral's additive guards have their values", "[core][nume
   CHECK(gnnpool::pyg_constants::min_score_margin == 1e-7);
   CHECK(gnnpool::spektral_constants::segment_softmax_denominator_eps == 1e-9);
 }
+
+}  // namespace gnnpool_test_core_numeric

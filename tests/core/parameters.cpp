@@ -9,6 +9,10 @@
 
 #include <cmath>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_core_parameters {
+
 using gnnpool::Index;
 using gnnpool::Init;
 using gnnpool::Matrix;
@@ -196,3 +200,5 @@ TEST_CASE("slot access out of range is an internal assertion in debug builds", "
   CHECK_THROWS_AS(p.name(3), gnnpool::assertion_error);
 }
 #endif
+
+}  // namespace gnnpool_test_core_parameters

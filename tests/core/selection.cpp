@@ -6,6 +6,10 @@
 
 #include <type_traits>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_core_selection {
+
 using gnnpool::HardSelection;
 using gnnpool::Index;
 using gnnpool::IndexVector;
@@ -54,3 +58,5 @@ TEMPLATE_TEST_CASE("SoftSelection has K clusters per graph", "[core][selection]"
   CHECK(s.num_supernodes() == 9);  // K per graph, the empty graph included
   CHECK(s.s.row(0).sum() == Approx(1.0));
 }
+
+}  // namespace gnnpool_test_core_selection

@@ -8,6 +8,10 @@
 #include <type_traits>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_core_types {
+
 using gnnpool::Index;
 
 static_assert(std::is_same_v<gnnpool::Index, Eigen::Index>);
@@ -73,3 +77,5 @@ TEMPLATE_TEST_CASE("SparseMatrix stores rows (CSR) with int indices", "[core][ty
   CHECK(row_sums(0) == TestType(6));
   CHECK(row_sums(1) == TestType(0));
 }
+
+}  // namespace gnnpool_test_core_types

@@ -13,6 +13,10 @@
 #include <algorithm>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_dataset_loader {
+
 using gnnpool::Batch;
 using gnnpool::Index;
 
@@ -99,3 +103,5 @@ TEST_CASE("GraphLoader::batch_ids are the ids of the epoch's mini-batches, witho
                                                                  {"GraphLoader::batch_ids", "of an epoch of"});
   }
 }
+
+}  // namespace gnnpool_test_dataset_loader

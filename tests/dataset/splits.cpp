@@ -12,6 +12,10 @@
 #include <set>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_dataset_splits {
+
 using gnnpool::Index;
 using gnnpool::Split;
 
@@ -100,3 +104,5 @@ TEST_CASE("splits reject bad arguments with sentences", "[data][splits][errors]"
   require_throws_with<gnnpool::invalid_argument>([&] { (void)gnnpool::gather(y, std::vector<Index>{10}); },
                                                  {"gather", "index 10", "10 values"});
 }
+
+}  // namespace gnnpool_test_dataset_splits

@@ -15,6 +15,10 @@
 #include <string>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_io_checkpoint {
+
 using gnnpool::Adam;
 using gnnpool::Checkpoint;
 using gnnpool::Index;
@@ -219,3 +223,5 @@ TEST_CASE("Checkpoint: corrupt, truncated and foreign files are rejected with a 
   require_throws_with<parse_error>([&] { gnnpool::read_checkpoint<double>(twice.path); },
                                    {"corrupt at byte", "registered twice"});
 }
+
+}  // namespace gnnpool_test_io_checkpoint

@@ -11,6 +11,10 @@
 #include <string>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_io_edge_list {
+
 using gnnpool::EdgeListReadOptions;
 using gnnpool::Index;
 using gnnpool::read_edge_list;
@@ -168,3 +172,5 @@ TEST_CASE("read_edge_list: SNAP graphs (when ../shared/data is present)", "[io][
   CHECK(gnnpool::read_node_labels(root / "PubMed" / "PubMed.node_labels", pubmed).class_counts() ==
         std::vector<Index>{4103, 7875, 7739});
 }
+
+}  // namespace gnnpool_test_io_edge_list

@@ -10,6 +10,10 @@
 #include <string>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_io_linqs {
+
 using gnnpool::Index;
 using gnnpool::read_linqs;
 using gnnpool::read_linqs_files;
@@ -143,3 +147,5 @@ TEST_CASE("read_linqs: Citeseer quirks (when ../shared/data is present)", "[io][
   CHECK(gnnpool::count_undirected_edges(ds.graph.adj) == 4536);
   CHECK(ds.ids[0].empty() == false);
 }
+
+}  // namespace gnnpool_test_io_linqs

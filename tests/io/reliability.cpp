@@ -13,6 +13,10 @@
 
 #include <string>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_io_reliability {
+
 using gnnpool::EdgeListReadOptions;
 using gnnpool::Index;
 using gnnpool::read_edge_list;
@@ -170,3 +174,5 @@ TEST_CASE("F6: read_linqs rejects features and normalised rows that are not fini
   CHECK(d.graph.x(1, 1) == 0.75);
   CHECK(d.graph.x.allFinite());
 }
+
+}  // namespace gnnpool_test_io_reliability

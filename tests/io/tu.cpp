@@ -10,6 +10,10 @@
 #include <string>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_io_tu {
+
 using gnnpool::Index;
 using gnnpool::read_tu;
 using gnnpool::test::require_parse_error;
@@ -217,3 +221,5 @@ TEST_CASE("read_tu: NCI1 ('8,1') and IMDB-BINARY (entries listed twice) when ../
   CHECK(enzymes.graphs.num_features() == 18 + 3);
   CHECK(enzymes.y.class_counts() == std::vector<Index>(6, 100));
 }
+
+}  // namespace gnnpool_test_io_tu

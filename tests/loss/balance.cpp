@@ -14,6 +14,10 @@
 #include <cmath>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_loss_balance {
+
 using gnnpool::AsymmetricNormLoss;
 using gnnpool::BalanceSquareRoot;
 using gnnpool::Index;
@@ -187,3 +191,5 @@ TEST_CASE("AsymmetricNormLoss breaks ties in a column by the lower node", "[loss
   CHECK(cache.quantile_row[0] == 2);
   CHECK(cache.quantile_row[1] == 2);
 }
+
+}  // namespace gnnpool_test_loss_balance

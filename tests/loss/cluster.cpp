@@ -10,6 +10,10 @@
 
 #include <cmath>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_loss_cluster {
+
 using gnnpool::ClusterLoss;
 using gnnpool::Index;
 using gnnpool::Matrix;
@@ -69,3 +73,5 @@ TEST_CASE("ClusterLoss rejects a selection of another batch", "[loss][cluster][e
   gnnpool::test::require_throws_with<gnnpool::invalid_argument>([&] { (void)ClusterLoss<double>().forward(batch, sel, cache); },
                                                                 {"ClusterLoss", "2 graphs", "4 graphs"});
 }
+
+}  // namespace gnnpool_test_loss_cluster

@@ -10,6 +10,10 @@
 
 #include <cmath>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_loss_entropy {
+
 using gnnpool::EntropyLoss;
 using gnnpool::EntropyLossOptions;
 using gnnpool::EntropyLossReduction;
@@ -70,3 +74,5 @@ TEST_CASE("EntropyLoss rejects a negative padded size", "[loss][entropy][errors]
       [&] { (void)EntropyLoss<double>(1.0, EntropyLossOptions{EntropyLossReduction::pyg, 5}).forward(batch, sel, cache); },
       {"EntropyLoss", "padded_size 5", "7 nodes"});
 }
+
+}  // namespace gnnpool_test_loss_entropy

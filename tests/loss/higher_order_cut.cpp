@@ -8,6 +8,10 @@
 
 #include <catch2/catch.hpp>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_loss_higher_order_cut {
+
 using gnnpool::HigherOrderCutLoss;
 using gnnpool::Index;
 using gnnpool::Matrix;
@@ -91,3 +95,5 @@ TEST_CASE("HigherOrderCutLoss rejects bad options and a one-way edge for the tri
       [&] { (void)HigherOrderCutLoss<double>(1.0, {.motif = MotifAdjacency::triangles}).forward(batch, sel, cache); },
       {"HigherOrderCutLoss", "structurally symmetric", "(1, 0) is stored", "(0, 1) is not"});
 }
+
+}  // namespace gnnpool_test_loss_higher_order_cut

@@ -13,6 +13,10 @@
 #include <cmath>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_loss_link {
+
 using gnnpool::Index;
 using gnnpool::LinkLoss;
 using gnnpool::LinkLossNormalization;
@@ -114,3 +118,5 @@ TEST_CASE("LinkLoss rejects a padded size below the largest graph", "[loss][link
   gnnpool::test::require_throws_with<gnnpool::invalid_argument>(
       [&] { LinkLoss<double>(1.0, LinkLossOptions{LinkLossNormalization::pyg, -1}); }, {"LinkLoss", "-1"});
 }
+
+}  // namespace gnnpool_test_loss_link

@@ -10,6 +10,10 @@
 
 #include <cmath>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_loss_mincut {
+
 using gnnpool::Index;
 using gnnpool::Matrix;
 using gnnpool::MinCutLoss;
@@ -75,3 +79,5 @@ TEST_CASE("MinCutLoss rejects a selection that does not fit the batch", "[loss][
   gnnpool::test::require_throws_with<gnnpool::invalid_argument>(
       [&] { (void)MinCutLoss<double>().forward(batch, sel2, cache); }, {"MinCutLoss", "offsets", "1 graphs", "4 graphs"});
 }
+
+}  // namespace gnnpool_test_loss_mincut

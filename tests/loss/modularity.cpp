@@ -10,6 +10,10 @@
 
 #include <cmath>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_loss_modularity {
+
 using gnnpool::Index;
 using gnnpool::Matrix;
 using gnnpool::ModularityLoss;
@@ -66,3 +70,5 @@ TEST_CASE("ModularityLoss rejects a selection of another batch", "[loss][modular
   gnnpool::test::require_throws_with<gnnpool::shape_error>([&] { (void)ModularityLoss<double>().forward(batch, sel, cache); },
                                                            {"ModularityLoss", "3 x 2", "19 nodes"});
 }
+
+}  // namespace gnnpool_test_loss_modularity

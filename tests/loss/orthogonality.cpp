@@ -10,6 +10,10 @@
 
 #include <cmath>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_loss_orthogonality {
+
 using gnnpool::Index;
 using gnnpool::Matrix;
 using gnnpool::OrthogonalityLoss;
@@ -71,3 +75,5 @@ TEST_CASE("OrthogonalityLoss rejects a selection without clusters", "[loss][orth
   gnnpool::test::require_throws_with<gnnpool::invalid_argument>(
       [&] { (void)OrthogonalityLoss<double>().forward(batch, sel, cache); }, {"OrthogonalityLoss", "K = 0"});
 }
+
+}  // namespace gnnpool_test_loss_orthogonality

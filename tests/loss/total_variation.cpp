@@ -9,6 +9,10 @@
 
 #include <cmath>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_loss_total_variation {
+
 using gnnpool::Index;
 using gnnpool::Matrix;
 using gnnpool::TotalVariationLoss;
@@ -89,3 +93,5 @@ TEST_CASE("TotalVariationLoss backward matches finite differences, float matches
   CHECK(check.gradients.ok);
   CHECK(check.float_gap < gnnpool::numeric<float>::compare_tolerance());
 }
+
+}  // namespace gnnpool_test_loss_total_variation

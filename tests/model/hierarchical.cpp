@@ -14,6 +14,10 @@
 #include <variant>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_model_hierarchical {
+
 using namespace gnnpool;
 using Model = examples::HierarchicalGNN<double>;
 
@@ -202,3 +206,5 @@ TEST_CASE("The examples' model on the tape gives the hand-chained gradients bit 
       }
     }
 }
+
+}  // namespace gnnpool_test_model_hierarchical

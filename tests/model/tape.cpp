@@ -15,6 +15,10 @@
 
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_model_tape {
+
 using namespace gnnpool;
 
 namespace {
@@ -362,3 +366,5 @@ TEST_CASE("mean_squared_error is mean((y - t)^2) and passes the whole-model grad
   test::require_throws_with<shape_error>([&] { (void)mean_squared_error(y, Matrix<double>(2, 2)); },
                                          {"mean_squared_error", "18 x 2", "2 x 2"});
 }
+
+}  // namespace gnnpool_test_model_tape

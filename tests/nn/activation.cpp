@@ -9,6 +9,10 @@
 
 #include <cmath>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_nn_activation {
+
 using gnnpool::Activation;
 using gnnpool::Matrix;
 using gnnpool::ParameterSet;
@@ -113,3 +117,5 @@ TEST_CASE("activation_backward rejects mismatched shapes", "[nn][activation][err
       [&] { gnnpool::activation_backward<double>(Activation::relu, a, a, b, d); },
       {"activation_backward (relu)", "dout is 3 x 2", "in is 2 x 3"});
 }
+
+}  // namespace gnnpool_test_nn_activation

@@ -8,6 +8,10 @@
 
 #include <cmath>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_nn_adam {
+
 using gnnpool::Adam;
 using gnnpool::AdamOptions;
 using gnnpool::Matrix;
@@ -133,3 +137,5 @@ TEST_CASE("Adam rejects bad options and mismatched layouts", "[nn][adam][errors]
                                             {"Adam::step", "params (1 tensors, 6 scalars)"});
   CHECK(adam.steps() == 0);  // a rejected step changes nothing
 }
+
+}  // namespace gnnpool_test_nn_adam

@@ -11,6 +11,10 @@
 #include <limits>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_nn_cross_entropy {
+
 using gnnpool::Index;
 using gnnpool::Matrix;
 using gnnpool::ParameterSet;
@@ -89,3 +93,5 @@ TEST_CASE("softmax_cross_entropy rejects bad labels and undefined rows", "[nn][c
   require_throws_with<gnnpool::invalid_argument>(
       [&] { gnnpool::softmax_cross_entropy(l, std::vector<Index>{0, 0, 0}); }, {"row 1", "NaN"});
 }
+
+}  // namespace gnnpool_test_nn_cross_entropy

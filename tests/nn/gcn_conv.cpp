@@ -12,6 +12,10 @@
 #include <type_traits>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_nn_gcn_conv {
+
 using gnnpool::EdgeList;
 using gnnpool::GCNConv;
 using gnnpool::GCNConvOptions;
@@ -214,3 +218,5 @@ TEST_CASE("GCNConv rejects bad graphs and shapes with sentences", "[nn][gcn_conv
       [&] { conv.backward(params, g, other, Matrix<double>::Zero(n, 2), {&dx, &dadj}, grads); },
       {"conv (GCNConv) backward", "cache"});
 }
+
+}  // namespace gnnpool_test_nn_gcn_conv

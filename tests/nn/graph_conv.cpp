@@ -11,6 +11,10 @@
 #include <type_traits>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_nn_graph_conv {
+
 using gnnpool::EdgeList;
 using gnnpool::GraphConv;
 using gnnpool::Index;
@@ -149,3 +153,5 @@ TEST_CASE("GraphConv rejects bad graphs and shapes with sentences", "[nn][graph_
       [&] { conv.backward(params, g, other, Matrix<double>::Zero(n, 2), {&dx, nullptr}, grads); },
       {"conv (GraphConv) backward", "cache"});
 }
+
+}  // namespace gnnpool_test_nn_graph_conv

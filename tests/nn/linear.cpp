@@ -7,6 +7,10 @@
 
 #include <catch2/catch.hpp>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_nn_linear {
+
 using gnnpool::Index;
 using gnnpool::Linear;
 using gnnpool::Matrix;
@@ -106,3 +110,5 @@ TEST_CASE("Linear rejects bad sizes with sentences", "[nn][linear][errors]") {
       [&] { lin.backward(params, Matrix<double>::Zero(4, 3), cache, Matrix<double>::Zero(4, 3), &dx, grads); },
       {"lin (Linear)", "dy is 4 x 3", "4 x 2"});
 }
+
+}  // namespace gnnpool_test_nn_linear

@@ -9,6 +9,10 @@
 
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_nn_mlp {
+
 using gnnpool::Activation;
 using gnnpool::Index;
 using gnnpool::Matrix;
@@ -122,3 +126,5 @@ TEST_CASE("MLP rejects bad channels and shapes with sentences", "[nn][mlp][error
   require_throws_with<gnnpool::invalid_argument>(
       [&] { mlp.backward(params, x, empty, Matrix<double>::Zero(5, 2), &dx, grads); }, {"mlp (MLP) backward", "cache"});
 }
+
+}  // namespace gnnpool_test_nn_mlp

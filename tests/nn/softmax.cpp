@@ -10,6 +10,10 @@
 #include <cmath>
 #include <limits>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_nn_softmax {
+
 using gnnpool::Matrix;
 using gnnpool::ParameterSet;
 
@@ -97,3 +101,5 @@ TEST_CASE("row_softmax rejects undefined rows and mismatched shapes", "[nn][soft
       [&] { gnnpool::row_softmax_backward<double>(Matrix<double>::Zero(3, 2), Matrix<double>::Zero(2, 3), d); },
       {"row_softmax_backward", "ds is 2 x 3", "s is 3 x 2"});
 }
+
+}  // namespace gnnpool_test_nn_softmax

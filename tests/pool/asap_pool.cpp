@@ -19,6 +19,10 @@
 
 #include <cmath>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_pool_asap_pool {
+
 using namespace gnnpool;
 
 static_assert(LiftPolicy<SparseLift<double>, SparseSelection<double>>);
@@ -125,3 +129,5 @@ TEST_CASE("ASAPPool and the sparse policies reject bad options and inputs", "[po
   test::require_throws_with<invalid_argument>([&] { SparseReduce<double>().forward(g, sel, x, rc); },
                                               {"SparseReduce", "member node 5", "2 nodes"});
 }
+
+}  // namespace gnnpool_test_pool_asap_pool

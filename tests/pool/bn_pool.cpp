@@ -24,6 +24,10 @@
 #include <numbers>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_pool_bn_pool {
+
 using gnnpool::BNPool;
 using gnnpool::BNPoolOptions;
 using gnnpool::Index;
@@ -206,3 +210,5 @@ TEST_CASE("BNPool and its policies reject bad settings", "[pool][bnpool][errors]
   gnnpool::test::require_throws_with<gnnpool::invalid_argument>(
       [] { (void)gnnpool::StickBreakingKLLoss<double>(1.0, -1.0); }, {"StickBreakingKLLoss", "alpha_DP", "-1"});
 }
+
+}  // namespace gnnpool_test_pool_bn_pool

@@ -10,6 +10,10 @@
 
 #include <catch2/catch.hpp>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_pool_diff_pool {
+
 using gnnpool::DiffPool;
 using gnnpool::DiffPoolOptions;
 using gnnpool::Index;
@@ -97,3 +101,5 @@ TEST_CASE("DiffPool rejects a malformed batch", "[pool][diffpool][errors]") {
   gnnpool::test::require_throws_with<gnnpool::shape_error>([&] { pool.forward(params, batch, out, cache); },
                                                            {"DiffPool", "18", "19 nodes"});
 }
+
+}  // namespace gnnpool_test_pool_diff_pool

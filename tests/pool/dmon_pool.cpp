@@ -8,6 +8,10 @@
 
 #include <catch2/catch.hpp>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_pool_dmon_pool {
+
 using gnnpool::DMoNPool;
 using gnnpool::DMoNPoolOptions;
 using gnnpool::Index;
@@ -119,3 +123,5 @@ TEST_CASE("DMoNPool rejects a gradient of the wrong shape", "[pool][dmon][errors
   gnnpool::test::require_throws_with<gnnpool::shape_error>(
       [&] { pool.backward(params, batch, out, cache, g, din, dparams); }, {"DMoNPool", "3 x 3", "8 x 3"});
 }
+
+}  // namespace gnnpool_test_pool_dmon_pool

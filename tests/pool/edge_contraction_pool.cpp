@@ -14,6 +14,10 @@
 #include <cmath>
 #include <numeric>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_pool_edge_contraction_pool {
+
 using namespace gnnpool;
 
 namespace {
@@ -145,3 +149,5 @@ TEST_CASE("EdgeContractionPool rejects bad orders, widths and features", "[pool]
   test::require_throws_with<invalid_argument>([&] { one.forward(params, g, out, cache); },
                                               {"EdgeContractionSelect", "not finite"});
 }
+
+}  // namespace gnnpool_test_pool_edge_contraction_pool

@@ -19,6 +19,10 @@
 
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_pool_eigen_pool {
+
 using gnnpool::EigenPool;
 using gnnpool::Index;
 using gnnpool::Matrix;
@@ -166,3 +170,5 @@ TEST_CASE("EigenSelect rejects bad settings and given clusters out of range", "[
   gnnpool::test::require_throws_with<gnnpool::invalid_argument>([&] { select.forward(none, batch, sel, cache); },
                                                                 {"EigenSelect", "node 5", "cluster 7"});
 }
+
+}  // namespace gnnpool_test_pool_eigen_pool

@@ -11,6 +11,10 @@
 #include <cmath>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_pool_empty_batch {
+
 using namespace gnnpool;
 
 namespace {
@@ -71,3 +75,5 @@ TEST_CASE("F8: every pooler and readout on batches with empty graphs, sanitizer-
   SECTION("float") { run_all<float>(); }
   SECTION("double") { run_all<double>(); }
 }
+
+}  // namespace gnnpool_test_pool_empty_batch

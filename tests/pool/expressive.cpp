@@ -10,6 +10,10 @@
 
 #include <string>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_pool_expressive {
+
 using namespace gnnpool;
 
 TEST_CASE("is_expressive checks that every row of S sums to one non-zero constant", "[pool][expressive]") {
@@ -77,3 +81,5 @@ TEST_CASE("Which poolers give an expressive selection", "[pool][expressive]") {
   CHECK_FALSE(verdict(KMISPool<double>(p, "m", 4), p));
   CHECK(verdict(KMISPool<double>(p, "n", 4, {.select = {.scorer = KMISScorer::constant}, .passthrough = ScorePassthrough::none}), p));
 }
+
+}  // namespace gnnpool_test_pool_expressive

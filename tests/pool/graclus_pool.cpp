@@ -13,6 +13,10 @@
 
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_pool_graclus_pool {
+
 using gnnpool::Batch;
 using gnnpool::ClusterAggregation;
 using gnnpool::EdgeList;
@@ -127,3 +131,5 @@ TEST_CASE("GraclusPool in float matches double", "[pool][graclus][float]") {
     CHECK(gnnpool::test::max_relative_error(df.adj, dd.adj) < 1e-5);
   }
 }
+
+}  // namespace gnnpool_test_pool_graclus_pool

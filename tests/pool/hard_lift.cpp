@@ -11,6 +11,10 @@
 
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_pool_hard_lift {
+
 using gnnpool::HardLift;
 using gnnpool::HardSelection;
 using gnnpool::Index;
@@ -121,3 +125,5 @@ TEST_CASE("HardLift rejects pooled rows or gradients that do not fit the selecti
   require_throws_with<gnnpool::invalid_argument>([&] { HardLift<double>().forward(bad, Matrix<double>::Zero(2, 2), x); },
                                                  {"HardLift", "node 1", "supernode 7", "2 supernodes"});
 }
+
+}  // namespace gnnpool_test_pool_hard_lift

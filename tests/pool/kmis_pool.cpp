@@ -15,6 +15,10 @@
 #include <cmath>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_pool_kmis_pool {
+
 using gnnpool::Batch;
 using gnnpool::ClusterAggregation;
 using gnnpool::EdgeList;
@@ -145,3 +149,5 @@ TEST_CASE("KMISPool rejects a linear scorer without passthrough", "[pool][kmis][
   gnnpool::test::require_throws_with<gnnpool::invalid_argument>([&] { KMISPool<double>(params, "", 3, o); },
                                                                 {"KMISSelect", "k must be >= 1"});
 }
+
+}  // namespace gnnpool_test_pool_kmis_pool

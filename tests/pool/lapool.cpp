@@ -20,6 +20,10 @@
 #include <cmath>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_pool_lapool {
+
 using gnnpool::Index;
 using gnnpool::LaPool;
 using gnnpool::Matrix;
@@ -170,3 +174,5 @@ TEST_CASE("LaPool rejects x of the wrong width; a batch without nodes pools to o
   pool.backward(params, empty, out, cache, grad, din, dparams);
   CHECK(din.x.rows() == 0);
 }
+
+}  // namespace gnnpool_test_pool_lapool

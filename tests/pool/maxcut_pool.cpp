@@ -14,6 +14,10 @@
 
 #include <cmath>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_pool_maxcut_pool {
+
 using namespace gnnpool;
 
 namespace {
@@ -191,3 +195,5 @@ TEST_CASE("MaxCutPool rejects bad options and inputs", "[pool][maxcut][errors]")
   test::require_throws_with<shape_error>([&] { pool.forward(params, wide, out, cache); },
                                          {"c (MaxCutPool)", "x is 3 x 3", "2 features"});
 }
+
+}  // namespace gnnpool_test_pool_maxcut_pool

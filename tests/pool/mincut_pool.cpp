@@ -9,6 +9,10 @@
 
 #include <catch2/catch.hpp>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_pool_mincut_pool {
+
 using gnnpool::Index;
 using gnnpool::Matrix;
 using gnnpool::MinCutPool;
@@ -106,3 +110,5 @@ TEST_CASE("MinCutPool rejects inputs with the wrong feature count", "[pool][minc
       },
       {"SoftAssignSelect", "temperature", "-1"});
 }
+
+}  // namespace gnnpool_test_pool_mincut_pool

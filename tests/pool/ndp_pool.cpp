@@ -14,6 +14,10 @@
 #include <limits>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_pool_ndp_pool {
+
 using gnnpool::Batch;
 using gnnpool::EdgeList;
 using gnnpool::Index;
@@ -211,3 +215,5 @@ TEST_CASE("NDPSelect + KronConnect plug into a precomputed pyramid", "[pool][ndp
     CHECK(Matrix<double>(pyramid.levels[l].adj) == Matrix<double>(out[l].batch.adj));
   }
 }
+
+}  // namespace gnnpool_test_pool_ndp_pool

@@ -20,6 +20,10 @@
 
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_pool_nmf_pool {
+
 using gnnpool::Index;
 using gnnpool::Matrix;
 using gnnpool::NMFPool;
@@ -167,3 +171,5 @@ TEST_CASE("NMFSelect, nmf_factorize and PrecomputedSoftSelect reject bad argumen
   gnnpool::test::require_throws_with<gnnpool::invalid_argument>(
       [&] { gnnpool::PrecomputedSoftSelect<double>().forward(none, batch, out, cache); }, {"PrecomputedSoftSelect", "no selection"});
 }
+
+}  // namespace gnnpool_test_pool_nmf_pool

@@ -10,6 +10,10 @@
 
 #include <catch2/catch.hpp>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_pool_no_pool {
+
 using namespace gnnpool;
 
 TEMPLATE_TEST_CASE("NoPool returns its input batch and the identity selection", "[pool][no_pool]", float, double) {
@@ -63,3 +67,5 @@ TEST_CASE("NoPool rejects a wrong feature width", "[pool][no_pool][errors]") {
                                          {"np (NoPool)", "x is 4 x 2", "3 features"});
   test::require_throws_with<invalid_argument>([&] { NoPool<double>(params, "np", 0); }, {"in_channels must be >= 1"});
 }
+
+}  // namespace gnnpool_test_pool_no_pool

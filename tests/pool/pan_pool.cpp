@@ -13,6 +13,10 @@
 
 #include <cmath>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_pool_pan_pool {
+
 using namespace gnnpool;
 
 TEMPLATE_TEST_CASE("PANPool scores by features and in-degree and pools in score order", "[pool][pan]", float, double) {
@@ -96,3 +100,5 @@ TEST_CASE("PANPool rejects bad options and inputs", "[pool][pan][errors]") {
   test::require_throws_with<shape_error>([&] { pool.forward(params, wide, out, cache); },
                                          {"b (PANPool)", "x is 3 x 3", "2 features"});
 }
+
+}  // namespace gnnpool_test_pool_pan_pool

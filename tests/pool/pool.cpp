@@ -13,6 +13,10 @@
 
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_pool_pool {
+
 using gnnpool::Batch;
 using gnnpool::Index;
 using gnnpool::Matrix;
@@ -250,3 +254,5 @@ TEST_CASE("Pool in float matches Pool in double", "[pool][pool]") {
   CHECK(gnnpool::test::max_relative_error(dinf.adj, dind.adj) < tol);
   CHECK(gnnpool::test::max_relative_error(dpf[0], dpd[0]) < tol);
 }
+
+}  // namespace gnnpool_test_pool_pool

@@ -22,6 +22,10 @@
 #include <string>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_pool_pyramid {
+
 using gnnpool::Batch;
 using gnnpool::GraclusOptions;
 using gnnpool::GraclusSelect;
@@ -284,3 +288,5 @@ TEST_CASE("Corrupt, truncated and foreign pyramid files are rejected with a clea
   require_throws_with<parse_error>([&] { gnnpool::load_pyramids<double>(file.path); },
                                    {"corrupt at byte 40", "the graph count"});
 }
+
+}  // namespace gnnpool_test_pool_pyramid

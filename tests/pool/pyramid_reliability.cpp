@@ -14,6 +14,10 @@
 #include <string>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_pool_pyramid_reliability {
+
 using gnnpool::detail::ByteWriter;
 using gnnpool::test::require_parse_error;
 using gnnpool::test::TempDir;
@@ -98,3 +102,5 @@ TEST_CASE("F6: load_pyramids refuses values that are not finite in the Scalar re
                              seal(one_level<float>(2, std::numeric_limits<float>::quiet_NaN(), 1.0f), 4)).string();
   require_parse_error([&] { (void)gnnpool::load_pyramids<double>(nan); }, {"nan.pyr", "a weight is nan"});
 }
+
+}  // namespace gnnpool_test_pool_pyramid_reliability

@@ -12,6 +12,10 @@
 
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_pool_sag_pool {
+
 using gnnpool::Batch;
 using gnnpool::Index;
 using gnnpool::IndexVector;
@@ -91,3 +95,5 @@ TEST_CASE("SAGPool keeps empty graphs and rejects a wrong feature width", "[pool
   require_throws_with<gnnpool::shape_error>([&] { pool.forward(params, in, out, cache); },
                                             {"SAGPool", "x is 5 x 3", "expects 2 features"});
 }
+
+}  // namespace gnnpool_test_pool_sag_pool

@@ -14,6 +14,10 @@
 
 #include <catch2/catch.hpp>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_pool_sep_pool {
+
 using namespace gnnpool;
 
 namespace {
@@ -151,3 +155,5 @@ TEST_CASE("SEPPool rejects negative weights and a wrong width", "[pool][sep][err
   test::require_throws_with<shape_error>([&] { pool.forward(params, wide, out, cache); },
                                          {"sep (SEPPool)", "x is 3 x 3", "2 features"});
 }
+
+}  // namespace gnnpool_test_pool_sep_pool

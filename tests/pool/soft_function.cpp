@@ -12,6 +12,10 @@
 
 #include <catch2/catch.hpp>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_pool_soft_function {
+
 using gnnpool::Index;
 using gnnpool::Matrix;
 
@@ -50,3 +54,5 @@ TEST_CASE("SoftPoolFunction rejects bad temperatures and logits", "[pool][soft_f
   gnnpool::test::require_throws_with<gnnpool::shape_error>(
       [&] { f.forward(batch, Matrix<double>::Zero(5, 3), o, c); }, {"CallerLogits", "5 x 3", "19 nodes"});
 }
+
+}  // namespace gnnpool_test_pool_soft_function

@@ -8,6 +8,10 @@
 
 #include <catch2/catch.hpp>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_pool_soft_lift {
+
 using gnnpool::Index;
 using gnnpool::Matrix;
 using gnnpool::SoftLift;
@@ -71,3 +75,5 @@ TEST_CASE("SoftLift rejects pooled features and gradients of the wrong shape", "
       [&] { SoftLift<double>().backward(sel, Matrix<double>::Zero(12, 2), Matrix<double>::Zero(19, 3), dxp, ds); },
       {"SoftLift backward", "19 x 3", "19 x 2"});
 }
+
+}  // namespace gnnpool_test_pool_soft_lift

@@ -25,6 +25,10 @@
 #include <string>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_pool_soft_pool {
+
 using gnnpool::AsymCheegerCutPool;
 using gnnpool::HOSCPool;
 using gnnpool::Index;
@@ -271,3 +275,5 @@ TEST_CASE("PseudoInverseLift: S (S^T S)^+ X', undone by the sum reduce; backward
   INFO(r.log);
   CHECK(r.ok);
 }
+
+}  // namespace gnnpool_test_pool_soft_pool

@@ -24,6 +24,10 @@
 #include <cmath>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_pool_soft_reliability {
+
 using namespace gnnpool;
 
 namespace {
@@ -431,3 +435,5 @@ TEST_CASE("F4: on a directed graph, a gradient through a tiny pooled degree that
   logits << 30.0f, -30.0f, -30.0f, 30.0f;
   CHECK(run_function(mincut_pool_function<float>(), g, logits).finite);
 }
+
+}  // namespace gnnpool_test_pool_soft_reliability

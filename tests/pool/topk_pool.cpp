@@ -14,6 +14,10 @@
 
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_pool_topk_pool {
+
 using gnnpool::Batch;
 using gnnpool::HardLift;
 using gnnpool::Index;
@@ -176,3 +180,5 @@ TEST_CASE("TopKPool handles a batch of empty graphs and rejects a wrong feature 
   require_throws_with<gnnpool::invalid_argument>([&] { gnnpool::TopKPool(params, "p", 3, bad); },
                                                  {"TopKSelect", "ratio", "-1"});
 }
+
+}  // namespace gnnpool_test_pool_topk_pool

@@ -13,6 +13,10 @@
 
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_pool_weighted_lift {
+
 using namespace gnnpool;
 
 static_assert(LiftPolicy<WeightedHardLift<float>, HardSelection<float>>);
@@ -98,3 +102,5 @@ TEST_CASE("WeightedHardLift rejects rows, gradients and weights that do not fit"
   test::require_throws_with<invalid_argument>([&] { WeightedHardLift<double>().forward(bad, Matrix<double>::Zero(2, 2), x); },
                                               {"WeightedHardLift", "node 1", "supernode 7"});
 }
+
+}  // namespace gnnpool_test_pool_weighted_lift

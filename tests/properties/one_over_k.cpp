@@ -14,6 +14,10 @@
 
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_properties_one_over_k {
+
 using gnnpool::Batch;
 using gnnpool::ClusterAggregation;
 using gnnpool::GraclusPool;
@@ -150,3 +154,5 @@ TEST_CASE("Pyramids are reproducible: rebuilt, batched or per graph, the same by
   CHECK(whole == gnnpool::build_pyramid(batch, 3, gnnpool::make_coarsener(gnnpool::GraclusSelect<double>(o))));
   CHECK(whole == gnnpool::concatenate_pyramids<double>(single));
 }
+
+}  // namespace gnnpool_test_properties_one_over_k

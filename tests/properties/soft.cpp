@@ -22,6 +22,10 @@
 #include <string>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_properties_soft {
+
 using gnnpool::Batch;
 using gnnpool::EdgeList;
 using gnnpool::Index;
@@ -436,3 +440,5 @@ TEST_CASE("Soft pooling is invariant to a permutation of the nodes within each g
   CHECK(a.loss("ent_loss") == Approx(b.loss("ent_loss")).epsilon(1e-13));
   CHECK(gnnpool::test::max_relative_error(Matrix<double>(perm * a.selection.s), b.selection.s) < 1e-13);
 }
+
+}  // namespace gnnpool_test_properties_soft

@@ -23,6 +23,10 @@
 #include <string>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_properties_topk_sag {
+
 using gnnpool::Batch;
 using gnnpool::BatchGrad;
 using gnnpool::Index;
@@ -320,3 +324,5 @@ TEST_CASE("Ties are resolved by the lower node index, identically on every run",
     CHECK(out.selection.representative == IndexVector{0, 1, 2});
   }
 }
+
+}  // namespace gnnpool_test_properties_topk_sag

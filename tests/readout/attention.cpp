@@ -8,6 +8,10 @@
 
 #include <cmath>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_readout_attention {
+
 using gnnpool::AttentionReadout;
 using gnnpool::Index;
 using gnnpool::Matrix;
@@ -119,3 +123,5 @@ TEST_CASE("AttentionReadout rejects bad sizes", "[readout][attention][errors]") 
   require_throws_with<gnnpool::shape_error>([&] { readout.backward(params, batch, cache, out, {&dx, nullptr}, dparams); },
                                             {"AttentionReadout", "expects 3 features"});
 }
+
+}  // namespace gnnpool_test_readout_attention

@@ -9,6 +9,10 @@
 #include <cmath>
 #include <limits>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_readout_attention_sum {
+
 using gnnpool::AttentionSumOptions;
 using gnnpool::AttentionSumReadout;
 using gnnpool::Index;
@@ -86,3 +90,5 @@ TEST_CASE("AttentionSumReadout rejects bad sizes and options", "[readout][attent
   require_throws_with<gnnpool::shape_error>([&] { readout.forward(params, batch, out, cache); },
                                             {"AttentionSumReadout", "5 x 2", "expects 3 features"});
 }
+
+}  // namespace gnnpool_test_readout_attention_sum

@@ -8,6 +8,10 @@
 
 #include <cmath>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_readout_gated_attention {
+
 using gnnpool::GatedAttentionReadout;
 using gnnpool::Index;
 using gnnpool::Matrix;
@@ -84,3 +88,5 @@ TEST_CASE("GatedAttentionReadout rejects bad sizes", "[readout][gated_attention]
   require_throws_with<gnnpool::shape_error>([&] { readout.forward(params, batch, out, cache); },
                                             {"GatedAttentionReadout", "5 x 5", "expects 3 features"});
 }
+
+}  // namespace gnnpool_test_readout_gated_attention

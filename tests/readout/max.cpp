@@ -8,6 +8,10 @@
 
 #include <limits>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_readout_max {
+
 using gnnpool::Index;
 using gnnpool::IndexVector;
 using gnnpool::Matrix;
@@ -134,3 +138,5 @@ TEST_CASE("MaxReadout's kink guard sees ties", "[readout][max][gradcheck]") {
 TEST_CASE("MaxReadout satisfies the readout contract", "[readout][max][gradcheck][errors]") {
   gnnpool::test::check_readout_contract(make_max, 4, 31, "MaxReadout");
 }
+
+}  // namespace gnnpool_test_readout_max

@@ -6,6 +6,10 @@
 
 #include <catch2/catch.hpp>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_readout_mean {
+
 using gnnpool::Index;
 using gnnpool::Matrix;
 using gnnpool::MeanReadout;
@@ -51,3 +55,5 @@ TEMPLATE_TEST_CASE("MeanReadout averages the rows of each graph; an empty graph 
 TEST_CASE("MeanReadout satisfies the readout contract", "[readout][mean][gradcheck][errors]") {
   gnnpool::test::check_readout_contract(make_mean, 4, 21, "MeanReadout");
 }
+
+}  // namespace gnnpool_test_readout_mean

@@ -15,6 +15,10 @@
 
 #include <cmath>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_readout_set2set {
+
 using gnnpool::Index;
 using gnnpool::LSTMCell;
 using gnnpool::Matrix;
@@ -167,3 +171,5 @@ TEST_CASE("Set2SetReadout and LSTMCell reject bad sizes", "[readout][set2set][er
   gnnpool::test::require_throws_with<gnnpool::shape_error>([&] { readout.forward(params, batch, out, cache); },
                                                            {"Set2SetReadout", "expects 3 features"});
 }
+
+}  // namespace gnnpool_test_readout_set2set

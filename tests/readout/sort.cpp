@@ -13,6 +13,10 @@
 
 #include <limits>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_readout_sort {
+
 using gnnpool::Index;
 using gnnpool::Matrix;
 using gnnpool::ParameterSet;
@@ -112,3 +116,5 @@ TEST_CASE("SortReadout rejects k < 1, a non-finite sort key and a wrong dout", "
   gnnpool::test::require_throws_with<gnnpool::shape_error>(
       [&] { SortReadout<double>(2).backward(none, ok, cache, bad, {&dx, nullptr}, dparams); }, {"SortReadout", "dout is 1 x 3"});
 }
+
+}  // namespace gnnpool_test_readout_sort

@@ -6,6 +6,10 @@
 
 #include <catch2/catch.hpp>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_readout_sum {
+
 using gnnpool::Index;
 using gnnpool::Matrix;
 using gnnpool::ParameterSet;
@@ -48,3 +52,5 @@ TEMPLATE_TEST_CASE("SumReadout sums the rows of each graph; an empty graph gives
 TEST_CASE("SumReadout satisfies the readout contract", "[readout][sum][gradcheck][errors]") {
   gnnpool::test::check_readout_contract(make_sum, 4, 11, "SumReadout");
 }
+
+}  // namespace gnnpool_test_readout_sum

@@ -16,6 +16,10 @@
 #include <random>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_reduce_cluster {
+
 using gnnpool::Batch;
 using gnnpool::BatchGrad;
 using gnnpool::ClusterAggregation;
@@ -221,3 +225,5 @@ TEST_CASE("ClusterReduce rejects selections that do not fit x and unknown names"
                                                  {"ClusterReduce", "unknown score passthrough 'during'"});
   CHECK(gnnpool::parse_cluster_aggregation("avg") == ClusterAggregation::mean);
 }
+
+}  // namespace gnnpool_test_reduce_cluster

@@ -13,6 +13,10 @@
 #include <limits>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_reduce_gather {
+
 using gnnpool::Batch;
 using gnnpool::GatherReduce;
 using gnnpool::HardSelection;
@@ -132,3 +136,5 @@ TEST_CASE("GatherReduce rejects a non-finite multiplier and inconsistent selecti
       [&] { GatherReduce<double>().backward(g, sel, cache, Matrix<double>::Zero(3, 2), din, dsel); },
       {"GatherReduce", "dx_out is 3 x 2", "expected 2 x 2"});
 }
+
+}  // namespace gnnpool_test_reduce_gather

@@ -10,6 +10,10 @@
 
 #include <cmath>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_reduce_soft {
+
 using gnnpool::Activation;
 using gnnpool::Index;
 using gnnpool::Matrix;
@@ -105,3 +109,5 @@ TEST_CASE("SoftReduce rejects mismatched selections and gradients", "[reduce][so
   gnnpool::test::require_throws_with<gnnpool::shape_error>([&] { reduce.forward(batch, sel, out, cache); },
                                                            {"SoftReduce", "3 x 2", "19 nodes"});
 }
+
+}  // namespace gnnpool_test_reduce_soft

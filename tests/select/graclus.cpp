@@ -13,6 +13,10 @@
 #include <numeric>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_select_graclus {
+
 using gnnpool::Batch;
 using gnnpool::EdgeList;
 using gnnpool::GraclusOptions;
@@ -246,3 +250,5 @@ TEST_CASE("Graclus rejects bad visiting orders, unknown names and non-symmetric 
   unchecked.check_symmetric = false;
   CHECK_NOTHROW(run(d, unchecked));
 }
+
+}  // namespace gnnpool_test_select_graclus

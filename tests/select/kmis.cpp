@@ -16,6 +16,10 @@
 #include <limits>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_select_kmis {
+
 using gnnpool::Batch;
 using gnnpool::EdgeList;
 using gnnpool::HardSelection;
@@ -269,3 +273,5 @@ TEST_CASE("k-MIS rejects k < 1, unknown names, a linear scorer without parameter
       [&] { lin.forward(params, gnnpool::make_graph<double>(Matrix<double>::Zero(3, 5), EdgeList{{0, 1}}), sel, cache); },
       {"Linear", "3 x 5", "2 input features"});
 }
+
+}  // namespace gnnpool_test_select_kmis

@@ -12,6 +12,10 @@
 #include <cmath>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_select_ndp {
+
 using gnnpool::Batch;
 using gnnpool::EdgeList;
 using gnnpool::Index;
@@ -338,3 +342,5 @@ TEST_CASE("NDPSelect rejects bad input with sentences naming the problem", "[sel
     require_throws_with<gnnpool::shape_error>([&] { NDPSelect<double>{}(g); }, {"NDPSelect", "3 nodes"});
   }
 }
+
+}  // namespace gnnpool_test_select_ndp

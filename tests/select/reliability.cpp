@@ -19,6 +19,10 @@
 #include <cmath>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_select_reliability {
+
 using gnnpool::Batch;
 using gnnpool::EdgeList;
 using gnnpool::EdgeListOptions;
@@ -207,3 +211,5 @@ TEST_CASE("F9: k-MIS bounds k, and its heuristic stays finite for any accepted k
   gnnpool::KMISSelect<double>(deep).forward(ParameterSet<double>{}, sd, sel_d, cd);
   CHECK(cd.updated[0] == 4.0 / 5.0);  // degree 4; (A^2 1)_0 = the degrees of its neighbours, 1 + 1 + 1 + 2
 }
+
+}  // namespace gnnpool_test_select_reliability

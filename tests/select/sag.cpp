@@ -14,6 +14,10 @@
 #include <cmath>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_select_sag {
+
 using gnnpool::Batch;
 using gnnpool::HardSelection;
 using gnnpool::Index;
@@ -200,3 +204,5 @@ TEST_CASE("SAGSelect rejects bad options and feature widths", "[select][sag][err
   require_throws_with<gnnpool::shape_error>([&] { select.forward(p2, g, sel, cache); },
                                             {"SAGSelect", "x is 5 x 3", "expects 4 features"});
 }
+
+}  // namespace gnnpool_test_select_sag

@@ -14,6 +14,10 @@
 
 #include <type_traits>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_select_scorer {
+
 using gnnpool::Index;
 using gnnpool::Matrix;
 using gnnpool::ParameterSet;
@@ -121,3 +125,5 @@ TEST_CASE("CallerLogits passes the logits through and returns dL/dlogits", "[sel
       [&] { gnnpool::CallerLogits<double>(&short_ref).forward(none, batch, z, cache); },
       {"CallerLogits", "2 x 3", std::to_string(batch.num_nodes()) + " nodes"});
 }
+
+}  // namespace gnnpool_test_select_scorer

@@ -14,6 +14,10 @@
 
 #include <limits>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_select_soft_assign {
+
 using gnnpool::Batch;
 using gnnpool::Index;
 using gnnpool::Matrix;
@@ -185,3 +189,5 @@ TEST_CASE("SoftAssignSelect rejects bad temperatures, logits and gradients", "[s
   gnnpool::test::require_throws_with<gnnpool::shape_error>([&] { select.forward(params, wrong, sel, lcache); },
                                                            {"Linear", "19 x 5", "3 input features"});
 }
+
+}  // namespace gnnpool_test_select_soft_assign

@@ -14,6 +14,10 @@
 #include <limits>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_select_topk {
+
 using gnnpool::Activation;
 using gnnpool::Batch;
 using gnnpool::EdgeList;
@@ -220,3 +224,5 @@ TEST_CASE("TopKSelect rejects bad options, feature widths, weights and features"
   require_throws_with<gnnpool::invalid_argument>([&] { s3.forward(p3, g, sel, cache); },
                                                  {"TopKSelect", "score of node 2 is not finite"});
 }
+
+}  // namespace gnnpool_test_select_topk

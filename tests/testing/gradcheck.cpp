@@ -13,6 +13,10 @@
 #include <string>
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_testing_gradcheck {
+
 using gnnpool::Index;
 using gnnpool::Matrix;
 using gnnpool::ParameterSet;
@@ -212,3 +216,5 @@ TEST_CASE("a problem without variables does not pass vacuously", "[testing][grad
   CHECK_FALSE(r.ok);
   CHECK(r.entries_checked == 0);
 }
+
+}  // namespace gnnpool_test_testing_gradcheck

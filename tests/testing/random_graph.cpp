@@ -7,6 +7,10 @@
 
 #include <vector>
 
+// One namespace per test file: the files of an area may be compiled as one unity translation
+// unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
+namespace gnnpool_test_testing_random_graph {
+
 using gnnpool::Batch;
 using gnnpool::Index;
 using gnnpool::Matrix;
@@ -123,3 +127,5 @@ TEMPLATE_TEST_CASE("grid_graph is the 4-neighbour lattice", "[testing][random_gr
   CHECK(g.adj.coeff(5, 9) == TestType(1));
   CHECK(g.adj.coeff(3, 4) == TestType(0));  // end of row 0 is not joined to the start of row 1
 }
+
+}  // namespace gnnpool_test_testing_random_graph
