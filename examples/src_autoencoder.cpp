@@ -82,12 +82,25 @@ Batch<S> make_graph_named(const std::string& name) {
   return make_graph<S>(std::move(x), edges);
 }
 
-using AnyPool = std::variant<DiffPool<S>, MinCutPool<S>, NMFPool<S>, LaPool<S>, TopKPool<S>, SAGPool<S>, GraclusPool<S>, NDPPool<S>>;
+using PrecomputedNMFPool = NMFPool<S, PrecomputedSoftSelect<S>>;
+using AnyPool = std::variant<DiffPool<S>, MinCutPool<S>, PrecomputedNMFPool, LaPool<S>, TopKPool<S>, SAGPool<S>,
+                             GraclusPool<S>, NDPPool<S>>;
 
-AnyPool make_pool(const std::string& name, ParameterSet<S>& params, Index h, Index k, std::uint64_t seed) {
+/// NMF's selection depends on A only: factorise once per graph, as the reference code does (its
+/// NMF pooling is a preprocessing step), instead of at every epoch.
+SoftSelection<S> nmf_selection(const Batch<S>& graph, Index k) {
+  const NMFSelect<S> select(k);
+  SoftSelection<S> sel;
+  NMFSelect<S>::Cache cache;
+  select.forward(ParameterSet<S>{}, graph, sel, cache);
+  return sel;
+}
+
+AnyPool make_pool(const std::string& name, ParameterSet<S>& params, Index h, Index k, std::uint64_t seed,
+                  const SoftSelection<S>& nmf) {
   if (name == "diffpool") return DiffPool<S>(params, "pool", h, {.k = k});
   if (name == "mincut") return MinCutPool<S>(params, "pool", h, {.k = k});
-  if (name == "nmf") return NMFPool<S>(params, "pool", h, {.k = k});
+  if (name == "nmf") return PrecomputedNMFPool(PrecomputedSoftSelect<S>(&nmf), {}, "pool");
   if (name == "lap") return LaPool<S>(params, "pool", h);
   if (name == "topk") return TopKPool<S>(params, "pool", h, {.ratio = 0.5});
   if (name == "sag") return SAGPool<S>(params, "pool", h, {.topk = {.ratio = 0.5}});
@@ -102,7 +115,8 @@ double run(const Batch<S>& graph, const std::string& pooler, const Options& o, s
   const Index h = o.hidden, k = (graph.num_nodes() + 1) / 2;
   const MLP<S> pre(params, "pre", {2, h, h}, Activation::relu);
   const GraphConv<S> conv1(params, "conv1", h, h), conv2(params, "conv2", h, h);
-  const AnyPool pool = make_pool(pooler, params, h, k, seed);
+  const SoftSelection<S> nmf = pooler == "nmf" ? nmf_selection(graph, k) : SoftSelection<S>{};
+  const AnyPool pool = make_pool(pooler, params, h, k, seed, nmf);
   const MLP<S> post(params, "post", {h, h, 2}, Activation::relu);
   params.initialize(seed);
   Adam<S> adam(params, {.lr = o.lr});
