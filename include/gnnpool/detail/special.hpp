@@ -120,12 +120,14 @@ inline double incomplete_beta_tail(double a, double b, double x, bool lower) {
 /// Whether I_x(a, b) is evaluated directly (true) or through its complement.
 inline bool incomplete_beta_lower(double a, double b, double x) { return x < (a + 1) / (a + b + 2); }
 
-/// I_x(a, b), the Beta(a, b) CDF at x in [0, 1].
-inline double incomplete_beta(double a, double b, double x) {
+/// I_x(a, b), the Beta(a, b) CDF at x in [0, 1]; `lb` = ln B(a, b).
+inline double incomplete_beta(double a, double b, double x, double lb) {
   const bool lower = incomplete_beta_lower(a, b, x);
-  const double t = incomplete_beta_tail(a, b, x, lower);
+  const double t = incomplete_beta_tail(a, b, x, lower, lb);
   return lower ? t : 1 - t;
 }
+
+inline double incomplete_beta(double a, double b, double x) { return incomplete_beta(a, b, x, log_beta(a, b)); }
 
 /// The Beta(a, b) density at x in (0, 1); `lb` = ln B(a, b).
 inline double beta_pdf(double a, double b, double x, double lb) {
@@ -141,9 +143,7 @@ inline double incomplete_beta_inverse(double a, double b, double u) {
   const double lb = log_beta(a, b);
   double lo = 0, hi = 1, x = a / (a + b);
   for (int it = 0; it < 200; ++it) {
-    const bool lower = incomplete_beta_lower(a, b, x);
-    const double t = incomplete_beta_tail(a, b, x, lower, lb);
-    const double f = (lower ? t : 1 - t) - u;
+    const double f = incomplete_beta(a, b, x, lb) - u;
     if (f > 0) hi = x;
     else lo = x;
     const double p = beta_pdf(a, b, x, lb);
