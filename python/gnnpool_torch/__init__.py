@@ -14,7 +14,7 @@ The library is found through the environment variable ``GNNPOOL_TORCH_LIBRARY`` 
 next to this file, or where ``cmake --install`` put it.
 """
 
-from ._ops import library_path, load_library, structure_cache
+from ._ops import buffer_cache, library_path, load_library, structure_cache
 from .nn import (
     AttentionalAggregation,
     AttentionSumReadout,
@@ -47,7 +47,7 @@ from .data import Batch, Data, DataLoader, read_tu, to_dense_adj, to_dense_batch
 __all__ = [
     "AttentionalAggregation", "AttentionSumReadout", "Batch", "Data", "DataLoader", "DiffPool", "DMoNPool",
     "DMoNPooling", "GatedAttentionReadout", "GCNConv", "GraphConv", "KMISPooling", "MinCutPool", "NDPPooling",
-    "SAGPooling", "TopKAugmentedPool", "TopKPooling", "avg_pool", "avg_pool_x", "dense_diff_pool", "dense_dmon_pool",
-    "dense_mincut_pool", "global_add_pool", "global_max_pool", "global_mean_pool", "graclus", "library_path",
-    "load_library", "max_pool", "max_pool_x", "read_tu", "structure_cache", "to_dense_adj", "to_dense_batch",
+    "SAGPooling", "TopKAugmentedPool", "TopKPooling", "avg_pool", "avg_pool_x", "buffer_cache", "dense_diff_pool",
+    "dense_dmon_pool", "dense_mincut_pool", "global_add_pool", "global_max_pool", "global_mean_pool", "graclus",
+    "library_path", "load_library", "max_pool", "max_pool_x", "read_tu", "structure_cache", "to_dense_adj", "to_dense_batch",
 ]

@@ -52,6 +52,16 @@ def structure_cache(capacity=None):
     return ops().structure_cache(-1 if capacity is None else int(capacity))
 
 
+def buffer_cache(capacity=None):
+    """How many spare buffer sets the bridge keeps per kind of layer call (default 2); sets it when
+    given (0: off, and frees what the cache holds).
+
+    Returns the capacity before the call. The buffers are the outputs, caches and gradients of
+    finished calls; the next step writes into them instead of allocating again.
+    """
+    return ops().buffer_cache(-1 if capacity is None else int(capacity))
+
+
 def _value(key, v):
     if v is None:
         return "none"

@@ -214,6 +214,11 @@ int64_t structure_cache(int64_t capacity) {
   return static_cast<int64_t>(set_structure_cache_capacity(static_cast<std::size_t>(capacity)));
 }
 
+int64_t buffer_cache(int64_t capacity) {
+  if (capacity < 0) return static_cast<int64_t>(detail::buffer_cache_capacity_ref().load());
+  return static_cast<int64_t>(set_buffer_cache_capacity(static_cast<std::size_t>(capacity)));
+}
+
 std::vector<std::string> layer_outputs(const std::string& op, const std::string& layer) {
   if (op == "pool") return impl::kind_of(impl::registry().pools, layer, op).outputs;
   if (op == "dense_pool") return impl::kind_of(impl::registry().dense, layer, op).outputs;
@@ -271,6 +276,7 @@ TORCH_LIBRARY(gnnpool, m) {
         &gnnpool::pyg::dense_pool);
   m.def("graclus(Tensor edge_index, Tensor? weight, int? num_nodes, Tensor? visit_order) -> Tensor", &gnnpool::pyg::graclus);
   m.def("structure_cache(int capacity) -> int", &gnnpool::pyg::structure_cache);
+  m.def("buffer_cache(int capacity) -> int", &gnnpool::pyg::buffer_cache);
   m.def("layers(str op) -> str[]", &layers_op);
   m.def("layer_outputs(str op, str layer) -> str[]", &gnnpool::pyg::layer_outputs);
 }

@@ -86,7 +86,7 @@ class ScaledGatherReduce {
   }
 
   void backward(const gnnpool::BatchRef<Scalar>& in, const gnnpool::HardSelection<Scalar>& sel, const Cache&,
-                const Matrix<Scalar>& dx_out, BatchGrad<Scalar>& din, Vector<Scalar>& dsel) const {
+                const gnnpool::ConstMatrixRef<Scalar>& dx_out, BatchGrad<Scalar>& din, Vector<Scalar>& dsel) const {
     for (Index s = 0; s < sel.num_supernodes(); ++s) {
       const Index r = sel.representative[static_cast<std::size_t>(s)];
       din.x.row(r) += sel.weight[r] * dx_out.row(s);
@@ -225,7 +225,7 @@ class SoftSumReduce {
   }
 
   void backward(const gnnpool::BatchRef<Scalar>& in, const gnnpool::SoftSelection<Scalar>& sel, const Cache&,
-                const Matrix<Scalar>& dx_out, BatchGrad<Scalar>& din, Matrix<Scalar>& dsel) const {
+                const gnnpool::ConstMatrixRef<Scalar>& dx_out, BatchGrad<Scalar>& din, Matrix<Scalar>& dsel) const {
     const Index k = sel.num_clusters();
     for (Index b = 0; b < in.num_graphs(); ++b) {
       const Index lo = in.graph_begin(b), n = in.graph_size(b);

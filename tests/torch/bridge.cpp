@@ -575,6 +575,51 @@ TEST_CASE("modules have PyG's parameter names and train with torch::optim", "[to
   CHECK(last < 0.5 * first);
 }
 
+TEST_CASE("buffers of finished calls are reused without changing any result", "[torch]") {
+  const Graph g = small_graph();
+  pyg::GCNConv conv(pyg::GCNConvOptions(4, 4));
+  pyg::SAGPooling pool(pyg::SAGPoolingOptions(4));
+  conv->to(at::kDouble);
+  pool->to(at::kDouble);
+  const Tensor x1 = g.x, x2 = at::randn_like(g.x);
+  // One step: outputs, dL/dx and the parameter gradients, copied out.
+  auto step = [&](const Tensor& x0) {
+    const Tensor x = x0.clone().requires_grad_();
+    for (auto& p : pool->parameters()) p.mutable_grad().reset();
+    const auto out = pool(conv(x, g.edge_index).relu(), g.edge_index, g.weight, g.batch);
+    (out.x * out.x).sum().backward();
+    return std::vector<Tensor>{out.x.detach().clone(), out.edge_attr.detach().clone(), x.grad().clone(),
+                               pool->parameters()[0].grad().clone()};
+  };
+  const std::size_t old = pyg::set_buffer_cache_capacity(0);
+  const auto ref1 = step(x1);
+  const auto ref2 = step(x2);
+  pyg::set_buffer_cache_capacity(2);
+  for (int repeat = 0; repeat < 3; ++repeat) {
+    const auto a = step(x1);
+    const auto b = step(x2);
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      CHECK(at::equal(a[i], ref1[i]));
+      CHECK(at::equal(b[i], ref2[i]));
+    }
+  }
+  // The cache is used: a finished call's pooled x memory is the next call's.
+  const void* first = pool(x1, g.edge_index, g.weight, g.batch).x.data_ptr();
+  CHECK(pool(x1, g.edge_index, g.weight, g.batch).x.data_ptr() == first);
+  // A call whose outputs are still held keeps its buffers: a later call does not write into them.
+  const auto held = pool(x1, g.edge_index, g.weight, g.batch);
+  const Tensor held_x = held.x.clone();
+  for (int repeat = 0; repeat < 3; ++repeat) (void)pool(x2, g.edge_index, g.weight, g.batch);
+  CHECK(at::equal(held.x, held_x));
+  // dL/dx handed to torch and still held is not reused either.
+  const Tensor x = x1.clone().requires_grad_();
+  pool(x, g.edge_index, g.weight, g.batch).x.sum().backward();
+  const Tensor grad = x.grad(), grad_copy = x.grad().clone();
+  for (int repeat = 0; repeat < 3; ++repeat) (void)step(x2);
+  CHECK(at::equal(grad, grad_copy));
+  CHECK(pyg::set_buffer_cache_capacity(old) == 2);
+}
+
 TEST_CASE("float32 runs and matches float64", "[torch]") {
   const Graph g = small_graph();
   pyg::TopKPooling pool(pyg::TopKPoolingOptions(4));

@@ -141,5 +141,26 @@ class InPlace(unittest.TestCase):
             gp.structure_cache(old)
 
 
+    def test_buffer_cache_reuses_without_changing_results(self):
+        x, ei, batch = graph()
+        pool = gp.SAGPooling(3).double()
+
+        def step(x0):
+            x = x0.clone().requires_grad_()
+            out = pool(x, ei, batch=batch)
+            (out[0] * out[0]).sum().backward()
+            return out[0].detach().clone(), x.grad.clone()
+
+        old = gp.buffer_cache(0)
+        try:
+            self.assertEqual(gp.buffer_cache(), 0)
+            ref = step(x)
+            gp.buffer_cache(2)
+            for _ in range(3):
+                got = step(x)
+                self.assertTrue(torch.equal(got[0], ref[0]) and torch.equal(got[1], ref[1]))
+        finally:
+            gp.buffer_cache(old)
+
 if __name__ == "__main__":
     unittest.main()

@@ -77,18 +77,20 @@ concept SelectPolicy = requires(const P& p, const ParameterSet<typename P::Scala
 /// - `void forward(const BatchRef<Scalar>& in, const Selection& sel, Matrix<Scalar>& x_out,
 ///                 Cache& cache) const;` x_out has one row per supernode.
 /// - `void backward(const BatchRef<Scalar>& in, const Selection& sel, const Cache& cache,
-///                  const Matrix<Scalar>& dx_out, BatchGrad<Scalar>& din,
+///                  const ConstMatrixRef<Scalar>& dx_out, BatchGrad<Scalar>& din,
 ///                  typename Selection::Gradient& dsel) const;` adds dL/dX into din.x and
-///   dL/dS into dsel.
+///   dL/dS into dsel. dx_out is a view: the caller's gradient is read where it lies (the
+///   PyTorch bridge lends torch's tensor).
 template <typename P, typename Selection>
 concept ReducePolicy = requires(const P& p, const BatchRef<typename P::Scalar>& in, const Selection& sel,
                                 Matrix<typename P::Scalar>& x_out, typename P::Cache& cache,
+                                const ConstMatrixRef<typename P::Scalar>& dx_out,
                                 BatchGrad<typename P::Scalar>& din,
                                 typename Selection::Gradient& dsel) {
   typename P::Scalar;
   typename P::Cache;
   { p.forward(in, sel, x_out, cache) } -> std::same_as<void>;
-  { p.backward(in, sel, std::as_const(cache), std::as_const(x_out), din, dsel) } -> std::same_as<void>;
+  { p.backward(in, sel, std::as_const(cache), dx_out, din, dsel) } -> std::same_as<void>;
 };
 
 /// Connect: A' = connect(A, S).

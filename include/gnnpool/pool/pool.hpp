@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <concepts>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -59,6 +60,15 @@ struct PoolOutputGrad {
   Vector<Scalar> adj{};
   typename Selection::Gradient selection{};
   std::vector<Scalar> losses{};
+  /// Instead of `x`: dL/d(pooled x) read where it already lies, not copied (the PyTorch bridge
+  /// lends torch's gradient tensor: N' x F values saved per call). It must outlive `backward`;
+  /// when set, `x` is not read.
+  std::optional<Eigen::Map<const Matrix<Scalar>>> x_lent{};
+
+  /// dL/d(pooled x): `x_lent` when set, `x` otherwise.
+  Eigen::Map<const Matrix<Scalar>> x_grad() const {
+    return x_lent ? *x_lent : Eigen::Map<const Matrix<Scalar>>(x.data(), x.rows(), x.cols());
+  }
 };
 
 namespace detail {
@@ -206,9 +216,10 @@ class Pool {
   void backward(const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in, const Output& out,
                 const Cache& cache, const OutputGrad& grad, BatchGrad<Scalar>& din,
                 ParameterSet<Scalar>& dparams) const {
-    GNNPOOL_CHECK(grad.x.rows() == out.batch.x.rows() && grad.x.cols() == out.batch.x.cols(),
+    const Eigen::Map<const Matrix<Scalar>> dx_out = grad.x_grad();
+    GNNPOOL_CHECK(dx_out.rows() == out.batch.x.rows() && dx_out.cols() == out.batch.x.cols(),
                   shape_error, m_name, ": the gradient of x is ",
-                  detail::shape(grad.x.rows(), grad.x.cols()), " but the pooled x is ",
+                  detail::shape(dx_out.rows(), dx_out.cols()), " but the pooled x is ",
                   detail::shape(out.batch.x.rows(), out.batch.x.cols()));
     GNNPOOL_CHECK(grad.adj.size() == 0 || grad.adj.size() == out.batch.adj.nonZeros(), shape_error,
                   m_name, ": the gradient of adj has ", grad.adj.size(),
@@ -229,7 +240,7 @@ class Pool {
     GNNPOOL_CHECK(grad.losses.empty() || grad.losses.size() == sizeof...(Losses), shape_error, m_name,
                   ": the gradient has ", grad.losses.size(), " auxiliary-loss entries but the pooler has ",
                   sizeof...(Losses), " losses");
-    m_reduce.backward(in, out.selection, cache.reduce, grad.x, din, dsel);
+    m_reduce.backward(in, out.selection, cache.reduce, dx_out, din, dsel);
     if (grad.adj.size() != 0) m_connect.backward(in, out.selection, cache.connect, grad.adj, din, dsel);
     std::size_t next_loss = 0;
     // Losses with parameters ADD their gradients (they may share a parameter): zero their slots first.

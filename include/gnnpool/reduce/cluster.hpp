@@ -155,7 +155,7 @@ class ClusterReduce {
 
   /// Adds dL/dX into din.x and dL/dw into dsel.
   void backward(const BatchRef<Scalar>& in, const Selection& sel, const Cache& cache,
-                const Matrix<Scalar>& dx_out, BatchGrad<Scalar>& din, typename Selection::Gradient& dsel) const {
+                const ConstMatrixRef<Scalar>& dx_out, BatchGrad<Scalar>& din, typename Selection::Gradient& dsel) const {
     const Index f = in.x.cols(), m = sel.num_supernodes();
     GNNPOOL_CHECK(dx_out.rows() == m && dx_out.cols() == f, shape_error, "ClusterReduce: the gradient is ",
                   detail::shape(dx_out.rows(), dx_out.cols()), " but the pooled x is ", detail::shape(m, f));

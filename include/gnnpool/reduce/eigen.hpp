@@ -45,7 +45,7 @@ class EigenReduce {
   }
 
   void backward(const BatchRef<Scalar>& in, const EigenSelection<Scalar>& sel, const Cache& /*cache*/,
-                const Matrix<Scalar>& dx_out, BatchGrad<Scalar>& din, Matrix<Scalar>& /*dsel*/) const {
+                const ConstMatrixRef<Scalar>& dx_out, BatchGrad<Scalar>& din, Matrix<Scalar>& /*dsel*/) const {
     const Index nb = detail::num_graphs(sel), k = sel.s.cols(), f = in.x.cols(), modes = sel.modes;
     GNNPOOL_CHECK(dx_out.rows() == nb * k && dx_out.cols() == modes * f, shape_error, "EigenReduce backward: dX' is ",
                   detail::shape(dx_out.rows(), dx_out.cols()), ", expected ", detail::shape(nb * k, modes * f));

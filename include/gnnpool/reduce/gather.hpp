@@ -59,7 +59,7 @@ class GatherReduce {
 
   /// Adds dL/dX into din.x and dL/d(weight) into dsel.
   void backward(const BatchRef<Scalar>& in, const HardSelection<Scalar>& sel, const Cache&,
-                const Matrix<Scalar>& dx_out, BatchGrad<Scalar>& din, Vector<Scalar>& dsel) const {
+                const ConstMatrixRef<Scalar>& dx_out, BatchGrad<Scalar>& din, Vector<Scalar>& dsel) const {
     const Index m = sel.num_supernodes();
     GNNPOOL_CHECK(dx_out.rows() == m && dx_out.cols() == in.x.cols(), shape_error,
                   "GatherReduce: dx_out is ", detail::shape(dx_out.rows(), dx_out.cols()), ", expected ",

@@ -87,14 +87,14 @@ class SoftReduce {
   }
 
   void backward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, const Cache& cache,
-                const Matrix<Scalar>& dx_out, BatchGrad<Scalar>& din, Matrix<Scalar>& dsel) const {
+                const ConstMatrixRef<Scalar>& dx_out, BatchGrad<Scalar>& din, Matrix<Scalar>& dsel) const {
     const Index nb = detail::num_graphs(sel), k = sel.s.cols();
     GNNPOOL_CHECK(dx_out.rows() == nb * k && dx_out.cols() == in.x.cols(), shape_error,
                   "SoftReduce backward: dX' is ", detail::shape(dx_out.rows(), dx_out.cols()), ", expected ",
                   detail::shape(nb * k, in.x.cols()));
     const bool act = m_options.activation != Activation::identity;
     if (act) activation_backward<Scalar>(m_options.activation, cache.z, cache.y, dx_out, cache.dz);
-    const Matrix<Scalar>& dz = act ? cache.dz : dx_out;
+    const ConstMatrixRef<Scalar> dz = act ? ConstMatrixRef<Scalar>(cache.dz) : dx_out;
     if (m_options.cluster_mean) {
       // z = M / c, so dM = dZ / c and dc = -<dZ, Z> / c = -<dZ, M> / c^2.
       const Matrix<Scalar> z_pooled = pooled_pre_activation(in, sel, cache);

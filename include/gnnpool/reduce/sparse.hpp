@@ -40,7 +40,7 @@ class SparseReduce {
   }
 
   /// Adds dL/dX into din.x and dL/d(C, scale) into dsel.
-  void backward(const BatchRef<Scalar>& in, const Selection& sel, const Cache& cache, const Matrix<Scalar>& dx_out,
+  void backward(const BatchRef<Scalar>& in, const Selection& sel, const Cache& cache, const ConstMatrixRef<Scalar>& dx_out,
                 BatchGrad<Scalar>& din, Vector<Scalar>& dsel) const {
     const Index m = sel.num_supernodes(), nnz = sel.num_entries();
     GNNPOOL_CHECK(dx_out.rows() == m && dx_out.cols() == in.x.cols() && cache.unscaled.rows() == m, shape_error,

@@ -19,8 +19,13 @@
 /// - The adjacency is built as CSR from `edge_index` (the structure is cached per tensor,
 ///   tensor.hpp); the edge weights are copied into CSR order, and dL/d(edge_weight) is mapped
 ///   back to the input edge order.
-/// - Copied per call: the parameters (small), the selection output (backward reads it, so it is
-///   not aliased), and the upstream gradient of the pooled x (`PoolOutputGrad` owns a matrix).
+/// - Copied per call: the parameters (small) and the selection output (backward reads it, so it
+///   is not aliased). The upstream gradient of the pooled x is lent to the layer's backward
+///   (`PoolOutputGrad::x_lent`), not copied.
+/// - Buffers: a call's outputs, cache and backward buffers come from the buffer cache and go back
+///   to it when the call ends; dL/dx is handed to torch in a matrix that returns to the cache
+///   when torch frees it (`set_buffer_cache_capacity`, tensor.hpp). A step of a model then reuses
+///   the previous step's memory, as the model layer's `Tape` does.
 
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/concepts.hpp>
@@ -186,11 +191,27 @@ struct LayerCall : torch::CustomClassHolder {
   }
 };
 
-/// One call of a `PoolLayer`.
+/// The buffers of one `PoolLayer` call, reused by a later call of the same layer type once
+/// this one is over (detail::BufferCache).
 template <typename L>
-struct PoolCall final : LayerCall<L> {
+struct PoolBuffers {
   typename L::Output out;
   typename L::Cache cache;
+  typename L::OutputGrad grad;
+  BatchGrad<typename L::Scalar> din;  ///< din.x is handed to torch; din.adj stays
+};
+
+/// One call of a `PoolLayer`: its buffers come from the buffer cache and go back to it when the
+/// call ends (the autograd node and every tensor viewing the outputs are gone).
+template <typename L>
+struct PoolCall final : LayerCall<L> {
+  std::unique_ptr<PoolBuffers<L>> buffers = detail::BufferCache<PoolBuffers<L>>::instance().take();
+  typename L::Output& out = buffers->out;
+  typename L::Cache& cache = buffers->cache;
+  PoolCall() = default;
+  PoolCall(const PoolCall&) = delete;
+  PoolCall& operator=(const PoolCall&) = delete;
+  ~PoolCall() override { detail::BufferCache<PoolBuffers<L>>::instance().give(std::move(buffers)); }
 };
 
 /// The autograd function of a `PoolLayer` call. Inputs: the call, x, edge_weight (optional) and
@@ -232,10 +253,14 @@ struct PoolFunction : torch::autograd::Function<PoolFunction<L>> {
     const auto call = detail::call_of<PoolCall<L>>(ctx);
     PoolCall<L>& c = *call;
     const auto& pooled = c.out.batch;
-    typename L::OutputGrad g;
+    typename L::OutputGrad& g = c.buffers->grad;
+    g.adj = Vector<Scalar>();  // empty: zero, unless torch sends one below
+    g.selection = typename Selection::Gradient();
+    g.x_lent.reset();
+    at::Tensor gx;  // lent to the layer's backward (not copied): alive until it returns
     if (grads[0].defined()) {
-      const at::Tensor gx = detail::contiguous_grad(grads[0]);
-      g.x = map_matrix<Scalar>(gx);
+      gx = detail::contiguous_grad(grads[0]);
+      g.x_lent.emplace(gx.template data_ptr<Scalar>(), gx.size(0), gx.dim() == 2 ? gx.size(1) : 1);
     } else {
       g.x.setZero(pooled.x.rows(), pooled.x.cols());
     }
@@ -252,12 +277,14 @@ struct PoolFunction : torch::autograd::Function<PoolFunction<L>> {
     g.losses.assign(losses, Scalar(0));
     for (std::size_t i = 0; i < losses; ++i)
       if (grads[3 + i].defined()) g.losses[i] = grads[3 + i].template item<Scalar>();
-    BatchGrad<Scalar> din;
+    BatchGrad<Scalar>& din = c.buffers->din;
+    din.x = detail::gradient_matrix<Scalar>(c.x.size(0), c.x.size(1));
     ParameterSet<Scalar> dparams = c.params.zeros_like();
     c.layer->backward(c.params, c.batch(), c.out, c.cache, g, din, dparams);
+    g.x_lent.reset();
 
     variable_list result(3 + c.slots.size());
-    result[1] = take(std::move(din.x), {c.x.size(0), c.x.size(1)});
+    result[1] = take_gradient(std::move(din.x), {c.x.size(0), c.x.size(1)});
     // needs_input_grad counts the tensor inputs only: x is 0, edge_weight (when given) 1.
     if (c.weighted_input && ctx->needs_input_grad(1)) result[2] = edge_weight_gradient(*c.structure, std::move(din.adj));
     c.parameter_gradients(dparams, result, 3);
@@ -311,11 +338,24 @@ constexpr bool layer_reads_adjacency() {
 
 }  // namespace detail
 
-/// One call of a `GraphLayer`.
+/// The buffers of one `GraphLayer` call, reused as `PoolBuffers`.
 template <typename L>
-struct GraphLayerCall final : LayerCall<L> {
+struct GraphLayerBuffers {
   Matrix<typename L::Scalar> y;
   typename L::Cache cache;
+  Vector<typename L::Scalar> dadj;
+};
+
+/// One call of a `GraphLayer` (buffers as `PoolCall`).
+template <typename L>
+struct GraphLayerCall final : LayerCall<L> {
+  std::unique_ptr<GraphLayerBuffers<L>> buffers = detail::BufferCache<GraphLayerBuffers<L>>::instance().take();
+  Matrix<typename L::Scalar>& y = buffers->y;
+  typename L::Cache& cache = buffers->cache;
+  GraphLayerCall() = default;
+  GraphLayerCall(const GraphLayerCall&) = delete;
+  GraphLayerCall& operator=(const GraphLayerCall&) = delete;
+  ~GraphLayerCall() override { detail::BufferCache<GraphLayerBuffers<L>>::instance().give(std::move(buffers)); }
 };
 
 /// The autograd function of a `GraphLayer` call: inputs the call, x, edge_weight (optional),
@@ -343,14 +383,15 @@ struct GraphLayerFunction : torch::autograd::Function<GraphLayerFunction<L>> {
     const at::Tensor gy = detail::contiguous_grad(grads[0]);
     const auto dy = map_matrix<Scalar>(gy);
     Matrix<Scalar> dx;
-    Vector<Scalar> dadj;
+    Vector<Scalar>& dadj = c.buffers->dadj;
     // needs_input_grad counts the tensor inputs only: x is 0, edge_weight (when given) 1.
     const bool need_dx = ctx->needs_input_grad(0);
     const bool need_dadj = detail::layer_reads_adjacency<L>() && c.weighted_input && ctx->needs_input_grad(1);
     ParameterSet<Scalar> dparams = c.params.zeros_like();
+    if (need_dx) dx = detail::gradient_matrix<Scalar>(c.x.size(0), c.x.size(1));
     c.layer->backward(c.params, c.batch(), c.cache, dy, BatchGradRef<Scalar>{need_dx ? &dx : nullptr, need_dadj ? &dadj : nullptr},
                       dparams);
-    if (need_dx) result[1] = take(std::move(dx), {c.x.size(0), c.x.size(1)});
+    if (need_dx) result[1] = take_gradient(std::move(dx), {c.x.size(0), c.x.size(1)});
     if (need_dadj) result[2] = edge_weight_gradient(*c.structure, std::move(dadj));
     c.parameter_gradients(dparams, result, 3);
     return result;
@@ -471,9 +512,10 @@ struct DenseSoftFunction : torch::autograd::Function<DenseSoftFunction<F>> {
     const Index b = c.graphs, k = c.clusters;
     const auto& pooled = c.out.batch;
     typename F::OutputGrad g;
+    at::Tensor gx;  // lent to the function's backward (not copied)
     if (grads[0].defined()) {
-      const at::Tensor gx = detail::contiguous_grad(grads[0]);
-      g.x = Eigen::Map<const Matrix<Scalar>>(gx.data_ptr<Scalar>(), b * k, pooled.x.cols());
+      gx = detail::contiguous_grad(grads[0]);
+      g.x_lent.emplace(gx.data_ptr<Scalar>(), b * k, pooled.x.cols());
     } else {
       g.x.setZero(pooled.x.rows(), pooled.x.cols());
     }

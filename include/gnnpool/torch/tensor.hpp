@@ -151,11 +151,10 @@ at::Tensor edge_index_tensor(const SparseMatrix<Scalar>& adj) {
   int64_t* dst = src + m;
   const StorageIndex* outer = adj.outerIndexPtr();
   const StorageIndex* inner = adj.innerIndexPtr();
-  for (Index i = 0; i < adj.rows(); ++i)
-    for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) {
-      src[p] = inner[p];
-      dst[p] = i;
-    }
+  // Two streaming passes (a widening copy, a fill per row) rather than one interleaved loop:
+  // both vectorise, and this runs on every pooled graph.
+  std::copy(inner, inner + m, src);
+  for (Index i = 0; i < adj.rows(); ++i) std::fill(dst + outer[i], dst + outer[i + 1], static_cast<int64_t>(i));
   return t;
 }
 
@@ -329,6 +328,136 @@ class StructureCache {
 };
 
 }  // namespace detail
+
+namespace detail {
+
+/// How many spare buffer sets each kind of call keeps (`set_buffer_cache_capacity`).
+inline std::atomic<std::size_t>& buffer_cache_capacity_ref() {
+  static std::atomic<std::size_t> capacity{2};
+  return capacity;
+}
+
+/// The `clear` functions of every `BufferCache` in use (each registers itself when first used).
+struct BufferCacheRegistry {
+  std::mutex mutex;
+  std::vector<void (*)()> clear;
+  static BufferCacheRegistry& instance() {
+    static auto* r = new BufferCacheRegistry();  // never destroyed, as the caches
+    return *r;
+  }
+};
+
+/// Spare buffers of one kind `T` (a layer call's output, cache and gradient buffers; or the
+/// gradient matrices handed to torch), left by finished calls for the next ones. A training step
+/// then writes into the previous step's memory instead of asking the allocator again for tens of
+/// megabytes, which glibc (as installed) returns to the kernel at every free and faults in
+/// again at every call: the bridge's main overhead at S100k (docs/performance.md). A `T` holds
+/// gnnpool matrices only, never a tensor, so the cache keeps no user data alive. At most
+/// `slots` spare buffers (capacity x `per_capacity`); the oldest goes first.
+template <typename T, std::size_t per_capacity = 1>
+class BufferCache {
+ public:
+  static BufferCache& instance() {
+    // Never destroyed: a call may end (a tensor held in static storage dies) after the static
+    // destructors ran.
+    static auto* cache = [] {
+      auto* c = new BufferCache();
+      auto& registry = BufferCacheRegistry::instance();
+      std::lock_guard<std::mutex> lock(registry.mutex);
+      registry.clear.push_back([] { instance().clear(); });
+      return c;
+    }();
+    return *cache;
+  }
+
+  /// A spare buffer for which `fits` holds (the most recent such), or a new one.
+  template <typename Fits>
+  std::unique_ptr<T> take(Fits fits) {
+    {
+      std::lock_guard<std::mutex> lock(m_mutex);
+      for (std::size_t i = m_spare.size(); i-- > 0;)
+        if (fits(*m_spare[i])) {
+          std::unique_ptr<T> p = std::move(m_spare[i]);
+          m_spare.erase(m_spare.begin() + static_cast<std::ptrdiff_t>(i));
+          return p;
+        }
+    }
+    return std::make_unique<T>();
+  }
+  std::unique_ptr<T> take() {
+    return take([](const T&) { return true; });
+  }
+
+  /// Keeps `p` for a later call (or frees it when the cache is full or off).
+  void give(std::unique_ptr<T> p) {
+    if (!p) return;
+    const std::size_t slots = buffer_cache_capacity_ref().load() * per_capacity;
+    std::unique_ptr<T> evicted;  // freed outside the lock
+    std::lock_guard<std::mutex> lock(m_mutex);
+    if (slots == 0) return;
+    if (m_spare.size() >= slots) {
+      evicted = std::move(m_spare.front());
+      m_spare.erase(m_spare.begin());
+    }
+    m_spare.push_back(std::move(p));
+  }
+
+  void clear() {
+    std::vector<std::unique_ptr<T>> spare;
+    std::lock_guard<std::mutex> lock(m_mutex);
+    spare.swap(m_spare);
+  }
+
+ private:
+  std::mutex m_mutex;
+  std::vector<std::unique_ptr<T>> m_spare;
+};
+
+/// The gradient matrices handed to torch (dL/dx of every call): more of them than layers, as
+/// a step hands out one per layer and they come back when torch frees them.
+template <typename Scalar>
+using GradientCache = BufferCache<Matrix<Scalar>, 8>;
+
+/// A matrix of rows x cols from the gradient cache (the memory of a freed gradient of the
+/// same size when there is one; contents unspecified).
+template <typename Scalar>
+Matrix<Scalar> gradient_matrix(Index rows, Index cols) {
+  const Index size = rows * cols;
+  std::unique_ptr<Matrix<Scalar>> p = GradientCache<Scalar>::instance().take([size](const Matrix<Scalar>& m) { return m.size() == size; });
+  Matrix<Scalar> m = std::move(*p);
+  m.resize(rows, cols);
+  return m;
+}
+
+}  // namespace detail
+
+/// A tensor that takes over the gradient matrix `m` (moved, not copied) with shape `sizes`;
+/// when torch frees the tensor, the matrix goes back to the gradient cache for the next call.
+template <typename Scalar>
+at::Tensor take_gradient(Matrix<Scalar>&& m, at::IntArrayRef sizes) {
+  std::shared_ptr<Matrix<Scalar>> owner(new Matrix<Scalar>(std::move(m)), [](Matrix<Scalar>* p) {
+    detail::GradientCache<Scalar>::instance().give(std::unique_ptr<Matrix<Scalar>>(p));
+  });
+  return view_of<Scalar>(owner, owner->data(), sizes);
+}
+
+/// Sets how many spare buffer sets the bridge keeps per kind of layer call (default 2; 0 turns
+/// the cache off and frees what it holds) and returns the previous capacity. The buffers are
+/// the outputs, caches and gradients of finished calls; the next call of the same layer type
+/// writes into them. Set 0 to give the memory back between, say, training and serving.
+inline std::size_t set_buffer_cache_capacity(std::size_t capacity) {
+  const std::size_t old = detail::buffer_cache_capacity_ref().exchange(capacity);
+  if (capacity == 0) {
+    auto& registry = detail::BufferCacheRegistry::instance();
+    std::vector<void (*)()> clear;
+    {
+      std::lock_guard<std::mutex> lock(registry.mutex);
+      clear = registry.clear;
+    }
+    for (auto* f : clear) f();
+  }
+  return old;
+}
 
 /// Sets how many `edge_index` conversions each scalar type keeps (default 4; 0 turns the cache
 /// off and empties it) and returns the previous capacity. Only a tensor changed in place
