@@ -78,6 +78,11 @@ class ASAPSelect {
     Matrix<Scalar> a, b, l3;                ///< LEConv terms (N x 1)
     Vector<Scalar> phi, fit;                ///< N
     std::vector<StorageIndex> entry;        ///< Â entry of each selection entry
+    /// Backward workspace, reused between calls so that repeated training steps do not allocate
+    /// (N x F and nnz(Â) buffers: at N = 10⁴ glibc maps and faults them in again at every call):
+    /// a Cache serves one forward / backward pair at a time.
+    mutable Matrix<Scalar> dcluster, part, dquery, dmax, dfit, dphi, da, db;
+    mutable Vector<Scalar> dalpha, du, dv;
   };
 
   ASAPSelect(ParameterSet<Scalar>& params, std::string_view prefix, Index in_features, ASAPOptions options = {})
@@ -195,15 +200,21 @@ class ASAPSelect {
     const Scalar* w = g.valuePtr();
     const Index entries = sel.num_entries();
     // From the selection: dalpha at the centres' rows, dfit at the centres.
-    Vector<Scalar> dalpha = Vector<Scalar>::Zero(g.nonZeros());
+    Vector<Scalar>& dalpha = cache.dalpha;
+    dalpha.setZero(g.nonZeros());
     for (Index k = 0; k < entries; ++k) dalpha[cache.entry[static_cast<std::size_t>(k)]] += dsel[k];
-    Matrix<Scalar> dfit = Matrix<Scalar>::Zero(n, 1), dphi;
+    Matrix<Scalar>& dfit = cache.dfit;
+    Matrix<Scalar>& dphi = cache.dphi;
+    dfit.setZero(n, 1);
     for (Index c = 0; c < sel.num_supernodes(); ++c)
       dfit(sel.representative[static_cast<std::size_t>(c)], 0) += dsel[entries + c];
     activation_backward<Scalar>(m_options.topk.nonlinearity, Matrix<Scalar>(cache.phi), Matrix<Scalar>(cache.fit), dfit,
                                 dphi);
     // LEConv.
-    Matrix<Scalar> da = Matrix<Scalar>::Zero(n, 1), db = Matrix<Scalar>::Zero(n, 1);
+    Matrix<Scalar>& da = cache.da;
+    Matrix<Scalar>& db = cache.db;
+    da.setZero(n, 1);
+    db.setZero(n, 1);
     for (Index i = 0; i < n; ++i) {
       const Scalar d = dphi(i, 0);
       for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) {
@@ -216,7 +227,8 @@ class ASAPSelect {
       }
     }
     typename Linear<Scalar>::Cache none;
-    Matrix<Scalar> dcluster, part;
+    Matrix<Scalar>& dcluster = cache.dcluster;
+    Matrix<Scalar>& part = cache.part;
     m_lin1->backward(params, cache.cluster, none, da, &dcluster, dparams);
     m_lin2->backward(params, cache.cluster, none, db, &part, dparams);
     dcluster += part;
@@ -232,7 +244,10 @@ class ASAPSelect {
     // Softmax, leaky ReLU, then the attention's two halves.
     detail::segment_softmax_backward(cache.alpha, dalpha, outer, n);
     const auto slope = static_cast<Scalar>(m_options.negative_slope);
-    Vector<Scalar> du = Vector<Scalar>::Zero(n), dv = Vector<Scalar>::Zero(n);
+    Vector<Scalar>& du = cache.du;
+    Vector<Scalar>& dv = cache.dv;
+    du.setZero(n);
+    dv.setZero(n);
     for (Index i = 0; i < n; ++i)
       for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) {
         const Scalar dr = cache.raw[e] > Scalar(0) ? dalpha[e] : slope * dalpha[e];
@@ -246,8 +261,9 @@ class ASAPSelect {
     datt.rightCols(f).noalias() = dv.transpose() * in.x;
     dparams[m_att->bias_slot()].setConstant(1, 1, du.sum());
     din.x.noalias() += dv * att.rightCols(f);
-    const Matrix<Scalar> dquery = du * att.leftCols(f);
-    Matrix<Scalar> dmax;
+    Matrix<Scalar>& dquery = cache.dquery;
+    dquery.noalias() = du * att.leftCols(f);
+    Matrix<Scalar>& dmax = cache.dmax;
     m_lin->backward(params, cache.max, none, dquery, &dmax, dparams);
     // Column-wise max: split among the tied members. Plain loops over the F columns vectorise.
     std::vector<Scalar> ties(static_cast<std::size_t>(f)), share(static_cast<std::size_t>(f));
