@@ -25,28 +25,6 @@
 
 namespace gnnpool {
 
-namespace detail {
-
-// The two loops of the column-wise max's backward, over the F columns of one member row x of a
-// cluster whose maxima are `top`. The pointers are restrict-qualified (x is the input, d the
-// gradient of the input, top the cache, ties / share the caller's scratch: never the same
-// memory), so the loops vectorise without reloading or spilling between members.
-
-/// ties[c] += 1 where x[c] == top[c].
-template <typename Scalar>
-inline void count_max_ties(const Scalar* __restrict x, const Scalar* __restrict top, Scalar* __restrict ties, Index f) {
-  for (Index c = 0; c < f; ++c) ties[c] += x[c] == top[c] ? Scalar(1) : Scalar(0);
-}
-
-/// d[c] += share[c] where x[c] == top[c].
-template <typename Scalar>
-inline void add_at_max(const Scalar* __restrict x, const Scalar* __restrict top, const Scalar* __restrict share,
-                       Scalar* __restrict d, Index f) {
-  for (Index c = 0; c < f; ++c) d[c] += x[c] == top[c] ? share[c] : Scalar(0);
-}
-
-}  // namespace detail
-
 /// Hyper-parameters of `ASAPSelect`.
 struct ASAPOptions {
   /// ratio or k (min_score is not supported), the fitness nonlinearity (sigmoid: PyG and tgp),
@@ -292,12 +270,17 @@ class ASAPSelect {
     for (Index i = 0; i < n; ++i) {
       const Scalar* top = cache.max.row(i).data();
       std::fill(ties.begin(), ties.end(), Scalar(0));
-      for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e)
-        detail::count_max_ties(in.x.row(inner[e]).data(), top, ties.data(), f);
+      for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) {
+        const Scalar* xj = in.x.row(inner[e]).data();
+        for (Index c = 0; c < f; ++c) ties[static_cast<std::size_t>(c)] += xj[c] == top[c] ? Scalar(1) : Scalar(0);
+      }
       // Every column attains its maximum at least once, so ties >= 1.
       for (Index c = 0; c < f; ++c) share[static_cast<std::size_t>(c)] = dmax(i, c) / ties[static_cast<std::size_t>(c)];
-      for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e)
-        detail::add_at_max(in.x.row(inner[e]).data(), top, share.data(), din.x.row(inner[e]).data(), f);
+      for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) {
+        const Scalar* xj = in.x.row(inner[e]).data();
+        Scalar* dj = din.x.row(inner[e]).data();
+        for (Index c = 0; c < f; ++c) dj[c] += xj[c] == top[c] ? share[static_cast<std::size_t>(c)] : Scalar(0);
+      }
     }
   }
 

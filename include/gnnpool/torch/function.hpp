@@ -260,7 +260,7 @@ struct PoolFunction : torch::autograd::Function<PoolFunction<L>> {
     at::Tensor gx;  // lent to the layer's backward (not copied): alive until it returns
     if (grads[0].defined()) {
       gx = detail::contiguous_grad(grads[0]);
-      g.x_lent.emplace(gx.template data_ptr<Scalar>(), gx.size(0), gx.dim() == 2 ? gx.size(1) : 1);
+      g.x_lent.emplace(map_matrix<Scalar>(gx));
     } else {
       g.x.setZero(pooled.x.rows(), pooled.x.cols());
     }
