@@ -10,6 +10,21 @@ add_library(gnnpool_warnings INTERFACE)
 target_compile_options(gnnpool_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror)
 
+# OpenMP for the project's own targets (default: on when the compiler has it). gnnpool itself
+# never links it: a consumer opts in by compiling with OpenMP, as with Eigen (docs/parallel.md).
+# EIGEN_DONT_PARALLELIZE: Eigen's threaded products pick their blocking by the thread count,
+# which would make results depend on it; gnnpool splits its large products itself.
+find_package(OpenMP COMPONENTS CXX QUIET)
+option(GNNPOOL_WITH_OPENMP "Build gnnpool's own targets with OpenMP (multi-core, bit-identical results)"
+       ${OpenMP_CXX_FOUND})
+if(GNNPOOL_WITH_OPENMP)
+  if(NOT OpenMP_CXX_FOUND)
+    message(FATAL_ERROR "GNNPOOL_WITH_OPENMP is ON but the compiler has no OpenMP (Debian: libgomp with g++, libomp-dev with clang)")
+  endif()
+  target_link_libraries(gnnpool_warnings INTERFACE OpenMP::OpenMP_CXX)
+  target_compile_definitions(gnnpool_warnings INTERFACE EIGEN_DONT_PARALLELIZE)
+endif()
+
 add_library(gnnpool_dev_flags INTERFACE)
 target_link_libraries(gnnpool_dev_flags INTERFACE gnnpool_warnings)
 if(GNNPOOL_SANITIZE)

@@ -96,11 +96,13 @@ class SoftConnect {
                Cache& cache) const {
     detail::check_soft_selection(sel, in.num_nodes(), in.offsets, "SoftConnect");
     const Index nb = detail::num_graphs(sel), k = sel.s.cols();
-    cache.as.noalias() = in.adj * sel.s;
+    detail::assign_product(cache.as, in.adj, sel.s);
     cache.raw.resize(nb * k, k);
-    for (Index b = 0; b < nb; ++b)
-      cache.raw.middleRows(b * k, k).noalias() =
-          detail::graph_rows(sel.s, sel.offsets, b).transpose() * detail::graph_rows(cache.as, sel.offsets, b);
+    detail::parallel_graphs(sel.offsets, [&](Index b_lo, Index b_hi) {
+      for (Index b = b_lo; b < b_hi; ++b)
+        detail::product_transpose_rows(detail::graph_rows(sel.s, sel.offsets, b),
+                                       detail::graph_rows(cache.as, sel.offsets, b), cache.raw.middleRows(b * k, k));
+    });
     allocate_blocks(nb, k, adj_out);
     Eigen::Map<Matrix<Scalar>> out(adj_out.valuePtr(), nb * k, k);  // row r of block b = CSR row b K + r
     if (m_normalization == SoftConnectNormalization::none) {
@@ -153,11 +155,14 @@ class SoftConnect {
     // T = S dR per graph; dS += P dR^T + A^T T; dA_ij += <T_i, S_j> (a gather-only dot pass).
     Matrix<Scalar>& t = cache.t;
     t.resize(in.num_nodes(), k);
-    for (Index b = 0; b < nb; ++b) {
-      const auto drb = draw.middleRows(b * k, k);
-      detail::graph_rows(t, sel.offsets, b).noalias() = detail::graph_rows(sel.s, sel.offsets, b) * drb;
-      detail::graph_rows(dsel, sel.offsets, b).noalias() += detail::graph_rows(cache.as, sel.offsets, b) * drb.transpose();
-    }
+    detail::parallel_graphs(sel.offsets, [&](Index b_lo, Index b_hi) {
+      for (Index b = b_lo; b < b_hi; ++b) {
+        const auto drb = draw.middleRows(b * k, k);
+        detail::product_rows(detail::graph_rows(sel.s, sel.offsets, b), drb, detail::graph_rows(t, sel.offsets, b));
+        detail::product_rows(detail::graph_rows(cache.as, sel.offsets, b), drb.transpose(),
+                             detail::graph_rows(dsel, sel.offsets, b), true);
+      }
+    });
     detail::add_transposed_product(in.adj, t, dsel, sel.offsets);
     detail::edge_inner_products(in.adj, t, sel.s, din.adj, /*accumulate=*/true);
     if (m_normalization == SoftConnectNormalization::symmetric)

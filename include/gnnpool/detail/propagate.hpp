@@ -11,8 +11,10 @@
 /// means no second sparse matrix is built and no storage order is copied.
 
 #include <gnnpool/core/errors.hpp>
+#include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/types.hpp>
 
+#include <algorithm>
 #include <string_view>
 
 namespace gnnpool::detail {
@@ -33,7 +35,7 @@ void check_graph_input(std::string_view layer, const SparseMatrix<Scalar>& adj, 
 }
 
 /// out = M in (out resized; must not alias in). Row i of out gathers the rows of `in` that row
-/// i of adj stores. O(nnz * F).
+/// i of adj stores. O(nnz * F). Rows in parallel (each row is written by one thread).
 template <typename Scalar>
 void propagate(const SparseMatrix<Scalar>& adj, const Scalar* values, const Scalar* diag,
                const ConstMatrixRef<Scalar>& in, Matrix<Scalar>& out) {
@@ -43,25 +45,31 @@ void propagate(const SparseMatrix<Scalar>& adj, const Scalar* values, const Scal
   out.resize(n, f);
   if (f == 1) {
     // One feature (the scorers of SAG): scalar loop, no per-edge expression overhead.
-    for (Index i = 0; i < n; ++i) {
-      Scalar acc = diag ? diag[i] * in(i, 0) : Scalar(0);
-      for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) acc += values[e] * in(inner[e], 0);
-      out(i, 0) = acc;
-    }
+    parallel_rows(n, [&](Index lo, Index hi) {
+      for (Index i = lo; i < hi; ++i) {
+        Scalar acc = diag ? diag[i] * in(i, 0) : Scalar(0);
+        for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) acc += values[e] * in(inner[e], 0);
+        out(i, 0) = acc;
+      }
+    }, 8 * row_grain);
     return;
   }
-  for (Index i = 0; i < n; ++i) {
-    auto row = out.row(i);
-    if (diag)
-      row = diag[i] * in.row(i);
-    else
-      row.setZero();
-    for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) row.noalias() += values[e] * in.row(inner[e]);
-  }
+  parallel_rows(n, [&](Index lo, Index hi) {
+    for (Index i = lo; i < hi; ++i) {
+      auto row = out.row(i);
+      if (diag)
+        row = diag[i] * in.row(i);
+      else
+        row.setZero();
+      for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) row.noalias() += values[e] * in.row(inner[e]);
+    }
+  });
 }
 
 /// out = M^T in (out resized; must not alias in): row i of `in` is scattered to the rows adj
-/// stores in row i. O(nnz * F).
+/// stores in row i. O(nnz * F). A scatter cannot be cut by rows, so with F >= 32 the feature
+/// columns are cut into blocks of 16 that run in parallel (each element is still summed in the
+/// serial order); one feature runs serially.
 template <typename Scalar>
 void propagate_transpose(const SparseMatrix<Scalar>& adj, const Scalar* values, const Scalar* diag,
                          const ConstMatrixRef<Scalar>& in, Matrix<Scalar>& out) {
@@ -69,30 +77,41 @@ void propagate_transpose(const SparseMatrix<Scalar>& adj, const Scalar* values, 
   const StorageIndex* outer = adj.outerIndexPtr();
   const StorageIndex* inner = adj.innerIndexPtr();
   out.resize(n, f);
-  if (diag) {
-    for (Index i = 0; i < n; ++i) out.row(i) = diag[i] * in.row(i);
-  } else {
-    out.setZero();
-  }
   if (f == 1) {
+    for (Index i = 0; i < n; ++i) out(i, 0) = diag ? diag[i] * in(i, 0) : Scalar(0);
     for (Index i = 0; i < n; ++i)
       for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) out(inner[e], 0) += values[e] * in(i, 0);
     return;
   }
-  for (Index i = 0; i < n; ++i)
-    for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) out.row(inner[e]).noalias() += values[e] * in.row(i);
+  constexpr Index block = 16;
+  const Index blocks = f >= 2 * block && n > row_grain ? chunk_count(f, block) : 1;
+  const Index width = blocks == 1 ? f : block;
+  parallel_for(blocks, [&](Index c) {
+    const Index c0 = c * width, w = std::min(f, c0 + width) - c0;
+    for (Index i = 0; i < n; ++i) {
+      if (diag)
+        out.row(i).segment(c0, w) = diag[i] * in.row(i).segment(c0, w);
+      else
+        out.row(i).segment(c0, w).setZero();
+    }
+    for (Index i = 0; i < n; ++i)
+      for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e)
+        out.row(inner[e]).segment(c0, w).noalias() += values[e] * in.row(i).segment(c0, w);
+  });
 }
 
 /// g[e] = <a_i, b_j> for every stored entry e = (i, j) of adj: dL/dM_ij when M's output is
-/// M b and a = dL/d(M b). g resized to nnz. O(nnz * F).
+/// M b and a = dL/d(M b). g resized to nnz. O(nnz * F). Rows in parallel.
 template <typename Scalar>
 void edge_dots(const SparseMatrix<Scalar>& adj, const ConstMatrixRef<Scalar>& a, const ConstMatrixRef<Scalar>& b,
                Vector<Scalar>& g) {
   const StorageIndex* outer = adj.outerIndexPtr();
   const StorageIndex* inner = adj.innerIndexPtr();
   g.resize(adj.nonZeros());
-  for (Index i = 0; i < adj.rows(); ++i)
-    for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) g[e] = a.row(i).dot(b.row(inner[e]));
+  parallel_rows(adj.rows(), [&](Index lo, Index hi) {
+    for (Index i = lo; i < hi; ++i)
+      for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) g[e] = a.row(i).dot(b.row(inner[e]));
+  });
 }
 
 }  // namespace gnnpool::detail

@@ -4,10 +4,13 @@
 /// \file
 /// Building blocks of the global readouts (readout/*.hpp): argument checks and the per-graph
 /// ("segment") loops. Not part of the API. Every loop walks the rows of a graph in order, so x
-/// is read once, contiguously, and nothing is allocated per graph.
+/// is read once, contiguously, and nothing is allocated per graph. Runs of whole graphs go in
+/// parallel (`parallel_graphs`): a graph's outputs are computed by one thread, in the serial
+/// order, so the results do not depend on the number of threads.
 
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/errors.hpp>
+#include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/core/types.hpp>
 
@@ -61,19 +64,21 @@ void segment_sum(const ConstMatrixRef<Scalar>& x, const IndexVector& offsets, Ma
   const Index graphs = static_cast<Index>(offsets.size()) - 1, f = x.cols();
   out.resize(graphs, f);
   const Scalar* xd = x.data();
-  for (Index g = 0; g < graphs; ++g) {
-    Scalar* o = out.data() + g * f;
-    std::fill(o, o + f, Scalar(0));
-    const Index lo = segment_begin(offsets, g), hi = segment_end(offsets, g);
-    for (Index i = lo; i < hi; ++i) {
-      const Scalar* xi = xd + i * f;
-      for (Index c = 0; c < f; ++c) o[c] += xi[c];
+  parallel_graphs(offsets, [&](Index g_lo, Index g_hi) {
+    for (Index g = g_lo; g < g_hi; ++g) {
+      Scalar* o = out.data() + g * f;
+      std::fill(o, o + f, Scalar(0));
+      const Index lo = segment_begin(offsets, g), hi = segment_end(offsets, g);
+      for (Index i = lo; i < hi; ++i) {
+        const Scalar* xi = xd + i * f;
+        for (Index c = 0; c < f; ++c) o[c] += xi[c];
+      }
+      if (mean && hi - lo > 1) {
+        const auto n = static_cast<Scalar>(hi - lo);
+        for (Index c = 0; c < f; ++c) o[c] /= n;
+      }
     }
-    if (mean && hi - lo > 1) {
-      const auto n = static_cast<Scalar>(hi - lo);
-      for (Index c = 0; c < f; ++c) o[c] /= n;
-    }
-  }
+  });
 }
 
 /// The backward of `segment_sum`: dx.row(i) = scale_g * dout.row(g) for every node i of graph g.
@@ -81,18 +86,20 @@ void segment_sum(const ConstMatrixRef<Scalar>& x, const IndexVector& offsets, Ma
 template <typename Scalar>
 void segment_broadcast(const ConstMatrixRef<Scalar>& dout, const IndexVector& offsets, Index rows, Matrix<Scalar>& dx,
                        bool mean) {
-  const Index graphs = static_cast<Index>(offsets.size()) - 1, f = dout.cols();
+  const Index f = dout.cols();
   dx.resize(rows, f);
-  Matrix<Scalar> scaled(1, f);
-  for (Index g = 0; g < graphs; ++g) {
-    const Index lo = segment_begin(offsets, g), hi = segment_end(offsets, g);
-    if (mean && hi - lo > 1)
-      scaled = dout.row(g) / static_cast<Scalar>(hi - lo);
-    else
-      scaled = dout.row(g);
-    // Row by row with Eigen's inline vector stores (std::copy would call memcpy once per node).
-    for (Index i = lo; i < hi; ++i) dx.row(i) = scaled;
-  }
+  parallel_graphs(offsets, [&](Index g_lo, Index g_hi) {
+    Matrix<Scalar> scaled(1, f);
+    for (Index g = g_lo; g < g_hi; ++g) {
+      const Index lo = segment_begin(offsets, g), hi = segment_end(offsets, g);
+      if (mean && hi - lo > 1)
+        scaled = dout.row(g) / static_cast<Scalar>(hi - lo);
+      else
+        scaled = dout.row(g);
+      // Row by row with Eigen's inline vector stores (std::copy would call memcpy once per node).
+      for (Index i = lo; i < hi; ++i) dx.row(i) = scaled;
+    }
+  });
 }
 
 /// Per-graph softmax of the scores z (one per node), as PyG's `softmax(src, index)` and
@@ -100,16 +107,17 @@ void segment_broadcast(const ConstMatrixRef<Scalar>& dout, const IndexVector& of
 /// m_g = max_{j in g} z_j (a constant for differentiation: PyG detaches it). Writes alpha (N).
 template <typename Scalar>
 void segment_softmax(const Scalar* z, const IndexVector& offsets, Scalar eps, Scalar* alpha) {
-  const Index graphs = static_cast<Index>(offsets.size()) - 1;
-  for (Index g = 0; g < graphs; ++g) {
-    const Index lo = segment_begin(offsets, g), hi = segment_end(offsets, g);
-    if (lo == hi) continue;
-    const Index n = hi - lo;
-    const Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>> zg(z + lo, n);
-    Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>> ag(alpha + lo, n);
-    ag = (zg - zg.maxCoeff()).exp();  // Eigen's vectorised exp
-    ag /= ag.sum() + eps;
-  }
+  parallel_graphs(offsets, [&](Index g_lo, Index g_hi) {
+    for (Index g = g_lo; g < g_hi; ++g) {
+      const Index lo = segment_begin(offsets, g), hi = segment_end(offsets, g);
+      if (lo == hi) continue;
+      const Index n = hi - lo;
+      const Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>> zg(z + lo, n);
+      Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>> ag(alpha + lo, n);
+      ag = (zg - zg.maxCoeff()).exp();  // Eigen's vectorised exp
+      ag /= ag.sum() + eps;
+    }
+  });
 }
 
 /// The backward of `segment_softmax`: dz_i = alpha_i (dalpha_i - sum_{j in g} alpha_j dalpha_j).
@@ -117,13 +125,14 @@ void segment_softmax(const Scalar* z, const IndexVector& offsets, Scalar eps, Sc
 /// dz may alias dalpha.
 template <typename Scalar>
 void segment_softmax_backward(const Scalar* alpha, const Scalar* dalpha, const IndexVector& offsets, Scalar* dz) {
-  const Index graphs = static_cast<Index>(offsets.size()) - 1;
-  for (Index g = 0; g < graphs; ++g) {
-    const Index lo = segment_begin(offsets, g), hi = segment_end(offsets, g);
-    Scalar dot = 0;
-    for (Index i = lo; i < hi; ++i) dot += alpha[i] * dalpha[i];
-    for (Index i = lo; i < hi; ++i) dz[i] = alpha[i] * (dalpha[i] - dot);
-  }
+  parallel_graphs(offsets, [&](Index g_lo, Index g_hi) {
+    for (Index g = g_lo; g < g_hi; ++g) {
+      const Index lo = segment_begin(offsets, g), hi = segment_end(offsets, g);
+      Scalar dot = 0;
+      for (Index i = lo; i < hi; ++i) dot += alpha[i] * dalpha[i];
+      for (Index i = lo; i < hi; ++i) dz[i] = alpha[i] * (dalpha[i] - dot);
+    }
+  });
 }
 
 /// out.row(g) = sum_{i in g} alpha_i h.row(i). Assigns out (B x F').
@@ -132,15 +141,17 @@ void segment_weighted_sum(const ConstMatrixRef<Scalar>& h, const Scalar* alpha, 
                           Matrix<Scalar>& out) {
   const Index graphs = static_cast<Index>(offsets.size()) - 1, f = h.cols();
   out.resize(graphs, f);
-  for (Index g = 0; g < graphs; ++g) {
-    Scalar* o = out.data() + g * f;
-    std::fill(o, o + f, Scalar(0));
-    for (Index i = segment_begin(offsets, g); i < segment_end(offsets, g); ++i) {
-      const Scalar* hi = h.data() + i * f;
-      const Scalar a = alpha[i];
-      for (Index c = 0; c < f; ++c) o[c] += a * hi[c];
+  parallel_graphs(offsets, [&](Index g_lo, Index g_hi) {
+    for (Index g = g_lo; g < g_hi; ++g) {
+      Scalar* o = out.data() + g * f;
+      std::fill(o, o + f, Scalar(0));
+      for (Index i = segment_begin(offsets, g); i < segment_end(offsets, g); ++i) {
+        const Scalar* hi = h.data() + i * f;
+        const Scalar a = alpha[i];
+        for (Index c = 0; c < f; ++c) o[c] += a * hi[c];
+      }
     }
-  }
+  });
 }
 
 /// The backward of `segment_weighted_sum` for the upstream gradient dout (B x F'):
@@ -148,14 +159,15 @@ void segment_weighted_sum(const ConstMatrixRef<Scalar>& h, const Scalar* alpha, 
 template <typename Scalar>
 void segment_weighted_sum_backward(const ConstMatrixRef<Scalar>& h, const Scalar* alpha, const IndexVector& offsets,
                                    const ConstMatrixRef<Scalar>& dout, Matrix<Scalar>& dh, Scalar* dalpha) {
-  const Index graphs = static_cast<Index>(offsets.size()) - 1, f = h.cols();
-  dh.resize(h.rows(), f);
-  for (Index g = 0; g < graphs; ++g) {
-    for (Index i = segment_begin(offsets, g); i < segment_end(offsets, g); ++i) {
-      dh.row(i) = alpha[i] * dout.row(g);
-      dalpha[i] = dout.row(g).dot(h.row(i));  // Eigen's dot: vectorised, several accumulators
+  dh.resize(h.rows(), h.cols());
+  parallel_graphs(offsets, [&](Index g_lo, Index g_hi) {
+    for (Index g = g_lo; g < g_hi; ++g) {
+      for (Index i = segment_begin(offsets, g); i < segment_end(offsets, g); ++i) {
+        dh.row(i) = alpha[i] * dout.row(g);
+        dalpha[i] = dout.row(g).dot(h.row(i));  // Eigen's dot: vectorised, several accumulators
+      }
     }
-  }
+  });
 }
 
 /// Every check of a readout's forward: the batch (`check_readout_input`) and, for a layer with

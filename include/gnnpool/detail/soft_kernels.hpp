@@ -14,6 +14,7 @@
 
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/numeric.hpp>
+#include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/core/types.hpp>
 
@@ -90,19 +91,22 @@ template <typename Scalar>
 void add_transposed_product(const SparseMatrix<Scalar>& adj, const Matrix<Scalar>& t, Matrix<Scalar>& out,
                             const IndexVector& offsets, const Vector<Scalar>* alpha = nullptr) {
   GNNPOOL_ASSERT(&t != &out, "add_transposed_product: T and out alias");
-  const Index k = t.cols(), nb = static_cast<Index>(offsets.size()) - 1;
+  const Index k = t.cols();
   const StorageIndex* outer = adj.outerIndexPtr();
   const StorageIndex* inner = adj.innerIndexPtr();
   const Scalar* val = adj.valuePtr();
-  for (Index b = 0; b < nb; ++b) {
-    const Scalar c = alpha ? (*alpha)[b] : Scalar(1);
-    if (c == Scalar(0)) continue;
-    for (Index i = offsets[static_cast<std::size_t>(b)]; i < offsets[static_cast<std::size_t>(b) + 1]; ++i) {
-      const Scalar* ti = t.data() + i * k;
-      for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p)
-        row_axpy(c * val[p], ti, out.data() + Index(inner[p]) * k, k);
+  // Graphs in parallel: the adjacency is block-diagonal, so a graph scatters into its own rows.
+  parallel_graphs(offsets, [&](Index b_lo, Index b_hi) {
+    for (Index b = b_lo; b < b_hi; ++b) {
+      const Scalar c = alpha ? (*alpha)[b] : Scalar(1);
+      if (c == Scalar(0)) continue;
+      for (Index i = offsets[static_cast<std::size_t>(b)]; i < offsets[static_cast<std::size_t>(b) + 1]; ++i) {
+        const Scalar* ti = t.data() + i * k;
+        for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p)
+          row_axpy(c * val[p], ti, out.data() + Index(inner[p]) * k, k);
+      }
     }
-  }
+  });
 }
 
 /// g_e = <L_i, R_j> for every stored entry e = (i, j) of adj (L, R: N x K row-major). One pass
@@ -116,13 +120,15 @@ void edge_inner_products(const SparseMatrix<Scalar>& adj, const Matrix<Scalar>& 
   if (!accumulate) g.resize(adj.nonZeros());
   const StorageIndex* outer = adj.outerIndexPtr();
   const StorageIndex* inner = adj.innerIndexPtr();
-  for (Index i = 0; i < adj.rows(); ++i) {
-    const Scalar* li = left.data() + i * k;
-    for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) {
-      const Scalar v = row_dot(li, right.data() + Index(inner[p]) * k, k);
-      g[p] = accumulate ? g[p] + v : v;
+  parallel_rows(adj.rows(), [&](Index lo, Index hi) {
+    for (Index i = lo; i < hi; ++i) {
+      const Scalar* li = left.data() + i * k;
+      for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) {
+        const Scalar v = row_dot(li, right.data() + Index(inner[p]) * k, k);
+        g[p] = accumulate ? g[p] + v : v;
+      }
     }
-  }
+  });
 }
 
 /// The forward pass of the quadratic-form losses: g_e = <S_i, S_j> for every stored entry and
@@ -137,15 +143,17 @@ void edge_inner_products_and_product(const SparseMatrix<Scalar>& adj, const Matr
   const StorageIndex* outer = adj.outerIndexPtr();
   const StorageIndex* inner = adj.innerIndexPtr();
   const Scalar* val = adj.valuePtr();
-  for (Index i = 0; i < adj.rows(); ++i) {
-    const Scalar* si = s.data() + i * k;
-    Scalar* pi = product.data() + i * k;
-    for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) {
-      const Scalar* sj = s.data() + Index(inner[p]) * k;
-      g[p] = row_dot(si, sj, k);
-      row_axpy(val[p], sj, pi, k);
+  parallel_rows(adj.rows(), [&](Index lo, Index hi) {
+    for (Index i = lo; i < hi; ++i) {
+      const Scalar* si = s.data() + i * k;
+      Scalar* pi = product.data() + i * k;
+      for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) {
+        const Scalar* sj = s.data() + Index(inner[p]) * k;
+        g[p] = row_dot(si, sj, k);
+        row_axpy(val[p], sj, pi, k);
+      }
     }
-  }
+  });
 }
 
 /// t_b = sum over the stored entries e of graph b of A_e g_e (g from `edge_inner_products` with
@@ -156,12 +164,15 @@ Vector<Scalar> graph_edge_sums(const SparseMatrix<Scalar>& adj, const Vector<Sca
   const StorageIndex* outer = adj.outerIndexPtr();
   const Scalar* val = adj.valuePtr();
   Vector<Scalar> t(nb);
-  for (Index b = 0; b < nb; ++b) {
-    Scalar acc(0);
-    for (StorageIndex p = outer[offsets[static_cast<std::size_t>(b)]]; p < outer[offsets[static_cast<std::size_t>(b) + 1]]; ++p)
-      acc += val[p] * g[p];
-    t[b] = acc;
-  }
+  parallel_graphs(offsets, [&](Index b_lo, Index b_hi) {
+    for (Index b = b_lo; b < b_hi; ++b) {
+      Scalar acc(0);
+      for (StorageIndex p = outer[offsets[static_cast<std::size_t>(b)]];
+           p < outer[offsets[static_cast<std::size_t>(b) + 1]]; ++p)
+        acc += val[p] * g[p];
+      t[b] = acc;
+    }
+  });
   return t;
 }
 
@@ -196,18 +207,21 @@ void graph_quadratic_form_backward(const SparseMatrix<Scalar>& adj, const SoftSe
   const Vector<Scalar>& g = form.inner;
   const Matrix<Scalar>& product = form.product;
   const IndexVector& offsets = sel.offsets;
-  const Index nb = static_cast<Index>(offsets.size()) - 1;
-  for (Index b = 0; b < nb; ++b)
-    if (alpha[b] != Scalar(0)) graph_rows(ds, offsets, b).noalias() += alpha[b] * graph_rows(product, offsets, b);
+  parallel_graphs(offsets, [&](Index b_lo, Index b_hi) {
+    for (Index b = b_lo; b < b_hi; ++b)
+      if (alpha[b] != Scalar(0)) graph_rows(ds, offsets, b).noalias() += alpha[b] * graph_rows(product, offsets, b);
+  });
   add_transposed_product(adj, s, ds, offsets, &alpha);
   const StorageIndex* outer = adj.outerIndexPtr();
-  for (Index b = 0; b < nb; ++b) {
-    const Scalar a = alpha[b];
-    for (Index i = offsets[static_cast<std::size_t>(b)]; i < offsets[static_cast<std::size_t>(b) + 1]; ++i) {
-      const Scalar r = row_term ? (*row_term)[i] : Scalar(0);
-      for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) dadj[p] += a * g[p] + r;
+  parallel_graphs(offsets, [&](Index b_lo, Index b_hi) {
+    for (Index b = b_lo; b < b_hi; ++b) {
+      const Scalar a = alpha[b];
+      for (Index i = offsets[static_cast<std::size_t>(b)]; i < offsets[static_cast<std::size_t>(b) + 1]; ++i) {
+        const Scalar r = row_term ? (*row_term)[i] : Scalar(0);
+        for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) dadj[p] += a * g[p] + r;
+      }
     }
-  }
+  });
 }
 
 /// The normalised cut of the MinCut family on an adjacency M (A itself, or a motif adjacency
@@ -268,10 +282,12 @@ template <typename Scalar>
 void graph_gram(const SoftSelection<Scalar>& sel, Matrix<Scalar>& p) {
   const Index nb = num_graphs(sel), k = sel.s.cols();
   p.resize(nb * k, k);
-  for (Index b = 0; b < nb; ++b) {
-    const auto sb = graph_rows(sel.s, sel.offsets, b);
-    p.middleRows(b * k, k).noalias() = sb.transpose() * sb;
-  }
+  parallel_graphs(sel.offsets, [&](Index b_lo, Index b_hi) {
+    for (Index b = b_lo; b < b_hi; ++b) {
+      const auto sb = graph_rows(sel.s, sel.offsets, b);
+      product_transpose_rows(sb, sb, p.middleRows(b * k, k));
+    }
+  });
 }
 
 /// Per-graph column sums u_b = S_b^T v (v = 1 when `v` is null), stacked as a B x K matrix.

@@ -5,6 +5,7 @@
 /// `GCNConv`: the graph convolution of Kipf & Welling, PyG's `torch_geometric.nn.GCNConv`.
 
 #include <gnnpool/core/errors.hpp>
+#include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/detail/column_sums.hpp>
 #include <gnnpool/detail/propagate.hpp>
@@ -119,11 +120,11 @@ class GCNConv {
     const Matrix<Scalar>& w = params[m_weight];
     cache.transform_first = m_out <= m_in;
     if (cache.transform_first) {
-      cache.h.noalias() = x * w.transpose();
+      detail::assign_product(cache.h, x, w.transpose());
       detail::propagate<Scalar>(adj, values, diag, cache.h, y);
     } else {
       detail::propagate<Scalar>(adj, values, diag, x, cache.h);
-      y.noalias() = cache.h * w.transpose();
+      detail::assign_product(y, cache.h, w.transpose());
     }
     if (has_bias()) y.rowwise() += params[m_bias].row(0);
   }
@@ -146,13 +147,14 @@ class GCNConv {
     if (cache.transform_first) {
       Matrix<Scalar> dh;
       detail::propagate_transpose<Scalar>(adj, values, diag, dy, dh);
-      dparams[m_weight].noalias() = dh.transpose() * x;
-      if (din.x) din.x->noalias() = dh * w;
+      detail::assign_product_transpose(dparams[m_weight], dh, x);
+      if (din.x) detail::assign_product(*din.x, dh, w);
       if (din.adj) edge_gradients(adj, cache, dy, cache.h, *din.adj);
     } else {
-      dparams[m_weight].noalias() = dy.transpose() * cache.h;
+      detail::assign_product_transpose(dparams[m_weight], dy, cache.h);
       if (din.x || din.adj) {
-        const Matrix<Scalar> dz = dy * w;
+        Matrix<Scalar> dz;
+        detail::assign_product(dz, dy, w);
         if (din.x) detail::propagate_transpose<Scalar>(adj, values, diag, dz, *din.x);
         if (din.adj) edge_gradients(adj, cache, dz, x, *din.adj);
       }
@@ -207,8 +209,10 @@ class GCNConv {
     }
     if (m_options.normalize) {
       const Scalar* s = cache.dinv.data();
-      for (Index i = 0; i < n; ++i)
-        for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) cache.values[e] = s[i] * val[e] * s[inner[e]];
+      detail::parallel_rows(n, [&](Index lo, Index hi) {
+        for (Index i = lo; i < hi; ++i)
+          for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) cache.values[e] = s[i] * val[e] * s[inner[e]];
+      });
       if (m_options.add_self_loops) cache.diag = cache.added.cwiseProduct(cache.dinv).cwiseProduct(cache.dinv);
     } else if (m_options.add_self_loops) {
       cache.diag = cache.added;

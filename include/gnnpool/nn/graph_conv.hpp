@@ -6,6 +6,7 @@
 /// `torch_geometric.nn.GraphConv` with aggr = 'add'.
 
 #include <gnnpool/core/errors.hpp>
+#include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/detail/column_sums.hpp>
 #include <gnnpool/detail/propagate.hpp>
@@ -79,13 +80,13 @@ class GraphConv {
     cache.aggregate_first = m_in <= m_out;
     if (cache.aggregate_first) {
       detail::propagate<Scalar>(adj, adj.valuePtr(), nullptr, x, cache.h);
-      y.noalias() = cache.h * w_rel.transpose();
+      detail::assign_product(y, cache.h, w_rel.transpose());
     } else {
-      cache.h.noalias() = x * w_rel.transpose();
+      detail::assign_product(cache.h, x, w_rel.transpose());
       detail::propagate<Scalar>(adj, adj.valuePtr(), nullptr, cache.h, y);
     }
     if (has_bias()) y.rowwise() += params[m_rel.bias_slot()].row(0);
-    y.noalias() += x * params[m_root.weight_slot()].transpose();
+    detail::product_rows(x, params[m_root.weight_slot()].transpose(), y, true);
   }
 
   /// Assigns *din.x (N x in) and *din.adj (nnz(adj)) where not null, and this layer's slots of
@@ -104,20 +105,21 @@ class GraphConv {
     if (cache.aggregate_first) {
       m_rel.backward(params, cache.h, none, dy, nullptr, dparams);
       if (din.x || din.adj) {
-        const Matrix<Scalar> dz = dy * w_rel;
+        Matrix<Scalar> dz;
+        detail::assign_product(dz, dy, w_rel);
         if (din.x) detail::propagate_transpose<Scalar>(adj, adj.valuePtr(), nullptr, dz, *din.x);
         if (din.adj) detail::edge_dots<Scalar>(adj, dz, x, *din.adj);
       }
     } else {
       Matrix<Scalar> dh;
       detail::propagate_transpose<Scalar>(adj, adj.valuePtr(), nullptr, dy, dh);
-      dparams[m_rel.weight_slot()].noalias() = dh.transpose() * x;
+      detail::assign_product_transpose(dparams[m_rel.weight_slot()], dh, x);
       if (has_bias()) dparams[m_rel.bias_slot()] = detail::column_sums(dy);
-      if (din.x) din.x->noalias() = dh * w_rel;
+      if (din.x) detail::assign_product(*din.x, dh, w_rel);
       if (din.adj) detail::edge_dots<Scalar>(adj, dy, cache.h, *din.adj);
     }
     m_root.backward(params, x, none, dy, nullptr, dparams);
-    if (din.x) din.x->noalias() += dy * params[m_root.weight_slot()];
+    if (din.x) detail::product_rows(dy, params[m_root.weight_slot()], *din.x, true);
   }
 
  private:

@@ -5,6 +5,7 @@
 /// `Linear`: y = x W^T + b, PyTorch's `torch.nn.Linear`.
 
 #include <gnnpool/core/errors.hpp>
+#include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/detail/column_sums.hpp>
 
@@ -58,7 +59,7 @@ class Linear {
                Cache& /*cache*/) const {
     GNNPOOL_CHECK(x.cols() == m_in, shape_error, m_name, ": x is ", detail::shape(x.rows(), x.cols()),
                   " but the layer expects ", m_in, " input features");
-    y.noalias() = x * params[m_weight].transpose();
+    detail::assign_product(y, x, params[m_weight].transpose());
     if (has_bias()) y.rowwise() += params[m_bias].row(0);
   }
 
@@ -67,8 +68,8 @@ class Linear {
                 const ConstMatrixRef<Scalar>& dy, Matrix<Scalar>* dx, ParameterSet<Scalar>& dparams) const {
     GNNPOOL_CHECK(dy.rows() == x.rows() && dy.cols() == m_out, shape_error, m_name, ": dy is ",
                   detail::shape(dy.rows(), dy.cols()), ", expected ", detail::shape(x.rows(), m_out));
-    if (dx) dx->noalias() = dy * params[m_weight];
-    dparams[m_weight].noalias() = dy.transpose() * x;
+    if (dx) detail::assign_product(*dx, dy, params[m_weight]);
+    detail::assign_product_transpose(dparams[m_weight], dy, x);
     if (has_bias()) dparams[m_bias] = detail::column_sums(dy);
   }
 

@@ -105,7 +105,7 @@ class AttentionReadout {
       detail::segment_weighted_sum_backward<Scalar>(in.x, cache.alpha.data(), in.offsets, dout, dx, dz.data());
     }
     detail::segment_softmax_backward(cache.alpha.data(), dz.data(), in.offsets, dz.data());
-    if (din.x) dx.noalias() += dz * params[m_gate.weight_slot()];
+    if (din.x) detail::product_rows(dz, params[m_gate.weight_slot()], dx, true);
     m_gate.backward(params, in.x, none, dz, nullptr, dparams);
   }
 

@@ -74,7 +74,7 @@ class AttentionSumReadout {
                Cache& cache) const {
     detail::check_readout_forward(in, m_in, layer_name());
     cache.nodes = in.x.rows();
-    cache.score.noalias() = in.x * params[m_kernel];
+    detail::assign_product(cache.score, in.x, params[m_kernel]);
     cache.alpha.resize(in.x.rows(), 1);
     detail::segment_softmax(cache.score.data(), in.offsets, m_eps, cache.alpha.data());
     detail::segment_weighted_sum<Scalar>(in.x, cache.alpha.data(), in.offsets, out);
@@ -88,8 +88,8 @@ class AttentionSumReadout {
     Matrix<Scalar>& dx = din.x ? *din.x : scratch;  // the weighted-sum backward writes both
     detail::segment_weighted_sum_backward<Scalar>(in.x, cache.alpha.data(), in.offsets, dout, dx, dz.data());
     detail::segment_softmax_backward(cache.alpha.data(), dz.data(), in.offsets, dz.data());
-    if (din.x) dx.noalias() += dz * params[m_kernel].transpose();
-    dparams[m_kernel].noalias() = in.x.transpose() * dz;
+    if (din.x) detail::product_rows(dz, params[m_kernel].transpose(), dx, true);
+    detail::assign_product_transpose(dparams[m_kernel], in.x, dz);
   }
 
  private:

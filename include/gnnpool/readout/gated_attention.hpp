@@ -74,15 +74,17 @@ class GatedAttentionReadout {
     const Scalar* s = cache.gate.data();
     const Index graphs = in.num_graphs(), c = out_features();
     out.resize(graphs, c);
-    for (Index g = 0; g < graphs; ++g) {
-      Scalar* o = out.data() + g * c;
-      std::fill(o, o + c, Scalar(0));
-      for (Index i = detail::segment_begin(in.offsets, g); i < detail::segment_end(in.offsets, g); ++i) {
-        const Scalar* fi = cache.features.data() + i * c;
-        const Scalar* si = s + i * c;
-        for (Index k = 0; k < c; ++k) o[k] += si[k] * fi[k];
+    detail::parallel_graphs(in.offsets, [&](Index g_lo, Index g_hi) {
+      for (Index g = g_lo; g < g_hi; ++g) {
+        Scalar* o = out.data() + g * c;
+        std::fill(o, o + c, Scalar(0));
+        for (Index i = detail::segment_begin(in.offsets, g); i < detail::segment_end(in.offsets, g); ++i) {
+          const Scalar* fi = cache.features.data() + i * c;
+          const Scalar* si = s + i * c;
+          for (Index k = 0; k < c; ++k) o[k] += si[k] * fi[k];
+        }
       }
-    }
+    });
   }
 
   /// Assigns *din.x (N x F) when not null, and this readout's slots of dparams.
@@ -90,24 +92,25 @@ class GatedAttentionReadout {
                 const ConstMatrixRef<Scalar>& dout, BatchGradRef<Scalar> din, ParameterSet<Scalar>& dparams) const {
     const Index c = out_features();
     detail::check_readout_backward(in, m_in, cache.nodes, m_in, dout, c, layer_name());
-    const Index graphs = in.num_graphs();
     Matrix<Scalar> dfeatures(in.x.rows(), c), dlogits(in.x.rows(), c);
-    for (Index g = 0; g < graphs; ++g) {
-      const Scalar* d = dout.data() + g * c;
-      for (Index i = detail::segment_begin(in.offsets, g); i < detail::segment_end(in.offsets, g); ++i) {
-        const Scalar* fi = cache.features.data() + i * c;
-        const Scalar* si = cache.gate.data() + i * c;
-        Scalar* dfi = dfeatures.data() + i * c;
-        Scalar* dai = dlogits.data() + i * c;
-        for (Index k = 0; k < c; ++k) {
-          dfi[k] = si[k] * d[k];
-          dai[k] = fi[k] * d[k] * si[k] * (Scalar(1) - si[k]);
+    detail::parallel_graphs(in.offsets, [&](Index g_lo, Index g_hi) {
+      for (Index g = g_lo; g < g_hi; ++g) {
+        const Scalar* d = dout.data() + g * c;
+        for (Index i = detail::segment_begin(in.offsets, g); i < detail::segment_end(in.offsets, g); ++i) {
+          const Scalar* fi = cache.features.data() + i * c;
+          const Scalar* si = cache.gate.data() + i * c;
+          Scalar* dfi = dfeatures.data() + i * c;
+          Scalar* dai = dlogits.data() + i * c;
+          for (Index k = 0; k < c; ++k) {
+            dfi[k] = si[k] * d[k];
+            dai[k] = fi[k] * d[k] * si[k] * (Scalar(1) - si[k]);
+          }
         }
       }
-    }
+    });
     const typename Linear<Scalar>::Cache none;
     m_features.backward(params, in.x, none, dfeatures, din.x, dparams);
-    if (din.x) din.x->noalias() += dlogits * params[m_attention.weight_slot()];
+    if (din.x) detail::product_rows(dlogits, params[m_attention.weight_slot()], *din.x, true);
     m_attention.backward(params, in.x, none, dlogits, nullptr, dparams);
   }
 

@@ -66,9 +66,11 @@ class SoftReduce {
     const bool act = m_options.activation != Activation::identity;
     Matrix<Scalar>& z = act ? cache.z : x_out;
     z.resize(nb * k, in.x.cols());
-    for (Index b = 0; b < nb; ++b)
-      z.middleRows(b * k, k).noalias() =
-          detail::graph_rows(sel.s, sel.offsets, b).transpose() * detail::graph_rows(in.x, in.offsets, b);
+    detail::parallel_graphs(sel.offsets, [&](Index b_lo, Index b_hi) {
+      for (Index b = b_lo; b < b_hi; ++b)
+        detail::product_transpose_rows(detail::graph_rows(sel.s, sel.offsets, b), detail::graph_rows(in.x, in.offsets, b),
+                                       z.middleRows(b * k, k));
+    });
     if (m_options.cluster_mean) {
       cache.cluster_size.resize(nb * k);
       for (Index b = 0; b < nb; ++b)
@@ -130,9 +132,11 @@ class SoftReduce {
     if (m_options.activation != Activation::identity) return cache.z;
     const Index nb = detail::num_graphs(sel), k = sel.s.cols();
     Matrix<Scalar> z(nb * k, in.x.cols());
-    for (Index b = 0; b < nb; ++b)
-      z.middleRows(b * k, k).noalias() =
-          detail::graph_rows(sel.s, sel.offsets, b).transpose() * detail::graph_rows(in.x, in.offsets, b);
+    detail::parallel_graphs(sel.offsets, [&](Index b_lo, Index b_hi) {
+      for (Index b = b_lo; b < b_hi; ++b)
+        detail::product_transpose_rows(detail::graph_rows(sel.s, sel.offsets, b), detail::graph_rows(in.x, in.offsets, b),
+                                       z.middleRows(b * k, k));
+    });
     for (Index r = 0; r < nb * k; ++r) z.row(r) *= inverse_size(cache.cluster_size[r]);
     return z;
   }
@@ -140,12 +144,15 @@ class SoftReduce {
   /// dS_b += X_b dM_b^T and dX_b += S_b dM_b for every graph.
   static void accumulate(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, const Matrix<Scalar>& dm,
                          BatchGrad<Scalar>& din, Matrix<Scalar>& dsel) {
-    const Index nb = detail::num_graphs(sel), k = sel.s.cols();
-    for (Index b = 0; b < nb; ++b) {
-      const auto dmb = dm.middleRows(b * k, k);
-      detail::graph_rows(dsel, sel.offsets, b).noalias() += detail::graph_rows(in.x, in.offsets, b) * dmb.transpose();
-      detail::graph_rows(din.x, in.offsets, b).noalias() += detail::graph_rows(sel.s, sel.offsets, b) * dmb;
-    }
+    const Index k = sel.s.cols();
+    detail::parallel_graphs(sel.offsets, [&](Index b_lo, Index b_hi) {
+      for (Index b = b_lo; b < b_hi; ++b) {
+        const auto dmb = dm.middleRows(b * k, k);
+        detail::product_rows(detail::graph_rows(in.x, in.offsets, b), dmb.transpose(), detail::graph_rows(dsel, sel.offsets, b),
+                             true);
+        detail::product_rows(detail::graph_rows(sel.s, sel.offsets, b), dmb, detail::graph_rows(din.x, in.offsets, b), true);
+      }
+    });
   }
 
   SoftReduceOptions m_options;

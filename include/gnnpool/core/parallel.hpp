@@ -1,0 +1,192 @@
+#ifndef GNNPOOL_CORE_PARALLEL_HPP
+#define GNNPOOL_CORE_PARALLEL_HPP
+
+/// \file
+/// Optional multi-core execution (docs/parallel.md). gnnpool starts no thread of its own: its hot
+/// loops run on OpenMP's threads when the code that includes gnnpool is compiled with OpenMP
+/// (`-fopenmp`, CMake `OpenMP::OpenMP_CXX`; gnnpool's own targets: `GNNPOOL_WITH_OPENMP`), as
+/// Eigen's do, and serially otherwise.
+///
+/// Results are bit-identical for any number of threads, and to a build without OpenMP:
+/// - every loop is cut into a FIXED partition (chunks of rows, of graphs or of feature columns
+///   whose bounds depend on the sizes of the data only, never on the number of threads);
+/// - a loop whose chunks write disjoint outputs (a row per node, an edge, a graph) computes each
+///   output exactly as the serial loop does, so its partition does not change a bit;
+/// - a reduction (a sum over the rows of a graph, say dW = dYᵀ X) sums each chunk into its own
+///   partial, and the partials are added in chunk order, by one thread.
+/// Eigen's own multi-threaded products choose their blocking by the number of threads, so they
+/// would break this: gnnpool's targets define EIGEN_DONT_PARALLELIZE, and a consumer who wants
+/// the guarantee defines it too (gnnpool splits its large products itself, below).
+///
+/// Cost: one OpenMP region per parallel loop (a few microseconds); loops over fewer than two
+/// chunks run inline, so small inputs never pay it.
+
+#include <gnnpool/core/types.hpp>
+
+#include <algorithm>
+#include <exception>
+#include <utility>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace gnnpool {
+
+/// Whether this translation unit was compiled with OpenMP (gnnpool's loops may run in parallel).
+inline constexpr bool openmp_enabled =
+#ifdef _OPENMP
+    true;
+#else
+    false;
+#endif
+
+/// The number of threads gnnpool's loops use (OpenMP's `omp_get_max_threads()`; 1 without OpenMP).
+inline int num_threads() noexcept {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+/// Sets the number of threads of the calling thread's later parallel loops (OpenMP's
+/// `omp_set_num_threads`; `OMP_NUM_THREADS` sets the default). Results do not depend on it.
+/// Without OpenMP it does nothing. n < 1 is taken as 1.
+inline void set_num_threads(int n) noexcept {
+#ifdef _OPENMP
+  omp_set_num_threads(std::max(n, 1));
+#else
+  (void)n;
+#endif
+}
+
+namespace detail {
+
+/// Rows per chunk of the row-parallel loops and of the chunked products (about 256 KB of
+/// float features at F = 64: a chunk stays in L2).
+inline constexpr Index row_grain = 1024;
+
+/// The most partials a chunked reduction keeps (bounds its memory at this many outputs).
+inline constexpr Index max_partials = 32;
+
+/// f(c) for every c in [0, count), in parallel when OpenMP is on, count >= 2 and the caller is
+/// not already inside a parallel region. f must write outputs that no other c writes. The first
+/// exception thrown by an f is rethrown here after the loop (none escapes an OpenMP region).
+template <typename F>
+void parallel_for(Index count, F&& f) {
+#ifdef _OPENMP
+  if (count >= 2 && !omp_in_parallel() && omp_get_max_threads() > 1) {
+    std::exception_ptr error;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (Index c = 0; c < count; ++c) {
+      try {
+        f(c);
+      } catch (...) {
+#pragma omp critical(gnnpool_parallel_error)
+        if (!error) error = std::current_exception();
+      }
+    }
+    if (error) std::rethrow_exception(error);
+    return;
+  }
+#endif
+  for (Index c = 0; c < count; ++c) f(c);
+}
+
+/// The number of chunks of `grain` items that cover n items.
+inline Index chunk_count(Index n, Index grain) { return n <= 0 ? 0 : (n + grain - 1) / grain; }
+
+/// f(lo, hi) over the fixed row chunks [lo, hi) of [0, n) (chunks of `grain` rows).
+template <typename F>
+void parallel_rows(Index n, F&& f, Index grain = row_grain) {
+  const Index chunks = chunk_count(n, grain);
+  if (chunks <= 1) {
+    if (n > 0) f(Index(0), n);
+    return;
+  }
+  parallel_for(chunks, [&](Index c) { f(c * grain, std::min(n, (c + 1) * grain)); });
+}
+
+/// f(b_lo, b_hi) over consecutive runs of whole graphs [b_lo, b_hi) of a batch with `offsets`
+/// (B + 1 node offsets): a run closes once it holds `grain` nodes or more, so the partition
+/// depends on the graph sizes only. Graphs are never split (their outputs are disjoint).
+template <typename F>
+void parallel_graphs(const IndexVector& offsets, F&& f, Index grain = row_grain) {
+  const Index graphs = static_cast<Index>(offsets.size()) - 1;
+  if (graphs <= 0) return;
+  const Index nodes = offsets.back() - offsets.front();
+  if (graphs == 1 || nodes <= grain) {
+    f(Index(0), graphs);
+    return;
+  }
+  std::vector<Index> starts{0};
+  for (Index b = 0; b < graphs; ++b)
+    if (offsets[static_cast<std::size_t>(b + 1)] - offsets[static_cast<std::size_t>(starts.back())] >= grain &&
+        b + 1 < graphs)
+      starts.push_back(b + 1);
+  starts.push_back(graphs);
+  const Index runs = static_cast<Index>(starts.size()) - 1;
+  parallel_for(runs, [&](Index c) { f(starts[static_cast<std::size_t>(c)], starts[static_cast<std::size_t>(c + 1)]); });
+}
+
+/// dst = lhs * rhs (or dst += lhs * rhs when `add`), with dst already lhs.rows() x rhs.cols():
+/// one Eigen product per fixed chunk of rows of lhs, the chunks in parallel. A row of dst is
+/// computed by one chunk's product, so the result does not depend on the number of threads.
+template <typename Lhs, typename Rhs, typename Dst>
+void product_rows(const Lhs& lhs, const Rhs& rhs, Dst&& dst, bool add = false) {
+  parallel_rows(lhs.rows(), [&](Index lo, Index hi) {
+    auto d = dst.middleRows(lo, hi - lo);
+    if (add)
+      d.noalias() += lhs.middleRows(lo, hi - lo) * rhs;
+    else
+      d.noalias() = lhs.middleRows(lo, hi - lo) * rhs;
+  });
+}
+
+/// dst = aᵀ b (or dst += aᵀ b when `add`) for a: N x p, b: N x q, with dst already p x q: a
+/// reduction over the N rows. The rows are cut into at most `max_partials` fixed chunks (of
+/// max(row_grain, ⌈N / max_partials⌉) rows: sizes from N only); each chunk's product goes to its
+/// own partial, in parallel, and the partials are added in chunk order. One chunk: one product,
+/// as Eigen alone would compute it. Memory: the partials, at most max_partials p q scalars.
+template <typename A, typename B, typename Dst>
+void product_transpose_rows(const A& a, const B& b, Dst&& dst, bool add = false) {
+  using Scalar = typename std::decay_t<Dst>::Scalar;
+  const Index n = a.rows();
+  const Index grain = std::max(row_grain, (n + max_partials - 1) / max_partials);
+  const Index chunks = chunk_count(n, grain);
+  if (chunks <= 1) {
+    if (add)
+      dst.noalias() += a.transpose() * b;
+    else
+      dst.noalias() = a.transpose() * b;
+    return;
+  }
+  std::vector<Matrix<Scalar>> partial(static_cast<std::size_t>(chunks));
+  parallel_for(chunks, [&](Index c) {
+    const Index lo = c * grain, m = std::min(n, lo + grain) - lo;
+    partial[static_cast<std::size_t>(c)].noalias() = a.middleRows(lo, m).transpose() * b.middleRows(lo, m);
+  });
+  if (!add) dst.setZero();
+  for (const Matrix<Scalar>& p : partial) dst += p;
+}
+
+/// dst = lhs * rhs by `product_rows` (dst resized; it must not alias lhs or rhs).
+template <typename Scalar, typename Lhs, typename Rhs>
+void assign_product(Matrix<Scalar>& dst, const Lhs& lhs, const Rhs& rhs) {
+  dst.resize(lhs.rows(), rhs.cols());
+  product_rows(lhs, rhs, dst);
+}
+
+/// dst = aᵀ b by `product_transpose_rows` (dst resized; it must not alias a or b).
+template <typename Scalar, typename A, typename B>
+void assign_product_transpose(Matrix<Scalar>& dst, const A& a, const B& b) {
+  dst.resize(a.cols(), b.cols());
+  product_transpose_rows(a, b, dst);
+}
+
+}  // namespace detail
+}  // namespace gnnpool
+
+#endif

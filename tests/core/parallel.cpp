@@ -1,0 +1,160 @@
+// gnnpool/core/parallel.hpp: the fixed partitions, and the promise of docs/parallel.md that
+// results are bit-identical for any number of threads. Every pooler and readout (the layer zoo
+// of tests/support/layer_zoo.hpp plus the poolers it does not hold) runs forward and backward
+// at 1, 2 and 3 threads, in float and double, on a batch of many graphs and on one graph large
+// enough to be cut into several row chunks; outputs, losses (every loss of loss/ is part of one
+// of these poolers) and every gradient are compared byte for byte. Without OpenMP the test still
+// runs (then every run is serial and it checks that the chunked code is deterministic).
+
+#include "support/layer_zoo.hpp"
+
+#include <gnnpool/core/parallel.hpp>
+#include <gnnpool/pool/asap_pool.hpp>
+#include <gnnpool/pool/edge_contraction_pool.hpp>
+#include <gnnpool/pool/maxcut_pool.hpp>
+#include <gnnpool/pool/no_pool.hpp>
+#include <gnnpool/pool/pan_pool.hpp>
+#include <gnnpool/pool/sep_pool.hpp>
+#include <gnnpool/testing/random_graph.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace gnnpool_test_core_parallel {
+
+using namespace gnnpool;
+
+namespace {
+
+/// Restores the thread count the test found.
+struct ThreadsGuard {
+  int saved = num_threads();
+  ~ThreadsGuard() { set_num_threads(saved); }
+};
+
+template <typename Scalar>
+std::vector<std::unique_ptr<test::ZooEntry<Scalar>>> every_layer(ParameterSet<Scalar>& params, Index f) {
+  using test::zoo_detail::PoolEntry;
+  auto layers = test::make_zoo<Scalar>(params, f, test::ZooHyper{.clusters = 4});
+  const auto add = [&](auto entry) { test::zoo_detail::add<Scalar>(layers, std::move(entry)); };
+  add(PoolEntry("SAGPool(gcn)", SAGPool<Scalar>(params, "sag_gcn", f, {.scorer = SAGScorer::gcn})));
+  add(PoolEntry("TopKPool(min_score)", TopKPool<Scalar>(params, "topk_ms", f, {.min_score = 0.01})));
+  add(PoolEntry("ASAPPool", ASAPPool<Scalar>(params, "asap", f)));
+  add(PoolEntry("PANPool", PANPool<Scalar>(params, "pan", f)));
+  add(PoolEntry("EdgeContractionPool", EdgeContractionPool<Scalar>(params, "ec", f)));
+  add(PoolEntry("MaxCutPool", MaxCutPool<Scalar>(params, "maxcut", f)));
+  add(PoolEntry("SEPPool", SEPPool<Scalar>(params, "sep", f)));
+  add(PoolEntry("NoPool", NoPool<Scalar>(params, "none", f)));
+  return layers;
+}
+
+/// Byte equality of two runs (NaN == NaN here: the bytes are what must not change).
+bool same_bytes(const std::vector<double>& a, const std::vector<double>& b) {
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
+}
+
+template <typename Scalar>
+void check_thread_counts() {
+  constexpr Index f = 36;  // > 32: the feature-column blocks of the scatter products are used too
+  std::vector<Index> sizes;
+  for (Index b = 0; b < 48; ++b) sizes.push_back(20 + (b * 37) % 61);  // 48 graphs, 20..80 nodes
+  const Batch<Scalar> many = testing::random_batch<Scalar>(sizes, 6.0, f, 11);
+  const Batch<Scalar> large = testing::random_graph<Scalar>(2200, 6600, f, 12);  // 3 row chunks
+  REQUIRE(many.num_nodes() > 2 * detail::row_grain);
+
+  ParameterSet<Scalar> params;
+  const auto layers = every_layer<Scalar>(params, f);
+  params.initialize(5);
+  ThreadsGuard guard;
+  for (const auto& layer : layers) {
+    // The dense per-graph methods (NDP's Kron reduction, EigenPool's eigenvectors, NMF's and
+    // BN-Pool's n x n products) are quadratic or cubic in a graph's size: the batch of small
+    // graphs is enough for them (EigenPool takes 40 s on the large graph).
+    const std::string& name = layer->name();
+    const bool small_only = name.starts_with("NDP") || name == "EigenPool" || name == "NMFPool" || name == "BNPool";
+    for (const Batch<Scalar>* batch : {&many, &large}) {
+      if (small_only && batch == &large) continue;
+      INFO(layer->name() << " on " << batch->num_graphs() << " graphs, " << batch->num_nodes() << " nodes");
+      set_num_threads(1);
+      const std::vector<double> serial = layer->run(params, *batch, 3);
+      REQUIRE(!serial.empty());
+      for (const int threads : {2, 3}) {
+        set_num_threads(threads);
+        INFO(threads << " threads");
+        CHECK(same_bytes(layer->run(params, *batch, 3), serial));
+      }
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("parallel: every pooler and readout gives the same bytes at 1, 2 and 3 threads", "[core][parallel]") {
+  check_thread_counts<float>();
+  check_thread_counts<double>();
+}
+
+TEST_CASE("parallel: the partitions are fixed and cover every item once", "[core][parallel]") {
+  ThreadsGuard guard;
+  for (const int threads : {1, 3}) {
+    set_num_threads(threads);
+    // Rows: chunks of row_grain, the last one shorter.
+    const Index n = 3 * detail::row_grain + 5;
+    std::vector<int> seen(static_cast<std::size_t>(n), 0);
+    std::vector<Index> chunk_starts;
+    detail::parallel_rows(n, [&](Index lo, Index hi) {
+      for (Index i = lo; i < hi; ++i) ++seen[static_cast<std::size_t>(i)];
+    });
+    for (const int s : seen) CHECK(s == 1);
+    // Graphs: a run closes once it holds row_grain nodes; a graph is never split.
+    IndexVector offsets{0};
+    for (int b = 0; b < 50; ++b) offsets.push_back(offsets.back() + 100);  // 50 graphs of 100 nodes
+    std::vector<std::atomic<int>> graph_seen(50);
+    std::atomic<int> runs = 0;
+    detail::parallel_graphs(offsets, [&](Index b_lo, Index b_hi) {
+      ++runs;
+      CHECK((b_hi - b_lo == 11 || b_hi == 50));  // 11 graphs = 1100 nodes >= 1024
+      for (Index b = b_lo; b < b_hi; ++b) ++graph_seen[static_cast<std::size_t>(b)];
+    });
+    CHECK(runs == 5);
+    for (const auto& s : graph_seen) CHECK(s == 1);
+  }
+}
+
+TEST_CASE("parallel: an exception inside a parallel loop reaches the caller", "[core][parallel]") {
+  ThreadsGuard guard;
+  set_num_threads(3);
+  CHECK_THROWS_WITH(detail::parallel_for(8,
+                                         [](Index c) {
+                                           if (c == 5) throw std::runtime_error("chunk 5 failed");
+                                         }),
+                    "chunk 5 failed");
+}
+
+TEST_CASE("parallel: chunked products equal Eigen's within rounding, and exactly with one chunk", "[core][parallel]") {
+  ThreadsGuard guard;
+  set_num_threads(2);
+  const Matrix<double> a = testing::random_features<double>(5000, 7, 1);
+  const Matrix<double> b = testing::random_features<double>(5000, 3, 2);
+  Matrix<double> atb;
+  detail::assign_product_transpose(atb, a, b);
+  const Matrix<double> reference = a.transpose() * b;
+  CHECK((atb - reference).cwiseAbs().maxCoeff() < 1e-11);
+  Matrix<double> small_atb;
+  detail::assign_product_transpose(small_atb, a.topRows(100), b.topRows(100));
+  const Matrix<double> small_reference = a.topRows(100).transpose() * b.topRows(100);
+  CHECK(small_atb == small_reference);
+  Matrix<double> ab;
+  const Matrix<double> w = testing::random_features<double>(7, 4, 3);
+  detail::assign_product(ab, a, w);
+  CHECK((ab - a * w).cwiseAbs().maxCoeff() < 1e-12);
+  detail::product_rows(a, w, ab, /*add=*/true);
+  CHECK((ab - 2.0 * (a * w)).cwiseAbs().maxCoeff() < 1e-12);
+}
+
+}  // namespace gnnpool_test_core_parallel
