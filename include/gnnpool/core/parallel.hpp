@@ -131,6 +131,23 @@ void parallel_graphs(const IndexVector& offsets, F&& f, Index grain = row_grain)
   parallel_for(runs, [&](Index c) { f(starts[static_cast<std::size_t>(c)], starts[static_cast<std::size_t>(c + 1)]); });
 }
 
+/// f(b, lo, hi) over node ranges [lo, hi) that lie inside graph b, for a loop whose rows are
+/// independent but read a per-graph constant: a batch of one graph is cut into row chunks,
+/// a batch of several into runs of whole graphs (`parallel_graphs`).
+template <typename F>
+void parallel_graph_rows(const IndexVector& offsets, F&& f, Index grain = row_grain) {
+  const Index graphs = static_cast<Index>(offsets.size()) - 1;
+  if (graphs == 1) {
+    const Index first = offsets.front();
+    parallel_rows(offsets.back() - first, [&](Index lo, Index hi) { f(Index(0), first + lo, first + hi); }, grain);
+    return;
+  }
+  parallel_graphs(offsets, [&](Index b_lo, Index b_hi) {
+    for (Index b = b_lo; b < b_hi; ++b)
+      f(b, offsets[static_cast<std::size_t>(b)], offsets[static_cast<std::size_t>(b + 1)]);
+  }, grain);
+}
+
 /// dst = lhs * rhs (or dst += lhs * rhs when `add`), with dst already lhs.rows() x rhs.cols():
 /// one Eigen product per fixed chunk of rows of lhs, the chunks in parallel. A row of dst is
 /// computed by one chunk's product, so the result does not depend on the number of threads.

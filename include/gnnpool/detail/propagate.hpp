@@ -14,7 +14,6 @@
 #include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/types.hpp>
 
-#include <algorithm>
 #include <string_view>
 
 namespace gnnpool::detail {
@@ -67,9 +66,10 @@ void propagate(const SparseMatrix<Scalar>& adj, const Scalar* values, const Scal
 }
 
 /// out = M^T in (out resized; must not alias in): row i of `in` is scattered to the rows adj
-/// stores in row i. O(nnz * F). A scatter cannot be cut by rows, so with F >= 32 the feature
-/// columns are cut into blocks of 16 that run in parallel (each element is still summed in the
-/// serial order); one feature runs serially.
+/// stores in row i. O(nnz * F). Serial: a scatter cannot be cut by rows without two threads
+/// adding into one row, and a fixed cut of the feature columns into blocks costs the serial run
+/// one pass over the edges per block (the same cut of the soft poolers' scatter made MinCut at
+/// S100k 30 % slower on one thread).
 template <typename Scalar>
 void propagate_transpose(const SparseMatrix<Scalar>& adj, const Scalar* values, const Scalar* diag,
                          const ConstMatrixRef<Scalar>& in, Matrix<Scalar>& out) {
@@ -77,27 +77,18 @@ void propagate_transpose(const SparseMatrix<Scalar>& adj, const Scalar* values, 
   const StorageIndex* outer = adj.outerIndexPtr();
   const StorageIndex* inner = adj.innerIndexPtr();
   out.resize(n, f);
+  if (diag) {
+    for (Index i = 0; i < n; ++i) out.row(i) = diag[i] * in.row(i);
+  } else {
+    out.setZero();
+  }
   if (f == 1) {
-    for (Index i = 0; i < n; ++i) out(i, 0) = diag ? diag[i] * in(i, 0) : Scalar(0);
     for (Index i = 0; i < n; ++i)
       for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) out(inner[e], 0) += values[e] * in(i, 0);
     return;
   }
-  constexpr Index block = 16;
-  const Index blocks = f >= 2 * block && n > row_grain ? chunk_count(f, block) : 1;
-  const Index width = blocks == 1 ? f : block;
-  parallel_for(blocks, [&](Index c) {
-    const Index c0 = c * width, w = std::min(f, c0 + width) - c0;
-    for (Index i = 0; i < n; ++i) {
-      if (diag)
-        out.row(i).segment(c0, w) = diag[i] * in.row(i).segment(c0, w);
-      else
-        out.row(i).segment(c0, w).setZero();
-    }
-    for (Index i = 0; i < n; ++i)
-      for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e)
-        out.row(inner[e]).segment(c0, w).noalias() += values[e] * in.row(i).segment(c0, w);
-  });
+  for (Index i = 0; i < n; ++i)
+    for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) out.row(inner[e]).noalias() += values[e] * in.row(i);
 }
 
 /// g[e] = <a_i, b_j> for every stored entry e = (i, j) of adj: dL/dM_ij when M's output is

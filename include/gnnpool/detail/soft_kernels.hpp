@@ -18,6 +18,7 @@
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/core/types.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <string_view>
 
@@ -96,6 +97,8 @@ void add_transposed_product(const SparseMatrix<Scalar>& adj, const Matrix<Scalar
   const StorageIndex* inner = adj.innerIndexPtr();
   const Scalar* val = adj.valuePtr();
   // Graphs in parallel: the adjacency is block-diagonal, so a graph scatters into its own rows.
+  // One graph runs serially: a fixed cut of its K columns into blocks of 8 made MinCut at S100k
+  // 30 % slower on one thread (a pass over the edges per block, half-width vectors).
   parallel_graphs(offsets, [&](Index b_lo, Index b_hi) {
     for (Index b = b_lo; b < b_hi; ++b) {
       const Scalar c = alpha ? (*alpha)[b] : Scalar(1);
@@ -207,19 +210,16 @@ void graph_quadratic_form_backward(const SparseMatrix<Scalar>& adj, const SoftSe
   const Vector<Scalar>& g = form.inner;
   const Matrix<Scalar>& product = form.product;
   const IndexVector& offsets = sel.offsets;
-  parallel_graphs(offsets, [&](Index b_lo, Index b_hi) {
-    for (Index b = b_lo; b < b_hi; ++b)
-      if (alpha[b] != Scalar(0)) graph_rows(ds, offsets, b).noalias() += alpha[b] * graph_rows(product, offsets, b);
+  parallel_graph_rows(offsets, [&](Index b, Index lo, Index hi) {
+    if (alpha[b] != Scalar(0)) ds.middleRows(lo, hi - lo).noalias() += alpha[b] * product.middleRows(lo, hi - lo);
   });
   add_transposed_product(adj, s, ds, offsets, &alpha);
   const StorageIndex* outer = adj.outerIndexPtr();
-  parallel_graphs(offsets, [&](Index b_lo, Index b_hi) {
-    for (Index b = b_lo; b < b_hi; ++b) {
-      const Scalar a = alpha[b];
-      for (Index i = offsets[static_cast<std::size_t>(b)]; i < offsets[static_cast<std::size_t>(b) + 1]; ++i) {
-        const Scalar r = row_term ? (*row_term)[i] : Scalar(0);
-        for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) dadj[p] += a * g[p] + r;
-      }
+  parallel_graph_rows(offsets, [&](Index b, Index lo, Index hi) {
+    const Scalar a = alpha[b];
+    for (Index i = lo; i < hi; ++i) {
+      const Scalar r = row_term ? (*row_term)[i] : Scalar(0);
+      for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) dadj[p] += a * g[p] + r;
     }
   });
 }

@@ -5,6 +5,7 @@
 /// `row_softmax`: softmax of every row of a dense matrix, with its backward pass.
 
 #include <gnnpool/core/errors.hpp>
+#include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/types.hpp>
 
 #include <cmath>
@@ -70,14 +71,16 @@ void row_softmax_backward(const std::type_identity_t<ConstMatrixRef<Scalar>>& s,
   dlogits.resize(n, k);
   // Raw row loops (the rows are contiguous): per-row Eigen expressions cost more than the
   // arithmetic for K of a few tens. Each row's dot is taken before the row is overwritten.
-  for (Index i = 0; i < n; ++i) {
-    const Scalar* si = s.data() + i * k;
-    const Scalar* gi = ds.data() + i * k;
-    Scalar* di = dlogits.data() + i * k;
-    Scalar dot(0);
-    for (Index q = 0; q < k; ++q) dot += si[q] * gi[q];
-    for (Index q = 0; q < k; ++q) di[q] = si[q] * (gi[q] - dot);
-  }
+  detail::parallel_rows(n, [&](Index lo, Index hi) {
+    for (Index i = lo; i < hi; ++i) {
+      const Scalar* si = s.data() + i * k;
+      const Scalar* gi = ds.data() + i * k;
+      Scalar* di = dlogits.data() + i * k;
+      Scalar dot(0);
+      for (Index q = 0; q < k; ++q) dot += si[q] * gi[q];
+      for (Index q = 0; q < k; ++q) di[q] = si[q] * (gi[q] - dot);
+    }
+  });
 }
 
 }  // namespace gnnpool

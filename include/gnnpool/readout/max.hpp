@@ -130,17 +130,20 @@ class MaxReadout {
                   layer_name(), ": the cache holds tie sets for ", cache.argmax_offsets.size() - 1,
                   " (graph, channel) pairs but the batch has ", graphs, " graphs of ", f, " channels");
     dx.resize(in.x.rows(), f);
-    for (Index g = 0; g < graphs; ++g) {
-      const Index lo = detail::segment_begin(in.offsets, g), hi = detail::segment_end(in.offsets, g);
-      std::fill(dx.data() + lo * f, dx.data() + hi * f, Scalar(0));
-      const Index* bounds = cache.argmax_offsets.data() + g * f;
-      for (Index c = 0; c < f; ++c) {
-        const Index p0 = bounds[c], p1 = bounds[c + 1];
-        if (p0 == p1) continue;
-        const Scalar share = dout(g, c) / static_cast<Scalar>(p1 - p0);
-        for (Index p = p0; p < p1; ++p) dx(cache.argmax[static_cast<std::size_t>(p)], c) = share;
+    // Runs of graphs in parallel: a graph's tie sets hold only its own nodes.
+    detail::parallel_graphs(in.offsets, [&](Index g_lo, Index g_hi) {
+      for (Index g = g_lo; g < g_hi; ++g) {
+        const Index lo = detail::segment_begin(in.offsets, g), hi = detail::segment_end(in.offsets, g);
+        std::fill(dx.data() + lo * f, dx.data() + hi * f, Scalar(0));
+        const Index* bounds = cache.argmax_offsets.data() + g * f;
+        for (Index c = 0; c < f; ++c) {
+          const Index p0 = bounds[c], p1 = bounds[c + 1];
+          if (p0 == p1) continue;
+          const Scalar share = dout(g, c) / static_cast<Scalar>(p1 - p0);
+          for (Index p = p0; p < p1; ++p) dx(cache.argmax[static_cast<std::size_t>(p)], c) = share;
+        }
       }
-    }
+    });
   }
 };
 

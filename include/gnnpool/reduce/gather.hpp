@@ -7,6 +7,7 @@
 
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/errors.hpp>
+#include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/detail/prefetch.hpp>
 
@@ -46,15 +47,20 @@ class GatherReduce {
     const Index f = in.x.cols();
     const auto row_bytes = static_cast<std::size_t>(f) * sizeof(Scalar);
     x_out.resize(m, f);
-    for (Index r = 0; r < m; ++r) {
-      // The representatives come in score order: fetch the rows a few iterations ahead.
-      if (r + prefetch_distance < m)
-        detail::prefetch_bytes(in.x.data() + sel.representative[static_cast<std::size_t>(r + prefetch_distance)] * f, row_bytes);
-      const Index i = sel.representative[static_cast<std::size_t>(r)];
-      if (m_gate) x_out.row(r) = in.x.row(i) * sel.weight[i];
-      else x_out.row(r) = in.x.row(i);
-      if (m_multiplier != Scalar(1)) x_out.row(r) *= m_multiplier;
-    }
+    // Output rows in parallel (each is written once). The backward stays serial: it scatters
+    // into the rows of dX, which two output rows may share in a general selection.
+    detail::parallel_rows(m, [&](Index r_lo, Index r_hi) {
+      for (Index r = r_lo; r < r_hi; ++r) {
+        // The representatives come in score order: fetch the rows a few iterations ahead.
+        if (r + prefetch_distance < r_hi)
+          detail::prefetch_bytes(in.x.data() + sel.representative[static_cast<std::size_t>(r + prefetch_distance)] * f,
+                                 row_bytes);
+        const Index i = sel.representative[static_cast<std::size_t>(r)];
+        if (m_gate) x_out.row(r) = in.x.row(i) * sel.weight[i];
+        else x_out.row(r) = in.x.row(i);
+        if (m_multiplier != Scalar(1)) x_out.row(r) *= m_multiplier;
+      }
+    });
   }
 
   /// Adds dL/dX into din.x and dL/d(weight) into dsel.

@@ -8,6 +8,7 @@
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/numeric.hpp>
+#include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/nn/activation.hpp>
@@ -115,7 +116,7 @@ struct ScoreHead {
     GNNPOOL_CHECK(std::isfinite(cache.norm), invalid_argument, layer, ": the weight '", weight_name,
                   "' holds a non-finite value");
     score.resize(n);
-    score.noalias() = x * p.transpose();
+    detail::product_rows(x, p.transpose(), score);
     for (Index i = 0; i < n; ++i)
       GNNPOOL_CHECK(std::isfinite(score[i]), invalid_argument, layer, ": the score of node ", i,
                     " is not finite (the features of node ", i, " hold a NaN or an infinity)");
@@ -155,8 +156,8 @@ struct ScoreHead {
         const Scalar dot = ds.segment(lo, len).dot(score.segment(lo, len));
         dz.segment(lo, len) = (score.segment(lo, len).array() * (ds.segment(lo, len).array() - dot)).matrix();
       }
-      if (dx) dx->noalias() += dz * p;
-      if (dp) dp->noalias() = dz.transpose() * x;
+      if (dx) detail::product_rows(dz, p, *dx, true);
+      if (dp) detail::assign_product_transpose(*dp, dz, x);
       return;
     }
     if (options.nonlinearity == Activation::tanh)
@@ -164,9 +165,9 @@ struct ScoreHead {
     else
       dz = (ds.array() * score.array() * (Scalar(1) - score.array())).matrix();
     // dz now holds dy = dL/d(z / ||p||).
-    if (dx) dx->noalias() += dz * (p / cache.norm);
+    if (dx) detail::product_rows(dz, p / cache.norm, *dx, true);
     if (dp) {
-      dp->noalias() = dz.transpose() * x;
+      detail::assign_product_transpose(*dp, dz, x);
       *dp /= cache.norm;
       *dp -= (dz.dot(cache.y) / (cache.norm * cache.norm)) * p;
     }
