@@ -107,7 +107,6 @@ TEST_CASE("parallel: the partitions are fixed and cover every item once", "[core
     // Rows: chunks of row_grain, the last one shorter.
     const Index n = 3 * detail::row_grain + 5;
     std::vector<int> seen(static_cast<std::size_t>(n), 0);
-    std::vector<Index> chunk_starts;
     detail::parallel_rows(n, [&](Index lo, Index hi) {
       for (Index i = lo; i < hi; ++i) ++seen[static_cast<std::size_t>(i)];
     });
@@ -125,6 +124,14 @@ TEST_CASE("parallel: the partitions are fixed and cover every item once", "[core
     CHECK(runs == 5);
     for (const auto& s : graph_seen) CHECK(s == 1);
   }
+}
+
+TEST_CASE("parallel: set_num_threads rejects a count below one", "[core][parallel][errors]") {
+  ThreadsGuard guard;
+  CHECK_THROWS_WITH(set_num_threads(0), Catch::Contains("set_num_threads") && Catch::Contains("got 0"));
+  CHECK_THROWS_AS(set_num_threads(-3), gnnpool::invalid_argument);
+  set_num_threads(2);
+  CHECK(num_threads() == (openmp_enabled ? 2 : 1));
 }
 
 TEST_CASE("parallel: an exception inside a parallel loop reaches the caller", "[core][parallel]") {

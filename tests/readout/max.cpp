@@ -139,4 +139,26 @@ TEST_CASE("MaxReadout satisfies the readout contract", "[readout][max][gradcheck
   gnnpool::test::check_readout_contract(make_max, 4, 31, "MaxReadout");
 }
 
+TEST_CASE("MaxReadout backward rejects a cache whose tie sets do not fit the batch", "[readout][max][errors]") {
+  Matrix<double> x(5, 2);
+  x << 1, 2, 3, 4, 5, 6, 7, 8, 9, 10;
+  const auto batch = gnnpool::test::split_rows(x, IndexVector{0, 2, 5});
+  ParameterSet<double> params, dparams;
+  const MaxReadout<double> readout;
+  Matrix<double> out, dx;
+  MaxReadout<double>::Cache cache;
+  readout.forward(params, batch, out, cache);
+  const Matrix<double> dout = Matrix<double>::Ones(2, 2);
+  // A node of graph 1 in graph 0's tie set (a cache of another batch with the same shapes).
+  auto wrong_node = cache;
+  wrong_node.argmax[0] = 3;
+  CHECK_THROWS_WITH(readout.backward(params, batch, wrong_node, dout, {&dx, nullptr}, dparams),
+                    Catch::Contains("MaxReadout") && Catch::Contains("names node 3, outside the graph's nodes [0, 2)"));
+  // Tie-set bounds past the node list.
+  auto wrong_bounds = cache;
+  wrong_bounds.argmax_offsets.back() = 40;
+  CHECK_THROWS_WITH(readout.backward(params, batch, wrong_bounds, dout, {&dx, nullptr}, dparams),
+                    Catch::Contains("is [3, 40) of 4 entries"));
+}
+
 }  // namespace gnnpool_test_readout_max

@@ -8,8 +8,8 @@
 /// Eigen's do, and serially otherwise.
 ///
 /// Results are bit-identical for any number of threads, and to a build without OpenMP:
-/// - every loop is cut into a FIXED partition (chunks of rows, of graphs or of feature columns
-///   whose bounds depend on the sizes of the data only, never on the number of threads);
+/// - every loop is cut into a FIXED partition (chunks of rows or runs of whole graphs whose
+///   bounds depend on the sizes of the data only, never on the number of threads);
 /// - a loop whose chunks write disjoint outputs (a row per node, an edge, a graph) computes each
 ///   output exactly as the serial loop does, so its partition does not change a bit;
 /// - a reduction (a sum over the rows of a graph, say dW = dYᵀ X) sums each chunk into its own
@@ -21,6 +21,7 @@
 /// Cost: one OpenMP region per parallel loop (a few microseconds); loops over fewer than two
 /// chunks run inline, so small inputs never pay it.
 
+#include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/types.hpp>
 
 #include <algorithm>
@@ -53,12 +54,11 @@ inline int num_threads() noexcept {
 
 /// Sets the number of threads of the calling thread's later parallel loops (OpenMP's
 /// `omp_set_num_threads`; `OMP_NUM_THREADS` sets the default). Results do not depend on it.
-/// Without OpenMP it does nothing. n < 1 is taken as 1.
-inline void set_num_threads(int n) noexcept {
+/// Without OpenMP it only checks n. Throws invalid_argument when n < 1.
+inline void set_num_threads(int n) {
+  GNNPOOL_CHECK(n >= 1, invalid_argument, "set_num_threads: the number of threads must be >= 1, got ", n);
 #ifdef _OPENMP
-  omp_set_num_threads(std::max(n, 1));
-#else
-  (void)n;
+  omp_set_num_threads(n);
 #endif
 }
 

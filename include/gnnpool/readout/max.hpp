@@ -138,9 +138,21 @@ class MaxReadout {
         const Index* bounds = cache.argmax_offsets.data() + g * f;
         for (Index c = 0; c < f; ++c) {
           const Index p0 = bounds[c], p1 = bounds[c + 1];
+          // The tie sets are trusted for their bounds only after this check: a cache of another
+          // batch with the same shapes would otherwise write outside the graph (a race between
+          // threads, or past dx).
+          GNNPOOL_CHECK(0 <= p0 && p0 <= p1 && p1 <= static_cast<Index>(cache.argmax.size()), shape_error,
+                        layer_name(), ": the cache's tie set of graph ", g, ", channel ", c, " is [", p0, ", ",
+                        p1, ") of ", cache.argmax.size(), " entries (backward needs the cache of the same forward)");
           if (p0 == p1) continue;
           const Scalar share = dout(g, c) / static_cast<Scalar>(p1 - p0);
-          for (Index p = p0; p < p1; ++p) dx(cache.argmax[static_cast<std::size_t>(p)], c) = share;
+          for (Index p = p0; p < p1; ++p) {
+            const Index node = cache.argmax[static_cast<std::size_t>(p)];
+            GNNPOOL_CHECK(lo <= node && node < hi, shape_error, layer_name(), ": the cache's tie set of graph ", g,
+                          " names node ", node, ", outside the graph's nodes [", lo, ", ", hi,
+                          ") (backward needs the cache of the same forward)");
+            dx(node, c) = share;
+          }
         }
       }
     });

@@ -10,6 +10,7 @@
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/core/sparse_selection.hpp>
+#include <gnnpool/detail/prefetch.hpp>
 #include <gnnpool/detail/segment_softmax.hpp>
 #include <gnnpool/detail/self_loops.hpp>
 #include <gnnpool/nn/activation.hpp>
@@ -61,7 +62,8 @@ struct ASAPOptions {
 /// Parameters (tgp's names under prefix): `lin.weight` [F, F], `lin.bias`, `att.weight` [1, 2F],
 ///   `att.bias` [1, 1], `select_scorer.lin1.weight` [1, F], `select_scorer.lin1.bias`,
 ///   `select_scorer.lin2.weight` (no bias), `select_scorer.lin3.weight`, `select_scorer.lin3.bias`.
-/// Cache: Â and its map to A, m, q, r, alpha, c, a, b, phi (O(N F + E)).
+/// Cache: Â and its map to A, m, q, r, alpha, c, [a, b, l3], phi (O(N F + E)), and the backward's
+///   workspace (reused by the next call: training steps do not allocate).
 /// Cost O((N + E) F) both ways plus the ranking; no N x N matrix.
 /// Errors: feature width, options (min_score), non-finite fitness.
 template <typename Scalar_>
@@ -75,13 +77,13 @@ class ASAPSelect {
     std::vector<StorageIndex> source;       ///< entry of A behind each entry of Â (-1: added loop)
     Matrix<Scalar> max, query, cluster;     ///< m, q, c (N x F)
     Vector<Scalar> raw, alpha;              ///< r before the leaky ReLU, alpha (nnz(Â))
-    Matrix<Scalar> a, b, l3;                ///< LEConv terms (N x 1)
+    Matrix<Scalar> score;                   ///< LEConv terms [a, b, l3] (N x 3)
     Vector<Scalar> phi, fit;                ///< N
     std::vector<StorageIndex> entry;        ///< Â entry of each selection entry
     /// Backward workspace, reused between calls so that repeated training steps do not allocate
     /// (N x F and nnz(Â) buffers: at N = 10⁴ glibc maps and faults them in again at every call):
     /// a Cache serves one forward / backward pair at a time.
-    mutable Matrix<Scalar> dcluster, part, dquery, dmax, dfit, dphi, da, db;
+    mutable Matrix<Scalar> dcluster, dquery, dmax, dfit, dphi, dscore;
     mutable Vector<Scalar> dalpha, du, dv;
   };
 
@@ -117,12 +119,22 @@ class ASAPSelect {
     const StorageIndex* outer = g.outerIndexPtr();
     const StorageIndex* inner = g.innerIndexPtr();
     const Index nnz = g.nonZeros();
+    const std::size_t row_bytes = sizeof(Scalar) * static_cast<std::size_t>(f);
     // Master query: column-wise max over each cluster, then lin.
+    // The rows x_j are visited in the order of Â's entries, which the hardware prefetcher cannot
+    // predict: each pass over the entries asks for the row `ahead` entries on.
+    const auto prefetch_row = [&](StorageIndex e) {
+      if (e + ahead < nnz) detail::prefetch_bytes(in.x.row(inner[e + ahead]).data(), row_bytes);
+    };
     cache.max.resize(n, f);
     for (Index i = 0; i < n; ++i) {
       auto m = cache.max.row(i);
+      prefetch_row(outer[i]);
       m = in.x.row(inner[outer[i]]);  // every row of Â has its loop
-      for (StorageIndex e = outer[i] + 1; e < outer[i + 1]; ++e) m = m.cwiseMax(in.x.row(inner[e]));
+      for (StorageIndex e = outer[i] + 1; e < outer[i + 1]; ++e) {
+        prefetch_row(e);
+        m = m.cwiseMax(in.x.row(inner[e]));
+      }
     }
     typename Linear<Scalar>::Cache none;
     m_lin->forward(params, cache.max, cache.query, none);
@@ -134,26 +146,44 @@ class ASAPSelect {
     const auto slope = static_cast<Scalar>(m_options.negative_slope);
     cache.raw.resize(nnz);
     cache.alpha.resize(nnz);
-    for (Index i = 0; i < n; ++i)
-      for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) {
-        cache.raw[e] = u[i] + v[inner[e]] + bias;
-        cache.alpha[e] = cache.raw[e] > Scalar(0) ? cache.raw[e] : slope * cache.raw[e];
+    {
+      // Raw pointers: through the vectors' operator[] the compiler must assume that the stores
+      // may change u, v and the bias, and reloads them at every entry.
+      const Scalar* up = u.data();
+      const Scalar* vp = v.data();
+      Scalar* raw = cache.raw.data();
+      Scalar* act = cache.alpha.data();
+      for (Index i = 0; i < n; ++i) {
+        const Scalar ui = up[i];
+        for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) raw[e] = ui + vp[inner[e]] + bias;
       }
+      // The leaky ReLU as a separate pass over contiguous arrays: it vectorises, and the sign of
+      // r, random, costs no branch mispredictions.
+      for (Index e = 0; e < nnz; ++e) act[e] = (raw[e] > Scalar(0) ? Scalar(1) : slope) * raw[e];
+    }
     detail::segment_softmax(cache.alpha, outer, n);
     cache.cluster.setZero(n, f);
     for (Index i = 0; i < n; ++i)
-      for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e)
+      for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) {
+        prefetch_row(e);
         cache.cluster.row(i).noalias() += cache.alpha[e] * in.x.row(inner[e]);
+      }
     // Fitness: LEConv on Â, then the nonlinearity.
-    m_lin1->forward(params, cache.cluster, cache.a, none);
-    m_lin2->forward(params, cache.cluster, cache.b, none);
-    m_lin3->forward(params, cache.cluster, cache.l3, none);
+    // The three F -> 1 linears as one N x F by F x 3 product (one pass over c).
+    Matrix<Scalar> weights(f, 3);
+    weights.col(0) = params[m_lin1->weight_slot()].row(0).transpose();
+    weights.col(1) = params[m_lin2->weight_slot()].row(0).transpose();
+    weights.col(2) = params[m_lin3->weight_slot()].row(0).transpose();
+    detail::assign_product(cache.score, cache.cluster, weights);
+    cache.score.col(0).array() += params[m_lin1->bias_slot()](0, 0);
+    cache.score.col(2).array() += params[m_lin3->bias_slot()](0, 0);
     cache.phi.resize(n);
     const Scalar* w = g.valuePtr();
+    const Matrix<Scalar>& sc = cache.score;
     for (Index i = 0; i < n; ++i) {
-      Scalar acc = cache.l3(i, 0);
-      for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e)
-        acc += edge_weight(w, e) * (cache.a(inner[e], 0) - cache.b(i, 0));
+      Scalar acc = sc(i, 2);
+      const Scalar bi = sc(i, 1);
+      for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) acc += edge_weight(w, e) * (sc(inner[e], 0) - bi);
       cache.phi[i] = acc;
       GNNPOOL_CHECK(std::isfinite(acc), invalid_argument, layer, ": the fitness of node ", i,
                     " is not finite (the features, the edge weights or the weights hold a NaN or an infinity)");
@@ -210,36 +240,53 @@ class ASAPSelect {
       dfit(sel.representative[static_cast<std::size_t>(c)], 0) += dsel[entries + c];
     activation_backward<Scalar>(m_options.topk.nonlinearity, Matrix<Scalar>(cache.phi), Matrix<Scalar>(cache.fit), dfit,
                                 dphi);
-    // LEConv.
-    Matrix<Scalar>& da = cache.da;
-    Matrix<Scalar>& db = cache.db;
-    da.setZero(n, 1);
-    db.setZero(n, 1);
+    // LEConv: dscore = [da, db, dphi] (N x 3), then the three linears as one product each way.
+    Matrix<Scalar>& dscore = cache.dscore;
+    const Matrix<Scalar>& sc = cache.score;
+    dscore.resize(n, 3);
+    dscore.col(0).setZero();
+    dscore.col(1).setZero();
+    dscore.col(2) = dphi.col(0);
     for (Index i = 0; i < n; ++i) {
       const Scalar d = dphi(i, 0);
+      Scalar dbi = 0;
       for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) {
         const StorageIndex j = inner[e];
         const Scalar we = edge_weight(w, e);
-        da(j, 0) += we * d;
-        db(i, 0) -= we * d;
+        dscore(j, 0) += we * d;
+        dbi -= we * d;
         const StorageIndex src = cache.source[static_cast<std::size_t>(e)];
-        if (m_options.fitness_edge_weights && src >= 0) din.adj[src] += d * (cache.a(j, 0) - cache.b(i, 0));
+        if (m_options.fitness_edge_weights && src >= 0) din.adj[src] += d * (sc(j, 0) - sc(i, 1));
       }
+      dscore(i, 1) = dbi;
     }
-    typename Linear<Scalar>::Cache none;
+    Matrix<Scalar> weights(3, f);
+    weights.row(0) = params[m_lin1->weight_slot()].row(0);
+    weights.row(1) = params[m_lin2->weight_slot()].row(0);
+    weights.row(2) = params[m_lin3->weight_slot()].row(0);
     Matrix<Scalar>& dcluster = cache.dcluster;
-    Matrix<Scalar>& part = cache.part;
-    m_lin1->backward(params, cache.cluster, none, da, &dcluster, dparams);
-    m_lin2->backward(params, cache.cluster, none, db, &part, dparams);
-    dcluster += part;
-    m_lin3->backward(params, cache.cluster, none, dphi, &part, dparams);
-    dcluster += part;
-    // Cluster features c_i = sum alpha_e x_j.
+    detail::assign_product(dcluster, dscore, weights);
+    Matrix<Scalar> dweights;
+    detail::assign_product_transpose(dweights, dscore, cache.cluster);
+    dparams[m_lin1->weight_slot()] = dweights.row(0);
+    dparams[m_lin2->weight_slot()] = dweights.row(1);
+    dparams[m_lin3->weight_slot()] = dweights.row(2);
+    const Matrix<Scalar> dbias = detail::column_sums(dscore);
+    dparams[m_lin1->bias_slot()].setConstant(1, 1, dbias(0, 0));
+    dparams[m_lin3->bias_slot()].setConstant(1, 1, dbias(0, 2));
+    typename Linear<Scalar>::Cache none;
+    // Cluster features c_i = sum alpha_e x_j: dalpha_e += <dc_i, x_j> here; dx_j += alpha_e dc_i
+    // is added in the last pass, which visits the same entries (one update of each row x_j per
+    // entry instead of two).
+    const Index nnz = g.nonZeros();
+    const std::size_t row_bytes = sizeof(Scalar) * static_cast<std::size_t>(f);
+    const auto prefetch_row = [&](StorageIndex e) {
+      if (e + ahead < nnz) detail::prefetch_bytes(in.x.row(inner[e + ahead]).data(), row_bytes);
+    };
     for (Index i = 0; i < n; ++i)
       for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) {
-        const StorageIndex j = inner[e];
-        dalpha[e] += dcluster.row(i).dot(in.x.row(j));
-        din.x.row(j).noalias() += cache.alpha[e] * dcluster.row(i);
+        prefetch_row(e);
+        dalpha[e] += dcluster.row(i).dot(in.x.row(inner[e]));
       }
     // Softmax, leaky ReLU, then the attention's two halves.
     detail::segment_softmax_backward(cache.alpha, dalpha, outer, n);
@@ -248,43 +295,67 @@ class ASAPSelect {
     Vector<Scalar>& dv = cache.dv;
     du.setZero(n);
     dv.setZero(n);
-    for (Index i = 0; i < n; ++i)
-      for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) {
-        const Scalar dr = cache.raw[e] > Scalar(0) ? dalpha[e] : slope * dalpha[e];
-        du[i] += dr;
-        dv[inner[e]] += dr;
+    {
+      const Scalar* raw = cache.raw.data();
+      Scalar* dr = dalpha.data();
+      for (Index e = 0; e < nnz; ++e) dr[e] *= raw[e] > Scalar(0) ? Scalar(1) : slope;
+      Scalar* dup = du.data();
+      Scalar* dvp = dv.data();
+      for (Index i = 0; i < n; ++i) {
+        Scalar sum = 0;
+        for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) {
+          sum += dr[e];
+          dvp[inner[e]] += dr[e];
+        }
+        dup[i] += sum;
       }
+    }
     const Matrix<Scalar>& att = params[m_att->weight_slot()];
     Matrix<Scalar>& datt = dparams[m_att->weight_slot()];
     datt.resize(1, 2 * f);
     datt.leftCols(f).noalias() = du.transpose() * cache.query;
     datt.rightCols(f).noalias() = dv.transpose() * in.x;
     dparams[m_att->bias_slot()].setConstant(1, 1, du.sum());
-    din.x.noalias() += dv * att.rightCols(f);
     Matrix<Scalar>& dquery = cache.dquery;
     dquery.noalias() = du * att.leftCols(f);
     Matrix<Scalar>& dmax = cache.dmax;
     m_lin->backward(params, cache.max, none, dquery, &dmax, dparams);
-    // Column-wise max: split among the tied members. Plain loops over the F columns vectorise.
+    // Last pass over the entries: dx_j += alpha_e dc_i (the cluster features) + dm_i split among
+    // the members tied at the column-wise max; dx_i += dv_i att_x (the attention's x half).
+    // Plain loops over the F columns vectorise; the tie count's pass brings the cluster's rows
+    // into L1 for the update.
+    const Scalar* att_x = att.data() + f;  // att is 1 x 2F
     std::vector<Scalar> ties(static_cast<std::size_t>(f)), share(static_cast<std::size_t>(f));
+    Scalar* tie = ties.data();
+    Scalar* sh = share.data();
     for (Index i = 0; i < n; ++i) {
       const Scalar* top = cache.max.row(i).data();
+      const Scalar* dci = dcluster.row(i).data();
       std::fill(ties.begin(), ties.end(), Scalar(0));
       for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) {
+        prefetch_row(e);
+        detail::prefetch_bytes(din.x.row(inner[e]).data(), row_bytes);
         const Scalar* xj = in.x.row(inner[e]).data();
-        for (Index c = 0; c < f; ++c) ties[static_cast<std::size_t>(c)] += xj[c] == top[c] ? Scalar(1) : Scalar(0);
+        for (Index c = 0; c < f; ++c) tie[c] += xj[c] == top[c] ? Scalar(1) : Scalar(0);
       }
       // Every column attains its maximum at least once, so ties >= 1.
-      for (Index c = 0; c < f; ++c) share[static_cast<std::size_t>(c)] = dmax(i, c) / ties[static_cast<std::size_t>(c)];
+      for (Index c = 0; c < f; ++c) sh[c] = dmax(i, c) / tie[c];
       for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) {
         const Scalar* xj = in.x.row(inner[e]).data();
         Scalar* dj = din.x.row(inner[e]).data();
-        for (Index c = 0; c < f; ++c) dj[c] += xj[c] == top[c] ? share[static_cast<std::size_t>(c)] : Scalar(0);
+        const Scalar a = cache.alpha[e];
+        for (Index c = 0; c < f; ++c) dj[c] += a * dci[c] + (xj[c] == top[c] ? sh[c] : Scalar(0));
       }
+      Scalar* di = din.x.row(i).data();
+      const Scalar dvi = dv[i];
+      for (Index c = 0; c < f; ++c) di[c] += dvi * att_x[c];
     }
   }
 
  private:
+  /// How many entries ahead the passes over Â prefetch the row x_j.
+  static constexpr StorageIndex ahead = 4;
+
   Scalar edge_weight(const Scalar* w, StorageIndex e) const { return m_options.fitness_edge_weights ? w[e] : Scalar(1); }
 
   Index m_in;
