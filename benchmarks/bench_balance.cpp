@@ -8,11 +8,12 @@
 //   S100k = one random graph, N = 10^5, E = 10^6 stored entries, K = 25, F = 64 (tgp's dense
 //           path cannot hold it; its unbatched path was not timed there).
 // Each case includes the pooler's default scorer (tgp's one-Linear MLP F -> K) and reports the
-// peak resident memory of the case (VmHWM after a reset) as `peak_MB`. LaPool has no S100k case:
-// its S is dense per graph (every node against every leader, as tgp), about 9 000 leaders here,
-// a 10^5 x 9 000 block (7 GB in double). BNPool's reconstruction loss reads every pair of a graph
-// (O(n^2 K), as tgp's dense loss): D32 and S10k only. NMFPool (its forward includes the
-// factorisation, as tgp's) has D32 and S10k; EigenPool (dense eigendecompositions per graph,
+// peak resident memory of the case (VmHWM after a reset) as `peak_MB`. LaPool's S is dense per
+// graph (every node against every leader, as tgp): at S100k, about 9 000 leaders, a 10^5 x 9 000
+// block; it has an S100k case in float only, forward and forward+backward (minutes, gigabytes;
+// left out of CTest's smoke run, as NMFPool's S10k and S100k forward: its forward includes the
+// factorisation, as tgp's). BNPool's reconstruction loss reads every pair of a graph (O(n^2 K),
+// as tgp's dense loss): D32 and S10k only. EigenPool (dense eigendecompositions per graph,
 // O(n^3)) D32 only. Machine limit of the same run: BM_SpMM, one A S product (the least a pass over
 // randomly placed rows costs).
 
@@ -165,6 +166,8 @@ BENCHMARK_TEMPLATE(BM_BNPool, float)->Apply(small_sizes);
 BENCHMARK_TEMPLATE(BM_BNPool, double)->Apply(small_sizes);
 BENCHMARK_TEMPLATE(BM_NMF, float)->Apply(small_sizes);
 BENCHMARK_TEMPLATE(BM_NMF, double)->Apply(small_sizes);
+BENCHMARK_TEMPLATE(BM_LaPool, float)->Args({s100k, 0})->Args({s100k, 1})->ArgNames({"size", "bwd"})->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_NMF, float)->Args({s100k, 0})->ArgNames({"size", "bwd"})->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(BM_EigenPool, float)->Args({0, 0})->Args({0, 1})->ArgNames({"size", "bwd"})->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(BM_EigenPool, double)->Args({0, 0})->Args({0, 1})->ArgNames({"size", "bwd"})->Unit(benchmark::kMillisecond);
 

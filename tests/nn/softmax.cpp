@@ -102,4 +102,27 @@ TEST_CASE("row_softmax rejects undefined rows and mismatched shapes", "[nn][soft
       {"row_softmax_backward", "ds is 2 x 3", "s is 3 x 2"});
 }
 
+TEST_CASE("row_softmax over several row chunks: the same bytes and the same error for 1 and 3 threads",
+          "[nn][softmax][parallel]") {
+  using gnnpool::test::require_throws_with;
+  const int saved = gnnpool::num_threads();
+  // 2 500 rows of 7: three chunks of whole rows (1 024, 1 024, 452), the last with a scalar tail.
+  Matrix<float> l = gnnpool::testing::random_features<float>(2500, 7, 5) * 6.0f;
+  Matrix<float> one, three;
+  gnnpool::set_num_threads(1);
+  gnnpool::row_softmax<float>(l, one);
+  gnnpool::set_num_threads(3);
+  gnnpool::row_softmax<float>(l, three);
+  CHECK(one == three);
+  CHECK(((one.rowwise().sum().array() - 1.0f).abs() < 1e-6f).all());
+  // Bad rows in the second and third chunks: the lowest is named, whatever the thread count.
+  l(2400, 3) = std::numeric_limits<float>::quiet_NaN();
+  l(1500, 0) = std::numeric_limits<float>::infinity();
+  for (const int threads : {1, 3}) {
+    gnnpool::set_num_threads(threads);
+    require_throws_with<gnnpool::invalid_argument>([&] { gnnpool::row_softmax<float>(l, one); }, {"row 1500"});
+  }
+  gnnpool::set_num_threads(saved);
+}
+
 }  // namespace gnnpool_test_nn_softmax

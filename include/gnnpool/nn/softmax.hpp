@@ -8,6 +8,7 @@
 #include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/types.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <type_traits>
 
@@ -35,26 +36,40 @@ void row_softmax(const std::type_identity_t<ConstMatrixRef<Scalar>>& logits, Mat
     return;
   }
   if (s.data() != logits.data()) s = logits;  // in place when s aliases logits
-  // Whole-matrix passes rather than one Eigen expression per row: for K of a few tens the
-  // per-row overhead dominated, and one exp over the flat N K array is vectorised throughout.
+  // Passes over fixed chunks of whole rows (in parallel) rather than one Eigen expression per
+  // row: for K of a few tens the per-row overhead dominated, and one exp over a chunk's flat
+  // array is vectorised throughout. Every chunk but the last holds a multiple of 16 entries
+  // (row_grain rows), so each entry takes the same exp path (packet or scalar tail) as in one
+  // pass over the whole matrix, for any number of threads.
   Scalar* p = s.data();
-  const Vector<Scalar> m = s.rowwise().maxCoeff();
-  for (Index i = 0; i < n; ++i)
-    for (Index q = 0; q < k; ++q) p[i * k + q] -= m[i];
-  Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>> flat(p, n * k);
-  flat = flat.exp();
-  const Vector<Scalar> sum = s.rowwise().sum();
+  Vector<Scalar> m(n), sum(n);
+  detail::parallel_rows(n, [&](Index lo, Index hi) {
+    for (Index i = lo; i < hi; ++i) {
+      Scalar* row = p + i * k;
+      Scalar top = row[0];
+      for (Index q = 1; q < k; ++q) top = std::max(top, row[q]);
+      m[i] = top;
+      for (Index q = 0; q < k; ++q) row[q] -= top;
+    }
+    Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>> flat(p + lo * k, (hi - lo) * k);
+    flat = flat.exp();
+    for (Index i = lo; i < hi; ++i) {
+      Scalar* row = p + i * k;
+      Scalar total(0);
+      for (Index q = 0; q < k; ++q) total += row[q];
+      sum[i] = total;
+      const Scalar inv = Scalar(1) / total;
+      for (Index q = 0; q < k; ++q) row[q] *= inv;
+    }
+  });
   // A NaN entry makes sum NaN, +inf makes m = +inf and the row NaN, all -inf makes m = -inf.
+  // The check runs after the loop, so the row it names does not depend on the thread count.
   if (!m.allFinite() || !sum.allFinite()) [[unlikely]] {
     Index row = 0;
     while (row < n && std::isfinite(m[row]) && std::isfinite(sum[row])) ++row;
     detail::raise<invalid_argument>(detail::concat(layer, ": row ", row,
                                                    " of the logits contains NaN or +inf, or only -inf; "
                                                    "its softmax is undefined"));
-  }
-  for (Index i = 0; i < n; ++i) {
-    const Scalar inv = Scalar(1) / sum[i];
-    for (Index q = 0; q < k; ++q) p[i * k + q] *= inv;
   }
 }
 
