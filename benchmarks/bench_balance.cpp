@@ -9,7 +9,7 @@
 //           path cannot hold it; its unbatched path was not timed there).
 // Each case includes the pooler's default scorer (tgp's one-Linear MLP F -> K) and reports the
 // peak resident memory of the case (VmHWM after a reset) as `peak_MB`. LaPool's S is dense per
-// graph (every node against every leader, as tgp): at S100k, about 9 000 leaders, a 10^5 x 9 000
+// graph (every node against every leader, as tgp): at S100k, 3 862 leaders, a 10^5 x 3 862
 // block; it has an S100k case in float only, forward and forward+backward (minutes, gigabytes;
 // left out of CTest's smoke run, as NMFPool's S10k and S100k forward: its forward includes the
 // factorisation, as tgp's). BNPool's reconstruction loss reads every pair of a graph (O(n^2 K),
