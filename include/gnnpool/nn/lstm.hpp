@@ -57,7 +57,9 @@ class LSTMCell {
   Index input_size() const { return m_in; }
   Index hidden_size() const { return m_hidden; }
   void parameter_slots(std::vector<Index>& out) const {
-    out.insert(out.end(), {m_weight_ih, m_weight_hh, m_bias_ih, m_bias_hh});
+    // push_back, not insert of an initializer list: GCC 12 at -O3 reports a false
+    // -Wstringop-overflow inside vector::insert here (the Release build of the tests).
+    for (const Index slot : {m_weight_ih, m_weight_hh, m_bias_ih, m_bias_hh}) out.push_back(slot);
   }
 
   /// (h_out, c_out) = step(x, (h, c)); the outputs must not alias the inputs.
