@@ -119,13 +119,8 @@ class ASAPSelect {
     const StorageIndex* outer = g.outerIndexPtr();
     const StorageIndex* inner = g.innerIndexPtr();
     const Index nnz = g.nonZeros();
-    const std::size_t row_bytes = sizeof(Scalar) * static_cast<std::size_t>(f);
+    const auto prefetch_row = [&](StorageIndex e) { prefetch_ahead(in.x, inner, nnz, e); };
     // Master query: column-wise max over each cluster, then lin.
-    // The rows x_j are visited in the order of Â's entries, which the hardware prefetcher cannot
-    // predict: each pass over the entries asks for the row `ahead` entries on.
-    const auto prefetch_row = [&](StorageIndex e) {
-      if (e + ahead < nnz) detail::prefetch_bytes(in.x.row(inner[e + ahead]).data(), row_bytes);
-    };
     cache.max.resize(n, f);
     for (Index i = 0; i < n; ++i) {
       auto m = cache.max.row(i);
@@ -280,9 +275,7 @@ class ASAPSelect {
     // entry instead of two).
     const Index nnz = g.nonZeros();
     const std::size_t row_bytes = sizeof(Scalar) * static_cast<std::size_t>(f);
-    const auto prefetch_row = [&](StorageIndex e) {
-      if (e + ahead < nnz) detail::prefetch_bytes(in.x.row(inner[e + ahead]).data(), row_bytes);
-    };
+    const auto prefetch_row = [&](StorageIndex e) { prefetch_ahead(in.x, inner, nnz, e); };
     for (Index i = 0; i < n; ++i)
       for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) {
         prefetch_row(e);
@@ -353,8 +346,13 @@ class ASAPSelect {
   }
 
  private:
-  /// How many entries ahead the passes over Â prefetch the row x_j.
+  /// The passes over Â visit the rows x_j in the order of its entries, which the hardware
+  /// prefetcher cannot predict: each asks for the row of the entry `ahead` positions on.
   static constexpr StorageIndex ahead = 4;
+  static void prefetch_ahead(const ConstMatrixRef<Scalar>& x, const StorageIndex* inner, Index nnz, StorageIndex e) {
+    if (e + ahead < nnz)
+      detail::prefetch_bytes(x.row(inner[e + ahead]).data(), sizeof(Scalar) * static_cast<std::size_t>(x.cols()));
+  }
 
   Scalar edge_weight(const Scalar* w, StorageIndex e) const { return m_options.fitness_edge_weights ? w[e] : Scalar(1); }
 
