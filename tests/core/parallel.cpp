@@ -9,6 +9,8 @@
 #include "support/layer_zoo.hpp"
 
 #include <gnnpool/core/parallel.hpp>
+#include <gnnpool/detail/propagate.hpp>
+#include <gnnpool/nn/gcn_conv.hpp>
 #include <gnnpool/pool/asap_pool.hpp>
 #include <gnnpool/pool/edge_contraction_pool.hpp>
 #include <gnnpool/pool/maxcut_pool.hpp>
@@ -21,6 +23,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -98,6 +101,85 @@ void check_thread_counts() {
 // doubles the compile time of this file (the whole layer zoo is instantiated).
 TEST_CASE("parallel: every pooler and readout gives the same bytes at 1, 2 and 3 threads", "[core][parallel]") {
   check_thread_counts<float>();
+}
+
+TEST_CASE("parallel: the large-graph paths give the same bytes at 1, 2 and 3 threads", "[core][parallel]") {
+  // Large enough for the paths that a 1 500-node graph leaves serial: the pooled CSR build of
+  // InducedConnect (chunks of 8 192 nodes), the one-feature scatter of the scorers' backward and
+  // of GCN's normalisation gradient (2 partials from 131 072 stored entries), the scatter of
+  // GatherReduce's backward and check_batch's row chunks. Two poolers cover them all (SAG's GCN
+  // scorer has both scatters); the graph is just past the thresholds, since the CI runs this at
+  // -O0 under the sanitizers.
+  constexpr Index f = 4;
+  const Batch<float> big = testing::random_graph<float>(9000, 66000, f, 21, {.weighted = true});
+  REQUIRE(detail::chunk_count(big.num_nodes(), 8 * detail::row_grain) >= 2);
+  REQUIRE(big.adj.nonZeros() >= 2 * (Index(1) << 16));
+  REQUIRE(detail::scatter_chunks(big.adj.nonZeros()) >= 2);
+  using test::zoo_detail::PoolEntry;
+  ParameterSet<float> params;
+  std::vector<std::unique_ptr<test::ZooEntry<float>>> layers;
+  const auto add = [&](auto entry) { test::zoo_detail::add<float>(layers, std::move(entry)); };
+  add(PoolEntry("SAGPool(gcn)", SAGPool<float>(params, "sag_gcn", f, {.scorer = SAGScorer::gcn})));
+  add(PoolEntry("TopKPool", TopKPool<float>(params, "topk", f)));
+  params.initialize(6);
+  ThreadsGuard guard;
+  for (const auto& layer : layers) {
+    INFO(layer->name());
+    set_num_threads(1);
+    const std::vector<double> serial = layer->run(params, big, 3);
+    REQUIRE(!serial.empty());
+    for (const int threads : {2, 3}) {
+      set_num_threads(threads);
+      INFO(threads << " threads");
+      CHECK(same_bytes(layer->run(params, big, 3), serial));
+    }
+  }
+}
+
+TEST_CASE("parallel: scatter_columns adds every entry into its column", "[core][parallel]") {
+  ThreadsGuard guard;
+  const Batch<double> g = testing::random_graph<double>(3000, 80000, 1, 5, {.weighted = true});
+  REQUIRE(detail::scatter_chunks(g.adj.nonZeros()) >= 2);
+  const Vector<double> x = testing::random_features<double>(3000, 1, 6).col(0);
+  const Vector<double> reference = SparseMatrix<double>(g.adj.transpose()) * x;
+  for (const int threads : {1, 2}) {
+    set_num_threads(threads);
+    Vector<double> out = Vector<double>::Zero(3000);
+    detail::scatter_columns(g.adj, [&](Index i, StorageIndex e) { return g.adj.valuePtr()[e] * x[i]; }, out.data());
+    CHECK((out - reference).cwiseAbs().maxCoeff() < 1e-12);
+  }
+}
+
+TEST_CASE("parallel: the checks inside parallel loops name the first bad item for any thread count",
+          "[core][parallel][errors]") {
+  ThreadsGuard guard;
+  Batch<float> g = testing::random_graph<float>(12000, 30000, 4, 9);
+  // Two bad weights in different row chunks: the message names the first.
+  const Index late = g.adj.outerIndexPtr()[11000], early = g.adj.outerIndexPtr()[300];
+  const Index early_row = 300;
+  for (const Index i : {Index(300), Index(500), Index(7000), Index(11000)})
+    REQUIRE(g.adj.outerIndexPtr()[i + 1] > g.adj.outerIndexPtr()[i]);  // rows with entries
+  for (const int threads : {1, 2, 3}) {
+    set_num_threads(threads);
+    INFO(threads << " threads");
+    Batch<float> bad = g;
+    bad.adj.valuePtr()[late] = std::numeric_limits<float>::infinity();
+    bad.adj.valuePtr()[early] = std::numeric_limits<float>::quiet_NaN();
+    CHECK_THROWS_WITH(check_batch(bad, "Test"),
+                      Catch::Contains("edge (" + std::to_string(early_row) + ", ") && Catch::Contains("non-finite"));
+    // GCN's normalisation: two nodes with a negative degree, the first one named.
+    Batch<float> negative = g;
+    for (const Index i : {Index(7000), Index(500)})
+      for (StorageIndex e = negative.adj.outerIndexPtr()[i]; e < negative.adj.outerIndexPtr()[i + 1]; ++e)
+        negative.adj.valuePtr()[e] = -5.0f;
+    ParameterSet<float> params;
+    GCNConv<float> conv(params, "conv", 4, 2);
+    params.initialize(1);
+    Matrix<float> out;
+    typename GCNConv<float>::Cache cache;
+    CHECK_THROWS_WITH(conv.forward(params, BatchRef<float>(negative), out, cache),
+                      Catch::Contains("node 500 has weighted in-degree"));
+  }
 }
 
 TEST_CASE("parallel: the partitions are fixed and cover every item once", "[core][parallel]") {

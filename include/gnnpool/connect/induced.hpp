@@ -6,6 +6,7 @@
 
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/errors.hpp>
+#include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/detail/prefetch.hpp>
 
@@ -54,7 +55,9 @@ void check_node_selection(const HardSelection<Scalar>& sel, Index n, std::string
 ///           of each pooled row are put in ascending order: nothing to do for the node order;
 ///           an insertion sort when no pooled row is longer than `short_row` (O(short_row) per
 ///           entry: sparse graphs); otherwise two counting sorts (by column, back to rows).
-///           No comparison sort of unbounded length, no dense matrix.
+///           No comparison sort of unbounded length, no dense matrix. The first pass (over
+///           fixed chunks of nodes) and the ordering of the pooled rows run in parallel; the
+///           counting sorts of the long-row case are serial.
 template <typename Scalar_>
 class InducedConnect {
  public:
@@ -76,6 +79,8 @@ class InducedConnect {
     Scalar val;
   };
   static constexpr std::size_t prefetch_distance = 8;
+  /// Nodes per chunk of the parallel scratch fill (a fixed partition: sizes from N only).
+  static constexpr Index chunk_nodes = 8 * detail::row_grain;
 
  public:
 
@@ -90,38 +95,61 @@ class InducedConnect {
     const StorageIndex* inner = in.adj.innerIndexPtr();
     // 32-bit copy of the assignment: the random lookups below stay in cache.
     std::vector<StorageIndex> to(static_cast<std::size_t>(n));
-    for (Index i = 0; i < n; ++i) to[static_cast<std::size_t>(i)] = static_cast<StorageIndex>(sel.assignment[static_cast<std::size_t>(i)]);
+    detail::parallel_rows(n, [&](Index lo, Index hi) {
+      for (Index i = lo; i < hi; ++i)
+        to[static_cast<std::size_t>(i)] = static_cast<StorageIndex>(sel.assignment[static_cast<std::size_t>(i)]);
+    });
 
     // One pass over the kept rows in node order (sequential in the CSR arrays, one assignment
     // lookup per entry): the kept entries (output column, input position, value) are appended
     // to one interleaved scratch array, row after row in node order; start[a] remembers where
     // row a begins. Rows are then read back in output order, one or two cache lines each,
-    // prefetched ahead.
-    std::size_t capacity = 0;
-    for (Index i = 0; i < n; ++i)
-      capacity += to[static_cast<std::size_t>(i)] >= 0 ? static_cast<std::size_t>(outer[i + 1] - outer[i]) : 0;
+    // prefetched ahead. In parallel over fixed chunks of nodes, each appending into its own
+    // region of the scratch array (sized by the entries of the chunk's kept rows), then over
+    // the pooled rows: every output row is written by one thread, and the result (pure data
+    // movement) is the same for any number of threads.
+    const Index chunks = detail::chunk_count(n, chunk_nodes);
+    std::vector<std::size_t> region(static_cast<std::size_t>(chunks) + 1, 0);
+    detail::parallel_for(chunks, [&](Index c) {
+      std::size_t entries = 0;
+      for (Index i = c * chunk_nodes, hi = std::min(n, (c + 1) * chunk_nodes); i < hi; ++i)
+        entries += to[static_cast<std::size_t>(i)] >= 0 ? static_cast<std::size_t>(outer[i + 1] - outer[i]) : 0;
+      region[static_cast<std::size_t>(c) + 1] = entries;
+    });
+    for (std::size_t c = 0; c < static_cast<std::size_t>(chunks); ++c) region[c + 1] += region[c];
     // Not value-initialised: every slot that is read back was written first.
-    const std::unique_ptr<Entry[]> tmp = std::make_unique_for_overwrite<Entry[]>(std::max<std::size_t>(capacity, 1));
+    const std::unique_ptr<Entry[]> tmp =
+        std::make_unique_for_overwrite<Entry[]>(std::max<std::size_t>(region.back(), 1));
     const Scalar* val = in.adj.valuePtr();
     std::vector<StorageIndex> start(static_cast<std::size_t>(m));
     std::vector<StorageIndex> row_ptr(static_cast<std::size_t>(m) + 1, 0);  // row lengths, then offsets
-    StorageIndex longest = 0;
-    std::size_t fill = 0;
-    for (Index i = 0; i < n; ++i) {
-      const StorageIndex a = to[static_cast<std::size_t>(i)];
-      if (a < 0) continue;
-      const std::size_t first = fill;
-      // Branch-free: every entry is written and the slot advances only for a kept column (the
-      // capacity counts every entry of the kept rows, so the writes stay inside it).
-      for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) {
-        const StorageIndex b = to[static_cast<std::size_t>(inner[p])];
-        tmp[fill] = Entry{b, p, val[p]};
-        fill += static_cast<std::size_t>(b >= 0);
+    std::vector<StorageIndex> chunk_longest(static_cast<std::size_t>(chunks), 0);
+    // Raw pointers in the loops below: their stores cannot alias them, so they stay in registers.
+    Entry* const scratch = tmp.get();
+    StorageIndex* const row_start = start.data();
+    StorageIndex* const row_len = row_ptr.data() + 1;
+    detail::parallel_for(chunks, [&](Index c) {
+      std::size_t fill = region[static_cast<std::size_t>(c)];
+      StorageIndex longest = 0;
+      for (Index i = c * chunk_nodes, hi = std::min(n, (c + 1) * chunk_nodes); i < hi; ++i) {
+        const StorageIndex a = to[static_cast<std::size_t>(i)];
+        if (a < 0) continue;
+        const std::size_t first = fill;
+        // Branch-free: every entry is written and the slot advances only for a kept column (the
+        // region counts every entry of the kept rows, so the writes stay inside it).
+        for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) {
+          const StorageIndex b = to[static_cast<std::size_t>(inner[p])];
+          scratch[fill] = Entry{b, p, val[p]};
+          fill += static_cast<std::size_t>(b >= 0);
+        }
+        row_start[a] = static_cast<StorageIndex>(first);
+        row_len[a] = static_cast<StorageIndex>(fill - first);
+        longest = std::max(longest, static_cast<StorageIndex>(fill - first));
       }
-      start[static_cast<std::size_t>(a)] = static_cast<StorageIndex>(first);
-      row_ptr[static_cast<std::size_t>(a) + 1] = static_cast<StorageIndex>(fill - first);
-      longest = std::max(longest, static_cast<StorageIndex>(fill - first));
-    }
+      chunk_longest[static_cast<std::size_t>(c)] = longest;
+    });
+    const StorageIndex longest =
+        chunk_longest.empty() ? 0 : *std::max_element(chunk_longest.begin(), chunk_longest.end());
     for (std::size_t a = 0; a < static_cast<std::size_t>(m); ++a) row_ptr[a + 1] += row_ptr[a];
     const std::size_t kept = static_cast<std::size_t>(row_ptr.back());
     adj_out.resize(m, m);
@@ -130,33 +158,38 @@ class InducedConnect {
     StorageIndex* col = adj_out.innerIndexPtr();
     Scalar* out_val = adj_out.valuePtr();
     cache.source.resize(kept);
+    StorageIndex* const source = cache.source.data();
+    const StorageIndex* const offset = row_ptr.data();
     const bool monotone = std::is_sorted(sel.representative.begin(), sel.representative.end());
     if (monotone || longest <= short_row) {
       // Node order: the columns of each row come out ascending. Short rows (sparse graphs):
       // insertion sort, O(short_row) per entry. Then the regions are packed.
-      for (std::size_t a = 0; a < static_cast<std::size_t>(m); ++a) {
-        if (a + prefetch_distance < static_cast<std::size_t>(m))
-          detail::prefetch_bytes(tmp.get() + start[a + prefetch_distance],
-                                 sizeof(Entry) * static_cast<std::size_t>(row_ptr[a + prefetch_distance + 1] -
-                                                                          row_ptr[a + prefetch_distance]));
-        const auto from = static_cast<std::size_t>(start[a]);
-        const auto len = static_cast<std::size_t>(row_ptr[a + 1] - row_ptr[a]);
-        const auto to_pos = static_cast<std::size_t>(row_ptr[a]);
-        for (std::size_t u = 0; u < len; ++u) {
-          const StorageIndex c = tmp[from + u].col, src = tmp[from + u].src;
-          const Scalar w = tmp[from + u].val;
-          std::size_t v = u;
-          if (!monotone)
-            for (; v > 0 && col[to_pos + v - 1] > c; --v) {
-              col[to_pos + v] = col[to_pos + v - 1];
-              out_val[to_pos + v] = out_val[to_pos + v - 1];
-              cache.source[to_pos + v] = cache.source[to_pos + v - 1];
-            }
-          col[to_pos + v] = c;
-          out_val[to_pos + v] = w;
-          cache.source[to_pos + v] = src;
+      detail::parallel_rows(m, [&](Index r_lo, Index r_hi) {
+        const auto a_hi = static_cast<std::size_t>(r_hi);
+        for (auto a = static_cast<std::size_t>(r_lo); a < a_hi; ++a) {
+          if (a + prefetch_distance < a_hi)
+            detail::prefetch_bytes(scratch + row_start[a + prefetch_distance],
+                                   sizeof(Entry) * static_cast<std::size_t>(offset[a + prefetch_distance + 1] -
+                                                                            offset[a + prefetch_distance]));
+          const auto from = static_cast<std::size_t>(row_start[a]);
+          const auto len = static_cast<std::size_t>(offset[a + 1] - offset[a]);
+          const auto to_pos = static_cast<std::size_t>(offset[a]);
+          for (std::size_t u = 0; u < len; ++u) {
+            const StorageIndex c = scratch[from + u].col, src = scratch[from + u].src;
+            const Scalar w = scratch[from + u].val;
+            std::size_t v = u;
+            if (!monotone)
+              for (; v > 0 && col[to_pos + v - 1] > c; --v) {
+                col[to_pos + v] = col[to_pos + v - 1];
+                out_val[to_pos + v] = out_val[to_pos + v - 1];
+                source[to_pos + v] = source[to_pos + v - 1];
+              }
+            col[to_pos + v] = c;
+            out_val[to_pos + v] = w;
+            source[to_pos + v] = src;
+          }
         }
-      }
+      }, 4 * detail::row_grain);
     } else {
       // Long rows: two counting sorts, by output column (a CSC of A'), then back to rows while
       // walking the columns in ascending order, so every row receives its columns sorted.

@@ -109,26 +109,30 @@ void parallel_rows(Index n, F&& f, Index grain = row_grain) {
   parallel_for(chunks, [&](Index c) { f(c * grain, std::min(n, (c + 1) * grain)); });
 }
 
-/// f(b_lo, b_hi) over consecutive runs of whole graphs [b_lo, b_hi) of a batch with `offsets`
-/// (B + 1 node offsets): a run closes once it holds `grain` nodes or more, so the partition
-/// depends on the graph sizes only. Graphs are never split (their outputs are disjoint).
-template <typename F>
-void parallel_graphs(const IndexVector& offsets, F&& f, Index grain = row_grain) {
-  const Index graphs = static_cast<Index>(offsets.size()) - 1;
-  if (graphs <= 0) return;
-  const Index nodes = offsets.back() - offsets.front();
-  if (graphs == 1 || nodes <= grain) {
-    f(Index(0), graphs);
+/// f(k_lo, k_hi) over consecutive runs of whole segments [k_lo, k_hi), segment k being the items
+/// [start[k], start[k + 1]) (a graph's nodes, a CSR row's entries): a run closes once it holds
+/// `grain` items or more, so the partition depends on the segment sizes only. Segments are never
+/// split (their outputs are disjoint).
+template <typename Offset, typename F>
+void parallel_segments(const Offset* start, Index segments, F&& f, Index grain = row_grain) {
+  if (segments <= 0) return;
+  const auto at = [&](Index k) { return static_cast<Index>(start[k]); };
+  if (segments == 1 || at(segments) - at(0) <= grain) {
+    f(Index(0), segments);
     return;
   }
-  std::vector<Index> starts{0};
-  for (Index b = 0; b < graphs; ++b)
-    if (offsets[static_cast<std::size_t>(b + 1)] - offsets[static_cast<std::size_t>(starts.back())] >= grain &&
-        b + 1 < graphs)
-      starts.push_back(b + 1);
-  starts.push_back(graphs);
-  const Index runs = static_cast<Index>(starts.size()) - 1;
-  parallel_for(runs, [&](Index c) { f(starts[static_cast<std::size_t>(c)], starts[static_cast<std::size_t>(c + 1)]); });
+  std::vector<Index> runs{0};
+  for (Index k = 0; k + 1 < segments; ++k)
+    if (at(k + 1) - at(runs.back()) >= grain) runs.push_back(k + 1);
+  runs.push_back(segments);
+  parallel_for(static_cast<Index>(runs.size()) - 1,
+               [&](Index c) { f(runs[static_cast<std::size_t>(c)], runs[static_cast<std::size_t>(c + 1)]); });
+}
+
+/// `parallel_segments` over the graphs of a batch with `offsets` (B + 1 node offsets).
+template <typename F>
+void parallel_graphs(const IndexVector& offsets, F&& f, Index grain = row_grain) {
+  parallel_segments(offsets.data(), static_cast<Index>(offsets.size()) - 1, std::forward<F>(f), grain);
 }
 
 /// f(b, lo, hi) over node ranges [lo, hi) that lie inside graph b, for a loop whose rows are
@@ -146,6 +150,17 @@ void parallel_graph_rows(const IndexVector& offsets, F&& f, Index grain = row_gr
     for (Index b = b_lo; b < b_hi; ++b)
       f(b, offsets[static_cast<std::size_t>(b)], offsets[static_cast<std::size_t>(b + 1)]);
   }, grain);
+}
+
+/// dst += src for two matrices (or vectors) of the same shape: fixed chunks of rows (at least
+/// 64 K scalars each), in parallel. Element-wise, so the same bits for any number of threads.
+template <typename Dst, typename Src>
+void add_rows(Dst&& dst, const Src& src) {
+  GNNPOOL_CHECK(dst.rows() == src.rows() && dst.cols() == src.cols(), shape_error, "gradient accumulation: adding ",
+                shape(src.rows(), src.cols()), " into ", shape(dst.rows(), dst.cols()));
+  const Index grain = std::max(row_grain, (Index(1) << 16) / std::max<Index>(dst.cols(), 1));
+  parallel_rows(dst.rows(), [&](Index lo, Index hi) { dst.middleRows(lo, hi - lo) += src.middleRows(lo, hi - lo); },
+                grain);
 }
 
 /// dst = lhs * rhs (or dst += lhs * rhs when `add`), with dst already lhs.rows() x rhs.cols():

@@ -14,7 +14,9 @@
 #include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/types.hpp>
 
+#include <algorithm>
 #include <string_view>
+#include <vector>
 
 namespace gnnpool::detail {
 
@@ -65,11 +67,44 @@ void propagate(const SparseMatrix<Scalar>& adj, const Scalar* values, const Scal
   });
 }
 
+/// Chunks of `scatter_columns`: one per 64 K stored entries, at most 4 (a count from E only; the
+/// partials cost (count - 1) N scalars, small next to the E entries the scatter reads).
+inline Index scatter_chunks(Index nnz) { return std::clamp<Index>(nnz >> 16, 1, 4); }
+
+/// out[j] += sum over the stored entries e = (i, j) of adj of term(i, e): a scalar scatter
+/// along the columns (the transposed product with one feature). The rows are cut into
+/// `scatter_chunks(E)` fixed chunks; the first scatters into out, every other into its own
+/// zeroed partial of N scalars, in parallel, and the partials are then added to out in chunk
+/// order (in parallel over j). The sums' order depends on N and E only, never on the number of
+/// threads. term(i, e) is called once per entry, for the rows of a chunk in order, all of a
+/// row's entries by one thread (so it may also write a per-row output). O(E + chunks N).
+template <typename Scalar, typename Term>
+void scatter_columns(const SparseMatrix<Scalar>& adj, Term&& term, Scalar* out) {
+  const Index n = adj.rows(), chunks = scatter_chunks(adj.nonZeros());
+  const StorageIndex* outer = adj.outerIndexPtr();
+  const StorageIndex* inner = adj.innerIndexPtr();
+  const Index rows = (n + chunks - 1) / std::max<Index>(chunks, 1);
+  std::vector<Scalar> partial(static_cast<std::size_t>((chunks - 1) * n));
+  parallel_for(chunks, [&](Index c) {
+    Scalar* dst = c == 0 ? out : partial.data() + (c - 1) * n;
+    for (Index i = c * rows, hi = std::min(n, (c + 1) * rows); i < hi; ++i)
+      for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) dst[inner[e]] += term(i, e);
+  });
+  if (chunks == 1) return;
+  parallel_rows(n, [&](Index lo, Index hi) {
+    for (Index c = 1; c < chunks; ++c) {
+      const Scalar* p = partial.data() + (c - 1) * n;
+      for (Index j = lo; j < hi; ++j) out[j] += p[j];
+    }
+  }, 16 * row_grain);
+}
+
 /// out = M^T in (out resized; must not alias in): row i of `in` is scattered to the rows adj
-/// stores in row i. O(nnz * F). Serial: a scatter cannot be cut by rows without two threads
-/// adding into one row, and a fixed cut of the feature columns into blocks costs the serial run
-/// one pass over the edges per block (the same cut of the soft poolers' scatter made MinCut at
-/// S100k 30 % slower on one thread).
+/// stores in row i. O(nnz * F). One feature: `scatter_columns` (parallel). Several: serial, since
+/// a scatter cannot be cut by rows without two threads adding into one row, per-chunk N x F
+/// partials would cost more memory traffic than the scatter, and a fixed cut of the feature
+/// columns into blocks costs the serial run one pass over the edges per block (the same cut of
+/// the soft poolers' scatter made MinCut at S100k 30 % slower on one thread).
 template <typename Scalar>
 void propagate_transpose(const SparseMatrix<Scalar>& adj, const Scalar* values, const Scalar* diag,
                          const ConstMatrixRef<Scalar>& in, Matrix<Scalar>& out) {
@@ -83,8 +118,7 @@ void propagate_transpose(const SparseMatrix<Scalar>& adj, const Scalar* values, 
     out.setZero();
   }
   if (f == 1) {
-    for (Index i = 0; i < n; ++i)
-      for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) out(inner[e], 0) += values[e] * in(i, 0);
+    scatter_columns(adj, [&](Index i, StorageIndex e) { return values[e] * in(i, 0); }, out.data());
     return;
   }
   for (Index i = 0; i < n; ++i)

@@ -102,39 +102,6 @@ void segment_broadcast(const ConstMatrixRef<Scalar>& dout, const IndexVector& of
   });
 }
 
-/// Per-graph softmax of the scores z (one per node), as PyG's `softmax(src, index)` and
-/// Spektral's `unsorted_segment_softmax`: alpha_i = exp(z_i - m_g) / (sum_{j in g} exp(z_j - m_g) + eps),
-/// m_g = max_{j in g} z_j (a constant for differentiation: PyG detaches it). Writes alpha (N).
-template <typename Scalar>
-void segment_softmax(const Scalar* z, const IndexVector& offsets, Scalar eps, Scalar* alpha) {
-  parallel_graphs(offsets, [&](Index g_lo, Index g_hi) {
-    for (Index g = g_lo; g < g_hi; ++g) {
-      const Index lo = segment_begin(offsets, g), hi = segment_end(offsets, g);
-      if (lo == hi) continue;
-      const Index n = hi - lo;
-      const Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>> zg(z + lo, n);
-      Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>> ag(alpha + lo, n);
-      ag = (zg - zg.maxCoeff()).exp();  // Eigen's vectorised exp
-      ag /= ag.sum() + eps;
-    }
-  });
-}
-
-/// The backward of `segment_softmax`: dz_i = alpha_i (dalpha_i - sum_{j in g} alpha_j dalpha_j).
-/// Exact with the eps guard too, since d alpha_i / d z_k = alpha_i (delta_ik - alpha_k) either way.
-/// dz may alias dalpha.
-template <typename Scalar>
-void segment_softmax_backward(const Scalar* alpha, const Scalar* dalpha, const IndexVector& offsets, Scalar* dz) {
-  parallel_graphs(offsets, [&](Index g_lo, Index g_hi) {
-    for (Index g = g_lo; g < g_hi; ++g) {
-      const Index lo = segment_begin(offsets, g), hi = segment_end(offsets, g);
-      Scalar dot = 0;
-      for (Index i = lo; i < hi; ++i) dot += alpha[i] * dalpha[i];
-      for (Index i = lo; i < hi; ++i) dz[i] = alpha[i] * (dalpha[i] - dot);
-    }
-  });
-}
-
 /// out.row(g) = sum_{i in g} alpha_i h.row(i). Assigns out (B x F').
 template <typename Scalar>
 void segment_weighted_sum(const ConstMatrixRef<Scalar>& h, const Scalar* alpha, const IndexVector& offsets,

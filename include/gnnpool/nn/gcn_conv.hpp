@@ -190,21 +190,37 @@ class GCNConv {
       cache.dinv.resize(0);
       cache.values.resize(0);
     }
-    for (Index i = 0; i < n; ++i) {
+    // Rows in parallel; a negative degree is reported after the loop, for the first such node
+    // (the same message for any number of threads).
+    const auto degree = [&](Index i, bool& has_loop) {
       Scalar deg(0);
-      bool has_loop = false;
+      has_loop = false;
       for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) {
         deg += val[e];
         if (inner[e] == i) has_loop = true;
       }
-      if (m_options.add_self_loops && !has_loop) {
-        cache.added[i] = Scalar(1);
-        deg += Scalar(1);
+      if (m_options.add_self_loops && !has_loop) deg += Scalar(1);
+      return deg;
+    };
+    std::vector<unsigned char> bad(static_cast<std::size_t>(detail::chunk_count(n, detail::row_grain)), 0);
+    detail::parallel_rows(n, [&](Index lo, Index hi) {
+      for (Index i = lo; i < hi; ++i) {
+        bool has_loop = false;
+        const Scalar deg = degree(i, has_loop);
+        if (m_options.add_self_loops && !has_loop) cache.added[i] = Scalar(1);
+        if (m_options.normalize) {
+          if (!(deg >= Scalar(0))) bad[static_cast<std::size_t>(lo / detail::row_grain)] = 1;
+          cache.dinv[i] = deg > Scalar(0) ? Scalar(1) / std::sqrt(deg) : Scalar(0);
+        }
       }
-      if (m_options.normalize) {
+    });
+    for (std::size_t c = 0; c < bad.size(); ++c) {
+      if (!bad[c]) continue;
+      for (Index i = static_cast<Index>(c) * detail::row_grain; i < n; ++i) {
+        bool has_loop = false;
+        const Scalar deg = degree(i, has_loop);
         GNNPOOL_CHECK(deg >= Scalar(0), invalid_argument, m_name, ": node ", i, " has weighted in-degree ", deg,
                       " (self loop included); its normalisation deg^-1/2 needs a degree >= 0");
-        cache.dinv[i] = deg > Scalar(0) ? Scalar(1) / std::sqrt(deg) : Scalar(0);
       }
     }
     if (m_options.normalize) {
@@ -230,27 +246,40 @@ class GCNConv {
     const Scalar* values = cache.values.data();  // Â on the stored entries
     const Scalar* s = cache.dinv.data();
     // u_i = s_i dL/ds_i = sum of G Â over both ends of every entry (and the added loops), then
-    // dL/ddeg_i = -1/2 s_i^2 u_i reaches every entry of row i (deg_i is row i's sum).
-    Vector<Scalar> u = Vector<Scalar>::Zero(n);
-    for (Index i = 0; i < n; ++i) {
-      for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) {
-        const Index j = inner[e];
-        const Scalar ga = dadj[e] * values[e];
-        u[i] += ga;
-        u[j] += ga;
-        dadj[e] *= s[i] * s[j];
+    // dL/ddeg_i = -1/2 s_i^2 u_i reaches every entry of row i (deg_i is row i's sum). The column
+    // ends are a scatter (`scatter_columns`), the rest runs over rows: all in parallel, each sum
+    // in an order fixed by the data.
+    // One pass over the entries gives both ends: the scatter's term adds the row end into
+    // u_row (a row lies in one chunk of the scatter, so no two threads write one u_row[i]).
+    Vector<Scalar> u = Vector<Scalar>::Zero(n), u_row = Vector<Scalar>::Zero(n);
+    detail::scatter_columns(adj, [&](Index i, StorageIndex e) {
+      const Scalar ga = dadj[e] * values[e];
+      u_row[i] += ga;
+      return ga;
+    }, u.data());
+    std::vector<unsigned char> bad(static_cast<std::size_t>(detail::chunk_count(n, detail::row_grain)), 0);
+    detail::parallel_rows(n, [&](Index lo, Index hi) {
+      bool finite = true;
+      for (Index i = lo; i < hi; ++i) {
+        Scalar row_sum = u_row[i];
+        if (m_options.add_self_loops && cache.added[i] != Scalar(0))
+          row_sum += Scalar(2) * a.row(i).dot(b.row(i)) * cache.diag[i];
+        const Scalar ddeg = (Scalar(-0.5) * (u[i] + row_sum) * s[i]) * s[i];
+        for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) {
+          dadj[e] = dadj[e] * (s[i] * s[inner[e]]) + ddeg;
+          finite = finite && std::isfinite(dadj[e]);
+        }
       }
-      if (m_options.add_self_loops && cache.added[i] != Scalar(0))
-        u[i] += Scalar(2) * a.row(i).dot(b.row(i)) * cache.diag[i];
-    }
-    for (Index i = 0; i < n; ++i) {
-      const Scalar ddeg = (Scalar(-0.5) * u[i] * s[i]) * s[i];
-      for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) {
-        dadj[e] += ddeg;
-        GNNPOOL_CHECK(std::isfinite(dadj[e]), invalid_argument, "GCNConv backward: dL/dA of the entry (", i, ", ",
-                      inner[e], ") is ", dadj[e], ": node ", i, "'s weighted in-degree (deg^-1/2 = ", s[i],
-                      ") is too small for a gradient of order 1/deg to be finite in this precision");
-      }
+      if (!finite) bad[static_cast<std::size_t>(lo / detail::row_grain)] = 1;
+    });
+    // The error after the loop, for the first such entry: the same message for any number of threads.
+    for (std::size_t c = 0; c < bad.size(); ++c) {
+      if (!bad[c]) continue;
+      for (Index i = static_cast<Index>(c) * detail::row_grain; i < n; ++i)
+        for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e)
+          GNNPOOL_CHECK(std::isfinite(dadj[e]), invalid_argument, "GCNConv backward: dL/dA of the entry (", i, ", ",
+                        inner[e], ") is ", dadj[e], ": node ", i, "'s weighted in-degree (deg^-1/2 = ", s[i],
+                        ") is too small for a gradient of order 1/deg to be finite in this precision");
     }
   }
 

@@ -7,6 +7,7 @@
 
 #include <gnnpool/core/numeric.hpp>
 #include <gnnpool/detail/readout.hpp>
+#include <gnnpool/detail/segment_softmax.hpp>
 #include <gnnpool/nn/linear.hpp>
 
 #include <optional>
@@ -79,8 +80,7 @@ class AttentionReadout {
     typename Linear<Scalar>::Cache none;
     m_gate.forward(params, in.x, cache.score, none);
     cache.alpha.resize(in.x.rows(), 1);
-    detail::segment_softmax(cache.score.data(), in.offsets,
-                            static_cast<Scalar>(pyg_constants::softmax_denominator_eps), cache.alpha.data());
+    detail::segment_softmax(cache.score.data(), cache.alpha.data(), in.offsets.data(), in.num_graphs(), static_cast<Scalar>(pyg_constants::softmax_denominator_eps));
     if (m_nn) {
       m_nn->forward(params, in.x, cache.h, none);
       detail::segment_weighted_sum<Scalar>(cache.h, cache.alpha.data(), in.offsets, out);
@@ -104,7 +104,7 @@ class AttentionReadout {
     } else {
       detail::segment_weighted_sum_backward<Scalar>(in.x, cache.alpha.data(), in.offsets, dout, dx, dz.data());
     }
-    detail::segment_softmax_backward(cache.alpha.data(), dz.data(), in.offsets, dz.data());
+    detail::segment_softmax_backward(cache.alpha.data(), dz.data(), dz.data(), in.offsets.data(), in.num_graphs());
     if (din.x) detail::product_rows(dz, params[m_gate.weight_slot()], dx, true);
     m_gate.backward(params, in.x, none, dz, nullptr, dparams);
   }

@@ -6,6 +6,7 @@
 
 #include <gnnpool/core/numeric.hpp>
 #include <gnnpool/detail/readout.hpp>
+#include <gnnpool/detail/segment_softmax.hpp>
 
 #include <cmath>
 #include <string>
@@ -76,7 +77,7 @@ class AttentionSumReadout {
     cache.nodes = in.x.rows();
     detail::assign_product(cache.score, in.x, params[m_kernel]);
     cache.alpha.resize(in.x.rows(), 1);
-    detail::segment_softmax(cache.score.data(), in.offsets, m_eps, cache.alpha.data());
+    detail::segment_softmax(cache.score.data(), cache.alpha.data(), in.offsets.data(), in.num_graphs(), m_eps);
     detail::segment_weighted_sum<Scalar>(in.x, cache.alpha.data(), in.offsets, out);
   }
 
@@ -87,7 +88,7 @@ class AttentionSumReadout {
     Matrix<Scalar> dz(in.x.rows(), 1), scratch;
     Matrix<Scalar>& dx = din.x ? *din.x : scratch;  // the weighted-sum backward writes both
     detail::segment_weighted_sum_backward<Scalar>(in.x, cache.alpha.data(), in.offsets, dout, dx, dz.data());
-    detail::segment_softmax_backward(cache.alpha.data(), dz.data(), in.offsets, dz.data());
+    detail::segment_softmax_backward(cache.alpha.data(), dz.data(), dz.data(), in.offsets.data(), in.num_graphs());
     if (din.x) detail::product_rows(dz, params[m_kernel].transpose(), dx, true);
     detail::assign_product_transpose(dparams[m_kernel], in.x, dz);
   }

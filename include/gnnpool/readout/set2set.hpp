@@ -7,6 +7,7 @@
 
 #include <gnnpool/core/numeric.hpp>
 #include <gnnpool/detail/readout.hpp>
+#include <gnnpool/detail/segment_softmax.hpp>
 #include <gnnpool/nn/lstm.hpp>
 
 #include <string>
@@ -82,8 +83,7 @@ class Set2SetReadout {
       m_lstm.forward(params, step.input, step.h, step.c, step.q, step.c_out, step.cell);
       scores(in, step.q, e);
       step.alpha.resize(n);
-      detail::segment_softmax(e.data(), in.offsets, static_cast<Scalar>(pyg_constants::softmax_denominator_eps),
-                              step.alpha.data());
+      detail::segment_softmax(e.data(), step.alpha.data(), in.offsets.data(), b, static_cast<Scalar>(pyg_constants::softmax_denominator_eps));
       detail::segment_weighted_sum<Scalar>(in.x, step.alpha.data(), in.offsets, r);
       qstar.leftCols(f) = step.q;
       qstar.rightCols(f) = r;
@@ -114,7 +114,7 @@ class Set2SetReadout {
       const Matrix<Scalar> dr = dqstar.rightCols(f);
       detail::segment_weighted_sum_backward<Scalar>(in.x, step.alpha.data(), in.offsets, dr, dx_r, dalpha.data());
       if (din.x) *din.x += dx_r;
-      detail::segment_softmax_backward(step.alpha.data(), dalpha.data(), in.offsets, dalpha.data());
+      detail::segment_softmax_backward(step.alpha.data(), dalpha.data(), dalpha.data(), in.offsets.data(), b);
       Matrix<Scalar> dq = dqstar.leftCols(f) + dh_next;
       for (Index g = 0; g < b; ++g)
         for (Index i = detail::segment_begin(in.offsets, g); i < detail::segment_end(in.offsets, g); ++i) {

@@ -23,7 +23,8 @@ namespace gnnpool {
 /// Backward: dx_{p_r} += c · w_{p_r} · dx'_r,   dw_{p_r} += c · <dx'_r, x_{p_r}>  (gate only).
 ///           Nodes that represent no supernode receive nothing.
 /// Shapes: in.x N x F, x_out M x F (M = sel.num_supernodes()), dsel N.
-/// Cache: none. Cost O(M F) both ways, no allocation besides x_out; the rows of the
+/// Cache: none. Cost O(M F) both ways (parallel over output rows; the backward when no two
+/// supernodes share a representative), no allocation besides x_out; the rows of the
 /// representatives are prefetched, since the score order makes their addresses unpredictable.
 /// Thread safety: forward and backward are const.
 template <typename Scalar_>
@@ -47,8 +48,8 @@ class GatherReduce {
     const Index f = in.x.cols();
     const auto row_bytes = static_cast<std::size_t>(f) * sizeof(Scalar);
     x_out.resize(m, f);
-    // Output rows in parallel (each is written once). The backward stays serial: it scatters
-    // into the rows of dX, which two output rows may share in a general selection.
+    // Output rows in parallel (each is written once). The backward scatters into the rows of dX,
+    // which two output rows may share in a general selection: parallel only when they do not.
     detail::parallel_rows(m, [&](Index r_lo, Index r_hi) {
       for (Index r = r_lo; r < r_hi; ++r) {
         // The representatives come in score order: fetch the rows a few iterations ahead.
@@ -70,21 +71,45 @@ class GatherReduce {
     GNNPOOL_CHECK(dx_out.rows() == m && dx_out.cols() == in.x.cols(), shape_error,
                   "GatherReduce: dx_out is ", detail::shape(dx_out.rows(), dx_out.cols()), ", expected ",
                   detail::shape(m, in.x.cols()));
-    GNNPOOL_CHECK(dsel.size() == in.x.rows(), shape_error, "GatherReduce: dsel has ", dsel.size(),
-                  " entries for ", in.x.rows(), " nodes");
-    const Index f = in.x.cols();
+    GNNPOOL_CHECK(dsel.size() == in.x.rows() && sel.weight.size() == in.x.rows(), shape_error, "GatherReduce: dsel has ",
+                  dsel.size(), " entries and the selection weight ", sel.weight.size(), " for ", in.x.rows(), " nodes");
+    GNNPOOL_CHECK(din.x.rows() == in.x.rows() && din.x.cols() == in.x.cols(), shape_error, "GatherReduce: din.x is ",
+                  detail::shape(din.x.rows(), din.x.cols()), ", expected ", detail::shape(in.x.rows(), in.x.cols()));
+    const Index f = in.x.cols(), n = in.x.rows();
     const auto row_bytes = static_cast<std::size_t>(f) * sizeof(Scalar);
+    // Each representative in range, and (when every one is its own supernode's node,
+    // assignment[p_r] = r, as in TopK and SAG) no two share a row of dX: then the rows are
+    // scattered in parallel, each by one thread, the same operations as the serial loop.
+    bool distinct = sel.num_nodes() == n;
     for (Index r = 0; r < m; ++r) {
-      if (r + prefetch_distance < m) {
-        const Index ahead = sel.representative[static_cast<std::size_t>(r + prefetch_distance)];
-        detail::prefetch_bytes(din.x.data() + ahead * f, row_bytes);
-        if (m_gate) detail::prefetch_bytes(in.x.data() + ahead * f, row_bytes);
-      }
       const Index i = sel.representative[static_cast<std::size_t>(r)];
-      const Scalar w = m_gate ? sel.weight[i] : Scalar(1);
-      din.x.row(i) += (m_multiplier * w) * dx_out.row(r);
-      if (m_gate) dsel[i] += m_multiplier * dx_out.row(r).dot(in.x.row(i));
+      if (i < 0 || i >= n) [[unlikely]]
+        check_node_index(i, n, "GatherReduce", "representative");
+      if (!distinct) continue;
+      // The assignment lookups are random (score order): fetched a few iterations ahead.
+      if (r + 4 * prefetch_distance < m) {
+        const Index ahead = sel.representative[static_cast<std::size_t>(r + 4 * prefetch_distance)];
+        if (ahead >= 0 && ahead < n) detail::prefetch_bytes(sel.assignment.data() + ahead, sizeof(Index));
+      }
+      distinct = sel.assignment[static_cast<std::size_t>(i)] == r;
     }
+    const auto scatter = [&](Index r_lo, Index r_hi) {
+      for (Index r = r_lo; r < r_hi; ++r) {
+        if (r + prefetch_distance < r_hi) {
+          const Index ahead = sel.representative[static_cast<std::size_t>(r + prefetch_distance)];
+          detail::prefetch_bytes(din.x.data() + ahead * f, row_bytes);
+          if (m_gate) detail::prefetch_bytes(in.x.data() + ahead * f, row_bytes);
+        }
+        const Index i = sel.representative[static_cast<std::size_t>(r)];
+        const Scalar w = m_gate ? sel.weight[i] : Scalar(1);
+        din.x.row(i) += (m_multiplier * w) * dx_out.row(r);
+        if (m_gate) dsel[i] += m_multiplier * dx_out.row(r).dot(in.x.row(i));
+      }
+    };
+    if (distinct)
+      detail::parallel_rows(m, scatter);
+    else
+      scatter(0, m);
   }
 
  private:

@@ -8,6 +8,7 @@
 
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/errors.hpp>
+#include <gnnpool/core/numeric.hpp>
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/core/sparse_selection.hpp>
 #include <gnnpool/detail/prefetch.hpp>
@@ -156,7 +157,7 @@ class ASAPSelect {
       // r, random, costs no branch mispredictions.
       for (Index e = 0; e < nnz; ++e) act[e] = (raw[e] > Scalar(0) ? Scalar(1) : slope) * raw[e];
     }
-    detail::segment_softmax(cache.alpha, outer, n);
+    detail::segment_softmax(cache.alpha.data(), cache.alpha.data(), outer, n, static_cast<Scalar>(pyg_constants::softmax_denominator_eps));
     cache.cluster.setZero(n, f);
     for (Index i = 0; i < n; ++i)
       for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) {
@@ -282,7 +283,7 @@ class ASAPSelect {
         dalpha[e] += dcluster.row(i).dot(in.x.row(inner[e]));
       }
     // Softmax, leaky ReLU, then the attention's two halves.
-    detail::segment_softmax_backward(cache.alpha, dalpha, outer, n);
+    detail::segment_softmax_backward(cache.alpha.data(), dalpha.data(), dalpha.data(), outer, n);
     const auto slope = static_cast<Scalar>(m_options.negative_slope);
     Vector<Scalar>& du = cache.du;
     Vector<Scalar>& dv = cache.dv;

@@ -8,6 +8,7 @@
 
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/errors.hpp>
+#include <gnnpool/core/numeric.hpp>
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/detail/segment_softmax.hpp>
@@ -121,7 +122,8 @@ class EdgeContractionSelect {
                       t, ") is not finite (the features of its nodes hold a NaN or an infinity)");
       }
     }
-    if (m_options.score == EdgeScoreMethod::softmax) detail::segment_softmax(cache.prob, outer, n);
+    if (m_options.score == EdgeScoreMethod::softmax) 
+      detail::segment_softmax(cache.prob.data(), cache.prob.data(), outer, n, static_cast<Scalar>(pyg_constants::softmax_denominator_eps));
     if (m_options.score == EdgeScoreMethod::tanh) cache.prob = cache.prob.array().tanh().matrix();
     if (m_options.score == EdgeScoreMethod::sigmoid)
       cache.prob = (Scalar(1) / (Scalar(1) + (-cache.prob.array()).exp())).matrix();
@@ -184,7 +186,9 @@ class EdgeContractionSelect {
     const StorageIndex* outer = in.adj.outerIndexPtr();
     const StorageIndex* inner = in.adj.innerIndexPtr();
     switch (m_options.score) {
-      case EdgeScoreMethod::softmax: detail::segment_softmax_backward(cache.prob, draw, outer, n); break;
+      case EdgeScoreMethod::softmax: 
+        detail::segment_softmax_backward(cache.prob.data(), draw.data(), draw.data(), outer, n);
+        break;
       case EdgeScoreMethod::tanh: draw = (draw.array() * (Scalar(1) - cache.prob.array().square())).matrix(); break;
       case EdgeScoreMethod::sigmoid:
         draw = (draw.array() * cache.prob.array() * (Scalar(1) - cache.prob.array())).matrix();

@@ -8,6 +8,7 @@
 
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/errors.hpp>
+#include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/detail/self_loops.hpp>
@@ -142,7 +143,7 @@ struct DeltaPropagation {
 ///   `mp_convs.<l>.lin.weight` and `mp_convs.<l>.bias`, `mlp.<j>.{weight,bias}`,
 ///   `final_layer.{weight,bias}`.
 /// Cache: P and its map to A, every layer's cache and pre-/post-activation values (N x width
-///   each). Cost: O(N F sum of widths + E sum of widths) both ways; the assignment
+///   each), and the backward's workspace (reused: repeated steps do not allocate). Cost: O(N F sum of widths + E sum of widths) both ways; the assignment
 ///   O(max_iter (N + E)), the top-k O(N log N).
 /// Errors: options out of range (constructor), feature width, negative degrees, non-finite
 ///   scores, a `random_map` pair outside the node's graph or pointing at a node not kept.
@@ -158,6 +159,10 @@ class MaxCutSelect {
     std::vector<Matrix<Scalar>> pre, post;       ///< per conv / MLP layer: before and after the activation
     std::vector<typename GCNConv<Scalar>::Cache> conv;
     Matrix<Scalar> raw;                          ///< final(H), N x 1
+    /// Backward workspace (N x width each), reused by the next call: training steps do not
+    /// allocate (fresh N x width matrices cost page faults at every step).
+    mutable Matrix<Scalar> dz, dh, dpre, dbelow, dx;
+    mutable Vector<Scalar> dp, dp_layer;
   };
 
   MaxCutSelect(ParameterSet<Scalar>& params, std::string_view prefix, Index in_features, MaxCutOptions options = {})
@@ -244,16 +249,16 @@ class MaxCutSelect {
                   "MaxCutSelect: the selection gradient has ", dsel.size(), " entries and the cache ", cache.raw.rows(),
                   " rows for a batch of ", n, " nodes (backward needs the cache of the same forward)");
     typename Linear<Scalar>::Cache none;
-    Matrix<Scalar> dz, dh, dpre;
+    Matrix<Scalar>&dz = cache.dz, &dh = cache.dh, &dpre = cache.dpre, &dbelow = cache.dbelow, &dx = cache.dx;
+    Vector<Scalar>&dp = cache.dp, &dp_layer = cache.dp_layer;
     const Matrix<Scalar> z = sel.weight;
     activation_backward<Scalar>(m_options.act, cache.raw, z, Matrix<Scalar>(dsel), dz);
     const std::size_t layers = m_convs.size() + m_mlp.size();
     const Matrix<Scalar>& top = layers == 0 ? cache.h0 : cache.post[layers - 1];
     m_final->backward(params, top, none, dz, &dh, dparams);
-    Vector<Scalar> dp = Vector<Scalar>::Zero(cache.prop.p.nonZeros()), dp_layer;
+    dp.setZero(cache.prop.p.nonZeros());
     for (std::size_t l = layers; l-- > 0;) {
       const Matrix<Scalar>& below = l == 0 ? cache.h0 : cache.post[l - 1];
-      Matrix<Scalar> dbelow;
       if (l < m_convs.size()) {
         activation_backward<Scalar>(m_options.mp_act, cache.pre[l], cache.post[l], dh, dpre);
         m_convs[l].backward(params, BatchRef<Scalar>(below, cache.prop.p, in.offsets), cache.conv[l], dpre,
@@ -265,9 +270,8 @@ class MaxCutSelect {
       }
       dh.swap(dbelow);
     }
-    Matrix<Scalar> dx;
     m_initial->backward(params, in.x, none, dh, &dx, dparams);
-    din.x += dx;
+    detail::add_rows(din.x, dx);
     if (!m_convs.empty()) cache.prop.backward(in.adj, static_cast<Scalar>(m_options.delta), dp, din.adj);
   }
 

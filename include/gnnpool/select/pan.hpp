@@ -8,6 +8,7 @@
 
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/errors.hpp>
+#include <gnnpool/core/numeric.hpp>
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/detail/segment_softmax.hpp>
@@ -97,7 +98,7 @@ class PANSelect {
       GNNPOOL_CHECK(std::isfinite(score[i]), invalid_argument, layer, ": the score of node ", i,
                     " is not finite (its features, its edge weights or the weights hold a NaN or an infinity)");
     if (m_options.topk.min_score) {
-      detail::segment_softmax(score, in.offsets.data(), in.num_graphs());
+      detail::segment_softmax(score.data(), score.data(), in.offsets.data(), in.num_graphs(), static_cast<Scalar>(pyg_constants::softmax_denominator_eps));
     } else {
       Matrix<Scalar> s;
       activation_forward<Scalar>(m_options.topk.nonlinearity, Matrix<Scalar>(score), s);
@@ -117,7 +118,7 @@ class PANSelect {
     Vector<Scalar> dz;
     if (m_options.topk.min_score) {
       dz = dsel;
-      detail::segment_softmax_backward(sel.weight, dz, in.offsets.data(), in.num_graphs());
+      detail::segment_softmax_backward(sel.weight.data(), dz.data(), dz.data(), in.offsets.data(), in.num_graphs());
     } else {
       Matrix<Scalar> d;
       const Matrix<Scalar> s = sel.weight;

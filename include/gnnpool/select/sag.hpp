@@ -7,6 +7,7 @@
 
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/errors.hpp>
+#include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/nn/gcn_conv.hpp>
@@ -144,8 +145,8 @@ class SAGSelect {
     const BatchGradRef<Scalar> dgraph{&dx, m_options.edge_weights ? &dadj : nullptr};
     if (m_graph_conv) m_graph_conv->backward(params, graph, cache.graph_conv, dg, dgraph, dparams);
     else m_gcn->backward(params, graph, cache.gcn, dg, dgraph, dparams);
-    din.x += dx;
-    if (dgraph.adj) din.adj += dadj;
+    detail::add_rows(din.x, dx);
+    if (dgraph.adj) detail::add_rows(din.adj, dadj);
   }
 
  private:

@@ -11,6 +11,7 @@
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/concepts.hpp>
 #include <gnnpool/core/errors.hpp>
+#include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/parameters.hpp>
 
 #include <concepts>
@@ -88,11 +89,11 @@ class LayerScorer {
       constexpr bool reads_adjacency = detail::reads_adjacency<L>();
       m_layer.backward(params, in, cache.layer, dz,
                        BatchGradRef<Scalar>{&cache.dx, reads_adjacency ? &cache.dadj : nullptr}, dparams);
-      if constexpr (reads_adjacency) din.adj += cache.dadj;
+      if constexpr (reads_adjacency) detail::add_rows(din.adj, cache.dadj);
     } else {
       m_layer.backward(params, in.x, cache.layer, dz, &cache.dx, dparams);
     }
-    din.x += cache.dx;
+    detail::add_rows(din.x, cache.dx);
   }
 
  private:
