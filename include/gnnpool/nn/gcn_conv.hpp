@@ -246,11 +246,10 @@ class GCNConv {
     const Scalar* values = cache.values.data();  // Â on the stored entries
     const Scalar* s = cache.dinv.data();
     // u_i = s_i dL/ds_i = sum of G Â over both ends of every entry (and the added loops), then
-    // dL/ddeg_i = -1/2 s_i^2 u_i reaches every entry of row i (deg_i is row i's sum). The column
-    // ends are a scatter (`scatter_columns`), the rest runs over rows: all in parallel, each sum
-    // in an order fixed by the data.
-    // One pass over the entries gives both ends: the scatter's term adds the row end into
-    // u_row (a row lies in one chunk of the scatter, so no two threads write one u_row[i]).
+    // dL/ddeg_i = -1/2 s_i^2 u_i reaches every entry of row i (deg_i is row i's sum). One pass
+    // of `scatter_columns` over the entries sums both ends: the column ends into u, the row ends
+    // into u_row through its term (a row lies in one chunk of the scatter, so no two threads
+    // write one u_row[i]); then a row-parallel pass. Each sum's order is fixed by the data.
     Vector<Scalar> u = Vector<Scalar>::Zero(n), u_row = Vector<Scalar>::Zero(n);
     detail::scatter_columns(adj, [&](Index i, StorageIndex e) {
       const Scalar ga = dadj[e] * values[e];
