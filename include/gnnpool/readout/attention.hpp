@@ -80,7 +80,8 @@ class AttentionReadout {
     typename Linear<Scalar>::Cache none;
     m_gate.forward(params, in.x, cache.score, none);
     cache.alpha.resize(in.x.rows(), 1);
-    detail::segment_softmax(cache.score.data(), cache.alpha.data(), in.offsets.data(), in.num_graphs(), static_cast<Scalar>(pyg_constants::softmax_denominator_eps));
+    detail::segment_softmax(cache.score.data(), cache.alpha.data(), in.offsets.data(), in.num_graphs(),
+                            static_cast<Scalar>(pyg_constants::softmax_denominator_eps));
     if (m_nn) {
       m_nn->forward(params, in.x, cache.h, none);
       detail::segment_weighted_sum<Scalar>(cache.h, cache.alpha.data(), in.offsets, out);

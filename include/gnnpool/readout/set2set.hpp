@@ -83,7 +83,8 @@ class Set2SetReadout {
       m_lstm.forward(params, step.input, step.h, step.c, step.q, step.c_out, step.cell);
       scores(in, step.q, e);
       step.alpha.resize(n);
-      detail::segment_softmax(e.data(), step.alpha.data(), in.offsets.data(), b, static_cast<Scalar>(pyg_constants::softmax_denominator_eps));
+      detail::segment_softmax(e.data(), step.alpha.data(), in.offsets.data(), b,
+                              static_cast<Scalar>(pyg_constants::softmax_denominator_eps));
       detail::segment_weighted_sum<Scalar>(in.x, step.alpha.data(), in.offsets, r);
       qstar.leftCols(f) = step.q;
       qstar.rightCols(f) = r;

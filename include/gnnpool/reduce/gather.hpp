@@ -71,8 +71,9 @@ class GatherReduce {
     GNNPOOL_CHECK(dx_out.rows() == m && dx_out.cols() == in.x.cols(), shape_error,
                   "GatherReduce: dx_out is ", detail::shape(dx_out.rows(), dx_out.cols()), ", expected ",
                   detail::shape(m, in.x.cols()));
-    GNNPOOL_CHECK(dsel.size() == in.x.rows() && sel.weight.size() == in.x.rows(), shape_error, "GatherReduce: dsel has ",
-                  dsel.size(), " entries and the selection weight ", sel.weight.size(), " for ", in.x.rows(), " nodes");
+    GNNPOOL_CHECK(dsel.size() == in.x.rows() && sel.weight.size() == in.x.rows(), shape_error,
+                  "GatherReduce: dsel has ", dsel.size(), " entries and the selection weight ", sel.weight.size(),
+                  " for ", in.x.rows(), " nodes");
     GNNPOOL_CHECK(din.x.rows() == in.x.rows() && din.x.cols() == in.x.cols(), shape_error, "GatherReduce: din.x is ",
                   detail::shape(din.x.rows(), din.x.cols()), ", expected ", detail::shape(in.x.rows(), in.x.cols()));
     const Index f = in.x.cols(), n = in.x.rows();

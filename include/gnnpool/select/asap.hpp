@@ -157,7 +157,8 @@ class ASAPSelect {
       // r, random, costs no branch mispredictions.
       for (Index e = 0; e < nnz; ++e) act[e] = (raw[e] > Scalar(0) ? Scalar(1) : slope) * raw[e];
     }
-    detail::segment_softmax(cache.alpha.data(), cache.alpha.data(), outer, n, static_cast<Scalar>(pyg_constants::softmax_denominator_eps));
+    detail::segment_softmax(cache.alpha.data(), cache.alpha.data(), outer, n,
+                            static_cast<Scalar>(pyg_constants::softmax_denominator_eps));
     cache.cluster.setZero(n, f);
     for (Index i = 0; i < n; ++i)
       for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) {

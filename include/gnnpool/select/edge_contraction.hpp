@@ -122,8 +122,9 @@ class EdgeContractionSelect {
                       t, ") is not finite (the features of its nodes hold a NaN or an infinity)");
       }
     }
-    if (m_options.score == EdgeScoreMethod::softmax) 
-      detail::segment_softmax(cache.prob.data(), cache.prob.data(), outer, n, static_cast<Scalar>(pyg_constants::softmax_denominator_eps));
+    if (m_options.score == EdgeScoreMethod::softmax)
+      detail::segment_softmax(cache.prob.data(), cache.prob.data(), outer, n,
+                              static_cast<Scalar>(pyg_constants::softmax_denominator_eps));
     if (m_options.score == EdgeScoreMethod::tanh) cache.prob = cache.prob.array().tanh().matrix();
     if (m_options.score == EdgeScoreMethod::sigmoid)
       cache.prob = (Scalar(1) / (Scalar(1) + (-cache.prob.array()).exp())).matrix();
@@ -186,7 +187,7 @@ class EdgeContractionSelect {
     const StorageIndex* outer = in.adj.outerIndexPtr();
     const StorageIndex* inner = in.adj.innerIndexPtr();
     switch (m_options.score) {
-      case EdgeScoreMethod::softmax: 
+      case EdgeScoreMethod::softmax:
         detail::segment_softmax_backward(cache.prob.data(), draw.data(), draw.data(), outer, n);
         break;
       case EdgeScoreMethod::tanh: draw = (draw.array() * (Scalar(1) - cache.prob.array().square())).matrix(); break;

@@ -143,8 +143,9 @@ struct DeltaPropagation {
 ///   `mp_convs.<l>.lin.weight` and `mp_convs.<l>.bias`, `mlp.<j>.{weight,bias}`,
 ///   `final_layer.{weight,bias}`.
 /// Cache: P and its map to A, every layer's cache and pre-/post-activation values (N x width
-///   each), and the backward's workspace (reused: repeated steps do not allocate). Cost: O(N F sum of widths + E sum of widths) both ways; the assignment
-///   O(max_iter (N + E)), the top-k O(N log N).
+///   each), and the backward's workspace (reused: repeated steps do not allocate).
+/// Cost: O(N F sum of widths + E sum of widths) both ways; the assignment O(max_iter (N + E)),
+///   the top-k O(N log N).
 /// Errors: options out of range (constructor), feature width, negative degrees, non-finite
 ///   scores, a `random_map` pair outside the node's graph or pointing at a node not kept.
 template <typename Scalar_>
@@ -249,8 +250,13 @@ class MaxCutSelect {
                   "MaxCutSelect: the selection gradient has ", dsel.size(), " entries and the cache ", cache.raw.rows(),
                   " rows for a batch of ", n, " nodes (backward needs the cache of the same forward)");
     typename Linear<Scalar>::Cache none;
-    Matrix<Scalar>&dz = cache.dz, &dh = cache.dh, &dpre = cache.dpre, &dbelow = cache.dbelow, &dx = cache.dx;
-    Vector<Scalar>&dp = cache.dp, &dp_layer = cache.dp_layer;
+    Matrix<Scalar>& dz = cache.dz;
+    Matrix<Scalar>& dh = cache.dh;
+    Matrix<Scalar>& dpre = cache.dpre;
+    Matrix<Scalar>& dbelow = cache.dbelow;
+    Matrix<Scalar>& dx = cache.dx;
+    Vector<Scalar>& dp = cache.dp;
+    Vector<Scalar>& dp_layer = cache.dp_layer;
     const Matrix<Scalar> z = sel.weight;
     activation_backward<Scalar>(m_options.act, cache.raw, z, Matrix<Scalar>(dsel), dz);
     const std::size_t layers = m_convs.size() + m_mlp.size();

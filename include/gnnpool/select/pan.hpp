@@ -98,7 +98,8 @@ class PANSelect {
       GNNPOOL_CHECK(std::isfinite(score[i]), invalid_argument, layer, ": the score of node ", i,
                     " is not finite (its features, its edge weights or the weights hold a NaN or an infinity)");
     if (m_options.topk.min_score) {
-      detail::segment_softmax(score.data(), score.data(), in.offsets.data(), in.num_graphs(), static_cast<Scalar>(pyg_constants::softmax_denominator_eps));
+      detail::segment_softmax(score.data(), score.data(), in.offsets.data(), in.num_graphs(),
+                              static_cast<Scalar>(pyg_constants::softmax_denominator_eps));
     } else {
       Matrix<Scalar> s;
       activation_forward<Scalar>(m_options.topk.nonlinearity, Matrix<Scalar>(score), s);
