@@ -10,6 +10,13 @@
 // A_norm X W + X V + b, the convolution of the MinCutPool paper. Every pooler of the library can
 // be plugged in, chosen by name at run time (`pooler_names()`). The objective is the
 // cross-entropy plus the weighted auxiliary losses of the poolers; the tape runs the backward.
+//
+// Compile time: make_pooler, HierarchicalGNN's constructor and forward, and record_pool are only
+// declared here. They are compiled once, for Scalar = double, into the static library
+// `gnnpool_example_models` (common/model.cpp and one translation unit per pooler family,
+// common/pools_*.cpp), which the programs that use them link. Instantiating every pooler in one
+// translation unit took 62 s at -O2; the split units compile in parallel and a program that
+// trains the model compiles none of the poolers (docs/getting-started.md has the numbers).
 
 #include <gnnpool/gnnpool.hpp>
 
@@ -66,52 +73,21 @@ using AnyPooler = std::variant<NoPool, gnnpool::TopKPool<Scalar>, gnnpool::SAGPo
                                gnnpool::AsymCheegerCutPool<Scalar>, gnnpool::HOSCPool<Scalar>, gnnpool::LaPool<Scalar>>;
 
 /// Builds pooler `name` on `in_features`-wide inputs, registering its parameters under `prefix`.
+/// Defined in common/make_pooler.cpp (Scalar = double; part of `gnnpool_example_models`).
 template <typename Scalar>
 AnyPooler<Scalar> make_pooler(const std::string& name, ParameterSet<Scalar>& params, const std::string& prefix,
-                              Index in_features, const PoolerSettings& s) {
-  const auto w = static_cast<Scalar>(s.aux_weight);
-  if (is_soft_pooler(name) && s.clusters < 1)
-    throw std::invalid_argument("pooler '" + name + "' needs a number of clusters >= 1");
-  if (name == "none") return NoPool{};
-  if (name == "topk") return gnnpool::TopKPool<Scalar>(params, prefix, in_features, {.ratio = s.ratio});
-  if (name == "sag") return gnnpool::SAGPool<Scalar>(params, prefix, in_features, {.topk = {.ratio = s.ratio}});
-  if (name == "mincut")
-    return gnnpool::MinCutPool<Scalar>(params, prefix, in_features,
-                                       {.k = s.clusters, .hidden = s.mlp_hidden, .cut_weight = w, .ortho_weight = w});
-  if (name == "diffpool")
-    return gnnpool::DiffPool<Scalar>(params, prefix, in_features, {.k = s.clusters, .link_weight = w, .entropy_weight = w});
-  if (name == "dmon")
-    return gnnpool::DMoNPool<Scalar>(
-        params, prefix, in_features,
-        {.k = s.clusters, .hidden = s.mlp_hidden, .spectral_weight = w, .ortho_weight = w, .cluster_weight = w});
-  if (name == "graclus") return gnnpool::GraclusPool<Scalar>(params, prefix, in_features, {.select = {.seed = s.seed}});
-  if (name == "ndp") return gnnpool::NDPPool<Scalar>(params, prefix, in_features, {.select = {.seed = s.seed}});
-  if (name == "kmis") return gnnpool::KMISPool<Scalar>(params, prefix, in_features, {.select = {.seed = s.seed}});
-  if (name == "nopool") return gnnpool::NoPool<Scalar>(params, prefix, in_features);
-  if (name == "ec") return gnnpool::EdgeContractionPool<Scalar>(params, prefix, in_features);
-  if (name == "maxcut")
-    return gnnpool::MaxCutPool<Scalar>(params, prefix, in_features,
-                                       {.select = {.ratio = s.ratio, .mlp_act = gnnpool::Activation::tanh, .seed = s.seed}, .loss_coeff = s.aux_weight});
-  if (name == "pan") return gnnpool::PANPool<Scalar>(params, prefix, in_features, {.topk = {.ratio = s.ratio}});
-  if (name == "asap") return gnnpool::ASAPPool<Scalar>(params, prefix, in_features, {.select = {.topk = {.ratio = s.ratio, .nonlinearity = gnnpool::Activation::sigmoid}}});
-  if (name == "sep") return gnnpool::SEPPool<Scalar>(params, prefix, in_features);
-  // tgp's poolers; the assignment MLP gets ReLU between its layers, as MinCut's.
-  if (name == "jb")
-    return gnnpool::JustBalancePool<Scalar>(
-        params, prefix, in_features, {.k = s.clusters, .hidden = s.mlp_hidden, .activation = Activation::relu, .balance_weight = w});
-  if (name == "acc")
-    return gnnpool::AsymCheegerCutPool<Scalar>(params, prefix, in_features,
-                                               {.k = s.clusters, .hidden = s.mlp_hidden, .activation = Activation::relu,
-                                                .total_variation_weight = w, .balance_weight = w});
-  if (name == "hosc")
-    return gnnpool::HOSCPool<Scalar>(params, prefix, in_features,
-                                     {.k = s.clusters, .hidden = s.mlp_hidden, .activation = Activation::relu,
-                                      .hosc_weight = w, .ortho_weight = Scalar(0.1) * w});
-  if (name == "lap") return gnnpool::LaPool<Scalar>(params, prefix, in_features);
-  std::string known;
-  for (const auto& n : pooler_names()) known += (known.empty() ? "" : ", ") + n;
-  throw std::invalid_argument("unknown pooler '" + name + "' (known: " + known + ")");
-}
+                              Index in_features, const PoolerSettings& s);
+
+/// Records one pooling level on `tape`: (g, h) become the pooled graph and features (the pooled
+/// adjacency renormalised as a constant when `renormalize`), and the pooler's weighted auxiliary
+/// loss is appended to `aux`. Declared here and defined in common/record_pool.hpp, which only the
+/// pooler-family translation units (common/pools_*.cpp, Scalar = double) include and instantiate:
+/// the cost of compiling a model is the poolers it instantiates, so a program that switches
+/// between all of them at run time gets them from those units, compiled once and in parallel,
+/// instead of instantiating all of them itself.
+template <typename Scalar, typename Pool>
+void record_pool(gnnpool::Tape<Scalar>& tape, const Pool& pool, bool renormalize, gnnpool::Graph<Scalar>& g,
+                 gnnpool::Tensor<Scalar>& h, std::vector<gnnpool::Loss<Scalar>>& aux);
 
 /// Shape of a `HierarchicalGNN`.
 struct ModelConfig {
@@ -136,51 +112,16 @@ class HierarchicalGNN {
     gnnpool::Loss<Scalar> aux;
   };
 
-  HierarchicalGNN(const ModelConfig& config, std::uint64_t seed)
-      : m_config(config), m_head(m_params, "head", head_channels(config), config.activation) {
-    if (config.in_features < 1 || config.num_classes < 1) throw std::invalid_argument("HierarchicalGNN: empty input or output");
-    m_convs.emplace_back(m_params, "convs.0", config.in_features, config.hidden);
-    for (std::size_t l = 0; l < config.levels.size(); ++l) {
-      m_pools.push_back(make_pooler<Scalar>(config.pooler, m_params, "pools." + std::to_string(l), config.hidden,
-                                            config.levels[l]));
-      m_convs.emplace_back(m_params, "convs." + std::to_string(l + 1), config.hidden, config.hidden);
-    }
-    if (config.readout == "mean") m_readout = gnnpool::MeanReadout<Scalar>();
-    else if (config.readout == "sum") m_readout = gnnpool::SumReadout<Scalar>();
-    else if (config.readout == "max") m_readout = gnnpool::MaxReadout<Scalar>();
-    else throw std::invalid_argument("unknown readout '" + config.readout + "' (mean, sum, max)");
-    m_params.initialize(seed);
-  }
+  /// Builds the layers of `config` (the poolers through make_pooler) and initialises the
+  /// parameters from `seed`.
+  HierarchicalGNN(const ModelConfig& config, std::uint64_t seed);
 
   ParameterSet<Scalar>& parameters() { return m_params; }
   const ParameterSet<Scalar>& parameters() const { return m_params; }
   const ModelConfig& config() const { return m_config; }
 
   /// Records the model on `batch` (x: N x in_features, adj: the normalised adjacency).
-  Output forward(gnnpool::Tape<Scalar>& tape, const gnnpool::Batch<Scalar>& batch) const {
-    auto [g, x] = tape.inputs(batch);
-    auto h = gnnpool::activation(tape(m_convs[0], g, x), m_config.activation);
-    std::vector<gnnpool::Loss<Scalar>> aux;
-    for (std::size_t l = 0; l < m_pools.size(); ++l) {
-      std::visit(
-          [&](const auto& pool) {
-            if constexpr (!std::is_same_v<std::decay_t<decltype(pool)>, NoPool>) {
-              auto p = tape(pool, g, h);
-              aux.push_back(p.aux_loss());
-              h = p.x;
-              g = renormalizes(m_config.pooler)
-                      ? tape.constant_graph(normalized_adjacency(p.graph.adj()), p.graph.offsets())
-                      : p.graph;
-            }
-          },
-          m_pools[l]);
-      h = gnnpool::activation(tape(m_convs[l + 1], g, h), m_config.activation);
-    }
-    auto pooled = std::visit([&](const auto& readout) { return tape(readout, g, h); }, m_readout);
-    Output out{tape(m_head, pooled), tape.combine({})};
-    for (const auto& a : aux) out.aux = out.aux + a;
-    return out;
-  }
+  Output forward(gnnpool::Tape<Scalar>& tape, const gnnpool::Batch<Scalar>& batch) const;
 
  private:
   static std::vector<Index> head_channels(const ModelConfig& c) {
