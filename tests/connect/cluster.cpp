@@ -173,6 +173,31 @@ TEST_CASE("ClusterConnect rejects selections that do not fit the adjacency", "[c
   require_throws_with<gnnpool::shape_error>(
       [&] { ClusterConnect<double>().backward(g, s, cache, Vector<double>(), din, dsel); },
       {"ClusterConnect", "cache holds 3 entries", "stores 4"});
+  // A cache whose indices do not fit the graph (another forward's, tampered) is an error, not an
+  // out-of-range read or write.
+  s.assignment = {0, 0, 1};  // two clusters joined by the edge (1, 2)
+  s.representative = {0, 2};
+  s.offsets = {0, 2};
+  ClusterConnect<double>().forward(g, s, out, cache);
+  REQUIRE(out.nonZeros() == 2);
+  const Vector<double> dout = Vector<double>::Zero(out.nonZeros());
+  ClusterConnect<double>().backward(g, s, cache, dout, din, dsel);  // the cache of this forward: fine
+  auto member = cache;
+  member.member[0] = 7;
+  require_throws_with<gnnpool::shape_error>([&] { ClusterConnect<double>().backward(g, s, member, dout, din, dsel); },
+                                            {"ClusterConnect backward", "names node 7", "3 nodes", "same forward"});
+  auto slot = cache;
+  slot.bucket_slot.back() = 50;
+  require_throws_with<gnnpool::shape_error>([&] { ClusterConnect<double>().backward(g, s, slot, dout, din, dsel); },
+                                            {"ClusterConnect backward", "pooled entry 50", "same forward"});
+  auto range = cache;
+  range.member_start.back() = 9;
+  require_throws_with<gnnpool::shape_error>([&] { ClusterConnect<double>().backward(g, s, range, dout, din, dsel); },
+                                            {"ClusterConnect backward", "members", "same forward"});
+  BatchGrad<double> short_din;
+  short_din.adj.setZero(2);
+  require_throws_with<gnnpool::shape_error>([&] { ClusterConnect<double>().backward(g, s, cache, dout, short_din, dsel); },
+                                            {"ClusterConnect", "din.adj has 2 entries", "stores 4"});
 }
 
 }  // namespace gnnpool_test_connect_cluster

@@ -169,6 +169,12 @@ TEST_CASE("InducedConnect rejects merging selections and mismatched sizes", "[co
   require_throws_with<gnnpool::shape_error>(
       [&] { InducedConnect<double>().backward(g, keep<double>({4, 1, 0}, 5), cache, Vector<double>::Zero(2), din, dsel); },
       {"InducedConnect", "dadj_out has 2 entries", "stores 5"});
+  // A cache whose indices do not fit the adjacency (another forward's, tampered) is an error, not
+  // an out-of-range write.
+  cache.source[1] = 999;
+  require_throws_with<gnnpool::shape_error>(
+      [&] { InducedConnect<double>().backward(g, keep<double>({4, 1, 0}, 5), cache, Vector<double>::Zero(5), din, dsel); },
+      {"InducedConnect backward", "pooled entry 1", "stored entry 999", "the cache of the same forward"});
 }
 
 }  // namespace gnnpool_test_connect_induced

@@ -95,6 +95,23 @@ void check_thread_counts() {
   }
 }
 
+/// Runs every layer forward and backward at 1, 2 and 3 threads and compares the bytes.
+void check_layers(const std::vector<std::unique_ptr<test::ZooEntry<float>>>& layers, const ParameterSet<float>& params,
+                  const Batch<float>& batch) {
+  ThreadsGuard guard;
+  for (const auto& layer : layers) {
+    INFO(layer->name());
+    set_num_threads(1);
+    const std::vector<double> serial = layer->run(params, batch, 3);
+    REQUIRE(!serial.empty());
+    for (const int threads : {2, 3}) {
+      set_num_threads(threads);
+      INFO(threads << " threads");
+      CHECK(same_bytes(layer->run(params, batch, 3), serial));
+    }
+  }
+}
+
 }  // namespace
 
 // float only: the partitions and the code paths are the same in double, and each scalar type
@@ -122,18 +139,27 @@ TEST_CASE("parallel: the large-graph paths give the same bytes at 1, 2 and 3 thr
   add(PoolEntry("SAGPool(gcn)", SAGPool<float>(params, "sag_gcn", f, {.scorer = SAGScorer::gcn})));
   add(PoolEntry("TopKPool", TopKPool<float>(params, "topk", f)));
   params.initialize(6);
-  ThreadsGuard guard;
-  for (const auto& layer : layers) {
-    INFO(layer->name());
-    set_num_threads(1);
-    const std::vector<double> serial = layer->run(params, big, 3);
-    REQUIRE(!serial.empty());
-    for (const int threads : {2, 3}) {
-      set_num_threads(threads);
-      INFO(threads << " threads");
-      CHECK(same_bytes(layer->run(params, big, 3), serial));
-    }
-  }
+  check_layers(layers, params, big);
+}
+
+TEST_CASE("parallel: the readouts over many graphs give the same bytes at 1, 2 and 3 threads", "[core][parallel]") {
+  // 600 graphs: Set2Set's LSTM runs on 600 rows, three chunks of its row-parallel products and
+  // weight-gradient sums (256 rows each), which the zoo's 28-graph batch leaves as one; the max
+  // and sort readouts get several runs of graphs and ties (small integer features).
+  constexpr Index f = 4;
+  std::vector<Index> sizes;
+  for (Index b = 0; b < 600; ++b) sizes.push_back(1 + b % 4);
+  Batch<float> many = testing::random_batch<float>(sizes, 1.0, f, 31);
+  many.x = many.x.array().round().matrix();  // ties for MaxReadout's tie sets
+  using test::zoo_detail::ReadoutEntry;
+  ParameterSet<float> params;
+  std::vector<std::unique_ptr<test::ZooEntry<float>>> layers;
+  const auto add = [&](auto entry) { test::zoo_detail::add<float>(layers, std::move(entry)); };
+  add(ReadoutEntry("Set2SetReadout", Set2SetReadout<float>(params, "s2s", f, 2)));
+  add(ReadoutEntry("SortReadout", SortReadout<float>(3)));
+  add(ReadoutEntry("MaxReadout", MaxReadout<float>()));
+  params.initialize(7);
+  check_layers(layers, params, many);
 }
 
 TEST_CASE("parallel: scatter_columns adds every entry into its column", "[core][parallel]") {

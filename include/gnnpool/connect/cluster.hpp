@@ -164,15 +164,36 @@ class ClusterConnect {
     GNNPOOL_CHECK(cache.input_entries == in.adj.nonZeros(), shape_error, "ClusterConnect: the cache holds ",
                   cache.input_entries, " entries but the adjacency stores ", in.adj.nonZeros(),
                   " (backward needs the cache of the same forward)");
+    GNNPOOL_CHECK(din.adj.size() == in.adj.nonZeros(), shape_error, "ClusterConnect: din.adj has ", din.adj.size(),
+                  " entries but the adjacency stores ", in.adj.nonZeros());
     const StorageIndex* outer = in.adj.outerIndexPtr();
+    const Index n = in.adj.rows();
     const std::size_t clusters = cache.member_start.empty() ? 0 : cache.member_start.size() - 1;
+    // Every index of the cache is checked before it is used (O(nnz) comparisons): a cache of
+    // another forward with the same entry count would otherwise read or write out of range.
+    const auto members = static_cast<StorageIndex>(cache.member.size());
+    const auto slots = static_cast<StorageIndex>(cache.bucket_slot.size());
+    const auto bad_cache = [](const auto&... what) {
+      detail::raise<shape_error>(
+          detail::concat("ClusterConnect backward: ", what..., " (backward needs the cache of the same forward)"));
+    };
+    if (cache.bucket_start.size() < clusters) bad_cache("the cache has ", cache.bucket_start.size(), " buckets for ", clusters, " clusters");
     for (std::size_t c = 0; c < clusters; ++c) {
       StorageIndex k = cache.bucket_start[c];
-      for (StorageIndex t = cache.member_start[c]; t < cache.member_start[c + 1]; ++t) {
+      const StorageIndex t_lo = cache.member_start[c], t_hi = cache.member_start[c + 1];
+      if (!(0 <= t_lo && t_lo <= t_hi && t_hi <= members && 0 <= k))
+        bad_cache("cluster ", c, "'s members [", t_lo, ", ", t_hi, ") or bucket start ", k, " lie outside the cache's ",
+                  members, " members");
+      for (StorageIndex t = t_lo; t < t_hi; ++t) {
         const StorageIndex i = cache.member[static_cast<std::size_t>(t)];
+        if (!(0 <= i && i < n)) bad_cache("cluster ", c, " names node ", i, " of a graph of ", n, " nodes");
+        if (outer[i + 1] - outer[i] > slots - k)
+          bad_cache("node ", i, "'s entries run past the cache's ", slots, " bucketed entries");
         for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p, ++k) {
           const StorageIndex q = cache.bucket_slot[static_cast<std::size_t>(k)];
-          if (q >= 0) din.adj[p] += dadj_out[q];
+          if (q < 0) continue;
+          if (q >= dadj_out.size()) bad_cache("entry ", p, " was summed into pooled entry ", q, " of ", dadj_out.size());
+          din.adj[p] += dadj_out[q];
         }
       }
     }

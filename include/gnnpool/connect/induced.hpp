@@ -110,12 +110,12 @@ class InducedConnect {
     // movement) is the same for any number of threads.
     const Index chunks = detail::chunk_count(n, chunk_nodes);
     std::vector<std::size_t> region(static_cast<std::size_t>(chunks) + 1, 0);
-    detail::parallel_for(chunks, [&](Index c) {
+    detail::parallel_rows(n, [&](Index lo, Index hi) {
       std::size_t entries = 0;
-      for (Index i = c * chunk_nodes, hi = std::min(n, (c + 1) * chunk_nodes); i < hi; ++i)
+      for (Index i = lo; i < hi; ++i)
         entries += to[static_cast<std::size_t>(i)] >= 0 ? static_cast<std::size_t>(outer[i + 1] - outer[i]) : 0;
-      region[static_cast<std::size_t>(c) + 1] = entries;
-    });
+      region[static_cast<std::size_t>(lo / chunk_nodes) + 1] = entries;
+    }, chunk_nodes);
     for (std::size_t c = 0; c < static_cast<std::size_t>(chunks); ++c) region[c + 1] += region[c];
     // Not value-initialised: every slot that is read back was written first.
     const std::unique_ptr<Entry[]> tmp =
@@ -128,10 +128,11 @@ class InducedConnect {
     Entry* const scratch = tmp.get();
     StorageIndex* const row_start = start.data();
     StorageIndex* const row_len = row_ptr.data() + 1;
-    detail::parallel_for(chunks, [&](Index c) {
-      std::size_t fill = region[static_cast<std::size_t>(c)];
+    detail::parallel_rows(n, [&](Index lo, Index hi) {
+      const auto c = static_cast<std::size_t>(lo / chunk_nodes);
+      std::size_t fill = region[c];
       StorageIndex longest = 0;
-      for (Index i = c * chunk_nodes, hi = std::min(n, (c + 1) * chunk_nodes); i < hi; ++i) {
+      for (Index i = lo; i < hi; ++i) {
         const StorageIndex a = to[static_cast<std::size_t>(i)];
         if (a < 0) continue;
         const std::size_t first = fill;
@@ -146,8 +147,8 @@ class InducedConnect {
         row_len[a] = static_cast<StorageIndex>(fill - first);
         longest = std::max(longest, static_cast<StorageIndex>(fill - first));
       }
-      chunk_longest[static_cast<std::size_t>(c)] = longest;
-    });
+      chunk_longest[c] = longest;
+    }, chunk_nodes);
     const StorageIndex longest =
         chunk_longest.empty() ? 0 : *std::max_element(chunk_longest.begin(), chunk_longest.end());
     for (std::size_t a = 0; a < static_cast<std::size_t>(m); ++a) row_ptr[a + 1] += row_ptr[a];
@@ -227,8 +228,16 @@ class InducedConnect {
                   cache.source.size());
     GNNPOOL_CHECK(din.adj.size() == in.adj.nonZeros(), shape_error, "InducedConnect: din.adj has ",
                   din.adj.size(), " entries but the adjacency stores ", in.adj.nonZeros());
-    for (std::size_t e = 0; e < cache.source.size(); ++e)
-      din.adj[cache.source[e]] += dadj_out[static_cast<Index>(e)];
+    // The cache's indices are checked before they are used: a cache of another forward with the
+    // same entry count would otherwise write outside din.adj.
+    const Index stored = in.adj.nonZeros();
+    for (std::size_t e = 0; e < cache.source.size(); ++e) {
+      const Index s = cache.source[e];
+      GNNPOOL_CHECK(0 <= s && s < stored, shape_error, "InducedConnect backward: the cache's pooled entry ", e,
+                    " comes from stored entry ", s, " of an adjacency that stores ", stored,
+                    " (backward needs the cache of the same forward)");
+      din.adj[s] += dadj_out[static_cast<Index>(e)];
+    }
   }
 };
 

@@ -199,13 +199,15 @@ void check_batch(const BatchRef<Scalar>& batch, std::string_view layer) {
   const StorageIndex* outer = batch.adj.outerIndexPtr();
   const StorageIndex* inner = batch.adj.innerIndexPtr();
   const Scalar* val = batch.adj.valuePtr();
-  // Rows in parallel, each chunk flagging a bad entry; the error is then raised by the serial
-  // scan below, for the first bad entry: the same message for any number of threads.
-  constexpr Index grain = 4 * detail::row_grain;
-  std::vector<unsigned char> bad(static_cast<std::size_t>(detail::chunk_count(n, grain)), 0);
-  detail::parallel_rows(n, [&](Index lo, Index hi) {
-    auto g = static_cast<std::size_t>(std::upper_bound(batch.offsets.begin(), batch.offsets.end(), lo) -
-                                      batch.offsets.begin() - 1);
+  // Rows in parallel, each chunk flagging a bad entry; the error is then raised by a serial scan
+  // from the first flagged chunk, for the first bad entry: the same message for any number of
+  // threads.
+  const auto graph_of = [&](Index i) {
+    return static_cast<std::size_t>(std::upper_bound(batch.offsets.begin(), batch.offsets.end(), i) -
+                                    batch.offsets.begin() - 1);
+  };
+  detail::parallel_rows_checked(n, [&](Index lo, Index hi) {
+    std::size_t g = graph_of(lo);
     const StorageIndex e_lo = outer[lo], e_hi = outer[hi];
     // Flat, branch-free passes that the compiler vectorises: x - x is 0 exactly when x is finite.
     bool ok = true;
@@ -224,21 +226,21 @@ void check_batch(const BatchRef<Scalar>& batch, std::string_view layer) {
         for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) ok &= (inner[p] >= first) & (inner[p] < last);
       }
     }
-    if (!ok) bad[static_cast<std::size_t>(lo / grain)] = 1;
-  }, grain);
-  if (std::find(bad.begin(), bad.end(), 1) == bad.end()) return;
-  std::size_t g = 0;
-  for (Index i = 0; i < n; ++i) {
-    while (batch.offsets[g + 1] <= i) ++g;
-    const Index lo = batch.offsets[g], hi = batch.offsets[g + 1];
-    for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) {
-      GNNPOOL_CHECK(inner[p] >= lo && inner[p] < hi, invalid_argument, layer, ": edge (", i, ", ",
-                    inner[p], ") joins graph ", g, " (nodes ", lo, "..", hi - 1,
-                    ") to another graph; the adjacency must be block-diagonal");
-      GNNPOOL_CHECK(std::isfinite(val[p]), invalid_argument, layer, ": edge (", i, ", ", inner[p],
-                    ") has the non-finite weight ", val[p]);
+    return ok;
+  }, [&](Index from) {
+    std::size_t g = graph_of(from);
+    for (Index i = from; i < n; ++i) {
+      while (batch.offsets[g + 1] <= i) ++g;
+      const Index lo = batch.offsets[g], hi = batch.offsets[g + 1];
+      for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) {
+        GNNPOOL_CHECK(inner[p] >= lo && inner[p] < hi, invalid_argument, layer, ": edge (", i, ", ",
+                      inner[p], ") joins graph ", g, " (nodes ", lo, "..", hi - 1,
+                      ") to another graph; the adjacency must be block-diagonal");
+        GNNPOOL_CHECK(std::isfinite(val[p]), invalid_argument, layer, ": edge (", i, ", ", inner[p],
+                      ") has the non-finite weight ", val[p]);
+      }
     }
-  }
+  }, 4 * detail::row_grain);
 }
 
 template <typename Scalar>

@@ -109,6 +109,21 @@ void parallel_rows(Index n, F&& f, Index grain = row_grain) {
   parallel_for(chunks, [&](Index c) { f(c * grain, std::min(n, (c + 1) * grain)); });
 }
 
+/// `parallel_rows` for a loop that also validates its rows: f(lo, hi) returns false when its
+/// chunk holds a bad item. The error is raised after the loop, not inside it (there it would name
+/// whichever bad item a thread met first): `report(lo)` runs serially from the start of each
+/// failing chunk, in chunk order, and raises for the first bad item at or after lo, so the
+/// message is the same for any number of threads. Costs one flag per chunk.
+template <typename F, typename Report>
+void parallel_rows_checked(Index n, F&& f, Report&& report, Index grain = row_grain) {
+  std::vector<unsigned char> bad(static_cast<std::size_t>(chunk_count(n, grain)), 0);
+  parallel_rows(n, [&](Index lo, Index hi) {
+    if (!f(lo, hi)) bad[static_cast<std::size_t>(lo / grain)] = 1;
+  }, grain);
+  for (std::size_t c = 0; c < bad.size(); ++c)
+    if (bad[c]) report(static_cast<Index>(c) * grain);
+}
+
 /// f(k_lo, k_hi) over consecutive runs of whole segments [k_lo, k_hi), segment k being the items
 /// [start[k], start[k + 1]) (a graph's nodes, a CSR row's entries): a run closes once it holds
 /// `grain` items or more, so the partition depends on the segment sizes only. Segments are never
@@ -164,29 +179,29 @@ void add_rows(Dst&& dst, const Src& src) {
 }
 
 /// dst = lhs * rhs (or dst += lhs * rhs when `add`), with dst already lhs.rows() x rhs.cols():
-/// one Eigen product per fixed chunk of rows of lhs, the chunks in parallel. A row of dst is
-/// computed by one chunk's product, so the result does not depend on the number of threads.
+/// one Eigen product per fixed chunk of `grain` rows of lhs, the chunks in parallel. A row of dst
+/// is computed by one chunk's product, so the result does not depend on the number of threads.
 template <typename Lhs, typename Rhs, typename Dst>
-void product_rows(const Lhs& lhs, const Rhs& rhs, Dst&& dst, bool add = false) {
+void product_rows(const Lhs& lhs, const Rhs& rhs, Dst&& dst, bool add = false, Index grain = row_grain) {
   parallel_rows(lhs.rows(), [&](Index lo, Index hi) {
     auto d = dst.middleRows(lo, hi - lo);
     if (add)
       d.noalias() += lhs.middleRows(lo, hi - lo) * rhs;
     else
       d.noalias() = lhs.middleRows(lo, hi - lo) * rhs;
-  });
+  }, grain);
 }
 
 /// dst = aᵀ b (or dst += aᵀ b when `add`) for a: N x p, b: N x q, with dst already p x q: a
 /// reduction over the N rows. The rows are cut into at most `max_partials` fixed chunks (of
-/// max(row_grain, ⌈N / max_partials⌉) rows: sizes from N only); each chunk's product goes to its
+/// max(min_grain, ⌈N / max_partials⌉) rows: sizes from N only); each chunk's product goes to its
 /// own partial, in parallel, and the partials are added in chunk order. One chunk: one product,
 /// as Eigen alone would compute it. Memory: the partials, at most max_partials p q scalars.
 template <typename A, typename B, typename Dst>
-void product_transpose_rows(const A& a, const B& b, Dst&& dst, bool add = false) {
+void product_transpose_rows(const A& a, const B& b, Dst&& dst, bool add = false, Index min_grain = row_grain) {
   using Scalar = typename std::decay_t<Dst>::Scalar;
   const Index n = a.rows();
-  const Index grain = std::max(row_grain, (n + max_partials - 1) / max_partials);
+  const Index grain = std::max(min_grain, (n + max_partials - 1) / max_partials);
   const Index chunks = chunk_count(n, grain);
   if (chunks <= 1) {
     if (add)

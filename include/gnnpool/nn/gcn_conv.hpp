@@ -202,27 +202,26 @@ class GCNConv {
       if (m_options.add_self_loops && !has_loop) deg += Scalar(1);
       return deg;
     };
-    std::vector<unsigned char> bad(static_cast<std::size_t>(detail::chunk_count(n, detail::row_grain)), 0);
-    detail::parallel_rows(n, [&](Index lo, Index hi) {
+    detail::parallel_rows_checked(n, [&](Index lo, Index hi) {
+      bool ok = true;
       for (Index i = lo; i < hi; ++i) {
         bool has_loop = false;
         const Scalar deg = degree(i, has_loop);
         if (m_options.add_self_loops && !has_loop) cache.added[i] = Scalar(1);
         if (m_options.normalize) {
-          if (!(deg >= Scalar(0))) bad[static_cast<std::size_t>(lo / detail::row_grain)] = 1;
+          ok = ok && deg >= Scalar(0);
           cache.dinv[i] = deg > Scalar(0) ? Scalar(1) / std::sqrt(deg) : Scalar(0);
         }
       }
-    });
-    for (std::size_t c = 0; c < bad.size(); ++c) {
-      if (!bad[c]) continue;
-      for (Index i = static_cast<Index>(c) * detail::row_grain; i < n; ++i) {
+      return ok;
+    }, [&](Index from) {
+      for (Index i = from; i < n; ++i) {
         bool has_loop = false;
         const Scalar deg = degree(i, has_loop);
         GNNPOOL_CHECK(deg >= Scalar(0), invalid_argument, m_name, ": node ", i, " has weighted in-degree ", deg,
                       " (self loop included); its normalisation deg^-1/2 needs a degree >= 0");
       }
-    }
+    });
     if (m_options.normalize) {
       const Scalar* s = cache.dinv.data();
       detail::parallel_rows(n, [&](Index lo, Index hi) {
@@ -256,8 +255,8 @@ class GCNConv {
       u_row[i] += ga;
       return ga;
     }, u.data());
-    std::vector<unsigned char> bad(static_cast<std::size_t>(detail::chunk_count(n, detail::row_grain)), 0);
-    detail::parallel_rows(n, [&](Index lo, Index hi) {
+    // The error after the loop, for the first such entry: the same message for any number of threads.
+    detail::parallel_rows_checked(n, [&](Index lo, Index hi) {
       bool finite = true;
       for (Index i = lo; i < hi; ++i) {
         Scalar row_sum = u_row[i];
@@ -269,17 +268,14 @@ class GCNConv {
           finite = finite && std::isfinite(dadj[e]);
         }
       }
-      if (!finite) bad[static_cast<std::size_t>(lo / detail::row_grain)] = 1;
-    });
-    // The error after the loop, for the first such entry: the same message for any number of threads.
-    for (std::size_t c = 0; c < bad.size(); ++c) {
-      if (!bad[c]) continue;
-      for (Index i = static_cast<Index>(c) * detail::row_grain; i < n; ++i)
+      return finite;
+    }, [&](Index from) {
+      for (Index i = from; i < n; ++i)
         for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e)
           GNNPOOL_CHECK(std::isfinite(dadj[e]), invalid_argument, "GCNConv backward: dL/dA of the entry (", i, ", ",
                         inner[e], ") is ", dadj[e], ": node ", i, "'s weighted in-degree (deg^-1/2 = ", s[i],
                         ") is too small for a gradient of order 1/deg to be finite in this precision");
-    }
+    });
   }
 
   std::string m_name;

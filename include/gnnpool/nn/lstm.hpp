@@ -6,6 +6,7 @@
 /// `torch.nn.LSTM`), with its hand-written backward. The recurrent readout Set2Set is built on it.
 
 #include <gnnpool/core/errors.hpp>
+#include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/detail/column_sums.hpp>
 
@@ -70,23 +71,37 @@ class LSTMCell {
                   shape_error, m_name, ": x is ", detail::shape(x.rows(), x.cols()), ", h ",
                   detail::shape(h.rows(), h.cols()), " and c ", detail::shape(c.rows(), c.cols()), "; expected B x ",
                   m_in, " and B x ", m_hidden);
-    const Index hs = m_hidden;
+    const Index hs = m_hidden, b = x.rows();
     Matrix<Scalar>& z = cache.gates;
-    z.noalias() = x * params[m_weight_ih].transpose();
-    z.noalias() += h * params[m_weight_hh].transpose();
-    z.rowwise() += params[m_bias_ih].row(0) + params[m_bias_hh].row(0);
+    z.resize(b, 4 * hs);
+    c_out.resize(b, hs);
+    cache.tanh_c.resize(b, hs);
+    h_out.resize(b, hs);
+    const Eigen::Matrix<Scalar, 1, Eigen::Dynamic> bias = params[m_bias_ih].row(0) + params[m_bias_hh].row(0);
+    const auto& w_ih = params[m_weight_ih];
+    const auto& w_hh = params[m_weight_hh];
     auto sigmoid = [](Scalar v) { return Scalar(1) / (Scalar(1) + std::exp(-v)); };
-    for (Index r = 0; r < z.rows(); ++r) {
-      for (Index q = 0; q < hs; ++q) {
-        z(r, q) = sigmoid(z(r, q));                   // i
-        z(r, hs + q) = sigmoid(z(r, hs + q));         // f
-        z(r, 2 * hs + q) = std::tanh(z(r, 2 * hs + q));  // g
-        z(r, 3 * hs + q) = sigmoid(z(r, 3 * hs + q));  // o
+    // Every row is independent: fixed chunks of rows in parallel (the same bits for any number
+    // of threads), each chunk's two products, gates and state in one pass.
+    detail::parallel_rows(b, [&](Index lo, Index hi) {
+      const Index m = hi - lo;
+      auto zc = z.middleRows(lo, m);
+      zc.noalias() = x.middleRows(lo, m) * w_ih.transpose();
+      zc.noalias() += h.middleRows(lo, m) * w_hh.transpose();
+      zc.rowwise() += bias;
+      for (Index r = lo; r < hi; ++r) {
+        for (Index q = 0; q < hs; ++q) {
+          z(r, q) = sigmoid(z(r, q));                      // i
+          z(r, hs + q) = sigmoid(z(r, hs + q));            // f
+          z(r, 2 * hs + q) = std::tanh(z(r, 2 * hs + q));  // g
+          z(r, 3 * hs + q) = sigmoid(z(r, 3 * hs + q));    // o
+        }
       }
-    }
-    c_out = z.middleCols(hs, hs).cwiseProduct(c) + z.leftCols(hs).cwiseProduct(z.middleCols(2 * hs, hs));
-    cache.tanh_c = c_out.array().tanh().matrix();
-    h_out = z.rightCols(hs).cwiseProduct(cache.tanh_c);
+      c_out.middleRows(lo, m) = zc.middleCols(hs, hs).cwiseProduct(c.middleRows(lo, m)) +
+                                zc.leftCols(hs).cwiseProduct(zc.middleCols(2 * hs, hs));
+      cache.tanh_c.middleRows(lo, m) = c_out.middleRows(lo, m).array().tanh().matrix();
+      h_out.middleRows(lo, m) = zc.rightCols(hs).cwiseProduct(cache.tanh_c.middleRows(lo, m));
+    }, row_chunk);
   }
 
   /// From dh_out and dc_out: ASSIGNS dx, dh, dc (each may be null: not needed) and ADDS the
@@ -101,29 +116,40 @@ class LSTMCell {
                   detail::shape(dc_out.rows(), dc_out.cols()), ", expected ", detail::shape(b, hs));
     const Matrix<Scalar>& g = cache.gates;
     Matrix<Scalar> dz(b, 4 * hs);
-    Matrix<Scalar> dcell(b, hs);
-    for (Index r = 0; r < b; ++r)
-      for (Index q = 0; q < hs; ++q) {
-        const Scalar i = g(r, q), f = g(r, hs + q), gg = g(r, 2 * hs + q), o = g(r, 3 * hs + q);
-        const Scalar t = cache.tanh_c(r, q);
-        const Scalar dct = dc_out(r, q) + dh_out(r, q) * o * (Scalar(1) - t * t);
-        dcell(r, q) = dct * f;
-        dz(r, q) = dct * gg * i * (Scalar(1) - i);
-        dz(r, hs + q) = dct * c(r, q) * f * (Scalar(1) - f);
-        dz(r, 2 * hs + q) = dct * i * (Scalar(1) - gg * gg);
-        dz(r, 3 * hs + q) = dh_out(r, q) * t * o * (Scalar(1) - o);
-      }
-    if (dx) dx->noalias() = dz * params[m_weight_ih];
-    if (dh) dh->noalias() = dz * params[m_weight_hh];
-    if (dc) *dc = dcell;
-    dparams[m_weight_ih].noalias() += dz.transpose() * x;
-    dparams[m_weight_hh].noalias() += dz.transpose() * h;
+    if (dx) dx->resize(b, m_in);
+    if (dh) dh->resize(b, hs);
+    if (dc) dc->resize(b, hs);
+    // Rows in parallel (fixed chunks): the gates' gradients, then dX and dH of those rows.
+    detail::parallel_rows(b, [&](Index lo, Index hi) {
+      for (Index r = lo; r < hi; ++r)
+        for (Index q = 0; q < hs; ++q) {
+          const Scalar i = g(r, q), f = g(r, hs + q), gg = g(r, 2 * hs + q), o = g(r, 3 * hs + q);
+          const Scalar t = cache.tanh_c(r, q);
+          const Scalar dct = dc_out(r, q) + dh_out(r, q) * o * (Scalar(1) - t * t);
+          if (dc) (*dc)(r, q) = dct * f;
+          dz(r, q) = dct * gg * i * (Scalar(1) - i);
+          dz(r, hs + q) = dct * c(r, q) * f * (Scalar(1) - f);
+          dz(r, 2 * hs + q) = dct * i * (Scalar(1) - gg * gg);
+          dz(r, 3 * hs + q) = dh_out(r, q) * t * o * (Scalar(1) - o);
+        }
+      const Index m = hi - lo;
+      if (dx) dx->middleRows(lo, m).noalias() = dz.middleRows(lo, m) * params[m_weight_ih];
+      if (dh) dh->middleRows(lo, m).noalias() = dz.middleRows(lo, m) * params[m_weight_hh];
+    }, row_chunk);
+    // Sums over the rows: at most max_partials fixed chunks of at least row_chunk rows, added in
+    // chunk order.
+    detail::product_transpose_rows(dz, x, dparams[m_weight_ih], true, row_chunk);
+    detail::product_transpose_rows(dz, h, dparams[m_weight_hh], true, row_chunk);
     const Matrix<Scalar> dbias = detail::column_sums(dz);  // zeros for a batch without rows
     dparams[m_bias_ih] += dbias;
     dparams[m_bias_hh] += dbias;
   }
 
  private:
+  /// Rows per chunk of the row-parallel loops: a chunk's products are large enough (256 rows of
+  /// the B x (I + H) x 4H products) that packing the weights once per chunk costs little.
+  static constexpr Index row_chunk = 256;
+
   std::string m_name;
   Index m_in, m_hidden;
   Index m_weight_ih = -1, m_weight_hh = -1, m_bias_ih = -1, m_bias_hh = -1;

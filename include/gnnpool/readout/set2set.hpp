@@ -33,7 +33,8 @@ namespace gnnpool {
 /// `lstm.weight_hh_l0` [4F, F], `lstm.bias_ih_l0` and `lstm.bias_hh_l0` [1, 4F].
 /// An empty graph attends over nothing: r = 0 for it (its q still evolves). Reads x and offsets
 /// only. Cache: per step the LSTM's input, state and gates (B x 7F) and the attention (N).
-/// Cost: O(T (B F^2 + N F)) both ways. Thread-safe (const).
+/// Cost: O(T (B F^2 + N F)) both ways; the LSTM's rows and runs of whole graphs in parallel
+/// (the same bits for any number of threads). Thread-safe (const).
 /// Errors: `invalid_argument` for in_channels or processing_steps < 1; `shape_error` when x does
 /// not have in_channels columns, dout is not B x 2F, or the cache is from another batch.
 template <typename Scalar_>
@@ -104,24 +105,37 @@ class Set2SetReadout {
     std::vector<Index> slots;
     m_lstm.parameter_slots(slots);
     for (const Index s : slots) dparams[s].setZero();
-    if (din.x) din.x->setZero(n, f);
+    if (din.x) din.x->resize(n, f);  // every row is assigned at the first step below
     Matrix<Scalar> dqstar = dout;
     Matrix<Scalar> dh_next = Matrix<Scalar>::Zero(b, f), dc_next = Matrix<Scalar>::Zero(b, f);
-    Matrix<Scalar> dx_r, dinput, dh_prev, dc_prev;
+    Matrix<Scalar> dinput, dh_prev, dc_prev;
     Vector<Scalar> dalpha(n);
     for (Index t = m_steps; t-- > 0;) {
       const Step& step = cache.steps[static_cast<std::size_t>(t)];
-      // r_t = sum_i a_i x_i, then the softmax, then e_i = <x_i, q_t[g]>.
+      const bool last_step = t == m_steps - 1;  // the first one walked: din.x is assigned there
+      // r_t = sum_i a_i x_i gives da_i = <dr_t[g], x_i>; the softmax turns da into de.
       const Matrix<Scalar> dr = dqstar.rightCols(f);
-      detail::segment_weighted_sum_backward<Scalar>(in.x, step.alpha.data(), in.offsets, dr, dx_r, dalpha.data());
-      if (din.x) *din.x += dx_r;
+      detail::parallel_graph_rows(in.offsets, [&](Index g, Index lo, Index hi) {
+        for (Index i = lo; i < hi; ++i) dalpha[i] = dr.row(g).dot(in.x.row(i));
+      });
       detail::segment_softmax_backward(step.alpha.data(), dalpha.data(), dalpha.data(), in.offsets.data(), b);
+      // e_i = <x_i, q_t[g]> gives dq_t[g] += sum_i de_i x_i; x_i gets a_i dr_t[g] (from r) and
+      // de_i q_t[g] (from e), in one pass over the rows. Runs of whole graphs in parallel: graph
+      // g writes dq's row g and its own nodes' rows.
       Matrix<Scalar> dq = dqstar.leftCols(f) + dh_next;
-      for (Index g = 0; g < b; ++g)
-        for (Index i = detail::segment_begin(in.offsets, g); i < detail::segment_end(in.offsets, g); ++i) {
-          dq.row(g) += dalpha[i] * in.x.row(i);
-          if (din.x) din.x->row(i) += dalpha[i] * step.q.row(g);
-        }
+      detail::parallel_graphs(in.offsets, [&](Index g_lo, Index g_hi) {
+        for (Index g = g_lo; g < g_hi; ++g)
+          for (Index i = detail::segment_begin(in.offsets, g); i < detail::segment_end(in.offsets, g); ++i) {
+            dq.row(g) += dalpha[i] * in.x.row(i);
+            if (!din.x) continue;
+            auto dxi = din.x->row(i);
+            if (last_step)
+              dxi = step.alpha[i] * dr.row(g);
+            else
+              dxi += step.alpha[i] * dr.row(g);
+            dxi += dalpha[i] * step.q.row(g);
+          }
+      });
       m_lstm.backward(params, step.input, step.h, step.c, step.cell, dq, dc_next, &dinput, &dh_prev, &dc_prev, dparams);
       dqstar.swap(dinput);
       dh_next.swap(dh_prev);
@@ -138,9 +152,9 @@ class Set2SetReadout {
 
   /// e_i = <x_i, q[g(i)]>.
   static void scores(const BatchRef<Scalar>& in, const Matrix<Scalar>& q, Vector<Scalar>& e) {
-    for (Index g = 0; g < in.num_graphs(); ++g)
-      for (Index i = detail::segment_begin(in.offsets, g); i < detail::segment_end(in.offsets, g); ++i)
-        e[i] = in.x.row(i).dot(q.row(g));
+    detail::parallel_graph_rows(in.offsets, [&](Index g, Index lo, Index hi) {
+      for (Index i = lo; i < hi; ++i) e[i] = in.x.row(i).dot(q.row(g));
+    });
   }
 
   std::string m_name;
