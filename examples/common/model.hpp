@@ -15,7 +15,7 @@
 // declared here. They are compiled once, for Scalar = double, into the static library
 // `gnnpool_example_models` (common/model.cpp and one translation unit per pooler family,
 // common/pools_*.cpp), which the programs that use them link. Instantiating every pooler in one
-// translation unit took 62 s at -O2; the split units compile in parallel and a program that
+// translation unit took 70 s at -O2; the split units compile in parallel and a program that
 // trains the model compiles none of the poolers (docs/getting-started.md has the numbers).
 
 #include <gnnpool/gnnpool.hpp>
@@ -73,7 +73,7 @@ using AnyPooler = std::variant<NoPool, gnnpool::TopKPool<Scalar>, gnnpool::SAGPo
                                gnnpool::AsymCheegerCutPool<Scalar>, gnnpool::HOSCPool<Scalar>, gnnpool::LaPool<Scalar>>;
 
 /// Builds pooler `name` on `in_features`-wide inputs, registering its parameters under `prefix`.
-/// Defined in common/make_pooler.cpp (Scalar = double; part of `gnnpool_example_models`).
+/// Defined in common/model.cpp (Scalar = double; part of `gnnpool_example_models`).
 template <typename Scalar>
 AnyPooler<Scalar> make_pooler(const std::string& name, ParameterSet<Scalar>& params, const std::string& prefix,
                               Index in_features, const PoolerSettings& s);

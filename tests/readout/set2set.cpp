@@ -98,6 +98,40 @@ TEST_CASE("LSTMCell backward matches finite differences for x, h, c and the four
   CHECK(r.ok);
 }
 
+TEST_CASE("LSTMCell on 600 rows (three row chunks) equals the cell on each row alone", "[nn][lstm]") {
+  // The cell cuts its rows into fixed chunks of 256 (products, gates, weight-gradient sums); the
+  // finite-difference test above has 4 rows, one chunk. Row by row is the reference: outputs and
+  // dX, dH, dC per row, the parameter gradients summed over the rows.
+  constexpr Index b = 600;
+  ParameterSet<double> params;
+  const LSTMCell<double> cell(params, "cell", 3, 2);
+  gnnpool::test::randomize_parameters(params, 17);
+  const Matrix<double> x = gnnpool::testing::random_features<double>(b, 3, 18);
+  const Matrix<double> h = gnnpool::testing::random_features<double>(b, 2, 19);
+  const Matrix<double> c = gnnpool::testing::random_features<double>(b, 2, 20);
+  const Matrix<double> dh1 = gnnpool::testing::random_features<double>(b, 2, 21);
+  const Matrix<double> dc1 = gnnpool::testing::random_features<double>(b, 2, 22);
+  Matrix<double> h1, c1, dx, dh, dc;
+  LSTMCell<double>::Cache cache;
+  cell.forward(params, x, h, c, h1, c1, cache);
+  ParameterSet<double> dparams = params.zeros_like();
+  cell.backward(params, x, h, c, cache, dh1, dc1, &dx, &dh, &dc, dparams);
+  ParameterSet<double> dsum = params.zeros_like();
+  for (Index r = 0; r < b; ++r) {
+    Matrix<double> hr, cr, dxr, dhr, dcr;
+    LSTMCell<double>::Cache one;
+    cell.forward(params, x.row(r), h.row(r), c.row(r), hr, cr, one);
+    cell.backward(params, x.row(r), h.row(r), c.row(r), one, dh1.row(r), dc1.row(r), &dxr, &dhr, &dcr, dsum);
+    INFO("row " << r);
+    CHECK(h1.row(r).isApprox(hr, 1e-13));
+    CHECK(c1.row(r).isApprox(cr, 1e-13));
+    CHECK(dx.row(r).isApprox(dxr, 1e-13));
+    CHECK(dh.row(r).isApprox(dhr, 1e-13));
+    CHECK(dc.row(r).isApprox(dcr, 1e-13));
+  }
+  for (Index s = 0; s < dparams.size(); ++s) CHECK(dparams[s].isApprox(dsum[s], 1e-11));
+}
+
 TEST_CASE("Set2SetReadout runs T attention steps of the LSTM and returns [q, r]", "[readout][set2set]") {
   ParameterSet<double> params;
   const Set2SetReadout<double> readout(params, "s2s", 2, 2);
@@ -170,6 +204,15 @@ TEST_CASE("Set2SetReadout and LSTMCell reject bad sizes", "[readout][set2set][er
   Set2SetReadout<double>::Cache cache;
   gnnpool::test::require_throws_with<gnnpool::shape_error>([&] { readout.forward(params, batch, out, cache); },
                                                            {"Set2SetReadout", "expects 3 features"});
+  // A cache whose steps do not fit the batch is an error, not an out-of-range read.
+  const auto good = gnnpool::test::readout_batch<double>({2, 3}, 3, 2);
+  readout.forward(params, good, out, cache);
+  cache.steps[0].alpha.resize(2);
+  ParameterSet<double> dparams = params.zeros_like();
+  Matrix<double> dx;
+  gnnpool::test::require_throws_with<gnnpool::shape_error>(
+      [&] { readout.backward(params, good, cache, Matrix<double>::Zero(2, 6), {&dx, nullptr}, dparams); },
+      {"Set2SetReadout", "2 nodes", "same forward"});
 }
 
 }  // namespace gnnpool_test_readout_set2set

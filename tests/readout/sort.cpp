@@ -66,6 +66,31 @@ TEST_CASE("SortReadout zeroes the entries equal to min(x) - 1, as PyG", "[readou
   CHECK(out(0, 3) == 1);
 }
 
+TEST_CASE("SortReadout on a batch of many row chunks equals a per-graph reference", "[readout][sort]") {
+  // 3 000 nodes: the fill value's minimum is taken over three row chunks and the graphs run in
+  // several runs; every graph is also read out alone (one chunk) and must give the same row.
+  std::vector<Index> sizes;
+  for (Index g = 0; g < 60; ++g) sizes.push_back(20 + (g * 7) % 61);
+  const auto batch = gnnpool::test::readout_batch<double>(sizes, 3, 611);
+  REQUIRE(batch.num_nodes() > 2 * gnnpool::detail::row_grain);
+  const ParameterSet<double> none;
+  const SortReadout<double> sort(5);
+  Matrix<double> out;
+  SortReadout<double>::Cache cache;
+  sort.forward(none, batch, out, cache);
+  CHECK(cache.fill == batch.x.minCoeff() - 1);
+  for (Index g = 0; g < batch.num_graphs(); ++g) {
+    const Index lo = batch.offsets[static_cast<std::size_t>(g)], n = batch.graph_size(g);
+    const auto one = gnnpool::test::split_rows(Matrix<double>(batch.x.middleRows(lo, n)), {0, n});
+    Matrix<double> row;
+    SortReadout<double>::Cache alone;
+    sort.forward(none, one, row, alone);
+    INFO("graph " << g);
+    CHECK(row == out.row(g));
+    for (Index s = 0; s < 5; ++s) CHECK(alone.source[static_cast<std::size_t>(s)] + lo == cache.source[static_cast<std::size_t>(g * 5 + s)]);
+  }
+}
+
 TEST_CASE("SortReadout backward matches finite differences, float matches double", "[readout][sort][gradcheck]") {
   auto make = [](auto& params) {
     (void)params;

@@ -179,17 +179,17 @@ void add_rows(Dst&& dst, const Src& src) {
 }
 
 /// dst = lhs * rhs (or dst += lhs * rhs when `add`), with dst already lhs.rows() x rhs.cols():
-/// one Eigen product per fixed chunk of `grain` rows of lhs, the chunks in parallel. A row of dst
-/// is computed by one chunk's product, so the result does not depend on the number of threads.
+/// one Eigen product per fixed chunk of rows of lhs, the chunks in parallel. A row of dst is
+/// computed by one chunk's product, so the result does not depend on the number of threads.
 template <typename Lhs, typename Rhs, typename Dst>
-void product_rows(const Lhs& lhs, const Rhs& rhs, Dst&& dst, bool add = false, Index grain = row_grain) {
+void product_rows(const Lhs& lhs, const Rhs& rhs, Dst&& dst, bool add = false) {
   parallel_rows(lhs.rows(), [&](Index lo, Index hi) {
     auto d = dst.middleRows(lo, hi - lo);
     if (add)
       d.noalias() += lhs.middleRows(lo, hi - lo) * rhs;
     else
       d.noalias() = lhs.middleRows(lo, hi - lo) * rhs;
-  }, grain);
+  });
 }
 
 /// dst = aᵀ b (or dst += aᵀ b when `add`) for a: N x p, b: N x q, with dst already p x q: a

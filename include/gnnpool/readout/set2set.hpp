@@ -102,6 +102,12 @@ class Set2SetReadout {
     GNNPOOL_CHECK(static_cast<Index>(cache.steps.size()) == m_steps, invalid_argument, m_name,
                   " backward: the cache holds ", cache.steps.size(), " steps, the readout makes ", m_steps);
     const Index b = in.num_graphs(), f = m_in, n = in.x.rows();
+    for (const Step& step : cache.steps)  // the loops below index these by node and graph
+      GNNPOOL_CHECK(step.alpha.size() == n && step.q.rows() == b && step.q.cols() == f && step.input.rows() == b &&
+                        step.cell.gates.rows() == b,
+                    shape_error, m_name, " backward: the cache's steps are for ", step.alpha.size(), " nodes and ",
+                    step.q.rows(), " graphs, the batch has ", n, " and ", b,
+                    " (backward needs the cache of the same forward)");
     std::vector<Index> slots;
     m_lstm.parameter_slots(slots);
     for (const Index s : slots) dparams[s].setZero();
