@@ -17,13 +17,18 @@
 #include <gnnpool/pool/no_pool.hpp>
 #include <gnnpool/pool/pan_pool.hpp>
 #include <gnnpool/pool/sep_pool.hpp>
+#include <gnnpool/select/topk.hpp>
 #include <gnnpool/testing/random_graph.hpp>
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstring>
+#include <functional>
 #include <limits>
+#include <numeric>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -231,6 +236,55 @@ TEST_CASE("parallel: the partitions are fixed and cover every item once", "[core
     });
     CHECK(runs == 5);
     for (const auto& s : graph_seen) CHECK(s == 1);
+  }
+}
+
+TEST_CASE("parallel: parallel_sort gives std::sort's order; TopK's ranking of one large graph is the same at 1, 2 "
+          "and 3 threads", "[core][parallel]") {
+  ThreadsGuard guard;
+  // Unique keys, so the sorted order is unique: 8 chunks (the last one shorter), and 3 chunks
+  // (a merge round with an odd chunk that is copied, not merged).
+  for (const auto& [n, grain] : {std::pair<Index, Index>{30001, 1000}, std::pair<Index, Index>{20000, 7000}}) {
+    std::vector<std::uint64_t> keys(static_cast<std::size_t>(n));
+    for (std::size_t i = 0; i < keys.size(); ++i) keys[i] = (i * 2654435761u) % 1000003u;  // distinct
+    std::vector<std::uint64_t> expected = keys;
+    std::sort(expected.begin(), expected.end());
+    for (const int threads : {1, 2, 3}) {
+      set_num_threads(threads);
+      std::vector<std::uint64_t> sorted = keys;
+      detail::parallel_sort(sorted.data(), n, std::less<>{}, grain);
+      CHECK(sorted == expected);
+    }
+  }
+  // TopK's ranking: one graph of 20 000 nodes whose scores take 50 values (many ties, broken by
+  // the lower node index), 14 000 kept: the sort of the kept keys runs as parallel chunks.
+  const Index n = 20000;
+  Vector<float> score(n);
+  for (Index i = 0; i < n; ++i) score[i] = static_cast<float>((i * 37) % 50) / 50.0f - 0.5f;
+  const IndexVector offsets{0, n};
+  std::vector<Index> by_rank(static_cast<std::size_t>(n));
+  std::iota(by_rank.begin(), by_rank.end(), Index(0));
+  std::stable_sort(by_rank.begin(), by_rank.end(), [&](Index a, Index b) { return score[a] > score[b]; });
+  by_rank.resize(14000);
+  std::vector<Index> by_node = by_rank;
+  std::sort(by_node.begin(), by_node.end());
+  for (const NodeOrder order : {NodeOrder::pyg, NodeOrder::node_index}) {
+    for (const int threads : {1, 2, 3}) {
+      set_num_threads(threads);
+      INFO(threads << " threads");
+      HardSelection<float> sel;
+      detail::rank_and_select(score, offsets, TopKOptions{.ratio = 0.7, .order = order}, sel);
+      CHECK(sel.representative == (order == NodeOrder::pyg ? by_rank : by_node));
+      CHECK(sel.offsets == IndexVector{0, 14000});
+      Index kept = 0;
+      for (Index i = 0; i < n; ++i) {
+        const Index a = sel.assignment[static_cast<std::size_t>(i)];
+        if (a == HardSelection<float>::dropped) continue;
+        ++kept;
+        CHECK(sel.representative[static_cast<std::size_t>(a)] == i);
+      }
+      CHECK(kept == 14000);
+    }
   }
 }
 

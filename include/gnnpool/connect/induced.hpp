@@ -25,13 +25,24 @@ void check_node_selection(const HardSelection<Scalar>& sel, Index n, std::string
   GNNPOOL_CHECK(sel.num_nodes() == n, shape_error, layer, ": the selection covers ", sel.num_nodes(),
                 " nodes but the adjacency is ", detail::shape(n, n));
   const Index m = sel.num_supernodes();
-  for (Index i = 0; i < n; ++i) {
+  const auto kept_alone = [&](Index i) {
     const Index a = sel.assignment[static_cast<std::size_t>(i)];
-    if (a == HardSelection<Scalar>::dropped) continue;
-    GNNPOOL_CHECK(a >= 0 && a < m && sel.representative[static_cast<std::size_t>(a)] == i, invalid_argument,
-                  layer, ": node ", i, " is assigned to supernode ", a,
-                  " which it does not represent; this connect keeps nodes, it does not merge them");
-  }
+    return a == HardSelection<Scalar>::dropped ||
+           (a >= 0 && a < m && sel.representative[static_cast<std::size_t>(a)] == i);
+  };
+  parallel_rows_checked(
+      n,
+      [&](Index lo, Index hi) {
+        bool ok = true;
+        for (Index i = lo; i < hi; ++i) ok &= kept_alone(i);
+        return ok;
+      },
+      [&](Index lo) {
+        for (Index i = lo; i < n; ++i)
+          GNNPOOL_CHECK(kept_alone(i), invalid_argument, layer, ": node ", i, " is assigned to supernode ",
+                        sel.assignment[static_cast<std::size_t>(i)],
+                        " which it does not represent; this connect keeps nodes, it does not merge them");
+      });
 }
 
 }  // namespace detail

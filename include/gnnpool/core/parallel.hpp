@@ -71,13 +71,23 @@ inline constexpr Index row_grain = 1024;
 /// The most partials a chunked reduction keeps (bounds its memory at this many outputs).
 inline constexpr Index max_partials = 32;
 
+/// Whether a `parallel_for` started here would run on more than one thread (OpenMP on, more
+/// than one thread, not already inside a parallel region).
+inline bool parallel_available() noexcept {
+#ifdef _OPENMP
+  return !omp_in_parallel() && omp_get_max_threads() > 1;
+#else
+  return false;
+#endif
+}
+
 /// f(c) for every c in [0, count), in parallel when OpenMP is on, count >= 2 and the caller is
 /// not already inside a parallel region. f must write outputs that no other c writes. The first
 /// exception thrown by an f is rethrown here after the loop (none escapes an OpenMP region).
 template <typename F>
 void parallel_for(Index count, F&& f) {
 #ifdef _OPENMP
-  if (count >= 2 && !omp_in_parallel() && omp_get_max_threads() > 1) {
+  if (count >= 2 && parallel_available()) {
     std::exception_ptr error;
 #pragma omp parallel for schedule(dynamic, 1)
     for (Index c = 0; c < count; ++c) {
@@ -176,6 +186,44 @@ void add_rows(Dst&& dst, const Src& src) {
   const Index grain = std::max(row_grain, (Index(1) << 16) / std::max<Index>(dst.cols(), 1));
   parallel_rows(dst.rows(), [&](Index lo, Index hi) { dst.middleRows(lo, hi - lo) += src.middleRows(lo, hi - lo); },
                 grain);
+}
+
+/// dst.setZero(rows, cols) for a matrix or vector (cols = 1), the zeros written in fixed chunks
+/// of rows (at least 64 K scalars each) in parallel: a large gradient buffer is cleared by every
+/// core, not by one.
+template <typename Dense>
+void set_zero_rows(Dense& dst, Index rows, Index cols = 1) {
+  dst.resize(rows, cols);
+  const Index grain = std::max(row_grain, (Index(1) << 16) / std::max<Index>(cols, 1));
+  parallel_rows(rows, [&](Index lo, Index hi) { dst.middleRows(lo, hi - lo).setZero(); }, grain);
+}
+
+/// Sorts items[0, n) by `less`, a strict order under which no two items are equivalent (ranking
+/// keys that end in a node index), so the sorted sequence is unique and the same for any number of
+/// threads. Fixed chunks of max(min_grain, ceil(n / 8)) items are sorted in parallel, then merged
+/// pairwise, round by round (the merges of a round in parallel), through a scratch buffer of n
+/// items. Work O(n log n); at T <= 8 threads the span is about (n / T) log(n / 8) + 2 n. Runs
+/// `std::sort` when the loop would not be parallel anyway (one chunk, one thread, nested).
+template <typename T, typename Less>
+void parallel_sort(T* items, Index n, Less less, Index min_grain = 8192) {
+  const Index grain = std::max(min_grain, (n + 7) / 8);
+  const Index chunks = chunk_count(n, grain);
+  if (chunks <= 1 || !parallel_available()) {
+    std::sort(items, items + n, less);
+    return;
+  }
+  parallel_for(chunks, [&](Index c) { std::sort(items + c * grain, items + std::min(n, (c + 1) * grain), less); });
+  std::vector<T> buffer(static_cast<std::size_t>(n));
+  T* src = items;
+  T* dst = buffer.data();
+  for (Index width = grain; width < n; width *= 2) {
+    parallel_for(chunk_count(n, 2 * width), [&](Index pair) {
+      const Index lo = 2 * pair * width, mid = std::min(n, lo + width), hi = std::min(n, lo + 2 * width);
+      std::merge(src + lo, src + mid, src + mid, src + hi, dst + lo, less);
+    });
+    std::swap(src, dst);
+  }
+  if (src != items) std::copy(src, src + n, items);
 }
 
 /// dst = lhs * rhs (or dst += lhs * rhs when `add`), with dst already lhs.rows() x rhs.cols():

@@ -7,6 +7,7 @@
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/core/concepts.hpp>
+#include <gnnpool/core/parallel.hpp>
 
 #include <algorithm>
 #include <concepts>
@@ -224,8 +225,8 @@ class Pool {
     GNNPOOL_CHECK(grad.adj.size() == 0 || grad.adj.size() == out.batch.adj.nonZeros(), shape_error,
                   m_name, ": the gradient of adj has ", grad.adj.size(),
                   " entries but the pooled adjacency stores ", out.batch.adj.nonZeros());
-    din.x.setZero(in.x.rows(), in.x.cols());
-    din.adj.setZero(in.adj.nonZeros());
+    detail::set_zero_rows(din.x, in.x.rows(), in.x.cols());
+    detail::set_zero_rows(din.adj, in.adj.nonZeros());
     typename Selection::Gradient dsel;
     if (grad.selection.size() != 0) {
       GNNPOOL_CHECK(grad.selection.rows() == selection_rows(out.selection) &&

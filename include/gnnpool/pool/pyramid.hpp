@@ -10,6 +10,7 @@
 #include <gnnpool/connect/cluster.hpp>
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/errors.hpp>
+#include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/detail/bytes.hpp>
@@ -290,7 +291,7 @@ class PyramidPool {
     check_level(pyramid, level, in);
     const auto& sel = pyramid.levels[static_cast<std::size_t>(level)].selection;
     BatchGrad<Scalar> din;
-    din.x.setZero(in.x.rows(), in.x.cols());
+    detail::set_zero_rows(din.x, in.x.rows(), in.x.cols());
     Vector<Scalar> dw = Vector<Scalar>::Zero(sel.weight.size());
     m_reduce.backward(in, sel, cache.reduce, dx_out, din, dw);
     dx = std::move(din.x);

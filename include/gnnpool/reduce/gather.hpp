@@ -11,7 +11,9 @@
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/detail/prefetch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace gnnpool {
 
@@ -81,19 +83,36 @@ class GatherReduce {
     // Each representative in range, and (when every one is its own supernode's node,
     // assignment[p_r] = r, as in TopK and SAG) no two share a row of dX: then the rows are
     // scattered in parallel, each by one thread, the same operations as the serial loop.
-    bool distinct = sel.num_nodes() == n;
-    for (Index r = 0; r < m; ++r) {
-      const Index i = sel.representative[static_cast<std::size_t>(r)];
-      if (i < 0 || i >= n) [[unlikely]]
-        check_node_index(i, n, "GatherReduce", "representative");
-      if (!distinct) continue;
-      // The assignment lookups are random (score order): fetched a few iterations ahead.
-      if (r + 4 * prefetch_distance < m) {
-        const Index ahead = sel.representative[static_cast<std::size_t>(r + 4 * prefetch_distance)];
-        if (ahead >= 0 && ahead < n) detail::prefetch_bytes(sel.assignment.data() + ahead, sizeof(Index));
-      }
-      distinct = sel.assignment[static_cast<std::size_t>(i)] == r;
-    }
+    // One pass over fixed chunks of output rows, in parallel: the range check (the first bad
+    // representative is named by a serial rescan) and whether any row shares its node.
+    const bool covers = sel.num_nodes() == n;
+    std::vector<unsigned char> shared(static_cast<std::size_t>(detail::chunk_count(m, detail::row_grain)), 0);
+    detail::parallel_rows_checked(
+        m,
+        [&](Index r_lo, Index r_hi) {
+          bool in_range = true, own = covers;
+          for (Index r = r_lo; r < r_hi; ++r) {
+            const Index i = sel.representative[static_cast<std::size_t>(r)];
+            if (i < 0 || i >= n) [[unlikely]] {
+              in_range = false;
+              continue;
+            }
+            if (!own) continue;
+            // The assignment lookups are random (score order): fetched a few iterations ahead.
+            if (r + 4 * prefetch_distance < r_hi) {
+              const Index ahead = sel.representative[static_cast<std::size_t>(r + 4 * prefetch_distance)];
+              if (ahead >= 0 && ahead < n) detail::prefetch_bytes(sel.assignment.data() + ahead, sizeof(Index));
+            }
+            own = sel.assignment[static_cast<std::size_t>(i)] == r;
+          }
+          if (!own) shared[static_cast<std::size_t>(r_lo / detail::row_grain)] = 1;
+          return in_range;
+        },
+        [&](Index r_lo) {
+          for (Index r = r_lo; r < m; ++r)
+            check_node_index(sel.representative[static_cast<std::size_t>(r)], n, "GatherReduce", "representative");
+        });
+    const bool distinct = std::find(shared.begin(), shared.end(), 1) == shared.end();
     const auto scatter = [&](Index r_lo, Index r_hi) {
       for (Index r = r_lo; r < r_hi; ++r) {
         if (r + prefetch_distance < r_hi) {

@@ -117,9 +117,13 @@ struct ScoreHead {
                   "' holds a non-finite value");
     score.resize(n);
     detail::product_rows(x, p.transpose(), score);
-    for (Index i = 0; i < n; ++i)
-      GNNPOOL_CHECK(std::isfinite(score[i]), invalid_argument, layer, ": the score of node ", i,
-                    " is not finite (the features of node ", i, " hold a NaN or an infinity)");
+    detail::parallel_rows_checked(
+        n, [&](Index lo, Index hi) { return score.segment(lo, hi - lo).allFinite(); },
+        [&](Index lo) {
+          for (Index i = lo; i < n; ++i)
+            GNNPOOL_CHECK(std::isfinite(score[i]), invalid_argument, layer, ": the score of node ", i,
+                          " is not finite (the features of node ", i, " hold a NaN or an infinity)");
+        });
     if (options.min_score) {
       cache.y.resize(0);
       for (std::size_t b = 0; b + 1 < offsets.size(); ++b) {
@@ -135,11 +139,15 @@ struct ScoreHead {
     }
     GNNPOOL_CHECK(cache.norm > Scalar(0), invalid_argument, layer, ": the weight '", weight_name,
                   "' is zero, so the score x p / ||p|| is undefined");
-    cache.y = score / cache.norm;
-    if (options.nonlinearity == Activation::tanh)
-      score = cache.y.array().tanh().matrix();
-    else
-      score = (Scalar(1) / (Scalar(1) + (-cache.y.array()).exp())).matrix();
+    cache.y.resize(n);
+    const bool use_tanh = options.nonlinearity == Activation::tanh;
+    detail::parallel_rows(n, [&](Index lo, Index hi) {
+      auto y = cache.y.segment(lo, hi - lo);
+      auto s = score.segment(lo, hi - lo);
+      y = s / cache.norm;
+      if (use_tanh) s = y.array().tanh().matrix();
+      else s = (Scalar(1) / (Scalar(1) + (-y.array()).exp())).matrix();
+    });
   }
 
   /// ADDS dL/dX into dx (when non-null) and ASSIGNS dL/dp into dp (when non-null). `dz` is
@@ -160,10 +168,14 @@ struct ScoreHead {
       if (dp) detail::assign_product_transpose(*dp, dz, x);
       return;
     }
-    if (options.nonlinearity == Activation::tanh)
-      dz = (ds.array() * (Scalar(1) - score.array().square())).matrix();
-    else
-      dz = (ds.array() * score.array() * (Scalar(1) - score.array())).matrix();
+    dz.resize(score.size());
+    const bool use_tanh = options.nonlinearity == Activation::tanh;
+    detail::parallel_rows(score.size(), [&](Index lo, Index hi) {
+      const auto sa = score.segment(lo, hi - lo).array();
+      const auto da = ds.segment(lo, hi - lo).array();
+      if (use_tanh) dz.segment(lo, hi - lo) = (da * (Scalar(1) - sa.square())).matrix();
+      else dz.segment(lo, hi - lo) = (da * sa * (Scalar(1) - sa)).matrix();
+    });
     // dz now holds dy = dL/d(z / ||p||).
     if (dx) detail::product_rows(dz, p / cache.norm, *dx, true);
     if (dp) {
@@ -219,26 +231,30 @@ struct RankKey {
 /// node index ascending), or the min_score threshold set, then ordered by `options.order`.
 /// assignment[i] = output position (graph-major) or dropped; weight = score (every node);
 /// representative = kept nodes in output order (PyG's perm). Cost O(N + sum_g k_g log k_g).
+/// Parallel (ratio / k mode, where every graph's kept count is known first): runs of whole graphs
+/// of a batch; inside one large graph, the keys, the sort of the kept keys (`parallel_sort`:
+/// the keys are unique, so their order is) and the assignment. Only the selection of the k-th
+/// key (`std::nth_element`, O(N_g)) is serial.
 template <typename Scalar>
 void rank_and_select(const Vector<Scalar>& score, const IndexVector& offsets, const TopKOptions& options,
                      HardSelection<Scalar>& sel) {
   const Index n = score.size();
-  sel.assignment.assign(static_cast<std::size_t>(n), HardSelection<Scalar>::dropped);
   sel.weight = score;
-  sel.representative.clear();
-  sel.offsets.assign(1, 0);
-  sel.offsets.reserve(offsets.size());
   using Rank = RankKey<Scalar>;
   using Key = typename Rank::Type;
   const bool by_node = options.order == NodeOrder::node_index ||
                        (options.order == NodeOrder::pyg && options.min_score.has_value());
   const auto by_index = [](const Key& a, const Key& c) { return Rank::node(a) < Rank::node(c); };
   const auto by_rank = [](const Key& a, const Key& c) { return Rank::less(a, c); };  // inlined, unlike &less
-  std::vector<Key> keys;
-  for (std::size_t b = 0; b + 1 < offsets.size(); ++b) {
-    const Index lo = offsets[b], hi = offsets[b + 1];
-    const std::size_t first = sel.representative.size();
-    if (options.min_score) {
+  if (options.min_score) {
+    sel.assignment.assign(static_cast<std::size_t>(n), HardSelection<Scalar>::dropped);
+    sel.representative.clear();
+    sel.offsets.assign(1, 0);
+    sel.offsets.reserve(offsets.size());
+    std::vector<Key> keys;
+    for (std::size_t b = 0; b + 1 < offsets.size(); ++b) {
+      const Index lo = offsets[b], hi = offsets[b + 1];
+      const std::size_t first = sel.representative.size();
       if (hi > lo) {
         const Scalar margin = static_cast<Scalar>(pyg_constants::min_score_margin);
         const Scalar top = score.segment(lo, hi - lo).maxCoeff() - margin;
@@ -249,20 +265,47 @@ void rank_and_select(const Vector<Scalar>& score, const IndexVector& offsets, co
         if (!by_node) std::sort(keys.begin(), keys.end(), by_rank);
         for (const Key& key : keys) sel.representative.push_back(Rank::node(key));
       }
-    } else {
-      const Index k = topk_count<Scalar>(options, hi - lo);
-      keys.resize(static_cast<std::size_t>(hi - lo));
-      for (Index i = lo; i < hi; ++i) keys[static_cast<std::size_t>(i - lo)] = Rank::make(score[i], static_cast<StorageIndex>(i));
-      const auto kth = keys.begin() + k;
-      if (kth != keys.end()) std::nth_element(keys.begin(), kth, keys.end(), by_rank);
-      if (by_node) std::sort(keys.begin(), kth, by_index);
-      else std::sort(keys.begin(), kth, by_rank);
-      for (auto it = keys.begin(); it != kth; ++it) sel.representative.push_back(Rank::node(*it));
+      for (std::size_t r = first; r < sel.representative.size(); ++r)
+        sel.assignment[static_cast<std::size_t>(sel.representative[r])] = static_cast<Index>(r);
+      sel.offsets.push_back(static_cast<Index>(sel.representative.size()));
     }
-    for (std::size_t r = first; r < sel.representative.size(); ++r)
-      sel.assignment[static_cast<std::size_t>(sel.representative[r])] = static_cast<Index>(r);
-    sel.offsets.push_back(static_cast<Index>(sel.representative.size()));
+    return;
   }
+  // ratio / k: the kept counts, hence every graph's output range, are known before ranking.
+  const std::size_t graphs = offsets.empty() ? 0 : offsets.size() - 1;
+  sel.offsets.resize(graphs + 1);
+  sel.offsets[0] = 0;
+  for (std::size_t b = 0; b < graphs; ++b)
+    sel.offsets[b + 1] = sel.offsets[b] + topk_count<Scalar>(options, offsets[b + 1] - offsets[b]);
+  sel.representative.resize(static_cast<std::size_t>(sel.offsets[graphs]));
+  sel.assignment.resize(static_cast<std::size_t>(n));
+  parallel_graphs(offsets, [&](Index b_lo, Index b_hi) {
+    // Inside a run of several graphs the nested parallel_rows / parallel_sort below run inline;
+    // a batch of one graph is one run, and they use every thread.
+    std::vector<Key> keys;
+    for (Index b = b_lo; b < b_hi; ++b) {
+      const Index lo = offsets[static_cast<std::size_t>(b)], len = offsets[static_cast<std::size_t>(b + 1)] - lo;
+      const Index out = sel.offsets[static_cast<std::size_t>(b)];
+      const Index k = sel.offsets[static_cast<std::size_t>(b + 1)] - out;
+      keys.resize(static_cast<std::size_t>(len));
+      parallel_rows(len, [&](Index r_lo, Index r_hi) {
+        for (Index r = r_lo; r < r_hi; ++r) {
+          keys[static_cast<std::size_t>(r)] = Rank::make(score[lo + r], static_cast<StorageIndex>(lo + r));
+          sel.assignment[static_cast<std::size_t>(lo + r)] = HardSelection<Scalar>::dropped;
+        }
+      });
+      if (k < len) std::nth_element(keys.begin(), keys.begin() + k, keys.end(), by_rank);
+      if (by_node) parallel_sort(keys.data(), k, by_index);
+      else parallel_sort(keys.data(), k, by_rank);
+      parallel_rows(k, [&](Index r_lo, Index r_hi) {
+        for (Index r = r_lo; r < r_hi; ++r) {
+          const StorageIndex node = Rank::node(keys[static_cast<std::size_t>(r)]);
+          sel.representative[static_cast<std::size_t>(out + r)] = node;
+          sel.assignment[static_cast<std::size_t>(node)] = out + r;
+        }
+      });
+    }
+  });
 }
 
 }  // namespace detail
