@@ -2,6 +2,7 @@
 // of the Laplacian-smoothed signal), its cosine-softmax assignment and one-hot leader rows, the
 // padded cluster dimension, gradients (x, A), a model around it, float vs double, errors.
 
+#include <gnnpool/core/parallel.hpp>
 #include <gnnpool/model/check.hpp>
 #include <gnnpool/model/ops.hpp>
 #include <gnnpool/model/tape.hpp>
@@ -173,6 +174,81 @@ TEST_CASE("LaPool rejects x of the wrong width; a batch without nodes pools to o
   ParameterSet<double> dparams;
   pool.backward(params, empty, out, cache, grad, din, dparams);
   CHECK(din.x.rows() == 0);
+}
+
+}  // namespace gnnpool_test_pool_lapool
+
+namespace gnnpool_test_pool_lapool {
+
+TEST_CASE("LaPoolSelect's chunked GEMM backward equals the entry-by-entry formula on a graph of several chunks; a "
+          "cache of another batch is rejected",
+          "[pool][lapool]") {
+  // 700 nodes: three row chunks of 256 in both passes.
+  const gnnpool::Batch<double> g = gnnpool::testing::random_graph<double>(700, 2800, 5, 741, {.weighted = true});
+  const gnnpool::BatchRef<double> in(g);
+  const gnnpool::LaPoolSelect<double> select;
+  ParameterSet<double> params, dparams;
+  gnnpool::SoftSelection<double> sel;
+  gnnpool::LaPoolSelect<double>::Cache cache;
+  select.forward(params, in, sel, cache);
+  const Index leaders = static_cast<Index>(cache.leaders.size());
+  REQUIRE(leaders >= 2);
+  REQUIRE(sel.s.cols() == leaders);
+  // Forward: the softmax of the cosines, entry by entry.
+  const double eps = gnnpool::tgp_constants::eps;
+  for (Index i = 0; i < 700; i += 37) {
+    if (cache.is_leader[static_cast<std::size_t>(i)]) continue;
+    Eigen::VectorXd c(leaders);
+    for (Index q = 0; q < leaders; ++q) {
+      const Index l = cache.leaders[static_cast<std::size_t>(q)];
+      c[q] = g.x.row(i).dot(g.x.row(l)) / (g.x.row(i).norm() * g.x.row(l).norm() + eps);
+    }
+    const Eigen::VectorXd e = (c.array() - c.maxCoeff()).exp();
+    CHECK((sel.s.row(i).transpose() - e / e.sum()).cwiseAbs().maxCoeff() < 1e-14);
+  }
+  // Backward against the per-entry formula of the class comment.
+  const Matrix<double> ds = gnnpool::testing::random_features<double>(700, leaders, 742);
+  gnnpool::BatchGrad<double> din;
+  din.x.setZero(700, 5);
+  select.backward(params, in, sel, cache, ds, din, dparams);
+  Matrix<double> expected = Matrix<double>::Zero(700, 5);
+  for (Index i = 0; i < 700; ++i) {
+    if (cache.is_leader[static_cast<std::size_t>(i)]) continue;
+    const double dot = sel.s.row(i).dot(ds.row(i));
+    const double ni = g.x.row(i).norm();
+    for (Index q = 0; q < leaders; ++q) {
+      const Index l = cache.leaders[static_cast<std::size_t>(q)];
+      const double dc = sel.s(i, q) * (ds(i, q) - dot), nl = g.x.row(l).norm(), d = ni * nl + eps;
+      const double num = g.x.row(i).dot(g.x.row(l));
+      expected.row(i) += dc * (g.x.row(l) / d - num * nl / (ni * d * d) * g.x.row(i));
+      expected.row(l) += dc * (g.x.row(i) / d - num * ni / (nl * d * d) * g.x.row(l));
+    }
+  }
+  CHECK((din.x - expected).cwiseAbs().maxCoeff() < 1e-12 * (1 + expected.cwiseAbs().maxCoeff()));
+  // The chunks and the order of their partials are fixed: the same values at 1, 2 and 3 threads.
+  const int saved = gnnpool::num_threads();
+  for (const int threads : {1, 2, 3}) {
+    gnnpool::set_num_threads(threads);
+    gnnpool::SoftSelection<double> sel_t;
+    gnnpool::LaPoolSelect<double>::Cache cache_t;
+    select.forward(params, in, sel_t, cache_t);
+    gnnpool::BatchGrad<double> din_t;
+    din_t.x.setZero(700, 5);
+    select.backward(params, in, sel_t, cache_t, ds, din_t, dparams);
+    CHECK(sel_t.s == sel.s);
+    CHECK(din_t.x == din.x);
+  }
+  gnnpool::set_num_threads(saved);
+  // A cache whose leader lies outside its graph (or of another batch) is refused, not followed.
+  auto tampered = cache;
+  tampered.leaders.back() = 700;
+  gnnpool::test::require_throws_with<gnnpool::invalid_argument>(
+      [&] { select.backward(params, in, sel, tampered, ds, din, dparams); },
+      {"LaPoolSelect backward", "does not belong to this batch of 700 nodes"});
+  tampered = cache;
+  tampered.norm.resize(10);
+  gnnpool::test::require_throws_with<gnnpool::invalid_argument>(
+      [&] { select.backward(params, in, sel, tampered, ds, din, dparams); }, {"LaPoolSelect backward"});
 }
 
 }  // namespace gnnpool_test_pool_lapool
