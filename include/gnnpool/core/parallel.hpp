@@ -267,6 +267,21 @@ void product_transpose_rows(const A& a, const B& b, Dst&& dst, bool add = false,
   for (const Matrix<Scalar>& p : partial) dst += p;
 }
 
+/// The sum over the rows [0, n) of the partial sums f(lo, hi) of fixed chunks: at most
+/// `max_partials` chunks of max(row_grain, ⌈n / max_partials⌉) rows (sizes from n only), in
+/// parallel, the partials added in chunk order. One chunk: f(0, n), the serial loop.
+template <typename Scalar, typename F>
+Scalar parallel_sum(Index n, F&& f) {
+  const Index grain = std::max(row_grain, (n + max_partials - 1) / max_partials);
+  const Index chunks = chunk_count(n, grain);
+  if (chunks <= 1) return n > 0 ? f(Index(0), n) : Scalar(0);
+  Scalar partial[max_partials];
+  parallel_for(chunks, [&](Index c) { partial[c] = f(c * grain, std::min(n, (c + 1) * grain)); });
+  Scalar sum = partial[0];
+  for (Index c = 1; c < chunks; ++c) sum += partial[c];
+  return sum;
+}
+
 /// dst = lhs * rhs by `product_rows` (dst resized; it must not alias lhs or rhs).
 template <typename Scalar, typename Lhs, typename Rhs>
 void assign_product(Matrix<Scalar>& dst, const Lhs& lhs, const Rhs& rhs) {

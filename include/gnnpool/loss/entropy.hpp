@@ -60,13 +60,15 @@ class EntropyLoss {
     detail::check_soft_selection(sel, in.num_nodes(), in.offsets, "EntropyLoss");
     const Scalar eps = static_cast<Scalar>(pyg_constants::log_eps);
     const Vector<Scalar> w = node_weights(sel);
-    Scalar sum(0);
-    for (Index i = 0; i < sel.s.rows(); ++i) {
-      Scalar h(0);
-      for (Index q = 0; q < sel.s.cols(); ++q) h -= sel.s(i, q) * std::log(sel.s(i, q) + eps);
-      sum += w[i] * h;
-    }
-    return sum;
+    return detail::parallel_sum<Scalar>(sel.s.rows(), [&](Index lo, Index hi) {
+      Scalar sum(0);
+      for (Index i = lo; i < hi; ++i) {
+        Scalar h(0);
+        for (Index q = 0; q < sel.s.cols(); ++q) h -= sel.s(i, q) * std::log(sel.s(i, q) + eps);
+        sum += w[i] * h;
+      }
+      return sum;
+    });
   }
 
   void backward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, const Cache& cache, Scalar dloss,
@@ -74,13 +76,15 @@ class EntropyLoss {
     (void)in, (void)cache, (void)din;
     const Scalar eps = static_cast<Scalar>(pyg_constants::log_eps);
     const Vector<Scalar> w = node_weights(sel);
-    for (Index i = 0; i < sel.s.rows(); ++i) {
-      const Scalar c = dloss * w[i];
-      for (Index q = 0; q < sel.s.cols(); ++q) {
-        const Scalar s = sel.s(i, q);
-        dsel(i, q) -= c * (std::log(s + eps) + s / (s + eps));
+    detail::parallel_rows(sel.s.rows(), [&](Index lo, Index hi) {
+      for (Index i = lo; i < hi; ++i) {
+        const Scalar c = dloss * w[i];
+        for (Index q = 0; q < sel.s.cols(); ++q) {
+          const Scalar s = sel.s(i, q);
+          dsel(i, q) -= c * (std::log(s + eps) + s / (s + eps));
+        }
       }
-    }
+    });
   }
 
  private:
