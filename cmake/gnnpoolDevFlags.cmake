@@ -4,10 +4,9 @@
 #   gnnpool_dev_flags  the warnings plus, with GNNPOOL_SANITIZE, address + undefined-behaviour
 #                      sanitizers (gnnpool_sanitize), and with GNNPOOL_PRECOMPILED_INSTANCES the
 #                      precompiled instantiations (below): tests, examples and doc programs.
-#                      Benchmarks take only the
-#                      warnings: they exist to be timed, and an instrumented -O3 -march=native
-#                      build only adds GCC's false uninitialised-value warnings in Eigen's
-#                      AVX-512 kernels.
+#                      Benchmarks take only the warnings: they exist to be timed, and an
+#                      instrumented -O3 -march=native build only adds GCC's false
+#                      uninitialised-value warnings in Eigen's AVX-512 kernels.
 add_library(gnnpool_warnings INTERFACE)
 target_compile_options(gnnpool_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror)
@@ -51,8 +50,9 @@ target_link_libraries(gnnpool_dev_flags INTERFACE gnnpool_warnings gnnpool_sanit
 # pooler, graph layer and readout (include/gnnpool/instances.hpp) are compiled once, into
 # gnnpool_instances (one unit per group and scalar type, so that they build in parallel), and
 # every target of gnnpool_dev_flags force-includes the header's `extern template` declarations
-# and links the library instead of generating the same code in each of its units. Only for
-# unoptimised builds: at -O2 and above the declarations would stop inlining.
+# and links the library instead of generating the same code in each of its units. Meant for
+# unoptimised builds: at -O2 GCC still instantiates the members it wants to inline, so the
+# saving there is small (docs/getting-started.md, "Compile time").
 option(GNNPOOL_PRECOMPILED_INSTANCES
        "Compile the float/double instantiations of the poolers once for the tests, examples and doc programs (-O0 builds)" OFF)
 if(GNNPOOL_PRECOMPILED_INSTANCES)
