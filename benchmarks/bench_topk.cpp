@@ -41,8 +41,8 @@ const Batch<Scalar>& graph(Index n) {
 /// X^T dy), dx and dA written.
 template <typename Scalar>
 std::int64_t traffic(const Batch<Scalar>& g, const Batch<Scalar>& out, bool backward) {
-  const auto s = static_cast<std::int64_t>(sizeof(Scalar));
-  const auto csr = [s](const Batch<Scalar>& b) { return 4 * (b.num_nodes() + 1 + b.num_edges()) + s * b.num_edges(); };
+  constexpr auto s = static_cast<std::int64_t>(sizeof(Scalar));
+  const auto csr = [](const Batch<Scalar>& b) { return 4 * (b.num_nodes() + 1 + b.num_edges()) + s * b.num_edges(); };
   std::int64_t bytes = csr(g) + csr(out) + s * features * (g.num_nodes() + out.num_nodes());
   if (backward) bytes += s * features * (out.num_nodes() + 2 * g.num_nodes()) + s * g.num_edges();
   return bytes;

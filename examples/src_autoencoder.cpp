@@ -125,7 +125,8 @@ double run(const Batch<S>& graph, const std::string& pooler, const Options& o, s
   const PseudoInverseLift<S> soft_lift;
   const HardLift<S> hard_lift;
   auto model = [&]() {
-    auto [g, x] = tape.inputs(graph);
+    auto [g0, x] = tape.inputs(graph);
+    auto& g = g0;  // a named reference: clang 14 cannot capture a structured binding in a lambda
     auto h0 = relu(tape(pre, x));
     auto h1 = relu(tape(conv1, g, h0)) + h0;
     return std::visit(

@@ -1,9 +1,11 @@
 # Shared by scripts/*.sh and .ci/run (sourced, not run).
 
-# Everything gnnpool's build, tests, examples and benchmarks need, as Debian packages (clang-14
-# and its runtime libraries build the fuzz harnesses and the ThreadSanitizer test).
+# Everything gnnpool's build, tests, examples and benchmarks need, as Debian packages (clang-14,
+# its runtime libraries and its OpenMP runtime build the `ci` preset, the fuzz harnesses and the
+# ThreadSanitizer test).
 GNNPOOL_DEBIAN_PACKAGES=(cmake g++ make pkg-config libeigen3-dev catch2 libbenchmark-dev
-                         libspectra-dev nlohmann-json3-dev clang-14 libclang-rt-14-dev)
+                         libspectra-dev nlohmann-json3-dev clang-14 libclang-rt-14-dev
+                         libomp-14-dev)
 
 # The optional parts' packages, installed only for builds that turn them on
 # (`gnnpool_ensure_packages "${GNNPOOL_OPTIONAL_PACKAGES[@]}"`): Open MPI for GNNPOOL_WITH_MPI,

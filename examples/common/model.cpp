@@ -83,7 +83,8 @@ HierarchicalGNN<Scalar>::HierarchicalGNN(const ModelConfig& config, std::uint64_
 template <typename Scalar>
 typename HierarchicalGNN<Scalar>::Output HierarchicalGNN<Scalar>::forward(gnnpool::Tape<Scalar>& tape,
                                                                            const gnnpool::Batch<Scalar>& batch) const {
-  auto [g, x] = tape.inputs(batch);
+  auto [graph, x] = tape.inputs(batch);
+  auto& g = graph;  // a named reference: clang 14 cannot capture a structured binding in a lambda
   auto h = gnnpool::activation(tape(m_convs[0], g, x), m_config.activation);
   std::vector<gnnpool::Loss<Scalar>> aux;
   for (std::size_t l = 0; l < m_pools.size(); ++l) {

@@ -2,6 +2,7 @@
 // double, one-hot and uniform values, errors.
 
 #include <gnnpool/loss/entropy.hpp>
+#include <gnnpool/testing/random_graph.hpp>
 
 #include "support/soft.hpp"
 #include "support/throws.hpp"
@@ -62,6 +63,19 @@ TEST_CASE("EntropyLoss backward matches finite differences, float matches double
     CHECK(check.gradients.ok);
     CHECK(check.float_gap < gnnpool::numeric<float>::compare_tolerance());
   }
+}
+
+TEST_CASE("EntropyLoss backward matches finite differences over several row chunks", "[loss][entropy][gradcheck]") {
+  // 1 100 nodes: the forward's sum and the backward's rows run as two fixed chunks of 1 024 and
+  // 76 rows (detail::parallel_sum), the path the small batch above never takes.
+  const auto batch = gnnpool::testing::random_graph<double>(1100, 3300, 2, 83);
+  const auto sel = gnnpool::test::soft_test_selection(batch, 3, 84);
+  const auto check = gnnpool::test::check_loss_policy(
+      []<typename S>() { return EntropyLoss<S>(S(0.5), EntropyLossOptions{EntropyLossReduction::nodes, 0}); }, batch,
+      sel, {.s = true, .x = false, .adj = false});
+  INFO(check.gradients.log);
+  CHECK(check.gradients.ok);
+  CHECK(check.float_gap < gnnpool::numeric<float>::compare_tolerance());
 }
 
 TEST_CASE("EntropyLoss rejects a negative padded size", "[loss][entropy][errors]") {

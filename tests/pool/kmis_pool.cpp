@@ -76,7 +76,7 @@ TEST_CASE("KMISPool backward passes the gradient check for every aggregation and
         o.aggregation = agg;
         o.passthrough = pt;
         const KMISPool<double> pool(params, "pool", 3, o);
-        params.initialize(k * 7 + 1);
+        params.initialize(static_cast<std::uint64_t>(k * 7 + 1));
         const auto result = gnnpool::testing::check_pool(pool, params, g);
         INFO("k " << k << ", aggregation " << static_cast<int>(agg) << ", passthrough " << static_cast<int>(pt) << "\n"
                   << result.log);

@@ -116,7 +116,7 @@ TEST_CASE("GatherReduce backward passes the gradient check for x and the weights
 }
 
 TEST_CASE("GatherReduce rejects a non-finite multiplier and inconsistent selections", "[reduce][gather][errors]") {
-  require_throws_with<gnnpool::invalid_argument>([] { GatherReduce<double>(std::numeric_limits<double>::quiet_NaN()); },
+  require_throws_with<gnnpool::invalid_argument>([] { (void)GatherReduce<double>(std::numeric_limits<double>::quiet_NaN()); },
                                                  {"GatherReduce", "multiplier must be finite"});
   const auto g = four_nodes<double>();
   auto sel = keep_3_1<double>();

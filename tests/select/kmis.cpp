@@ -124,7 +124,6 @@ TEMPLATE_TEST_CASE("k-MIS on a path: the set, its clusters and the numbering by 
 TEMPLATE_TEST_CASE("k-MIS heuristics: s / A^k 1, s / A^k s, (A + I)^k, isolated nodes first", "[select][kmis]",
                    float, double) {
   // Star 0-{1,2,3} plus an isolated node 4 and a self loop on 1 (ignored by the heuristic).
-  gnnpool::EdgeListOptions loops;
   const auto g = gnnpool::make_graph<TestType>(Matrix<TestType>::Zero(5, 1), EdgeList{{0, 1}, {0, 2}, {0, 3}, {1, 1}});
   const TestType inf = std::numeric_limits<TestType>::infinity();
   auto greedy = run(g, fixed(1, KMISScorer::constant, KMISHeuristic::greedy));

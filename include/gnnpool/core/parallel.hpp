@@ -108,6 +108,12 @@ void parallel_for(Index count, F&& f) {
 /// The number of chunks of `grain` items that cover n items.
 inline Index chunk_count(Index n, Index grain) { return n <= 0 ? 0 : (n + grain - 1) / grain; }
 
+/// The chunk size of a chunked reduction over n items: max(min_grain, ⌈n / max_partials⌉), so
+/// that it never keeps more than `max_partials` partials and its cut depends on n only.
+inline Index reduction_grain(Index n, Index min_grain = row_grain) {
+  return std::max(min_grain, (n + max_partials - 1) / max_partials);
+}
+
 /// f(lo, hi) over the fixed row chunks [lo, hi) of [0, n) (chunks of `grain` rows).
 template <typename F>
 void parallel_rows(Index n, F&& f, Index grain = row_grain) {
@@ -249,7 +255,7 @@ template <typename A, typename B, typename Dst>
 void product_transpose_rows(const A& a, const B& b, Dst&& dst, bool add = false, Index min_grain = row_grain) {
   using Scalar = typename std::decay_t<Dst>::Scalar;
   const Index n = a.rows();
-  const Index grain = std::max(min_grain, (n + max_partials - 1) / max_partials);
+  const Index grain = reduction_grain(n, min_grain);
   const Index chunks = chunk_count(n, grain);
   if (chunks <= 1) {
     if (add)
@@ -272,7 +278,7 @@ void product_transpose_rows(const A& a, const B& b, Dst&& dst, bool add = false,
 /// parallel, the partials added in chunk order. One chunk: f(0, n), the serial loop.
 template <typename Scalar, typename F>
 Scalar parallel_sum(Index n, F&& f) {
-  const Index grain = std::max(row_grain, (n + max_partials - 1) / max_partials);
+  const Index grain = reduction_grain(n);
   const Index chunks = chunk_count(n, grain);
   if (chunks <= 1) return n > 0 ? f(Index(0), n) : Scalar(0);
   Scalar partial[max_partials];

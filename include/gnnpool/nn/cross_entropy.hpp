@@ -87,10 +87,13 @@ Index argmax_accuracy_count(const std::type_identity_t<ConstMatrixRef<Scalar>>& 
   return correct;
 }
 
-/// Deducing overload of `argmax_accuracy_count`.
+/// Deducing overload of `argmax_accuracy_count`. The return type names `Derived::Scalar` so that
+/// a call with an explicit Scalar fails substitution at once, before a compiler that checks the
+/// constraint late (clang 14) instantiates MatrixBase<double> to match the argument.
 template <typename Derived>
   requires std::is_class_v<Derived>
-Index argmax_accuracy_count(const Eigen::MatrixBase<Derived>& logits, std::span<const Index> labels) {
+std::conditional_t<true, Index, typename Derived::Scalar> argmax_accuracy_count(const Eigen::MatrixBase<Derived>& logits,
+                                                                                std::span<const Index> labels) {
   return argmax_accuracy_count<typename Derived::Scalar>(logits.derived(), labels);
 }
 
