@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <limits>
 #include <vector>
 
@@ -135,6 +136,62 @@ TEST_CASE("GatherReduce rejects a non-finite multiplier and inconsistent selecti
   require_throws_with<gnnpool::shape_error>(
       [&] { GatherReduce<double>().backward(g, sel, cache, Matrix<double>::Zero(3, 2), din, dsel); },
       {"GatherReduce", "dx_out is 3 x 2", "expected 2 x 2"});
+}
+
+TEST_CASE("GatherReduce backward over several row chunks: distinct, shared and out-of-range representatives",
+          "[reduce][gather][errors]") {
+  // 3 000 nodes, 2 500 kept in a scrambled order: the backward's check runs over three chunks of
+  // 1 024 output rows. Distinct representatives that own their supernode take the parallel
+  // scatter; a representative shared by two rows takes the serial one; a bad one in the last
+  // chunk is named by the rescan.
+  const Index n = 3000, m = 2500, f = 3;
+  Matrix<double> x(n, f);
+  for (Index i = 0; i < n; ++i)
+    for (Index j = 0; j < f; ++j) x(i, j) = std::sin(0.37 * double(i) + double(j));
+  const auto g = gnnpool::make_graph<double>(x, gnnpool::EdgeList{{0, 1}});
+  HardSelection<double> sel;
+  sel.assignment.assign(static_cast<std::size_t>(n), HardSelection<double>::dropped);
+  sel.representative.resize(static_cast<std::size_t>(m));
+  sel.weight.resize(n);
+  for (Index r = 0; r < m; ++r) {
+    const Index i = (r * 7) % n;  // 7 is prime to 3 000: distinct nodes
+    sel.representative[static_cast<std::size_t>(r)] = i;
+    sel.assignment[static_cast<std::size_t>(i)] = r;
+  }
+  for (Index i = 0; i < n; ++i) sel.weight[i] = 0.5 + 0.25 * std::cos(double(i));
+  sel.offsets = {0, m};
+  Matrix<double> dx_out(m, f);
+  for (Index r = 0; r < m; ++r)
+    for (Index j = 0; j < f; ++j) dx_out(r, j) = std::cos(0.11 * double(r) - double(j));
+  const double mult = 1.5;
+  const auto expect = [&](const HardSelection<double>& s, Matrix<double>& dx, Vector<double>& dw) {
+    dx.setZero(n, f);
+    dw.setZero(n);
+    for (Index r = 0; r < m; ++r) {
+      const Index i = s.representative[static_cast<std::size_t>(r)];
+      dx.row(i) += (mult * s.weight[i]) * dx_out.row(r);
+      dw[i] += mult * dx_out.row(r).dot(x.row(i));
+    }
+  };
+  GatherReduce<double>::Cache cache;
+  Matrix<double> dx_ref;
+  Vector<double> dw_ref;
+  for (const bool shared : {false, true}) {
+    if (shared) sel.representative[2400] = sel.representative[5];  // row 2 400 reuses row 5's node
+    INFO("shared " << shared);
+    gnnpool::BatchGrad<double> din{Matrix<double>::Zero(n, f), {}};
+    Vector<double> dsel = Vector<double>::Zero(n);
+    GatherReduce<double>(mult).backward(g, sel, cache, dx_out, din, dsel);
+    expect(sel, dx_ref, dw_ref);
+    CHECK((din.x - dx_ref).cwiseAbs().maxCoeff() < 1e-12);
+    CHECK((dsel - dw_ref).cwiseAbs().maxCoeff() < 1e-12);
+  }
+  sel.representative[2300] = 5000;
+  gnnpool::BatchGrad<double> din{Matrix<double>::Zero(n, f), {}};
+  Vector<double> dsel = Vector<double>::Zero(n);
+  require_throws_with<gnnpool::invalid_argument>(
+      [&] { GatherReduce<double>(mult).backward(g, sel, cache, dx_out, din, dsel); },
+      {"GatherReduce", "representative 5000", "3000 nodes"});
 }
 
 }  // namespace gnnpool_test_reduce_gather
