@@ -22,8 +22,8 @@ for arg in "$@"; do
   esac
 done
 
-if [ "$preset" = ci ]; then
-  gnnpool_ensure_packages "${GNNPOOL_OPTIONAL_PACKAGES[@]}"  # the ci preset builds the MPI part
+if [ "$preset" = ci ] || [ "$preset" = torch ]; then
+  gnnpool_ensure_packages "${GNNPOOL_OPTIONAL_PACKAGES[@]}"  # the MPI part (ci), the bridge (torch)
 else
   gnnpool_ensure_packages
 fi
