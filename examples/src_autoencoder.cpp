@@ -125,19 +125,18 @@ double run(const Batch<S>& graph, const std::string& pooler, const Options& o, s
   const PseudoInverseLift<S> soft_lift;
   const HardLift<S> hard_lift;
   auto model = [&]() {
-    auto [g0, x] = tape.inputs(graph);
-    auto& g = g0;  // a named reference: clang 14 cannot capture a structured binding in a lambda
-    auto h0 = relu(tape(pre, x));
-    auto h1 = relu(tape(conv1, g, h0)) + h0;
+    auto in = tape.inputs(graph);  // named, not bound: clang 14 cannot capture a structured binding
+    auto h0 = relu(tape(pre, in.x));
+    auto h1 = relu(tape(conv1, in.graph, h0)) + h0;
     return std::visit(
         [&](const auto& p) {
-          auto pooled = tape(p, g, h1);
+          auto pooled = tape(p, in.graph, h1);
           Tensor<S> lifted;
           if constexpr (std::derived_from<typename std::decay_t<decltype(p)>::Selection, SoftSelection<S>>)
             lifted = tape(soft_lift, pooled.selection, pooled.x);
           else
             lifted = tape(hard_lift, pooled.selection, pooled.x);
-          auto y = relu(tape(conv2, g, lifted)) + lifted;
+          auto y = relu(tape(conv2, in.graph, lifted)) + lifted;
           auto mse = mean_squared_error(tape(post, y), graph.x);
           return std::pair{mse, mse + pooled.aux_loss()};
         },

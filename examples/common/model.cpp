@@ -83,20 +83,19 @@ HierarchicalGNN<Scalar>::HierarchicalGNN(const ModelConfig& config, std::uint64_
 template <typename Scalar>
 typename HierarchicalGNN<Scalar>::Output HierarchicalGNN<Scalar>::forward(gnnpool::Tape<Scalar>& tape,
                                                                            const gnnpool::Batch<Scalar>& batch) const {
-  auto [graph, x] = tape.inputs(batch);
-  auto& g = graph;  // a named reference: clang 14 cannot capture a structured binding in a lambda
-  auto h = gnnpool::activation(tape(m_convs[0], g, x), m_config.activation);
+  auto in = tape.inputs(batch);  // named, not bound: clang 14 cannot capture a structured binding
+  auto h = gnnpool::activation(tape(m_convs[0], in.graph, in.x), m_config.activation);
   std::vector<gnnpool::Loss<Scalar>> aux;
   for (std::size_t l = 0; l < m_pools.size(); ++l) {
     std::visit(
         [&](const auto& pool) {
           if constexpr (!std::is_same_v<std::decay_t<decltype(pool)>, NoPool>)
-            record_pool(tape, pool, renormalizes(m_config.pooler), g, h, aux);
+            record_pool(tape, pool, renormalizes(m_config.pooler), in.graph, h, aux);
         },
         m_pools[l]);
-    h = gnnpool::activation(tape(m_convs[l + 1], g, h), m_config.activation);
+    h = gnnpool::activation(tape(m_convs[l + 1], in.graph, h), m_config.activation);
   }
-  auto pooled = std::visit([&](const auto& readout) { return tape(readout, g, h); }, m_readout);
+  auto pooled = std::visit([&](const auto& readout) { return tape(readout, in.graph, h); }, m_readout);
   Output out{tape(m_head, pooled), tape.combine({})};
   for (const auto& a : aux) out.aux = out.aux + a;
   return out;

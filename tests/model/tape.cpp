@@ -286,12 +286,12 @@ TEST_CASE("The tape reuses its nodes between steps and rejects stale handles", "
   ParameterSet<double> other;
   const GCNConv<double> foreign(other, "foreign", 3, 3);
   const GCNConv<double> foreign2(other, "foreign2", 3, 3);
-  const auto inputs = tape.inputs(batch);  // not a structured binding: clang 14 cannot capture one
-  require_throws_with<gnnpool::invalid_argument>([&] { (void)tape(foreign2, inputs.graph, inputs.x); },
+  auto in = tape.inputs(batch);  // named, not bound: clang 14 cannot capture a structured binding
+  require_throws_with<gnnpool::invalid_argument>([&] { (void)tape(foreign2, in.graph, in.x); },
                                                  {"foreign2 (GCNConv)", "parameter slot 2", "another set"});
   ParameterSet<double> bad;
   require_throws_with<gnnpool::shape_error>([&] {
-    auto y = tape(conv, inputs.graph, inputs.x);
+    auto y = tape(conv, in.graph, in.x);
     tape.backward(cross_entropy(y, std::vector<Index>(18, 0)), bad);
   }, {"Tape::backward", "zeros_like"});
 }

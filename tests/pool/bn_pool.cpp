@@ -4,6 +4,7 @@
 // values, gradients (exact reparameterisation through the Beta quantile), a model around the
 // pooler, float vs double, errors.
 
+#include <gnnpool/core/parallel.hpp>
 #include <gnnpool/detail/special.hpp>
 #include <gnnpool/loss/bnpool.hpp>
 #include <gnnpool/model/check.hpp>
@@ -21,6 +22,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstring>
 #include <numbers>
 #include <vector>
 
@@ -65,6 +67,22 @@ TEST_CASE("Beta special functions: digamma, trigamma, I_x(a, b), its inverse and
       CHECK(db == Approx((incomplete_beta(a, b + h, x) - incomplete_beta(a, b - h, x)) / (2 * h)).epsilon(1e-6).margin(1e-9));
     }
   }
+  // The sample's gradient dz/da, dz/db (analytic, through the continued fraction's derivatives)
+  // and quantiles in the tails, against 50-digit values from mpmath (betainc, diff, findroot):
+  // lower tail with a tiny a, upper tail, a large a and b.
+  struct Case {
+    double a, b, x, dz_da, dz_db, tol_b;
+  };
+  for (const Case& c : {Case{0.00221249, 527.75, 0.000881709, 0.38432055088345022884, -1.6715371159968452992e-6, 1e-9},
+                        Case{2.5, 0.8, 0.93, 0.027966888418901487635, -0.18080972065701388685, 1e-12},
+                        Case{40.0, 60.0, 0.41, 0.0060182622714412233946, -0.0040905229303418999757, 1e-12}}) {
+    double dz_da = 0, dz_db = 0;
+    beta_sample_gradient(c.a, c.b, c.x, dz_da, dz_db);
+    CHECK(dz_da == Approx(c.dz_da).epsilon(1e-12));
+    CHECK(dz_db == Approx(c.dz_db).epsilon(c.tol_b));
+  }
+  CHECK(incomplete_beta_inverse(0.002, 0.0025, 0.25) == Approx(4.022321454503427889e-174).epsilon(1e-11));
+  CHECK(incomplete_beta_inverse(3.0, 7.0, 0.7) == Approx(0.36650094627509943315).epsilon(1e-14));
 }
 
 TEST_CASE("StickBreakingSelect: stick-breaking weights, the three samplings and the replay of a draw", "[pool][bnpool]") {
@@ -144,6 +162,73 @@ TEST_CASE("BN-Pool losses: KL 0 at the prior, K_prior 0 at its mean, quality -> 
         Approx(4 * 0.5 * 400 / 36.0).epsilon(1e-14));
   gnnpool::EdgeReconstructionLoss<double>::Cache rc;
   CHECK(gnnpool::EdgeReconstructionLoss<double>(k).forward(params, batch, sel, rc) < 1e-11);
+}
+
+TEST_CASE("EdgeReconstructionLoss over row blocks and chunks matches the direct sum over all pairs",
+          "[pool][bnpool][chunks]") {
+  // 1 100 nodes: two row chunks (1 024 + 76 rows), blocks of 64 rows with a last one of 12, and a
+  // weighted, non-symmetric K: value and every gradient against the plain O(n^2 K) formulas, and
+  // the same bytes at 1 and 2 threads.
+  const Index n = 1100, k = 4;
+  const auto batch = gnnpool::testing::random_graph<double>(n, 3300, 2, 91, {.weighted = true});
+  const auto soft = gnnpool::test::soft_test_selection(batch, k, 92);
+  gnnpool::StickBreakingSelection<double> sel;
+  sel.s = soft.s;
+  sel.offsets = soft.offsets;
+  ParameterSet<double> params;
+  const Index slot = params.add("K", k, k, gnnpool::Init::glorot);
+  params.initialize(93);
+  const Matrix<double>& kmat = params[slot];
+  const Matrix<double> dense_a = Matrix<double>(batch.adj);
+  const Index edges = batch.adj.nonZeros();
+  const double c = static_cast<double>(n * n - edges) / static_cast<double>(edges);
+  const Matrix<double> r = sel.s * kmat * sel.s.transpose();
+  double expected = 0;
+  Matrix<double> dr(n, n);
+  for (Index i = 0; i < n; ++i)
+    for (Index j = 0; j < n; ++j) {
+      const double a = dense_a(i, j), w = a != 0 ? c : 1.0, v = r(i, j);
+      expected += w * (std::max(v, 0.0) - v * a + std::log1p(std::exp(-std::abs(v))));
+      dr(i, j) = w * (1 / (1 + std::exp(-v)) - a) / double(n * n);
+    }
+  expected /= double(n * n);
+  const Matrix<double> expected_ds = dr * sel.s * kmat.transpose() + dr.transpose() * sel.s * kmat;
+  const Matrix<double> expected_dk = sel.s.transpose() * dr * sel.s;
+
+  const gnnpool::EdgeReconstructionLoss<double> loss(slot);
+  auto run = [&](Matrix<double>& ds, Matrix<double>& dk, gnnpool::Vector<double>& da) {
+    gnnpool::EdgeReconstructionLoss<double>::Cache cache;
+    const double value = loss.forward(params, batch, sel, cache);
+    gnnpool::BatchGrad<double> din{Matrix<double>::Zero(n, 2), gnnpool::Vector<double>::Zero(edges)};
+    ds = Matrix<double>::Zero(n, k);
+    ParameterSet<double> dparams = params.zeros_like();
+    loss.backward(params, batch, sel, cache, 1.0, din, ds, dparams);
+    dk = dparams[slot];
+    da = din.adj;
+    return value;
+  };
+  Matrix<double> ds1, dk1, ds2, dk2;
+  gnnpool::Vector<double> da1, da2;
+  gnnpool::set_num_threads(1);
+  const double v1 = run(ds1, dk1, da1);
+  gnnpool::set_num_threads(2);
+  const double v2 = run(ds2, dk2, da2);
+  gnnpool::set_num_threads(1);
+  CHECK(v1 == Approx(expected).epsilon(1e-13));
+  CHECK((ds1 - expected_ds).cwiseAbs().maxCoeff() <= 1e-13 * expected_ds.cwiseAbs().maxCoeff());
+  CHECK((dk1 - expected_dk).cwiseAbs().maxCoeff() <= 1e-13 * expected_dk.cwiseAbs().maxCoeff());
+  double worst_da = 0, largest_da = 0;
+  for (Index i = 0, p = 0; i < n; ++i)
+    for (gnnpool::SparseMatrix<double>::InnerIterator it(batch.adj, i); it; ++it, ++p) {
+      const double want = -c * r(i, it.col()) / double(n * n);
+      worst_da = std::max(worst_da, std::abs(da1[p] - want));
+      largest_da = std::max(largest_da, std::abs(want));
+    }
+  CHECK(worst_da <= 1e-13 * largest_da);
+  CHECK(std::memcmp(&v1, &v2, sizeof v1) == 0);
+  CHECK(ds1 == ds2);
+  CHECK(dk1 == dk2);
+  CHECK(da1 == da2);
 }
 
 TEST_CASE("BNPool backward matches finite differences (quantile draws and the mean), float matches double",

@@ -345,8 +345,7 @@ class CodingTree {
       if (m_nodes[static_cast<std::size_t>(root)].child_h == k) break;
       if (m_nodes[static_cast<std::size_t>(parent)].in_heap && subtree_depth(parent) > k)
         update_entry(parent, m_nodes[static_cast<std::size_t>(parent)].entry_parent);
-      // A named copy: clang 14 cannot capture a structured binding.
-      const Index new_parent = parent;
+      const Index new_parent = parent;  // named, not bound: clang 14 cannot capture a structured binding
       moved.for_each([&](std::int64_t child) {
         const Node& c = m_nodes[static_cast<std::size_t>(child)];
         if (!c.in_heap || c.child_h == 0) return;

@@ -8,6 +8,7 @@
 
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/errors.hpp>
+#include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/detail/soft_kernels.hpp>
 #include <gnnpool/detail/special.hpp>
@@ -28,20 +29,35 @@ namespace gnnpool {
 ///   BCEWithLogits(r, a) = max(r, 0) - r a + log(1 + exp(-|r|)),
 ///   w_ij = c_b = max(n_b^2 - E_b, 1) / max(E_b, 1) where A_ij != 0 (E_b such entries), 1 elsewhere.
 ///
-/// Every pair of the graph enters (the non-edges too), so the cost is O(n_b^2 K) per graph
-/// (row by row: O(n_b K) memory, never an n_b x n_b matrix); tgp's negative sampling for large
-/// sparse graphs is not provided.
-/// Backward (g = w / B): dR_ij = g w_ij (sigmoid(R_ij) - A_ij) / n_b^2;  dS_b += dR S_b K^T +
-/// dR^T S_b K;  dK += S_b^T dR S_b (ADDED: K is shared with `ConnectivityPriorLoss`);
-/// dA_ij += -g w_ij R_ij / n_b^2 on the stored entries (the target's derivative; pairs that are
-/// not stored have no gradient slot). The weights w are read as constants (the pattern of A is).
-/// Cache: E_b and c_b. Thread-safe (const).
+/// Every pair of the graph enters (the non-edges too), so the cost is O(n_b^2 K) per graph,
+/// computed over blocks of `block_rows` rows of R (never an n_b x n_b matrix): a block is one
+/// GEMM (rows of S_b K against S_b^T), its softplus over every pair (the non-edge term) one
+/// vectorised sum (`softplus_sum`), and the stored entries of A its sparse correction
+/// w (softplus(r) - r a) - softplus(r). Blocks are grouped into fixed row chunks
+/// (`detail::reduction_grain`) that run in parallel, with partial sums combined in chunk order:
+/// the same bits for any number of threads. tgp's negative sampling for large sparse graphs is not
+/// provided.
+/// Backward (g = w / B): dR_ij = g w_ij (sigmoid(R_ij) - A_ij) / n_b^2 (dense sigmoid, sparse
+/// correction);  dS_b += dR S_b K^T + dR^T S_b K;  dK += S_b^T dR S_b (ADDED: K is shared with
+/// `ConnectivityPriorLoss`); dA_ij += -g w_ij R_ij / n_b^2 on the stored entries (the target's
+/// derivative; pairs that are not stored have no gradient slot). The weights w are read as
+/// constants (the pattern of A is). Per block: three GEMMs with inner size K or the block.
+/// Cache: E_b and c_b, and per chunk a block of R and the backward's n_b x K and K x K partials
+/// (reused by the next call). Thread-safe (const) for distinct caches.
 template <typename Scalar_>
 class EdgeReconstructionLoss {
  public:
   using Scalar = Scalar_;
+  using RowMatrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  /// One chunk's buffers, kept in the cache so that training steps do not fault in fresh pages.
+  struct Workspace {
+    RowMatrix r;                ///< a block of R, then of dR
+    Matrix<Scalar> u, dk, ds;   ///< the chunk's dR^T S K, S^T dR S and dR S of a block
+    std::vector<Scalar> stored; ///< dR on the block's stored entries
+  };
   struct Cache {
-    Vector<Scalar> edge_scale;  ///< c_b
+    Vector<Scalar> edge_scale;               ///< c_b
+    mutable std::vector<Workspace> work;     ///< one per chunk of the largest graph
   };
 
   /// `k_slot`: the K x K cluster connectivity in the pooler's ParameterSet.
@@ -60,7 +76,6 @@ class EdgeReconstructionLoss {
     const Index nb = detail::num_graphs(sel);
     cache.edge_scale.resize(nb);
     Vector<Scalar> per_graph = Vector<Scalar>::Zero(nb);
-    Vector<Scalar> row;
     for (Index b = 0; b < nb; ++b) {
       const Index lo = in.graph_begin(b), n = in.graph_size(b);
       if (n == 0) {
@@ -70,13 +85,27 @@ class EdgeReconstructionLoss {
       const Scalar c = edge_scale(in, lo, n);
       cache.edge_scale[b] = c;
       const auto sb = detail::graph_rows(sel.s, sel.offsets, b);
-      const Matrix<Scalar> t = sb * kmat;  // n x K
-      Scalar sum(0);
-      for (Index i = 0; i < n; ++i) {
-        row.noalias() = sb * t.row(i).transpose();  // R_i. (R = T S^T: R_ij = <T_i, S_j>)
-        sum += row_loss(in, lo, i, row, c, nullptr);
-      }
-      per_graph[b] = sum / (static_cast<Scalar>(n) * static_cast<Scalar>(n));
+      const Matrix<Scalar> t = sb * kmat;  // n x K: R = T S^T, R_ij = <T_i, S_j>
+      const Index grain = chunk_rows(n), chunks = detail::chunk_count(n, grain);
+      std::vector<double> partial(static_cast<std::size_t>(chunks), 0.0);
+      if (cache.work.size() < static_cast<std::size_t>(chunks)) cache.work.resize(static_cast<std::size_t>(chunks));
+      detail::parallel_for(chunks, [&](Index chunk) {
+        RowMatrix& r = cache.work[static_cast<std::size_t>(chunk)].r;
+        double sum = 0;
+        for (Index r0 = chunk * grain; r0 < std::min(n, (chunk + 1) * grain); r0 += block_rows) {
+          const Index rows = std::min(block_rows, n - r0);
+          r.noalias() = t.middleRows(r0, rows) * sb.transpose();
+          sum += softplus_sum(r.data(), r.size());
+          for_each_stored(in, lo, r0, rows, [&](Index i, Index j, StorageIndex, Scalar a) {
+            const Scalar v = r(i, j), w = a != Scalar(0) ? c : Scalar(1), sp = softplus(v);
+            sum += static_cast<double>(w * (sp - v * a) - sp);
+          });
+        }
+        partial[static_cast<std::size_t>(chunk)] = sum;
+      });
+      double sum = 0;
+      for (const double v : partial) sum += v;
+      per_graph[b] = static_cast<Scalar>(sum / (static_cast<double>(n) * static_cast<double>(n)));
     }
     return detail::graph_mean(per_graph);
   }
@@ -87,38 +116,98 @@ class EdgeReconstructionLoss {
     const Matrix<Scalar>& kmat = params[m_k];
     const Index nb = detail::num_graphs(sel), k = sel.s.cols();
     const Scalar g = dloss / static_cast<Scalar>(nb);
-    Vector<Scalar> row, drow;
     for (Index b = 0; b < nb; ++b) {
       const Index lo = in.graph_begin(b), n = in.graph_size(b);
       if (n == 0) continue;
-      const Scalar scale = g / (static_cast<Scalar>(n) * static_cast<Scalar>(n));
+      const Scalar scale = g / (static_cast<Scalar>(n) * static_cast<Scalar>(n)), c = cache.edge_scale[b];
       const auto sb = detail::graph_rows(sel.s, sel.offsets, b);
       auto db = detail::graph_rows(dsel, sel.offsets, b);
-      const Matrix<Scalar> t = sb * kmat;              // S K
-      Matrix<Scalar> u = Matrix<Scalar>::Zero(n, k);   // dR^T S K, accumulated row by row
-      Matrix<Scalar> dk = Matrix<Scalar>::Zero(k, k);
-      for (Index i = 0; i < n; ++i) {
-        row.noalias() = sb * t.row(i).transpose();
-        drow.resize(n);
-        row_loss(in, lo, i, row, cache.edge_scale[b], &drow);  // dl_ij / dR_ij, and dA on stored entries
-        drow *= scale;
-        for (StorageIndex p = in.adj.outerIndexPtr()[lo + i]; p < in.adj.outerIndexPtr()[lo + i + 1]; ++p) {
-          const Index j = Index(in.adj.innerIndexPtr()[p]) - lo;
-          const Scalar a = in.adj.valuePtr()[p];
-          const Scalar w = a != Scalar(0) ? cache.edge_scale[b] : Scalar(1);
-          din.adj[p] += -scale * w * row[j];
+      const Matrix<Scalar> t = sb * kmat;  // S K
+      const Index grain = chunk_rows(n), chunks = detail::chunk_count(n, grain);
+      // Per chunk: u = dR^T S K over its rows (n x K) and dK = S^T dR S over its rows (K x K).
+      if (cache.work.size() < static_cast<std::size_t>(chunks)) cache.work.resize(static_cast<std::size_t>(chunks));
+      detail::parallel_for(chunks, [&](Index chunk) {
+        Workspace& work = cache.work[static_cast<std::size_t>(chunk)];
+        Matrix<Scalar>& uc = work.u;
+        Matrix<Scalar>& dkc = work.dk;
+        uc.setZero(n, k);
+        dkc.setZero(k, k);
+        RowMatrix& r = work.r;
+        Matrix<Scalar>& ds = work.ds;
+        std::vector<Scalar>& stored = work.stored;
+        for (Index r0 = chunk * grain; r0 < std::min(n, (chunk + 1) * grain); r0 += block_rows) {
+          const Index rows = std::min(block_rows, n - r0);
+          r.noalias() = t.middleRows(r0, rows) * sb.transpose();
+          stored.clear();
+          for_each_stored(in, lo, r0, rows, [&](Index i, Index j, StorageIndex p, Scalar a) {
+            const Scalar v = r(i, j), w = a != Scalar(0) ? c : Scalar(1);
+            din.adj[p] += -scale * w * v;
+            stored.push_back(scale * w * (sigmoid(v) - a));
+          });
+          r.array() = scale / (Scalar(1) + (-r.array()).exp());  // dR off the stored entries
+          std::size_t q = 0;
+          for_each_stored(in, lo, r0, rows, [&](Index i, Index j, StorageIndex, Scalar) { r(i, j) = stored[q++]; });
+          ds.noalias() = r * sb;  // (dR S) of the block's rows
+          db.middleRows(r0, rows).noalias() += ds * kmat.transpose();
+          uc.noalias() += r.transpose() * t.middleRows(r0, rows);
+          dkc.noalias() += sb.middleRows(r0, rows).transpose() * ds;
         }
-        const Eigen::Matrix<Scalar, 1, Eigen::Dynamic> ds_row = drow.transpose() * sb;  // (dR S)_i
-        db.row(i).noalias() += ds_row * kmat.transpose();
-        u.noalias() += drow * t.row(i);
-        dk.noalias() += sb.row(i).transpose() * ds_row;
+      });
+      for (Index chunk = 0; chunk < chunks; ++chunk) {
+        db.noalias() += cache.work[static_cast<std::size_t>(chunk)].u;
+        dparams[m_k] += cache.work[static_cast<std::size_t>(chunk)].dk;
       }
-      db.noalias() += u;
-      dparams[m_k] += dk;
     }
   }
 
  private:
+  /// Rows of R formed at once: 64 x n_b logits (2.5 MB in float at n_b = 10^4), enough rows for
+  /// the GEMMs to run at speed.
+  static constexpr Index block_rows = 64;
+
+  /// Rows per chunk (a multiple of `block_rows`, at least 1 024; at most `detail::max_partials`
+  /// chunks, so the backward's n_b x K partials stay bounded), a function of n_b only.
+  static Index chunk_rows(Index n) {
+    const Index grain = detail::reduction_grain(n, 16 * block_rows);
+    return (grain + block_rows - 1) / block_rows * block_rows;
+  }
+
+  static Scalar sigmoid(Scalar v) { return Scalar(1) / (Scalar(1) + std::exp(-v)); }
+  /// softplus(v) = max(v, 0) + ln(1 + e^-|v|), the non-edge BCE. ln(1 + y) for y in (0, 1],
+  /// not log1p: its absolute error (what a sum of n^2 terms feels) is the same, and it is what
+  /// `softplus_sum` computes.
+  static Scalar softplus(Scalar v) { return std::max(v, Scalar(0)) + std::log(Scalar(1) + std::exp(-std::abs(v))); }
+
+  /// sum_i softplus(v_i) over n values, vectorised: sum max(v, 0), plus ln of products of eight
+  /// factors 1 + e^-|v| (each in (1, 2], so a product is at most 256): one logarithm per eight
+  /// values, the costly part of the sum (log is 3.5x exp in Eigen's float kernels). The eight
+  /// factors of a product are v_g, v_{g+G}, ..., v_{g+7G} (G = n / 8), so the product is a
+  /// lane-wise multiply of contiguous segments.
+  static double softplus_sum(const Scalar* data, Index n) {
+    using Array = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
+    const Eigen::Map<const Array> v(data, n);
+    double total = static_cast<double>(v.max(Scalar(0)).sum());
+    const Index g = n / 8;
+    if (g > 0) {
+      auto factor = [&](Index j) { return Scalar(1) + (-v.segment(j * g, g).abs()).exp(); };
+      total += static_cast<double>(
+          (factor(0) * factor(1) * factor(2) * factor(3) * factor(4) * factor(5) * factor(6) * factor(7)).log().sum());
+    }
+    for (Index i = 8 * g; i < n; ++i) total += static_cast<double>(std::log(Scalar(1) + std::exp(-std::abs(data[i]))));
+    return total;
+  }
+
+  /// f(i, j, p, a) for the stored entries of rows [r0, r0 + rows) of the graph starting at lo (i,
+  /// j relative: i to the block, j to the graph; p the CSR position; a the value).
+  template <typename F>
+  static void for_each_stored(const BatchRef<Scalar>& in, Index lo, Index r0, Index rows, F&& f) {
+    const StorageIndex* outer = in.adj.outerIndexPtr();
+    const StorageIndex* inner = in.adj.innerIndexPtr();
+    const Scalar* val = in.adj.valuePtr();
+    for (Index i = 0; i < rows; ++i)
+      for (StorageIndex p = outer[lo + r0 + i]; p < outer[lo + r0 + i + 1]; ++p) f(i, Index(inner[p]) - lo, p, val[p]);
+  }
+
   /// c_b = max(n^2 - E, 1) / max(E, 1), E = the stored entries of the graph with A != 0.
   static Scalar edge_scale(const BatchRef<Scalar>& in, Index lo, Index n) {
     Index edges = 0;
@@ -126,27 +215,6 @@ class EdgeReconstructionLoss {
       if (in.adj.valuePtr()[p] != Scalar(0)) ++edges;
     const Index pairs = n * n;
     return static_cast<Scalar>(std::max<Index>(pairs - edges, 1)) / static_cast<Scalar>(std::max<Index>(edges, 1));
-  }
-
-  /// sum_j w_ij BCE(R_ij, A_ij) over row i (R_i. in `row`), and dl/dR into *drow when given.
-  static Scalar row_loss(const BatchRef<Scalar>& in, Index lo, Index i, const Vector<Scalar>& row, Scalar c,
-                         Vector<Scalar>* drow) {
-    Scalar sum(0);
-    const StorageIndex* outer = in.adj.outerIndexPtr();
-    const StorageIndex* inner = in.adj.innerIndexPtr();
-    const Scalar* val = in.adj.valuePtr();
-    StorageIndex p = outer[lo + i];
-    const StorageIndex end = outer[lo + i + 1];
-    for (Index j = 0; j < row.size(); ++j) {
-      Scalar a(0);
-      while (p < end && Index(inner[p]) - lo < j) ++p;
-      if (p < end && Index(inner[p]) - lo == j) a = val[p];
-      const Scalar w = a != Scalar(0) ? c : Scalar(1);
-      const Scalar r = row[j];
-      sum += w * (std::max(r, Scalar(0)) - r * a + std::log1p(std::exp(-std::abs(r))));
-      if (drow) (*drow)[j] = w * (Scalar(1) / (Scalar(1) + std::exp(-r)) - a);
-    }
-    return sum;
   }
 
   Index m_k;
@@ -185,8 +253,10 @@ class StickBreakingKLLoss {
       const Index lo = in.graph_begin(b), n = in.graph_size(b);
       if (n == 0) continue;
       double sum = 0;
+      const double prior = detail::log_beta(1, static_cast<double>(m_alpha_dp));  // ln B(c, d), once
       for (Index i = lo; i < lo + n; ++i)
-        for (Index j = 0; j < sel.alpha.cols(); ++j) sum += kl(static_cast<double>(sel.alpha(i, j)), static_cast<double>(sel.beta(i, j)));
+        for (Index j = 0; j < sel.alpha.cols(); ++j)
+          sum += kl(static_cast<double>(sel.alpha(i, j)), static_cast<double>(sel.beta(i, j)), prior);
       per_graph[b] = static_cast<Scalar>(sum) / (static_cast<Scalar>(n) * static_cast<Scalar>(n));
     }
     return detail::graph_mean(per_graph);
@@ -213,9 +283,10 @@ class StickBreakingKLLoss {
   }
 
  private:
-  double kl(double a, double b) const {
+  /// KL(Beta(a, b) || Beta(1, alpha_DP)); `prior` = ln B(1, alpha_DP).
+  double kl(double a, double b, double prior) const {
     const double c = 1, d = static_cast<double>(m_alpha_dp);
-    return detail::log_beta(c, d) - detail::log_beta(a, b) + (a - c) * detail::digamma(a) + (b - d) * detail::digamma(b) +
+    return prior - detail::log_beta(a, b) + (a - c) * detail::digamma(a) + (b - d) * detail::digamma(b) +
            (c + d - a - b) * detail::digamma(a + b);
   }
 

@@ -73,11 +73,11 @@ typename Derived::Scalar softmax_cross_entropy(const Eigen::MatrixBase<Derived>&
 }
 
 /// Number of rows whose arg-max equals their label (ties: the lowest column, as `torch.argmax`
-/// on CPU). Same shape checks as `softmax_cross_entropy`; N = 0 gives 0. Cost O(N K).
-template <typename Scalar>
-Index argmax_accuracy_count(const std::type_identity_t<ConstMatrixRef<Scalar>>& logits,
-                            std::span<const Index> labels) {
-  detail::check_labels<Scalar>(logits, labels, "argmax_accuracy_count");
+/// on CPU), for any dense Eigen expression of logits (the Scalar is deduced). Same shape checks as
+/// `softmax_cross_entropy`; N = 0 gives 0. Cost O(N K).
+template <typename Derived>
+Index argmax_accuracy_count(const Eigen::MatrixBase<Derived>& logits, std::span<const Index> labels) {
+  detail::check_labels<typename Derived::Scalar>(logits, labels, "argmax_accuracy_count");
   Index correct = 0;
   for (Index i = 0; i < logits.rows(); ++i) {
     Index best = 0;
@@ -85,16 +85,6 @@ Index argmax_accuracy_count(const std::type_identity_t<ConstMatrixRef<Scalar>>& 
     if (best == labels[static_cast<std::size_t>(i)]) ++correct;
   }
   return correct;
-}
-
-/// Deducing overload of `argmax_accuracy_count`. The return type names `Derived::Scalar` so that
-/// a call with an explicit Scalar fails substitution at once, before a compiler that checks the
-/// constraint late (clang 14) instantiates MatrixBase<double> to match the argument.
-template <typename Derived>
-  requires std::is_class_v<Derived>
-std::conditional_t<true, Index, typename Derived::Scalar> argmax_accuracy_count(const Eigen::MatrixBase<Derived>& logits,
-                                                                                std::span<const Index> labels) {
-  return argmax_accuracy_count<typename Derived::Scalar>(logits.derived(), labels);
 }
 
 }  // namespace gnnpool

@@ -8,6 +8,7 @@
 
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/errors.hpp>
+#include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/detail/special.hpp>
@@ -72,9 +73,9 @@ inline double counter_uniform(std::uint64_t seed, std::uint64_t counter, std::ui
 ///           (computed through logarithms, as tgp).
 /// Backward: dz_ij = dS_ij P_ij - (sum_{k>j} dS_ik S_ik) / (1 - z_ij), P_ij = prod_{l<j} (1 - z_il);
 ///           dalpha, dbeta: the implicit reparameterisation gradient of the sample,
-///           dz/dalpha = -(dI_z(alpha, beta)/dalpha) / pdf(z), likewise for beta (exact, the same
-///           for a quantile draw and for a given sample; PyTorch approximates it, see docs), or the
-///           mean's derivative; plus the selection's dalpha / dbeta (the KL term);
+///           dz/dalpha = -(dI_z(alpha, beta)/dalpha) / pdf(z), likewise for beta (exact and
+///           analytic, `detail::beta_sample_gradient`; the same for a quantile draw and for a given
+///           sample; PyTorch approximates it, see docs), or the mean's derivative; plus the selection's dalpha / dbeta (the KL term);
 ///           dZ = [dalpha | dbeta] ⊙ clamp'(softplus(Z)) ⊙ softplus'(Z); the scorer's backward adds
 ///           dX (and dA) into din and assigns its parameter gradients.
 /// Shapes: S N x K, alpha, beta, z N x (K - 1). Cache: the scorer's, the logits, the quantiles of
@@ -139,13 +140,20 @@ class StickBreakingSelect {
       case StickBreakingSampling::quantiles:
         cache.quantiles.resize(n, m);
         sel.z.resize(n, m);
-        for (Index i = 0; i < n; ++i)
-          for (Index j = 0; j < m; ++j) {
-            const double u = detail::counter_uniform(m_options.seed, cache.draws, static_cast<std::uint64_t>(i * m + j));
-            cache.quantiles(i, j) = static_cast<Scalar>(u);
-            sel.z(i, j) = static_cast<Scalar>(detail::incomplete_beta_inverse(static_cast<double>(sel.alpha(i, j)),
-                                                                              static_cast<double>(sel.beta(i, j)), u));
-          }
+        // Every entry on its own (its uniform is a function of its index): rows in parallel.
+        detail::parallel_rows(
+            n,
+            [&](Index lo, Index hi) {
+              for (Index i = lo; i < hi; ++i)
+                for (Index j = 0; j < m; ++j) {
+                  const double u =
+                      detail::counter_uniform(m_options.seed, cache.draws, static_cast<std::uint64_t>(i * m + j));
+                  cache.quantiles(i, j) = static_cast<Scalar>(u);
+                  sel.z(i, j) = static_cast<Scalar>(detail::incomplete_beta_inverse(
+                      static_cast<double>(sel.alpha(i, j)), static_cast<double>(sel.beta(i, j)), u));
+                }
+            },
+            sampling_grain);
         ++cache.draws;
         break;
       case StickBreakingSampling::mean:
@@ -175,8 +183,35 @@ class StickBreakingSelect {
                   detail::shape(dsel.rows(), dsel.cols()), " but S is ", detail::shape(n, m_k));
     Matrix<Scalar>& dz = cache.dlogits;  // dz first, then dL/dlogits in place of [dalpha | dbeta]
     dz.setZero(n, 2 * m);
+    detail::parallel_rows(n, [&](Index lo, Index hi) { sample_backward(sel, dsel, dz, lo, hi); }, sampling_grain);
+    if (sel.dalpha.size() != 0) dz.leftCols(m) += sel.dalpha;
+    if (sel.dbeta.size() != 0) dz.rightCols(m) += sel.dbeta;
+    sel.dalpha.resize(0, 0);
+    sel.dbeta.resize(0, 0);
+    for (Index q = 0; q < dz.size(); ++q) dz.data()[q] *= concentration_derivative(cache.logits.data()[q]);
+    m_scorer.backward(params, in, cache.scorer, dz, din, dparams);
+  }
+
+ private:
+  /// Rows per parallel chunk of the sampling loops (each entry costs about a microsecond).
+  static constexpr Index sampling_grain = 64;
+
+  /// clamp(softplus(z), 1e-3, 1e3), softplus as PyTorch's (threshold 20).
+  static Scalar concentration(Scalar z) {
+    const Scalar sp = z > Scalar(20) ? z : std::log1p(std::exp(z));
+    return std::clamp(sp, static_cast<Scalar>(1e-3), static_cast<Scalar>(1e3));
+  }
+  /// Its derivative: softplus'(z) inside the clamp's range, 0 outside.
+  static Scalar concentration_derivative(Scalar z) {
+    const Scalar sp = z > Scalar(20) ? z : std::log1p(std::exp(z));
+    if (sp < static_cast<Scalar>(1e-3) || sp > static_cast<Scalar>(1e3)) return Scalar(0);
+    return z > Scalar(20) ? Scalar(1) : Scalar(1) / (Scalar(1) + std::exp(-z));
+  }
+  /// Rows [lo, hi) of dz = [dalpha | dbeta] (before the concentration's derivative) from dS.
+  void sample_backward(const Selection& sel, const Matrix<Scalar>& dsel, Matrix<Scalar>& dz, Index lo, Index hi) const {
+    const Index m = m_k - 1;
     std::vector<Scalar> p(static_cast<std::size_t>(m));
-    for (Index i = 0; i < n; ++i) {
+    for (Index i = lo; i < hi; ++i) {
       // suffix = sum_{k > j} dS_ik S_ik (the last column included).
       Scalar suffix = dsel(i, m) * sel.s(i, m);
       Scalar prefix(1);  // P_ij
@@ -196,26 +231,8 @@ class StickBreakingSelect {
         dz(i, m + j) = g * db;
       }
     }
-    if (sel.dalpha.size() != 0) dz.leftCols(m) += sel.dalpha;
-    if (sel.dbeta.size() != 0) dz.rightCols(m) += sel.dbeta;
-    sel.dalpha.resize(0, 0);
-    sel.dbeta.resize(0, 0);
-    for (Index q = 0; q < dz.size(); ++q) dz.data()[q] *= concentration_derivative(cache.logits.data()[q]);
-    m_scorer.backward(params, in, cache.scorer, dz, din, dparams);
   }
 
- private:
-  /// clamp(softplus(z), 1e-3, 1e3), softplus as PyTorch's (threshold 20).
-  static Scalar concentration(Scalar z) {
-    const Scalar sp = z > Scalar(20) ? z : std::log1p(std::exp(z));
-    return std::clamp(sp, static_cast<Scalar>(1e-3), static_cast<Scalar>(1e3));
-  }
-  /// Its derivative: softplus'(z) inside the clamp's range, 0 outside.
-  static Scalar concentration_derivative(Scalar z) {
-    const Scalar sp = z > Scalar(20) ? z : std::log1p(std::exp(z));
-    if (sp < static_cast<Scalar>(1e-3) || sp > static_cast<Scalar>(1e3)) return Scalar(0);
-    return z > Scalar(20) ? Scalar(1) : Scalar(1) / (Scalar(1) + std::exp(-z));
-  }
   /// dz/dalpha and dz/dbeta of the sample z.
   void sample_gradient(Scalar alpha, Scalar beta, Scalar z, Scalar& da, Scalar& db) const {
     if (m_options.sampling == StickBreakingSampling::mean) {
@@ -229,11 +246,10 @@ class StickBreakingSelect {
       da = db = Scalar(0);
       return;
     }
-    double dia = 0, dib = 0;
-    detail::incomplete_beta_parameter_gradient(a, b, x, dia, dib);
-    const double pdf = detail::beta_pdf(a, b, x);
-    da = pdf > 0 ? static_cast<Scalar>(-dia / pdf) : Scalar(0);
-    db = pdf > 0 ? static_cast<Scalar>(-dib / pdf) : Scalar(0);
+    double dza = 0, dzb = 0;
+    detail::beta_sample_gradient(a, b, x, dza, dzb);
+    da = static_cast<Scalar>(dza);
+    db = static_cast<Scalar>(dzb);
   }
 
   Impl m_scorer;
