@@ -13,7 +13,7 @@
 // block; it has an S100k case in float only, forward and forward+backward (minutes, gigabytes;
 // left out of CTest's smoke run, as NMFPool's S10k and S100k forward: its forward includes the
 // factorisation, as tgp's). BNPool's reconstruction loss reads every pair of a graph (O(n^2 K),
-// as tgp's dense loss): D32 and S10k only. EigenPool (dense eigendecompositions per graph,
+// as tgp's dense loss): D32 and S10k only; with sampled non-edges (BNPoolSampled, O(E K)) every size. EigenPool (dense eigendecompositions per graph,
 // O(n^3)) D32 only. Machine limit of the same run: BM_SpMM, one A S product (the least a pass over
 // randomly placed rows costs).
 
@@ -110,6 +110,17 @@ void BM_BNPool(benchmark::State& state) {
   run<Scalar>(state, pool, params);
 }
 
+/// BNPool with `ReconstructionPairs::sampled` (tgp's sparse BN-Pool: the edges and as many sampled
+/// non-edges, O(E K)): the mode that runs at S100k.
+template <typename Scalar>
+void BM_BNPoolSampled(benchmark::State& state) {
+  ParameterSet<Scalar> params;
+  gnnpool::BNPoolOptions<Scalar> options{.k = clusters};
+  options.reconstruction = gnnpool::ReconstructionPairs::sampled;
+  const gnnpool::BNPool<Scalar> pool(params, "", features, options);
+  run<Scalar>(state, pool, params);
+}
+
 template <typename Scalar>
 void BM_NMF(benchmark::State& state) {
   ParameterSet<Scalar> params;
@@ -164,6 +175,8 @@ BENCHMARK_TEMPLATE(BM_LaPool, float)->Apply(small_sizes);
 BENCHMARK_TEMPLATE(BM_LaPool, double)->Apply(small_sizes);
 BENCHMARK_TEMPLATE(BM_BNPool, float)->Apply(small_sizes);
 BENCHMARK_TEMPLATE(BM_BNPool, double)->Apply(small_sizes);
+BENCHMARK_TEMPLATE(BM_BNPoolSampled, float)->Apply(sizes);
+BENCHMARK_TEMPLATE(BM_BNPoolSampled, double)->Apply(sizes);
 BENCHMARK_TEMPLATE(BM_NMF, float)->Apply(small_sizes);
 BENCHMARK_TEMPLATE(BM_NMF, double)->Apply(small_sizes);
 BENCHMARK_TEMPLATE(BM_LaPool, float)->Args({s100k, 0})->Args({s100k, 1})->ArgNames({"size", "bwd"})->Unit(benchmark::kMillisecond);

@@ -231,21 +231,23 @@ TEST_CASE("EdgeReconstructionLoss over row blocks and chunks matches the direct 
   CHECK(da1 == da2);
 }
 
-TEST_CASE("BNPool backward matches finite differences (quantile draws and the mean), float matches double",
+TEST_CASE("BNPool backward matches finite differences (quantile draws and the mean, all pairs and sampled non-edges), float matches double",
           "[pool][bnpool][gradcheck]") {
   auto batch = gnnpool::test::soft_test_batch<double>(3, 911);
-  for (const auto sampling : {StickBreakingSampling::quantiles, StickBreakingSampling::mean}) {
-    ParameterSet<double> params;
-    BNPoolOptions<double> o{.k = 3, .hidden = {4}, .activation = gnnpool::Activation::tanh, .alpha_dp = 1.5};
-    o.sampling.sampling = sampling;
-    o.sampling.seed = 7;
-    o.kl_weight = 0.8;
-    const BNPool<double> pool(params, "", 3, o);
-    params.initialize(21);
-    const auto r = gnnpool::testing::check_pool(pool, params, batch);
-    INFO(r.log);
-    CHECK(r.ok);
-  }
+  for (const auto pairs : {gnnpool::ReconstructionPairs::all, gnnpool::ReconstructionPairs::sampled})
+    for (const auto sampling : {StickBreakingSampling::quantiles, StickBreakingSampling::mean}) {
+      ParameterSet<double> params;
+      BNPoolOptions<double> o{.k = 3, .hidden = {4}, .activation = gnnpool::Activation::tanh, .alpha_dp = 1.5};
+      o.sampling.sampling = sampling;
+      o.sampling.seed = 7;
+      o.kl_weight = 0.8;
+      o.reconstruction = pairs;
+      const BNPool<double> pool(params, "", 3, o);
+      params.initialize(21);
+      const auto r = gnnpool::testing::check_pool(pool, params, batch);
+      INFO(r.log);
+      CHECK(r.ok);
+    }
   const auto fbatch = gnnpool::test::soft_test_batch<double>(3, 921);
   CHECK(gnnpool::test::pool_float_gap(
             []<typename S>(ParameterSet<S>& params) {
@@ -254,6 +256,114 @@ TEST_CASE("BNPool backward matches finite differences (quantile draws and the me
               return BNPool<S>(params, "", 3, o);
             },
             fbatch, 3) < 1e-4);
+}
+
+TEST_CASE("BN-Pool's sampled reconstruction reads the edges and as many free pairs, replayably",
+          "[pool][bnpool][sampled]") {
+  using gnnpool::ReconstructionPairs;
+  // Three graphs: a sparse one (rejection sampling), a single node (no pairs), and a dense one
+  // (K_6 without two undirected edges: four free pairs, listed).
+  gnnpool::EdgeList dense_edges;
+  for (Index i = 0; i < 6; ++i)
+    for (Index j = i + 1; j < 6; ++j)
+      if (!((i == 0 && j == 1) || (i == 2 && j == 5))) dense_edges.emplace_back(i, j);
+  const auto sparse = gnnpool::testing::random_graph<double>(30, 45, 3, 61, {.weighted = true});
+  const auto single = gnnpool::make_graph<double>(Matrix<double>::Ones(1, 3), gnnpool::EdgeList{});
+  const auto dense = gnnpool::make_graph<double>(Matrix<double>::Ones(6, 3), dense_edges);
+  const std::vector<gnnpool::Batch<double>> graphs{sparse, single, dense};
+  const auto batch = gnnpool::concatenate<double>(graphs);
+  const auto soft = gnnpool::test::soft_test_selection(batch, 3, 62);
+  gnnpool::StickBreakingSelection<double> sel;
+  sel.s = soft.s;
+  sel.offsets = soft.offsets;
+  ParameterSet<double> params;
+  const Index slot = params.add("K", 3, 3, gnnpool::Init::glorot);
+  params.initialize(63);
+  const gnnpool::EdgeReconstructionLoss<double> loss(slot, 1.0, ReconstructionPairs::sampled, 64);
+  gnnpool::EdgeReconstructionLoss<double>::Cache cache;
+  const double value = loss.forward(params, batch, sel, cache);
+
+  const Matrix<double> r = sel.s * params[slot] * sel.s.transpose();
+  const Matrix<double> a = Matrix<double>(batch.adj);
+  double expected = 0;
+  for (Index b = 0; b < 3; ++b) {
+    const Index lo = batch.graph_begin(b), n = batch.graph_size(b);
+    Index positives = 0, free = 0;
+    for (Index i = lo; i < lo + n; ++i)
+      for (Index j = lo; j < lo + n; ++j) {
+        if (a(i, j) != 0) ++positives;
+        if (i != j && a(i, j) == 0) ++free;  // no stored zeros here
+      }
+    const Index negatives = std::min(positives, free);
+    const Index begin = cache.pair_offsets[std::size_t(b)], end = cache.pair_offsets[std::size_t(b) + 1];
+    CHECK(end - begin == positives + negatives);
+    CHECK(cache.normalizer[b] == double(std::max<Index>(positives + negatives, 1)));
+    double sum = 0;
+    for (Index q = begin; q < end; ++q) {
+      const auto& pair = cache.pairs[std::size_t(q)];
+      CHECK(pair.i >= lo);
+      CHECK(pair.i < lo + n);
+      CHECK(pair.j >= lo);
+      CHECK(pair.j < lo + n);
+      const bool positive = q - begin < positives;
+      CHECK((pair.position >= 0) == positive);
+      if (!positive) {
+        CHECK(pair.i != pair.j);
+        CHECK(a(pair.i, pair.j) == 0);
+      }
+      const double y = positive ? a(pair.i, pair.j) : 0.0, v = r(pair.i, pair.j);
+      sum += std::max(v, 0.0) - v * y + std::log1p(std::exp(-std::abs(v)));
+    }
+    expected += sum / std::max<double>(double(positives + negatives), 1.0);
+  }
+  CHECK(value == Approx(expected / 3).epsilon(1e-13));
+  CHECK(cache.pair_offsets[3] - cache.pair_offsets[2] == 26 + 4);  // the dense graph: 26 edges, its 4 free pairs
+  // Replay: a fresh cache draws the same pairs; the next forward on the same cache draws others.
+  gnnpool::EdgeReconstructionLoss<double>::Cache fresh;
+  CHECK(loss.forward(params, batch, sel, fresh) == value);
+  (void)loss.forward(params, batch, sel, cache);
+  bool differs = false;
+  for (std::size_t q = 0; q < cache.pairs.size(); ++q)
+    differs = differs || cache.pairs[q].i != fresh.pairs[q].i || cache.pairs[q].j != fresh.pairs[q].j;
+  CHECK(differs);
+  // The KL term is divided by the same count: one graph, the sampled KL = the dense KL n^2 / pairs.
+  const auto& one = sparse;
+  gnnpool::StickBreakingSelection<double> sel1;
+  sel1.s = sel.s.topRows(30);
+  sel1.offsets = one.offsets;
+  sel1.alpha = Matrix<double>::Constant(30, 2, 0.7);
+  sel1.beta = Matrix<double>::Constant(30, 2, 1.9);
+  gnnpool::StickBreakingKLLoss<double>::Cache kc;
+  const double kl_all = gnnpool::StickBreakingKLLoss<double>(1.0, 1.5).forward(one, sel1, kc);
+  const double kl_sampled = gnnpool::StickBreakingKLLoss<double>(1.0, 1.5, ReconstructionPairs::sampled).forward(one, sel1, kc);
+  const Index pairs = cache.pair_offsets[1];  // the sparse graph is first in both batches
+  CHECK(kl_sampled == Approx(kl_all * 900.0 / double(pairs)).epsilon(1e-13));
+  // A complete graph has no free pair: only its edges are read.
+  gnnpool::EdgeList complete;
+  for (Index i = 0; i < 4; ++i)
+    for (Index j = i + 1; j < 4; ++j) complete.emplace_back(i, j);
+  const auto k4 = gnnpool::make_graph<double>(Matrix<double>::Ones(4, 3), complete);
+  gnnpool::StickBreakingSelection<double> sel4;
+  sel4.s = sel.s.topRows(4);
+  sel4.offsets = k4.offsets;
+  gnnpool::EdgeReconstructionLoss<double>::Cache c4;
+  (void)loss.forward(params, k4, sel4, c4);
+  CHECK(c4.pairs.size() == 12);
+}
+
+TEST_CASE("BNPool with sampled reconstruction runs in O(E K) on a graph of 10^5 nodes", "[pool][bnpool][sampled]") {
+  // 10^5 nodes and 2 * 10^5 stored entries: the dense mode would read 10^10 pairs.
+  const auto big = gnnpool::testing::random_graph<double>(100000, 100000, 4, 942);
+  ParameterSet<double> params;
+  BNPoolOptions<double> o{.k = 4};
+  o.reconstruction = gnnpool::ReconstructionPairs::sampled;
+  const BNPool<double> pool(params, "", 4, o);
+  params.initialize(24);
+  BNPool<double>::Output out;
+  BNPool<double>::Cache cache;
+  pool.forward(params, big, out, cache);
+  CHECK(std::isfinite(out.weighted_loss()));
+  CHECK(out.batch.num_nodes() == 4);
 }
 
 TEST_CASE("A model with BNPool passes the whole-model gradient check", "[pool][bnpool][model]") {

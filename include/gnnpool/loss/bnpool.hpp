@@ -16,10 +16,59 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <span>
 #include <string_view>
 #include <vector>
 
 namespace gnnpool {
+
+/// Which node pairs BN-Pool's reconstruction loss reads, and so what each graph's three losses
+/// are divided by.
+enum class ReconstructionPairs {
+  /// Every pair of a graph (tgp's `BNPool`, its dense loss): O(n_b^2 K); divided by n_b^2.
+  all,
+  /// The stored entries with A != 0 (positives) and as many sampled non-edges (tgp's sparse
+  /// BN-Pool and its negative edge sampling): O(E K); divided by the number of pairs read.
+  sampled,
+};
+
+namespace detail {
+
+/// Graph b's pairs in the `sampled` mode: positives (stored entries with A != 0), free pairs
+/// (off-diagonal and not stored) and the negatives drawn, min(positives, free).
+struct BNPoolPairCounts {
+  Index positives = 0, free = 0, negatives = 0;
+};
+
+/// `BNPoolPairCounts` of graph b. O(stored entries of the graph).
+template <typename Scalar>
+BNPoolPairCounts bnpool_pair_counts(const BatchRef<Scalar>& in, Index b) {
+  const Index lo = in.graph_begin(b), n = in.graph_size(b);
+  const StorageIndex* outer = in.adj.outerIndexPtr();
+  const StorageIndex* inner = in.adj.innerIndexPtr();
+  const Scalar* val = in.adj.valuePtr();
+  Index positives = 0, stored_off_diagonal = 0;
+  for (Index i = lo; i < lo + n; ++i)
+    for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) {
+      if (val[p] != Scalar(0)) ++positives;
+      if (Index(inner[p]) != i) ++stored_off_diagonal;
+    }
+  const Index free = n * (n - 1) - stored_off_diagonal;
+  return {positives, free, std::min(positives, free)};
+}
+
+/// What graph b's BN-Pool losses are divided by: n_b^2 (`all`) or its positives plus negatives
+/// (`sampled`, at least 1, as tgp clamps its count).
+template <typename Scalar>
+double bnpool_normalizer(const BatchRef<Scalar>& in, Index b, ReconstructionPairs pairs) {
+  const Index n = in.graph_size(b);
+  if (pairs == ReconstructionPairs::all) return static_cast<double>(n) * static_cast<double>(n);
+  const BNPoolPairCounts counts = bnpool_pair_counts(in, b);
+  return static_cast<double>(std::max<Index>(counts.positives + counts.negatives, 1));
+}
+
+}  // namespace detail
 
 /// Reconstruction loss of BN-Pool ("quality"; tgp's `weighted_bce_reconstruction_loss` with
 /// balance_links, normalised by N_b^2), mean over graphs. With R_b = S_b K S_b^T (n_b x n_b,
@@ -29,7 +78,16 @@ namespace gnnpool {
 ///   BCEWithLogits(r, a) = max(r, 0) - r a + log(1 + exp(-|r|)),
 ///   w_ij = c_b = max(n_b^2 - E_b, 1) / max(E_b, 1) where A_ij != 0 (E_b such entries), 1 elsewhere.
 ///
-/// Every pair of the graph enters (the non-edges too), so the cost is O(n_b^2 K) per graph,
+/// With `ReconstructionPairs::sampled` (tgp's sparse BN-Pool) the sum runs over the E_b stored
+/// entries with A != 0 (target A_ij, which is tgp's 1 on an unweighted graph) and m_b = min(E_b,
+/// free pairs) non-edges (target 0) drawn uniformly with replacement from the graph's off-diagonal
+/// pairs that are not stored, unweighted, divided by E_b + m_b instead of n_b^2; cost O(E K). The
+/// non-edges come from a counter-based stream of (seed, the cache's draw counter, draw), so a
+/// fresh cache or the same counter replays them; they are kept in the cache for the backward.
+/// Rejection sampling where at least half of the free pairs are free, else the free pairs are
+/// listed (O(n_b^2), which is then O(E_b)), so no graph makes it loop.
+///
+/// With `all`, every pair of the graph enters (the non-edges too), so the cost is O(n_b^2 K) per graph,
 /// computed over blocks of `block_rows` rows of R (never an n_b x n_b matrix): a block is one
 /// GEMM (rows of S_b K against S_b^T), its softplus over every pair (the non-edge term) one
 /// vectorised sum (`softplus_sum`), and the stored entries of A its sparse correction
@@ -55,13 +113,27 @@ class EdgeReconstructionLoss {
     Matrix<Scalar> u, dk, ds;   ///< the chunk's dR^T S K, S^T dR S and dR S of a block
     std::vector<Scalar> stored; ///< dR on the block's stored entries
   };
+  /// A pair read by the `sampled` mode: nodes (batch indices) and the CSR position of a positive
+  /// (-1 for a sampled non-edge).
+  struct Pair {
+    Index i, j;
+    Index position;
+  };
   struct Cache {
-    Vector<Scalar> edge_scale;               ///< c_b
-    mutable std::vector<Workspace> work;     ///< one per chunk of the largest graph
+    Vector<Scalar> edge_scale;               ///< c_b (`all`)
+    mutable std::vector<Workspace> work;     ///< one per chunk of the largest graph (`all`)
+    std::vector<Pair> pairs;                 ///< `sampled`: the pairs of the last forward, graph by graph
+    IndexVector pair_offsets;                ///< `sampled`: graph b's pairs are [pair_offsets[b], pair_offsets[b + 1])
+    Vector<Scalar> normalizer;               ///< `sampled`: E_b + m_b (at least 1)
+    std::uint64_t draws = 0;                 ///< `sampled`: forwards drawn so far with this cache
   };
 
-  /// `k_slot`: the K x K cluster connectivity in the pooler's ParameterSet.
-  EdgeReconstructionLoss(Index k_slot, Scalar weight = Scalar(1)) : m_k(k_slot), m_weight(weight) {}
+  /// `k_slot`: the K x K cluster connectivity in the pooler's ParameterSet; `pairs` and `seed`:
+  /// which pairs enter and the non-edges' stream.
+  EdgeReconstructionLoss(Index k_slot, Scalar weight = Scalar(1), ReconstructionPairs pairs = ReconstructionPairs::all,
+                         std::uint64_t seed = 0)
+      : m_k(k_slot), m_weight(weight), m_pairs(pairs), m_seed(seed) {}
+  ReconstructionPairs pairs() const { return m_pairs; }
   std::string_view name() const { return "quality"; }
   Scalar weight() const { return m_weight; }
   void parameter_slots(std::vector<Index>& out) const { out.push_back(m_k); }
@@ -74,6 +146,7 @@ class EdgeReconstructionLoss {
                   "EdgeReconstructionLoss: K is ", detail::shape(kmat.rows(), kmat.cols()), " but S has ", sel.s.cols(),
                   " clusters");
     const Index nb = detail::num_graphs(sel);
+    if (m_pairs == ReconstructionPairs::sampled) return sampled_forward(kmat, in, sel, cache);
     cache.edge_scale.resize(nb);
     Vector<Scalar> per_graph = Vector<Scalar>::Zero(nb);
     for (Index b = 0; b < nb; ++b) {
@@ -116,6 +189,10 @@ class EdgeReconstructionLoss {
     const Matrix<Scalar>& kmat = params[m_k];
     const Index nb = detail::num_graphs(sel), k = sel.s.cols();
     const Scalar g = dloss / static_cast<Scalar>(nb);
+    if (m_pairs == ReconstructionPairs::sampled) {
+      sampled_backward(kmat, in, sel, cache, g, din, dsel, dparams[m_k]);
+      return;
+    }
     for (Index b = 0; b < nb; ++b) {
       const Index lo = in.graph_begin(b), n = in.graph_size(b);
       if (n == 0) continue;
@@ -208,6 +285,116 @@ class EdgeReconstructionLoss {
       for (StorageIndex p = outer[lo + r0 + i]; p < outer[lo + r0 + i + 1]; ++p) f(i, Index(inner[p]) - lo, p, val[p]);
   }
 
+  static Scalar bce(Scalar r, Scalar y) { return softplus(r) - r * y; }
+
+  /// Fills cache.pairs with each graph's positives (CSR order) and m_b sampled non-edges.
+  void sample_pairs(const BatchRef<Scalar>& in, Cache& cache) const {
+    const Index nb = in.num_graphs();
+    const StorageIndex* outer = in.adj.outerIndexPtr();
+    const StorageIndex* inner = in.adj.innerIndexPtr();
+    const Scalar* val = in.adj.valuePtr();
+    auto stored = [&](Index i, Index j) {
+      return std::binary_search(inner + outer[i], inner + outer[i + 1], static_cast<StorageIndex>(j));
+    };
+    cache.pairs.clear();
+    cache.pair_offsets.assign(static_cast<std::size_t>(nb) + 1, 0);
+    cache.normalizer.resize(nb);
+    std::vector<Pair> free_pairs;
+    for (Index b = 0; b < nb; ++b) {
+      const Index lo = in.graph_begin(b), n = in.graph_size(b);
+      const detail::BNPoolPairCounts counts = detail::bnpool_pair_counts(in, b);
+      const Index negatives = counts.negatives, off_diagonal = n * (n - 1);
+      for (Index i = lo; i < lo + n; ++i)
+        for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p)
+          if (val[p] != Scalar(0)) cache.pairs.push_back({i, Index(inner[p]), Index(p)});
+      if (negatives > 0) {
+        if (2 * counts.free >= off_diagonal) {
+          // Rejection: at least half of the draws are free pairs.
+          for (Index q = 0; q < negatives; ++q) {
+            // A bounded loop: each trial succeeds with probability >= 1/2, so 2^20 never run out.
+            const std::uint64_t draw = static_cast<std::uint64_t>(cache.pairs.size());
+            bool drawn = false;
+            for (std::uint64_t t = 0; t < (std::uint64_t(1) << 20) && !drawn; ++t) {
+              const double u = detail::counter_uniform(m_seed, cache.draws, (draw << 20) | t);
+              const Index flat = std::min(static_cast<Index>(u * static_cast<double>(off_diagonal)), off_diagonal - 1);
+              const Index i = flat / (n - 1), jj = flat % (n - 1), j = jj + (jj >= i ? 1 : 0);
+              if (!stored(lo + i, lo + j)) {
+                cache.pairs.push_back({lo + i, lo + j, -1});
+                drawn = true;
+              }
+            }
+            GNNPOOL_ASSERT(drawn, "EdgeReconstructionLoss: no free pair in 2^20 draws");
+          }
+        } else {
+          // A dense graph: list its free pairs (O(n_b^2), no more than its stored entries).
+          free_pairs.clear();
+          for (Index i = 0; i < n; ++i)
+            for (Index j = 0; j < n; ++j)
+              if (i != j && !stored(lo + i, lo + j)) free_pairs.push_back({lo + i, lo + j, -1});
+          for (Index q = 0; q < negatives; ++q) {
+            const double u =
+                detail::counter_uniform(m_seed, cache.draws, static_cast<std::uint64_t>(cache.pairs.size()) << 20);
+            const auto pick = std::min(static_cast<std::size_t>(u * static_cast<double>(free_pairs.size())),
+                                       free_pairs.size() - 1);
+            cache.pairs.push_back(free_pairs[pick]);
+          }
+        }
+      }
+      cache.pair_offsets[static_cast<std::size_t>(b) + 1] = static_cast<Index>(cache.pairs.size());
+      cache.normalizer[b] = static_cast<Scalar>(std::max<Index>(counts.positives + negatives, 1));
+    }
+    ++cache.draws;
+  }
+
+  /// Graph b's pairs in the cache.
+  static std::span<const Pair> graph_pairs(const Cache& cache, Index b) {
+    const auto lo = static_cast<std::size_t>(cache.pair_offsets[static_cast<std::size_t>(b)]);
+    const auto hi = static_cast<std::size_t>(cache.pair_offsets[static_cast<std::size_t>(b) + 1]);
+    return std::span<const Pair>(cache.pairs).subspan(lo, hi - lo);
+  }
+
+  /// The target of a pair: A_ij for a positive, 0 for a sampled non-edge.
+  static Scalar target(const BatchRef<Scalar>& in, const Pair& pair) {
+    return pair.position >= 0 ? in.adj.valuePtr()[pair.position] : Scalar(0);
+  }
+
+  Scalar sampled_forward(const Matrix<Scalar>& kmat, const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel,
+                         Cache& cache) const {
+    sample_pairs(in, cache);
+    const Index nb = in.num_graphs();
+    const Matrix<Scalar> t = sel.s * kmat;  // R_ij = <T_i, S_j>
+    Vector<Scalar> per_graph = Vector<Scalar>::Zero(nb);
+    for (Index b = 0; b < nb; ++b) {
+      double sum = 0;
+      for (const Pair& pair : graph_pairs(cache, b)) {
+        sum += static_cast<double>(bce(t.row(pair.i).dot(sel.s.row(pair.j)), target(in, pair)));
+      }
+      per_graph[b] = static_cast<Scalar>(sum / static_cast<double>(cache.normalizer[b]));
+    }
+    return detail::graph_mean(per_graph);
+  }
+
+  /// dR_q = g (sigmoid(R_q) - y_q) / (E_b + m_b) on the pairs: W = D S (D the pairs' dR as a
+  /// sparse matrix), dS += W K^T + D^T S K, dK += S^T W, dA_q += -g R_q / (E_b + m_b).
+  void sampled_backward(const Matrix<Scalar>& kmat, const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel,
+                        const Cache& cache, Scalar g, BatchGrad<Scalar>& din, Matrix<Scalar>& dsel,
+                        Matrix<Scalar>& dk) const {
+    const Matrix<Scalar> t = sel.s * kmat;
+    Matrix<Scalar> w = Matrix<Scalar>::Zero(sel.s.rows(), sel.s.cols());
+    for (Index b = 0; b < cache.normalizer.size(); ++b) {
+      const Scalar scale = g / cache.normalizer[b];
+      for (const Pair& pair : graph_pairs(cache, b)) {
+        const Scalar r = t.row(pair.i).dot(sel.s.row(pair.j));
+        const Scalar dr = scale * (sigmoid(r) - target(in, pair));
+        w.row(pair.i) += dr * sel.s.row(pair.j);
+        dsel.row(pair.j) += dr * t.row(pair.i);
+        if (pair.position >= 0) din.adj[pair.position] += -scale * r;
+      }
+    }
+    dsel.noalias() += w * kmat.transpose();
+    dk.noalias() += sel.s.transpose() * w;
+  }
+
   /// c_b = max(n^2 - E, 1) / max(E, 1), E = the stored entries of the graph with A != 0.
   static Scalar edge_scale(const BatchRef<Scalar>& in, Index lo, Index n) {
     Index edges = 0;
@@ -219,10 +406,13 @@ class EdgeReconstructionLoss {
 
   Index m_k;
   Scalar m_weight;
+  ReconstructionPairs m_pairs;
+  std::uint64_t m_seed;
 };
 
-/// KL loss of BN-Pool ("kl"; tgp's `kl_loss` with the Beta posteriors, normalised by N_b^2), mean
-/// over graphs:
+/// KL loss of BN-Pool ("kl"; tgp's `kl_loss` with the Beta posteriors, normalised by N_b^2, or
+/// by graph b's pairs E_b + m_b in the `sampled` mode: `detail::bnpool_normalizer`), mean over
+/// graphs (written below for `all`):
 ///
 ///   l_b = (1 / n_b^2) sum_{i in b} sum_k KL(Beta(alpha_ik, beta_ik) || Beta(1, alpha_DP)),
 ///   KL(Beta(a, b) || Beta(c, d)) = ln B(c, d) - ln B(a, b) + (a - c) psi(a) + (b - d) psi(b)
@@ -238,7 +428,10 @@ class StickBreakingKLLoss {
   using Scalar = Scalar_;
   struct Cache {};
 
-  explicit StickBreakingKLLoss(Scalar weight = Scalar(1), Scalar alpha_dp = Scalar(1)) : m_weight(weight), m_alpha_dp(alpha_dp) {
+  /// `pairs`: the reconstruction's mode, which sets each graph's divisor (n_b^2 or its pairs).
+  explicit StickBreakingKLLoss(Scalar weight = Scalar(1), Scalar alpha_dp = Scalar(1),
+                               ReconstructionPairs pairs = ReconstructionPairs::all)
+      : m_weight(weight), m_alpha_dp(alpha_dp), m_pairs(pairs) {
     GNNPOOL_CHECK(std::isfinite(alpha_dp) && alpha_dp > Scalar(0), invalid_argument,
                   "StickBreakingKLLoss: alpha_DP must be positive and finite, got ", alpha_dp);
   }
@@ -257,7 +450,7 @@ class StickBreakingKLLoss {
       for (Index i = lo; i < lo + n; ++i)
         for (Index j = 0; j < sel.alpha.cols(); ++j)
           sum += kl(static_cast<double>(sel.alpha(i, j)), static_cast<double>(sel.beta(i, j)), prior);
-      per_graph[b] = static_cast<Scalar>(sum) / (static_cast<Scalar>(n) * static_cast<Scalar>(n));
+      per_graph[b] = static_cast<Scalar>(sum / detail::bnpool_normalizer(in, b, m_pairs));
     }
     return detail::graph_mean(per_graph);
   }
@@ -271,7 +464,7 @@ class StickBreakingKLLoss {
     for (Index b = 0; b < nb; ++b) {
       const Index lo = in.graph_begin(b), n = in.graph_size(b);
       if (n == 0) continue;
-      const double scale = static_cast<double>(dloss) / (static_cast<double>(nb) * static_cast<double>(n * n));
+      const double scale = static_cast<double>(dloss) / (static_cast<double>(nb) * detail::bnpool_normalizer(in, b, m_pairs));
       for (Index i = lo; i < lo + n; ++i)
         for (Index j = 0; j < m; ++j) {
           const double a = static_cast<double>(sel.alpha(i, j)), bb = static_cast<double>(sel.beta(i, j));
@@ -292,10 +485,12 @@ class StickBreakingKLLoss {
 
   Scalar m_weight;
   Scalar m_alpha_dp;
+  ReconstructionPairs m_pairs;
 };
 
 /// Prior loss of BN-Pool's cluster connectivity K ("K_prior"; tgp's
-/// `cluster_connectivity_prior_loss` normalised by N_b^2):
+/// `cluster_connectivity_prior_loss` normalised by N_b^2, or by E_b + m_b in the `sampled` mode;
+/// written below for `all`):
 ///
 ///   P = sum_kl (K_kl - mu_kl)^2 / (2 var),  mu = mu0 on the diagonal, -mu0 off it;
 ///   value = (1 / B) sum_b P / (B n_b^2)   (tgp divides the replicated P by B, then averages);
@@ -310,8 +505,9 @@ class ConnectivityPriorLoss {
     Scalar factor = 0;  ///< (1 / B^2) sum_b 1 / n_b^2
   };
 
-  ConnectivityPriorLoss(Index k_slot, Scalar weight = Scalar(1), Scalar mu = Scalar(10), Scalar var = Scalar(1))
-      : m_k(k_slot), m_weight(weight), m_mu(mu), m_var(var) {
+  ConnectivityPriorLoss(Index k_slot, Scalar weight = Scalar(1), Scalar mu = Scalar(10), Scalar var = Scalar(1),
+                        ReconstructionPairs pairs = ReconstructionPairs::all)
+      : m_k(k_slot), m_weight(weight), m_mu(mu), m_var(var), m_pairs(pairs) {
     GNNPOOL_CHECK(std::isfinite(var) && var > Scalar(0), invalid_argument,
                   "ConnectivityPriorLoss: K_var must be positive and finite, got ", var);
   }
@@ -324,10 +520,8 @@ class ConnectivityPriorLoss {
     (void)sel;
     const Index nb = in.num_graphs();
     Scalar inv(0);
-    for (Index b = 0; b < nb; ++b) {
-      const Index n = in.graph_size(b);
-      if (n > 0) inv += Scalar(1) / (static_cast<Scalar>(n) * static_cast<Scalar>(n));
-    }
+    for (Index b = 0; b < nb; ++b)
+      if (in.graph_size(b) > 0) inv += static_cast<Scalar>(1 / detail::bnpool_normalizer(in, b, m_pairs));
     cache.factor = inv / (static_cast<Scalar>(nb) * static_cast<Scalar>(nb));
     return penalty(params[m_k]) * cache.factor;
   }
@@ -352,6 +546,7 @@ class ConnectivityPriorLoss {
 
   Index m_k;
   Scalar m_weight, m_mu, m_var;
+  ReconstructionPairs m_pairs;
 };
 
 }  // namespace gnnpool

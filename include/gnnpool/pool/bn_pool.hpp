@@ -13,6 +13,7 @@
 #include <gnnpool/reduce/soft.hpp>
 #include <gnnpool/select/stick_breaking.hpp>
 
+#include <cstdint>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -33,6 +34,10 @@ struct BNPoolOptions {
   Scalar kl_weight = Scalar(1);                 ///< coefficient of "kl" (tgp's eta)
   Scalar k_prior_weight = Scalar(1);            ///< coefficient of "K_prior" (0: tgp's train_K = False prior)
   StickBreakingSelectOptions sampling{};        ///< how z is drawn (training: seeded quantiles)
+  /// Which pairs the reconstruction reads: every pair (tgp's BNPool) or the edges and as many
+  /// sampled non-edges (tgp's sparse BN-Pool; O(E K), for large graphs). Its non-edges use
+  /// `sampling.seed` (a stream of their own).
+  ReconstructionPairs reconstruction = ReconstructionPairs::all;
   const Matrix<Scalar>* given_samples = nullptr;  ///< z for `StickBreakingSampling::given` (replay)
   /// tgp's DenseConnect: zero diagonal, clamped column-degree normalisation.
   SoftConnectNormalization normalization = SoftConnectNormalization::clamped_column_degree;
@@ -56,8 +61,10 @@ using BNPoolBase = Pool<StickBreakingSelect<MLP<Scalar>>, SoftReduce<Scalar>, So
 /// Parameters: the MLP (`<prefix>.selector.mlp.lins.<l>.*`, 2 (K - 1) outputs) and the cluster
 /// connectivity `<prefix>.K` (K x K, initialised to k_init (2 I - 1 1^T) by `params.initialize`),
 /// tgp's names. Backward: the policies' (K's gradient is the sum of the quality and prior
-/// losses'). The sample is replayable: see `StickBreakingSampling`. Cost: the reconstruction's
-/// O(sum_b n_b^2 K) dominates (every pair of a graph enters, as tgp's dense loss).
+/// losses'). The sample is replayable: see `StickBreakingSampling`. Cost: with
+/// `ReconstructionPairs::all` the reconstruction's O(sum_b n_b^2 K) dominates (every pair of a
+/// graph enters, as tgp's dense loss); with `sampled` everything is O(E K) plus the sample's
+/// O(N K) special functions.
 template <typename Scalar_>
 class BNPool : public BNPoolBase<Scalar_> {
  public:
@@ -81,10 +88,14 @@ class BNPool : public BNPoolBase<Scalar_> {
                              o.activation),
                  o.k, o.sampling, o.given_samples),
              SoftReduce<Scalar>(), SoftConnect<Scalar>(o.normalization),
-             EdgeReconstructionLoss<Scalar>(k_slot, o.quality_weight), StickBreakingKLLoss<Scalar>(o.kl_weight, o.alpha_dp),
-             ConnectivityPriorLoss<Scalar>(k_slot, o.k_prior_weight, o.k_mu, o.k_var)) {
+             EdgeReconstructionLoss<Scalar>(k_slot, o.quality_weight, o.reconstruction, negative_seed(o.sampling.seed)),
+             StickBreakingKLLoss<Scalar>(o.kl_weight, o.alpha_dp, o.reconstruction),
+             ConnectivityPriorLoss<Scalar>(k_slot, o.k_prior_weight, o.k_mu, o.k_var, o.reconstruction)) {
     this->expect_features(in_channels);
   }
+
+  /// The non-edges' stream: the quantiles' seed, mixed so that the two streams differ.
+  static std::uint64_t negative_seed(std::uint64_t seed) { return seed ^ 0xD1B54A32D192ED03ULL; }
 
   static Index checked_k(std::string_view prefix, Index k) {
     GNNPOOL_CHECK(k >= 2, invalid_argument, layer_label(prefix, "BNPool"), ": k must be >= 2, got ", k, " (set options.k)");

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -150,7 +151,7 @@ class StickBreakingSelect {
                       detail::counter_uniform(m_options.seed, cache.draws, static_cast<std::uint64_t>(i * m + j));
                   cache.quantiles(i, j) = static_cast<Scalar>(u);
                   sel.z(i, j) = static_cast<Scalar>(detail::incomplete_beta_inverse(
-                      static_cast<double>(sel.alpha(i, j)), static_cast<double>(sel.beta(i, j)), u));
+                      static_cast<double>(sel.alpha(i, j)), static_cast<double>(sel.beta(i, j)), u, last_step));
                 }
             },
             sampling_grain);
@@ -195,6 +196,8 @@ class StickBreakingSelect {
  private:
   /// Rows per parallel chunk of the sampling loops (each entry costs about a microsecond).
   static constexpr Index sampling_grain = 64;
+  /// The quantile's last Halley step (`detail::incomplete_beta_inverse`): the precision of Scalar.
+  static constexpr double last_step = std::is_same_v<Scalar, float> ? 1e-3 : 1e-7;
 
   /// clamp(softplus(z), 1e-3, 1e3), softplus as PyTorch's (threshold 20).
   static Scalar concentration(Scalar z) {
