@@ -58,14 +58,18 @@ BNPoolPairCounts bnpool_pair_counts(const BatchRef<Scalar>& in, Index b) {
   return {positives, free, std::min(positives, free)};
 }
 
-/// What graph b's BN-Pool losses are divided by: n_b^2 (`all`) or its positives plus negatives
-/// (`sampled`, at least 1, as tgp clamps its count).
+/// The `sampled` divisor of a graph with these counts: positives plus negatives, at least 1 (as
+/// tgp clamps its count).
+inline double sampled_normalizer(const BNPoolPairCounts& counts) {
+  return static_cast<double>(std::max<Index>(counts.positives + counts.negatives, 1));
+}
+
+/// What graph b's BN-Pool losses are divided by: n_b^2 (`all`) or `sampled_normalizer`.
 template <typename Scalar>
 double bnpool_normalizer(const BatchRef<Scalar>& in, Index b, ReconstructionPairs pairs) {
   const Index n = in.graph_size(b);
   if (pairs == ReconstructionPairs::all) return static_cast<double>(n) * static_cast<double>(n);
-  const BNPoolPairCounts counts = bnpool_pair_counts(in, b);
-  return static_cast<double>(std::max<Index>(counts.positives + counts.negatives, 1));
+  return sampled_normalizer(bnpool_pair_counts(in, b));
 }
 
 }  // namespace detail
@@ -155,7 +159,7 @@ class EdgeReconstructionLoss {
         cache.edge_scale[b] = 0;
         continue;
       }
-      const Scalar c = edge_scale(in, lo, n);
+      const Scalar c = edge_scale(in, b);
       cache.edge_scale[b] = c;
       const auto sb = detail::graph_rows(sel.s, sel.offsets, b);
       const Matrix<Scalar> t = sb * kmat;  // n x K: R = T S^T, R_ij = <T_i, S_j>
@@ -341,7 +345,7 @@ class EdgeReconstructionLoss {
         }
       }
       cache.pair_offsets[static_cast<std::size_t>(b) + 1] = static_cast<Index>(cache.pairs.size());
-      cache.normalizer[b] = static_cast<Scalar>(std::max<Index>(counts.positives + negatives, 1));
+      cache.normalizer[b] = static_cast<Scalar>(detail::sampled_normalizer(counts));
     }
     ++cache.draws;
   }
@@ -396,10 +400,8 @@ class EdgeReconstructionLoss {
   }
 
   /// c_b = max(n^2 - E, 1) / max(E, 1), E = the stored entries of the graph with A != 0.
-  static Scalar edge_scale(const BatchRef<Scalar>& in, Index lo, Index n) {
-    Index edges = 0;
-    for (StorageIndex p = in.adj.outerIndexPtr()[lo]; p < in.adj.outerIndexPtr()[lo + n]; ++p)
-      if (in.adj.valuePtr()[p] != Scalar(0)) ++edges;
+  static Scalar edge_scale(const BatchRef<Scalar>& in, Index b) {
+    const Index n = in.graph_size(b), edges = detail::bnpool_pair_counts(in, b).positives;
     const Index pairs = n * n;
     return static_cast<Scalar>(std::max<Index>(pairs - edges, 1)) / static_cast<Scalar>(std::max<Index>(edges, 1));
   }
