@@ -6,6 +6,7 @@
 
 #include "model.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <variant>
@@ -55,6 +56,13 @@ AnyPooler<Scalar> make_pooler(const std::string& name, ParameterSet<Scalar>& par
                                      {.k = s.clusters, .hidden = s.mlp_hidden, .activation = Activation::relu,
                                       .hosc_weight = w, .ortho_weight = Scalar(0.1) * w});
   if (name == "lap") return gnnpool::LaPool<Scalar>(params, prefix, in_features);
+  // BN-Pool draws a fresh sample at every forward, in evaluation too (tgp's DPSelect always
+  // calls rsample); its draw counter lives in the tape's cache, so one tape's steps differ.
+  if (name == "bnpool")
+    return gnnpool::BNPool<Scalar>(params, prefix, in_features,
+                                   {.k = std::max<Index>(s.clusters, 2), .hidden = s.mlp_hidden, .activation = Activation::relu,
+                                    .quality_weight = w, .kl_weight = w, .k_prior_weight = w,
+                                    .sampling = {.seed = s.seed}});
   std::string known;
   for (const auto& n : pooler_names()) known += (known.empty() ? "" : ", ") + n;
   throw std::invalid_argument("unknown pooler '" + name + "' (known: " + known + ")");

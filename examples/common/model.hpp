@@ -35,22 +35,24 @@ using gnnpool::ParameterSet;
 /// Settings of the poolers the examples can build.
 struct PoolerSettings {
   double ratio = 0.5;              ///< TopK, SAG: fraction of the nodes kept
-  Index clusters = 0;              ///< MinCut, DiffPool, DMoN, JustBalance, ACC, HOSC: clusters per graph (K)
-  std::vector<Index> mlp_hidden;   ///< MinCut, DMoN, JustBalance, ACC, HOSC: hidden widths of the assignment MLP
-  std::uint64_t seed = 0;          ///< Graclus visiting order, NDP random split, k-MIS (random scorer)
+  Index clusters = 0;              ///< MinCut, DiffPool, DMoN, JustBalance, ACC, HOSC: clusters per graph (K); BN-Pool: at most K
+  std::vector<Index> mlp_hidden;   ///< MinCut, DMoN, JustBalance, ACC, HOSC, BN-Pool: hidden widths of the assignment MLP
+  std::uint64_t seed = 0;          ///< Graclus visiting order, NDP random split, k-MIS (random scorer), BN-Pool's draws
   double aux_weight = 1.0;         ///< multiplies every auxiliary loss coefficient
 };
 
 /// Every pooler name the examples accept.
 inline const std::vector<std::string>& pooler_names() {
   static const std::vector<std::string> names{"none", "topk", "sag", "mincut", "diffpool", "dmon", "graclus", "ndp", "kmis",
-                                              "nopool", "ec", "maxcut", "pan", "asap", "sep", "jb", "acc", "hosc", "lap"};
+                                              "nopool", "ec", "maxcut", "pan", "asap", "sep", "jb", "acc", "hosc", "lap",
+                                              "bnpool"};
   return names;
 }
 
 /// Whether the pooler makes K clusters per graph (PoolerSettings::clusters must be set).
 inline bool is_soft_pooler(const std::string& name) {
-  return name == "mincut" || name == "diffpool" || name == "dmon" || name == "jb" || name == "acc" || name == "hosc";
+  return name == "mincut" || name == "diffpool" || name == "dmon" || name == "jb" || name == "acc" || name == "hosc" ||
+         name == "bnpool";
 }
 
 /// Whether the pooled adjacency is renormalised (D^-1/2 A' D^-1/2) before the next GraphConvSkip,
@@ -70,7 +72,8 @@ using AnyPooler = std::variant<NoPool, gnnpool::TopKPool<Scalar>, gnnpool::SAGPo
                                gnnpool::NDPPool<Scalar>, gnnpool::KMISPool<Scalar>, gnnpool::NoPool<Scalar>,
                                gnnpool::EdgeContractionPool<Scalar>, gnnpool::MaxCutPool<Scalar>, gnnpool::PANPool<Scalar>,
                                gnnpool::ASAPPool<Scalar>, gnnpool::SEPPool<Scalar>, gnnpool::JustBalancePool<Scalar>,
-                               gnnpool::AsymCheegerCutPool<Scalar>, gnnpool::HOSCPool<Scalar>, gnnpool::LaPool<Scalar>>;
+                               gnnpool::AsymCheegerCutPool<Scalar>, gnnpool::HOSCPool<Scalar>, gnnpool::LaPool<Scalar>,
+                               gnnpool::BNPool<Scalar>>;
 
 /// Builds pooler `name` on `in_features`-wide inputs, registering its parameters under `prefix`.
 /// Defined in common/model.cpp (Scalar = double; part of `gnnpool_example_models`).

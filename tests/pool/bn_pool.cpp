@@ -35,6 +35,7 @@ using gnnpool::BNPoolOptions;
 using gnnpool::Index;
 using gnnpool::Matrix;
 using gnnpool::ParameterSet;
+using gnnpool::ReconstructionPairs;
 using gnnpool::StickBreakingSampling;
 
 static_assert(gnnpool::PoolLayer<BNPool<double>> && gnnpool::PoolLayer<BNPool<float>>);
@@ -260,7 +261,6 @@ TEST_CASE("BNPool backward matches finite differences (quantile draws and the me
 
 TEST_CASE("BN-Pool's sampled reconstruction reads the edges and as many free pairs, replayably",
           "[pool][bnpool][sampled]") {
-  using gnnpool::ReconstructionPairs;
   // Three graphs: a sparse one (rejection sampling), a single node (no pairs), and a dense one
   // (K_6 without two undirected edges: four free pairs, listed).
   gnnpool::EdgeList dense_edges;
@@ -366,32 +366,58 @@ TEST_CASE("BNPool with sampled reconstruction runs in O(E K) on a graph of 10^5 
   CHECK(out.batch.num_nodes() == 4);
 }
 
-TEST_CASE("A model with BNPool passes the whole-model gradient check", "[pool][bnpool][model]") {
-  ParameterSet<double> params;
-  const gnnpool::GraphConv<double> conv(params, "conv", 3, 4);
-  // The mean of the sticks: a recorded model draws new quantiles at every forward (the tape keeps
-  // the cache, and its draw counter, between steps), which a finite-difference check cannot replay.
-  BNPoolOptions<double> o{.k = 3};
-  o.sampling.sampling = StickBreakingSampling::mean;
-  const BNPool<double> pool(params, "pool", 4, o);
-  const gnnpool::MeanReadout<double> mean;
-  const gnnpool::Linear<double> head(params, "head", 4, 2);
-  params.initialize(3);
-  std::vector<Index> sizes{6, 5};
-  gnnpool::Batch<double> batch = gnnpool::testing::random_batch<double>(sizes, 2.5, 3, 931);
-  const std::vector<Index> labels{0, 1};
-  gnnpool::ModelCheckOptions options;
-  options.check.tolerance = 1e-6;
-  const auto r = gnnpool::check_model(
-      params,
-      [&](gnnpool::Tape<double>& tape) {
-        auto [g, x] = tape.inputs(batch);
-        auto p = tape(pool, g, gnnpool::tanh(tape(conv, g, x)));
-        return gnnpool::cross_entropy(tape(head, tape(mean, p.graph, p.x)), labels) + p.aux_loss();
-      },
-      {&batch}, options);
-  INFO(r.log);
-  CHECK(r.ok);
+TEST_CASE("A model with BNPool passes the whole-model gradient check (quantile draws and the mean, all and sampled pairs)",
+          "[pool][bnpool][model]") {
+  // A recorded model draws new quantiles and non-edges at every forward (the tape keeps the
+  // caches, and their draw counters, between steps), which finite differences cannot compare:
+  // redraw = false makes every forward read draw 0, so the check sees one smooth function.
+  for (const auto sampling : {StickBreakingSampling::quantiles, StickBreakingSampling::mean})
+    for (const auto pairs : {ReconstructionPairs::all, ReconstructionPairs::sampled}) {
+      INFO("sampling " << static_cast<int>(sampling) << ", pairs " << static_cast<int>(pairs));
+      ParameterSet<double> params;
+      const gnnpool::GraphConv<double> conv(params, "conv", 3, 4);
+      BNPoolOptions<double> o{.k = 3, .reconstruction = pairs};
+      o.sampling = {.sampling = sampling, .seed = 17, .redraw = false};
+      const BNPool<double> pool(params, "pool", 4, o);
+      const gnnpool::MeanReadout<double> mean;
+      const gnnpool::Linear<double> head(params, "head", 4, 2);
+      params.initialize(3);
+      std::vector<Index> sizes{6, 5};
+      gnnpool::Batch<double> batch = gnnpool::testing::random_batch<double>(sizes, 2.5, 3, 931);
+      const std::vector<Index> labels{0, 1};
+      gnnpool::ModelCheckOptions options;
+      options.check.tolerance = 1e-6;
+      const auto r = gnnpool::check_model(
+          params,
+          [&](gnnpool::Tape<double>& tape) {
+            auto [g, x] = tape.inputs(batch);
+            auto p = tape(pool, g, gnnpool::tanh(tape(conv, g, x)));
+            return gnnpool::cross_entropy(tape(head, tape(mean, p.graph, p.x)), labels) + p.aux_loss();
+          },
+          {&batch}, options);
+      INFO(r.log);
+      CHECK(r.ok);
+    }
+}
+
+TEST_CASE("BNPool with redraw off repeats draw 0 with one cache; with it on, the next forward draws anew",
+          "[pool][bnpool][sampled]") {
+  std::vector<Index> sizes{9, 7};
+  const auto batch = gnnpool::testing::random_batch<double>(sizes, 2.0, 3, 77);
+  for (const bool redraw : {false, true}) {
+    INFO("redraw " << redraw);
+    ParameterSet<double> params;
+    BNPoolOptions<double> o{.k = 4, .reconstruction = ReconstructionPairs::sampled};
+    o.sampling = {.seed = 5, .redraw = redraw};
+    const BNPool<double> pool(params, "bn", 3, o);
+    params.initialize(2);
+    BNPool<double>::Cache cache;
+    BNPool<double>::Output first, second;
+    pool.forward(params, batch, first, cache);
+    pool.forward(params, batch, second, cache);
+    CHECK((first.selection.z == second.selection.z) == !redraw);
+    CHECK((first.loss("quality") == second.loss("quality")) == !redraw);
+  }
 }
 
 TEST_CASE("BNPool and its policies reject bad settings", "[pool][bnpool][errors]") {

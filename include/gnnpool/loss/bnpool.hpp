@@ -133,10 +133,11 @@ class EdgeReconstructionLoss {
   };
 
   /// `k_slot`: the K x K cluster connectivity in the pooler's ParameterSet; `pairs` and `seed`:
-  /// which pairs enter and the non-edges' stream.
+  /// which pairs enter and the non-edges' stream; `redraw` false: every forward reads draw 0 of
+  /// the stream (the same non-edges for the same graph), as `StickBreakingSelectOptions::redraw`.
   EdgeReconstructionLoss(Index k_slot, Scalar weight = Scalar(1), ReconstructionPairs pairs = ReconstructionPairs::all,
-                         std::uint64_t seed = 0)
-      : m_k(k_slot), m_weight(weight), m_pairs(pairs), m_seed(seed) {}
+                         std::uint64_t seed = 0, bool redraw = true)
+      : m_k(k_slot), m_weight(weight), m_pairs(pairs), m_seed(seed), m_redraw(redraw) {}
   ReconstructionPairs pairs() const { return m_pairs; }
   std::string_view name() const { return "quality"; }
   Scalar weight() const { return m_weight; }
@@ -347,7 +348,7 @@ class EdgeReconstructionLoss {
       cache.pair_offsets[static_cast<std::size_t>(b) + 1] = static_cast<Index>(cache.pairs.size());
       cache.normalizer[b] = static_cast<Scalar>(detail::sampled_normalizer(counts));
     }
-    ++cache.draws;
+    if (m_redraw) ++cache.draws;
   }
 
   /// Graph b's pairs in the cache.
@@ -410,6 +411,7 @@ class EdgeReconstructionLoss {
   Scalar m_weight;
   ReconstructionPairs m_pairs;
   std::uint64_t m_seed;
+  bool m_redraw;
 };
 
 /// KL loss of BN-Pool ("kl"; tgp's `kl_loss` with the Beta posteriors, normalised by N_b^2, or

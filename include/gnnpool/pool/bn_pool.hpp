@@ -36,7 +36,7 @@ struct BNPoolOptions {
   StickBreakingSelectOptions sampling{};        ///< how z is drawn (training: seeded quantiles)
   /// Which pairs the reconstruction reads: every pair (tgp's BNPool) or the edges and as many
   /// sampled non-edges (tgp's sparse BN-Pool; O(E K), for large graphs). Its non-edges use
-  /// `sampling.seed` (a stream of their own).
+  /// `sampling.seed` (a stream of their own) and follow `sampling.redraw`.
   ReconstructionPairs reconstruction = ReconstructionPairs::all;
   const Matrix<Scalar>* given_samples = nullptr;  ///< z for `StickBreakingSampling::given` (replay)
   /// tgp's DenseConnect: zero diagonal, clamped column-degree normalisation.
@@ -88,7 +88,8 @@ class BNPool : public BNPoolBase<Scalar_> {
                              o.activation),
                  o.k, o.sampling, o.given_samples),
              SoftReduce<Scalar>(), SoftConnect<Scalar>(o.normalization),
-             EdgeReconstructionLoss<Scalar>(k_slot, o.quality_weight, o.reconstruction, negative_seed(o.sampling.seed)),
+             EdgeReconstructionLoss<Scalar>(k_slot, o.quality_weight, o.reconstruction, negative_seed(o.sampling.seed),
+                                            o.sampling.redraw),
              StickBreakingKLLoss<Scalar>(o.kl_weight, o.alpha_dp, o.reconstruction),
              ConnectivityPriorLoss<Scalar>(k_slot, o.k_prior_weight, o.k_mu, o.k_var, o.reconstruction)) {
     this->expect_features(in_channels);

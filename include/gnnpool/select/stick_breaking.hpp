@@ -39,6 +39,10 @@ enum class StickBreakingSampling {
 struct StickBreakingSelectOptions {
   StickBreakingSampling sampling = StickBreakingSampling::quantiles;
   std::uint64_t seed = 0;  ///< the quantile stream's seed
+  /// true: every forward draws afresh (the cache's draw counter advances). false: every forward
+  /// reads draw 0 of the stream, so the pooler is a deterministic function of its inputs (for
+  /// whole-model gradient checks, whose tape reuses its caches, and to repeat one draw).
+  bool redraw = true;
 };
 
 /// BN-Pool's selection: the soft assignment S (N x K) with the Beta parameters and the sample
@@ -80,7 +84,7 @@ inline double counter_uniform(std::uint64_t seed, std::uint64_t counter, std::ui
 ///           dZ = [dalpha | dbeta] ⊙ clamp'(softplus(Z)) ⊙ softplus'(Z); the scorer's backward adds
 ///           dX (and dA) into din and assigns its parameter gradients.
 /// Shapes: S N x K, alpha, beta, z N x (K - 1). Cache: the scorer's, the logits, the quantiles of
-/// the last draw and the draw counter (incremented by every forward in `quantiles` mode).
+/// the last draw and the draw counter (incremented by every forward in `quantiles` mode unless `redraw` is off).
 /// Cost: the scorer's, plus O(N K) special-function evaluations both ways. Thread-safe (const;
 /// the stream's state is the caller's cache).
 template <typename Scorer>
@@ -155,7 +159,7 @@ class StickBreakingSelect {
                 }
             },
             sampling_grain);
-        ++cache.draws;
+        if (m_options.redraw) ++cache.draws;
         break;
       case StickBreakingSampling::mean:
         sel.z = (sel.alpha.array() / (sel.alpha.array() + sel.beta.array())).matrix();
