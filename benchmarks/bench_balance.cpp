@@ -13,8 +13,8 @@
 // block; it has an S100k case in float only, forward and forward+backward (minutes, gigabytes;
 // left out of CTest's smoke run, as NMFPool's S10k and S100k forward: its forward includes the
 // factorisation, as tgp's). BNPool's reconstruction loss reads every pair of a graph (O(n^2 K),
-// as tgp's dense loss): D32 and S10k only; with sampled non-edges (BNPoolSampled, O(E K)) every size. EigenPool (dense eigendecompositions per graph,
-// O(n^3)) D32 only. Machine limit of the same run: BM_SpMM, one A S product (the least a pass over
+// as tgp's dense loss): D32 and S10k only; with sampled non-edges (BNPoolSampled, O(E K)) every size. EigenPool (dense eigensolver for graphs
+// and clusters of at most 128 nodes, sparse subspace iteration above) every size, S100k in float. Machine limit of the same run: BM_SpMM, one A S product (the least a pass over
 // randomly placed rows costs).
 
 #include <gnnpool/pool/asym_cheeger_cut_pool.hpp>
@@ -181,8 +181,9 @@ BENCHMARK_TEMPLATE(BM_NMF, float)->Apply(small_sizes);
 BENCHMARK_TEMPLATE(BM_NMF, double)->Apply(small_sizes);
 BENCHMARK_TEMPLATE(BM_LaPool, float)->Args({s100k, 0})->Args({s100k, 1})->ArgNames({"size", "bwd"})->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(BM_NMF, float)->Args({s100k, 0})->ArgNames({"size", "bwd"})->Unit(benchmark::kMillisecond);
-BENCHMARK_TEMPLATE(BM_EigenPool, float)->Args({0, 0})->Args({0, 1})->ArgNames({"size", "bwd"})->Unit(benchmark::kMillisecond);
-BENCHMARK_TEMPLATE(BM_EigenPool, double)->Args({0, 0})->Args({0, 1})->ArgNames({"size", "bwd"})->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_EigenPool, float)->Apply(small_sizes);
+BENCHMARK_TEMPLATE(BM_EigenPool, double)->Apply(small_sizes);
+BENCHMARK_TEMPLATE(BM_EigenPool, float)->Args({s100k, 0})->Args({s100k, 1})->ArgNames({"size", "bwd"})->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -226,7 +226,7 @@ void run_eigen(const Case& c, Comparison& cmp) {
     const Index lo = batch.graph_begin(b), n = batch.graph_size(b), kb = std::max<Index>(1, std::min(k, n));
     if (kb == 1 || kb >= n) continue;
     const IndexVector theirs(clusters.begin() + lo, clusters.begin() + lo + n);
-    const IndexVector ours = detail::spectral_clustering(batch.adj, lo, n, kb, EigenSelectOptions{}.restarts);
+    const IndexVector ours = detail::spectral_clustering(batch.adj, lo, n, kb, EigenSelectOptions{});
     const double cut_ours = detail::normalized_cut(batch.adj, lo, n, ours, k);
     const double cut_theirs = detail::normalized_cut(batch.adj, lo, n, theirs, k);
     if (cut_ours > cut_theirs * (1 + 1e-9) + 1e-12)

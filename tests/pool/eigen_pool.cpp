@@ -11,6 +11,7 @@
 #include <gnnpool/readout/mean.hpp>
 #include <gnnpool/reduce/eigen.hpp>
 #include <gnnpool/select/eigen.hpp>
+#include <gnnpool/testing/random_graph.hpp>
 
 #include "support/soft.hpp"
 #include "support/throws.hpp"
@@ -51,6 +52,30 @@ gnnpool::Batch<double> three_cliques() {
   return gnnpool::make_graph<double>(gnnpool::testing::random_features<double>(12, 3, 5), edges, w);
 }
 
+/// `groups` planted clusters of `size` nodes: a random graph of average degree ~8 inside each
+/// plus a path through it (connected; generic weights, so no degenerate eigenvalues), and one
+/// light edge from each group to the next.
+gnnpool::Batch<double> planted_groups(Index groups, Index size) {
+  gnnpool::EdgeList edges;
+  std::vector<double> w;
+  for (Index g = 0; g < groups; ++g) {
+    const auto part = gnnpool::testing::random_graph<double>(size, 4 * size, 1, 100 + static_cast<std::uint64_t>(g));
+    for (Index i = 0; i < size; ++i)
+      for (gnnpool::SparseMatrix<double>::InnerIterator it(part.adj, i); it; ++it)
+        if (it.col() > i) {
+          edges.emplace_back(g * size + i, g * size + it.col());
+          w.push_back(0.5 + 0.01 * static_cast<double>((i * 7 + it.col() * 3) % 97));
+        }
+    for (Index i = 0; i + 1 < size; ++i) {  // a path through the group: connected
+      edges.emplace_back(g * size + i, g * size + i + 1);
+      w.push_back(0.3 + 0.01 * static_cast<double>(i % 13));
+    }
+    edges.emplace_back(g * size, ((g + 1) % groups) * size + 1);
+    w.push_back(0.05);
+  }
+  return gnnpool::make_graph<double>(gnnpool::testing::random_features<double>(groups * size, 3, 9), edges, w);
+}
+
 }  // namespace
 
 TEST_CASE("EigenSelect: spectral clustering finds the cliques; theta holds orthonormal, sign-fixed modes",
@@ -84,6 +109,51 @@ TEST_CASE("EigenSelect: spectral clustering finds the cliques; theta holds ortho
   select.forward(none, batch, again, cache);
   CHECK(again.theta == sel.theta);
   CHECK(again.assignment == sel.assignment);
+}
+
+TEST_CASE("The Chebyshev-filtered subspace iteration finds the leading eigenpairs of a sparse matrix",
+          "[pool][eigen][iterative]") {
+  const auto g = gnnpool::testing::random_graph<double>(300, 1500, 1, 11);
+  std::vector<Index> nodes(300);
+  for (Index i = 0; i < 300; ++i) nodes[static_cast<std::size_t>(i)] = i;
+  const auto m = gnnpool::detail::normalized_block(g.adj, nodes, [](Index j) { return j; });
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> dense{Eigen::MatrixXd(m)};
+  const auto r = gnnpool::detail::leading_eigenpairs(m, 6, -1.0, 1.0);
+  CHECK(r.converged);
+  CHECK(r.residual <= 1e-8);
+  CHECK((r.vectors.transpose() * r.vectors - Eigen::MatrixXd::Identity(6, 6)).cwiseAbs().maxCoeff() < 1e-12);
+  for (Index j = 0; j < 6; ++j) {
+    INFO("eigenpair " << j);
+    CHECK(r.values[j] == Approx(dense.eigenvalues()[299 - j]).margin(1e-12));
+    CHECK(std::abs(r.vectors.col(j).dot(dense.eigenvectors().col(299 - j))) == Approx(1.0).margin(1e-12));
+  }
+  // A cap on the iterations stops it early, with the residual it reached.
+  const auto capped = gnnpool::detail::leading_eigenpairs(m, 6, -1.0, 1.0, {.max_iterations = 1});
+  CHECK(capped.iterations == 1);
+  CHECK(!capped.converged);
+  CHECK(capped.residual > 1e-8);
+}
+
+TEST_CASE("EigenSelect above dense_limit (sparse subspace iteration) gives the dense solver's clusters and modes",
+          "[pool][eigen][iterative]") {
+  // Four groups of 80 nodes: the graph (320 nodes) and each cluster (80) are above the
+  // dense_limit of 60 below, so both the clustering's and the modes' eigenvectors are iterative.
+  const auto batch = planted_groups(4, 80);
+  const ParameterSet<double> none;
+  gnnpool::EigenSelection<double> sparse_sel, dense_sel;
+  gnnpool::EigenSelect<double>::Cache cache;
+  gnnpool::EigenSelect<double>({.k = 4, .modes = 3, .dense_limit = 60}).forward(none, batch, sparse_sel, cache);
+  gnnpool::EigenSelect<double>({.k = 4, .modes = 3, .dense_limit = 1000}).forward(none, batch, dense_sel, cache);
+  CHECK(sparse_sel.assignment == dense_sel.assignment);
+  for (Index g = 0; g < 4; ++g)
+    for (Index i = 0; i < 80; ++i)
+      CHECK(sparse_sel.assignment[static_cast<std::size_t>(g * 80 + i)] == g);  // the planted groups
+  // The modes agree to the iteration's tolerance (generic weights: distinct eigenvalues).
+  CHECK(gnnpool::test::max_relative_error(sparse_sel.theta, dense_sel.theta) < 1e-6);
+  // Deterministic.
+  gnnpool::EigenSelection<double> again;
+  gnnpool::EigenSelect<double>({.k = 4, .modes = 3, .dense_limit = 60}).forward(none, batch, again, cache);
+  CHECK(again.theta == sparse_sel.theta);
 }
 
 TEST_CASE("EigenPool pools features mode by mode, keeps only inter-cluster edges, and lifts back", "[pool][eigen]") {

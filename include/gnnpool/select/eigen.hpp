@@ -10,9 +10,12 @@
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/parameters.hpp>
+#include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/selection.hpp>
+#include <gnnpool/detail/leading_eigen.hpp>
 
 #include <Eigen/Eigenvalues>
+#include <Eigen/SparseCore>
 
 #include <algorithm>
 #include <cmath>
@@ -44,6 +47,12 @@ struct EigenSelectOptions {
   /// A pooling matrix given by the caller (N x k modes), e.g. recorded from tgp's numpy eigh
   /// (degenerate eigenvalues leave each eigenspace's basis to the solver); null: computed.
   const Matrix<double>* given_theta = nullptr;
+  /// Graphs (for the clustering) and clusters (for their modes) of at most this many nodes use
+  /// the dense eigensolver (exact, O(n^3) time, O(n^2) memory); larger ones the sparse
+  /// Chebyshev-filtered subspace iteration below (O(E) memory; exact to its tolerance when it
+  /// converges, the leading subspace approximated when it stops at max_iterations).
+  Index dense_limit = 128;
+  SubspaceEigenOptions iterative{};
 };
 
 namespace detail {
@@ -66,84 +75,150 @@ double normalized_cut(const SparseMatrix<Scalar>& a, Index lo, Index n, const In
   return total;
 }
 
-/// Deterministic spectral clustering of graph b into k clusters (Ng, Jordan & Weiss): the k
-/// leading eigenvectors of D^-1/2 A D^-1/2 (dense, per graph), rows normalised, then k-means
-/// (Lloyd to convergence) from `restarts` farthest-first initialisations that start at evenly
-/// spaced nodes; the clustering of lowest normalised cut wins. Labels are renumbered by first
-/// appearance (node order). O(n^3) for the eigenvectors, O(restarts iterations n k^2) for k-means.
-template <typename Scalar>
-IndexVector spectral_clustering(const SparseMatrix<Scalar>& a, Index lo, Index n, Index k, Index restarts) {
-  using Dense = Eigen::MatrixXd;
-  Dense m = Dense::Zero(n, n);
+/// Graph b's (or a node subset's) normalised adjacency (M + M^T) / 2, M = D^-1/2 A D^-1/2 with
+/// A's negative weights read as 0 and D its row sums, as a sparse double matrix on local indices.
+/// `local(j)` maps a node of the batch to its local index (-1: outside). O(E log E).
+template <typename Scalar, typename Local>
+Eigen::SparseMatrix<double, Eigen::RowMajor> normalized_block(const SparseMatrix<Scalar>& a, const std::vector<Index>& nodes,
+                                                              Local&& local) {
+  using Sparse = Eigen::SparseMatrix<double, Eigen::RowMajor>;
+  const Index n = static_cast<Index>(nodes.size());
+  std::vector<Eigen::Triplet<double, Index>> entries;
   std::vector<double> d(static_cast<std::size_t>(n), 0.0);
-  for (Index i = 0; i < n; ++i)
-    for (StorageIndex p = a.outerIndexPtr()[lo + i]; p < a.outerIndexPtr()[lo + i + 1]; ++p) {
-      const double w = std::max(static_cast<double>(a.valuePtr()[p]), 0.0);
-      m(i, Index(a.innerIndexPtr()[p]) - lo) += w;
-      d[static_cast<std::size_t>(i)] += w;
+  for (Index q = 0; q < n; ++q)
+    for (StorageIndex e = a.outerIndexPtr()[nodes[static_cast<std::size_t>(q)]];
+         e < a.outerIndexPtr()[nodes[static_cast<std::size_t>(q)] + 1]; ++e) {
+      const Index r = local(Index(a.innerIndexPtr()[e]));
+      const double w = std::max(static_cast<double>(a.valuePtr()[e]), 0.0);
+      if (r < 0 || w == 0) continue;
+      entries.emplace_back(q, r, w);
+      d[static_cast<std::size_t>(q)] += w;
     }
-  for (Index i = 0; i < n; ++i)
-    for (Index j = 0; j < n; ++j) {
-      const double di = d[static_cast<std::size_t>(i)], dj = d[static_cast<std::size_t>(j)];
-      m(i, j) = di > 0 && dj > 0 ? m(i, j) / std::sqrt(di * dj) : 0.0;
-    }
-  const Eigen::SelfAdjointEigenSolver<Dense> eig(Dense((m + m.transpose()) / 2));
-  Dense u = eig.eigenvectors().rightCols(k);  // the k largest eigenvalues
+  for (auto& t : entries) {
+    const double di = d[static_cast<std::size_t>(t.row())], dj = d[static_cast<std::size_t>(t.col())];
+    t = Eigen::Triplet<double, Index>(t.row(), t.col(), di > 0 && dj > 0 ? t.value() / std::sqrt(di * dj) : 0.0);
+  }
+  Sparse m(n, n);
+  m.setFromTriplets(entries.begin(), entries.end());
+  return Sparse(Sparse(m + Sparse(m.transpose())) / 2.0);
+}
+
+/// The k leading eigenvectors (largest eigenvalues) of a symmetric sparse matrix: dense
+/// eigensolver up to `o.dense_limit` rows, the Chebyshev-filtered subspace iteration above it
+/// (spectrum bound by Gershgorin's discs). n x k.
+inline Eigen::MatrixXd leading_eigenvectors(const Eigen::SparseMatrix<double, Eigen::RowMajor>& m, Index k,
+                                            const EigenSelectOptions& o) {
+  const Index n = m.rows();
+  if (n <= o.dense_limit) {
+    const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig{Eigen::MatrixXd(m)};
+    return eig.eigenvectors().rightCols(k).rowwise().reverse();
+  }
+  double bound = 0;
   for (Index i = 0; i < n; ++i) {
-    const double norm = u.row(i).norm();
-    if (norm > 0) u.row(i) /= norm;
+    double row = 0;
+    for (Eigen::SparseMatrix<double, Eigen::RowMajor>::InnerIterator it(m, i); it; ++it) row += std::abs(it.value());
+    bound = std::max(bound, row);
   }
-  IndexVector best;
-  double best_cut = std::numeric_limits<double>::infinity();
-  for (Index r = 0; r < std::max<Index>(restarts, 1); ++r) {
-    // Farthest-first centres from node r n / restarts.
-    std::vector<Index> centres{(r * n) / std::max<Index>(restarts, 1)};
-    std::vector<double> dist(static_cast<std::size_t>(n), std::numeric_limits<double>::infinity());
-    while (static_cast<Index>(centres.size()) < k) {
-      const Index last = centres.back();
-      Index far = 0;
-      for (Index i = 0; i < n; ++i) {
-        dist[static_cast<std::size_t>(i)] = std::min(dist[static_cast<std::size_t>(i)], (u.row(i) - u.row(last)).squaredNorm());
-        if (dist[static_cast<std::size_t>(i)] > dist[static_cast<std::size_t>(far)]) far = i;
-      }
-      centres.push_back(far);
+  return leading_eigenpairs(m, k, -bound, bound, o.iterative).vectors;
+}
+
+/// Lloyd's k-means of the columns of `points` (k x n: one point per column) from farthest-first
+/// centres starting at node `first`, until no label changes or the centres move by at most
+/// scikit-learn's tolerance (at most 300 sweeps). Distances to the centres as |c|^2 - 2 c.x
+/// (one GEMM per sweep); ties go to the lower centre. O(sweeps n k^2).
+inline IndexVector lloyd_kmeans(const Eigen::MatrixXd& points, Index k, Index first) {
+  const Index n = points.cols(), dim = points.rows();
+  std::vector<Index> centres{first};
+  std::vector<double> dist(static_cast<std::size_t>(n), std::numeric_limits<double>::infinity());
+  while (static_cast<Index>(centres.size()) < k) {
+    const Index last = centres.back();
+    Index far = 0;
+    for (Index i = 0; i < n; ++i) {
+      auto& di = dist[static_cast<std::size_t>(i)];
+      di = std::min(di, (points.col(i) - points.col(last)).squaredNorm());
+      if (di > dist[static_cast<std::size_t>(far)]) far = i;
     }
-    Dense c(k, k);
-    for (Index q = 0; q < k; ++q) c.row(q) = u.row(centres[static_cast<std::size_t>(q)]);
-    IndexVector label(static_cast<std::size_t>(n), -1);
-    for (int it = 0; it < 300; ++it) {
-      bool changed = false;
-      for (Index i = 0; i < n; ++i) {
-        Index arg = 0;
-        double best_d = std::numeric_limits<double>::infinity();
-        for (Index q = 0; q < k; ++q) {
-          const double dd = (u.row(i) - c.row(q)).squaredNorm();
-          if (dd < best_d) best_d = dd, arg = q;
-        }
-        if (label[static_cast<std::size_t>(i)] != arg) changed = true, label[static_cast<std::size_t>(i)] = arg;
-      }
-      if (!changed) break;
-      Dense sum = Dense::Zero(k, k);
-      std::vector<Index> count(static_cast<std::size_t>(k), 0);
-      for (Index i = 0; i < n; ++i) {
-        sum.row(label[static_cast<std::size_t>(i)]) += u.row(i);
-        ++count[static_cast<std::size_t>(label[static_cast<std::size_t>(i)])];
-      }
-      for (Index q = 0; q < k; ++q)
-        if (count[static_cast<std::size_t>(q)] > 0) c.row(q) = sum.row(q) / static_cast<double>(count[static_cast<std::size_t>(q)]);
-    }
-    // Renumber by first appearance; empty clusters simply do not occur in the labels.
-    std::vector<Index> map(static_cast<std::size_t>(k), -1);
-    Index next = 0;
-    for (auto& l : label) {
-      auto& mapped = map[static_cast<std::size_t>(l)];
-      if (mapped < 0) mapped = next++;
-      l = mapped;
-    }
-    const double cut = normalized_cut(a, lo, n, label, k);
-    if (cut < best_cut) best_cut = cut, best = label;
+    centres.push_back(far);
   }
-  return best;
+  Eigen::MatrixXd c(k, dim), g;
+  for (Index q = 0; q < k; ++q) c.row(q) = points.col(centres[static_cast<std::size_t>(q)]).transpose();
+  // scikit-learn's stopping rule: the centres moved by at most tol = 1e-4 of the mean variance
+  // of the coordinates (squared, summed over the centres); then one last assignment.
+  const Eigen::VectorXd mean = points.rowwise().mean();
+  const double tol = 1e-4 * (points.colwise() - mean).squaredNorm() / static_cast<double>(n * dim);
+  IndexVector label(static_cast<std::size_t>(n), -1);
+  auto assign = [&] {
+    g.noalias() = c * points;  // k x n
+    const Eigen::VectorXd cn = c.rowwise().squaredNorm();
+    bool changed = false;
+    for (Index i = 0; i < n; ++i) {
+      Index arg = 0;
+      double best_d = std::numeric_limits<double>::infinity();
+      for (Index q = 0; q < k; ++q) {
+        const double dd = cn[q] - 2 * g(q, i);
+        if (dd < best_d) best_d = dd, arg = q;
+      }
+      if (label[static_cast<std::size_t>(i)] != arg) changed = true, label[static_cast<std::size_t>(i)] = arg;
+    }
+    return changed;
+  };
+  for (int it = 0; it < 300 && assign(); ++it) {
+    Eigen::MatrixXd sum = Eigen::MatrixXd::Zero(k, dim);
+    std::vector<Index> count(static_cast<std::size_t>(k), 0);
+    for (Index i = 0; i < n; ++i) {
+      sum.row(label[static_cast<std::size_t>(i)]) += points.col(i).transpose();
+      ++count[static_cast<std::size_t>(label[static_cast<std::size_t>(i)])];
+    }
+    double shift = 0;
+    for (Index q = 0; q < k; ++q)
+      if (count[static_cast<std::size_t>(q)] > 0) {
+        const Eigen::RowVectorXd moved = sum.row(q) / static_cast<double>(count[static_cast<std::size_t>(q)]);
+        shift += (moved - c.row(q)).squaredNorm();
+        c.row(q) = moved;
+      }
+    if (shift <= tol) {
+      assign();
+      break;
+    }
+  }
+  // Renumber by first appearance; empty clusters simply do not occur in the labels.
+  std::vector<Index> map(static_cast<std::size_t>(k), -1);
+  Index next = 0;
+  for (auto& l : label) {
+    auto& mapped = map[static_cast<std::size_t>(l)];
+    if (mapped < 0) mapped = next++;
+    l = mapped;
+  }
+  return label;
+}
+
+/// Deterministic spectral clustering of graph b into k clusters (Ng, Jordan & Weiss): the k
+/// leading eigenvectors of D^-1/2 A D^-1/2 (`leading_eigenvectors`: dense up to
+/// `o.dense_limit` nodes, sparse subspace iteration above), rows normalised, then k-means
+/// (`lloyd_kmeans`) from `o.restarts` farthest-first initialisations that start at evenly
+/// spaced nodes (in parallel, each on its own); the clustering of lowest normalised cut wins
+/// (the first on ties). Labels are renumbered by first appearance (node order).
+template <typename Scalar>
+IndexVector spectral_clustering(const SparseMatrix<Scalar>& a, Index lo, Index n, Index k, const EigenSelectOptions& o) {
+  std::vector<Index> nodes(static_cast<std::size_t>(n));
+  for (Index i = 0; i < n; ++i) nodes[static_cast<std::size_t>(i)] = lo + i;
+  const auto m = normalized_block(a, nodes, [&](Index j) { return j >= lo && j < lo + n ? j - lo : Index(-1); });
+  Eigen::MatrixXd points = leading_eigenvectors(m, k, o).transpose();  // k x n
+  for (Index i = 0; i < n; ++i) {
+    const double norm = points.col(i).norm();
+    if (norm > 0) points.col(i) /= norm;
+  }
+  const Index restarts = std::max<Index>(o.restarts, 1);
+  std::vector<IndexVector> labels(static_cast<std::size_t>(restarts));
+  std::vector<double> cuts(static_cast<std::size_t>(restarts));
+  parallel_for(restarts, [&](Index r) {
+    labels[static_cast<std::size_t>(r)] = lloyd_kmeans(points, k, (r * n) / restarts);
+    cuts[static_cast<std::size_t>(r)] = normalized_cut(a, lo, n, labels[static_cast<std::size_t>(r)], k);
+  });
+  std::size_t best = 0;
+  for (std::size_t r = 1; r < cuts.size(); ++r)
+    if (cuts[r] < cuts[best]) best = r;
+  return labels[best];
 }
 
 }  // namespace detail
@@ -155,39 +230,56 @@ IndexVector spectral_clustering(const SparseMatrix<Scalar>& a, Index lo, Index n
 /// eigenvector min(m, |V_c| - 1), its sign fixed so that the entry of V_c's lowest node is >= 0
 /// (tgp's rule). A single-node cluster gets its self-loop weight A_vv in every mode (tgp).
 /// Degenerate eigenvalues leave the basis of their eigenspace to the solver (as numpy's eigh).
-/// Dense per cluster: O(sum_c |V_c|^3).
+/// Clusters of at most `o.dense_limit` nodes (or at most `modes`): the dense eigensolver,
+/// O(|V_c|^3); larger ones: the `modes` largest eigenpairs of D^-1/2 A_c D^-1/2 (the smallest of
+/// L_c) by the sparse subspace iteration (`o.iterative`), O(E_c) memory. `o.modes` is not read.
 template <typename Scalar>
 void eigen_pooling_matrix(const SparseMatrix<Scalar>& a, Index lo, Index n, const IndexVector& cluster, Index k,
-                          Index modes, Matrix<Scalar>& theta) {
+                          Index modes, Matrix<Scalar>& theta, const EigenSelectOptions& o = {}) {
+  using Sparse = Eigen::SparseMatrix<double, Eigen::RowMajor>;
+  std::vector<std::vector<Index>> members(static_cast<std::size_t>(k));
+  for (Index i = 0; i < n; ++i) members[static_cast<std::size_t>(cluster[static_cast<std::size_t>(i)])].push_back(i);
+  std::vector<Eigen::Triplet<double, Index>> entries;
   for (Index c = 0; c < k; ++c) {
-    std::vector<Index> nodes;
-    for (Index i = 0; i < n; ++i)
-      if (cluster[static_cast<std::size_t>(i)] == c) nodes.push_back(i);
+    const std::vector<Index>& nodes = members[static_cast<std::size_t>(c)];
     const Index size = static_cast<Index>(nodes.size());
     if (size == 0) continue;
     auto local = [&](Index node) {
       const auto it = std::lower_bound(nodes.begin(), nodes.end(), node);
       return it != nodes.end() && *it == node ? static_cast<Index>(it - nodes.begin()) : Index(-1);
     };
-    Eigen::MatrixXd ac = Eigen::MatrixXd::Zero(size, size);
+    entries.clear();
     for (Index q = 0; q < size; ++q)
       for (StorageIndex p = a.outerIndexPtr()[lo + nodes[static_cast<std::size_t>(q)]];
            p < a.outerIndexPtr()[lo + nodes[static_cast<std::size_t>(q)] + 1]; ++p) {
         const Index r = local(Index(a.innerIndexPtr()[p]) - lo);
-        if (r >= 0) ac(q, r) += static_cast<double>(a.valuePtr()[p]);
+        if (r >= 0) entries.emplace_back(q, r, static_cast<double>(a.valuePtr()[p]));
       }
-    if (size == 1) {
-      for (Index m = 0; m < modes; ++m) theta(lo + nodes[0], m * k + c) = static_cast<Scalar>(ac(0, 0));
-      continue;
-    }
-    const Eigen::VectorXd d = ac.colwise().sum().transpose().array() + std::numeric_limits<double>::denorm_min();
-    const Eigen::VectorXd r = d.array().rsqrt();
-    const Eigen::MatrixXd l = Eigen::MatrixXd::Identity(size, size) - r.asDiagonal() * ac * r.asDiagonal();
-    const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(Eigen::MatrixXd((l + l.transpose()) / 2));
-    for (Index m = 0; m < modes; ++m) {
-      Eigen::VectorXd v = eig.eigenvectors().col(std::min(m, size - 1));
+    Sparse ac(size, size);
+    ac.setFromTriplets(entries.begin(), entries.end());
+    auto write = [&](Index m, const Eigen::VectorXd& col) {
+      Eigen::VectorXd v = col;
       if (v[0] < 0) v = -v;
       for (Index q = 0; q < size; ++q) theta(lo + nodes[static_cast<std::size_t>(q)], m * k + c) = static_cast<Scalar>(v[q]);
+    };
+    if (size == 1) {
+      for (Index m = 0; m < modes; ++m) theta(lo + nodes[0], m * k + c) = static_cast<Scalar>(ac.coeff(0, 0));
+      continue;
+    }
+    Eigen::VectorXd d = Eigen::VectorXd::Constant(size, std::numeric_limits<double>::denorm_min());
+    for (Index q = 0; q < size; ++q)
+      for (Sparse::InnerIterator it(ac, q); it; ++it) d[it.col()] += it.value();
+    const Eigen::VectorXd r = d.array().rsqrt();
+    if (size <= std::max(o.dense_limit, modes)) {
+      const Eigen::MatrixXd l = Eigen::MatrixXd::Identity(size, size) - r.asDiagonal() * Eigen::MatrixXd(ac) * r.asDiagonal();
+      const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(Eigen::MatrixXd((l + l.transpose()) / 2));
+      for (Index m = 0; m < modes; ++m) write(m, eig.eigenvectors().col(std::min(m, size - 1)));
+    } else {
+      // L_c's smallest eigenpairs are the largest of N = (D^-1/2 A_c D^-1/2 + its transpose) / 2.
+      Sparse nc = r.asDiagonal() * ac * r.asDiagonal();
+      nc = Sparse(Sparse(nc + Sparse(nc.transpose())) / 2.0);
+      const Eigen::MatrixXd v = detail::leading_eigenvectors(nc, modes, o);
+      for (Index m = 0; m < modes; ++m) write(m, v.col(m));
     }
   }
 }
@@ -198,8 +290,10 @@ void eigen_pooling_matrix(const SparseMatrix<Scalar>& a, Index lo, Index n, cons
 /// (`detail::spectral_clustering`). Then theta (`eigen_pooling_matrix`) with `modes` modes.
 /// K columns per graph (graph b's clusters b K .. b K + k_b; the others empty), K = options.k.
 /// Backward: nothing flows through the selection (a constant, as in tgp); the clustering is a
-/// discrete decision (`assignment`, reported by the pooler). Cost: the clustering
-/// and the per-cluster eigendecompositions (dense per graph, O(n_b^3)). Thread-safe (const).
+/// discrete decision (`assignment`, reported by the pooler). Cost: the clustering and the
+/// per-cluster eigenvectors, dense (O(n^3)) for graphs and clusters of at most `dense_limit`
+/// nodes, sparse subspace iteration above it (O(iterations degree E k) time, O(E + n k) memory),
+/// and the k-means, O(restarts sweeps n k^2). Thread-safe (const).
 template <typename Scalar_>
 class EigenSelect {
  public:
@@ -210,6 +304,11 @@ class EigenSelect {
   explicit EigenSelect(EigenSelectOptions options) : m_options(options) {
     GNNPOOL_CHECK(options.k >= 1, invalid_argument, "EigenSelect: k must be >= 1, got ", options.k);
     GNNPOOL_CHECK(options.modes >= 1, invalid_argument, "EigenSelect: modes must be >= 1, got ", options.modes);
+    GNNPOOL_CHECK(options.dense_limit >= 0, invalid_argument, "EigenSelect: dense_limit must be >= 0, got ", options.dense_limit);
+    const SubspaceEigenOptions& it = options.iterative;
+    GNNPOOL_CHECK(it.extra >= 0 && it.degree >= 1 && it.max_iterations >= 0 && it.tolerance >= 0, invalid_argument,
+                  "EigenSelect: iterative needs extra >= 0, degree >= 1, max_iterations >= 0 and tolerance >= 0, got ",
+                  it.extra, ", ", it.degree, ", ", it.max_iterations, ", ", it.tolerance);
   }
   const EigenSelectOptions& options() const { return m_options; }
   Index num_clusters() const { return m_options.k; }
@@ -240,13 +339,13 @@ class EigenSelect {
       } else if (kb >= nn && nn > 1) {
         for (Index i = 0; i < nn; ++i) local[static_cast<std::size_t>(i)] = i;
       } else if (kb > 1) {
-        local = detail::spectral_clustering(in.adj, lo, nn, kb, m_options.restarts);
+        local = detail::spectral_clustering(in.adj, lo, nn, kb, m_options);
       }
       for (Index i = 0; i < nn; ++i) {
         sel.assignment[static_cast<std::size_t>(lo + i)] = b * k + local[static_cast<std::size_t>(i)];
         sel.s(lo + i, local[static_cast<std::size_t>(i)]) = Scalar(1);
       }
-      if (!m_options.given_theta) eigen_pooling_matrix(in.adj, lo, nn, local, k, m_options.modes, sel.theta);
+      if (!m_options.given_theta) eigen_pooling_matrix(in.adj, lo, nn, local, k, m_options.modes, sel.theta, m_options);
     }
     if (m_options.given_theta) {
       GNNPOOL_CHECK(m_options.given_theta->rows() == n && m_options.given_theta->cols() == k * m_options.modes, shape_error,
