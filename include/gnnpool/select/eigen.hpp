@@ -162,17 +162,22 @@ inline IndexVector lloyd_kmeans(const Eigen::MatrixXd& points, Index k, Index fi
     }
     return changed;
   };
+  // The sweeps' buffers, allocated once; a cluster's sum is a column, so adding a point is contiguous.
+  Eigen::MatrixXd sum(dim, k);
+  Eigen::RowVectorXd moved(dim);
+  std::vector<Index> count(static_cast<std::size_t>(k));
   for (int it = 0; it < 300 && assign(); ++it) {
-    Eigen::MatrixXd sum = Eigen::MatrixXd::Zero(k, dim);
-    std::vector<Index> count(static_cast<std::size_t>(k), 0);
+    sum.setZero();
+    std::fill(count.begin(), count.end(), Index(0));
     for (Index i = 0; i < n; ++i) {
-      sum.row(label[static_cast<std::size_t>(i)]) += points.col(i).transpose();
-      ++count[static_cast<std::size_t>(label[static_cast<std::size_t>(i)])];
+      const Index l = label[static_cast<std::size_t>(i)];
+      sum.col(l) += points.col(i);
+      ++count[static_cast<std::size_t>(l)];
     }
     double shift = 0;
     for (Index q = 0; q < k; ++q)
       if (count[static_cast<std::size_t>(q)] > 0) {
-        const Eigen::RowVectorXd moved = sum.row(q) / static_cast<double>(count[static_cast<std::size_t>(q)]);
+        moved = sum.col(q).transpose() / static_cast<double>(count[static_cast<std::size_t>(q)]);
         shift += (moved - c.row(q)).squaredNorm();
         c.row(q) = moved;
       }
