@@ -95,6 +95,7 @@ struct HandChained {
     gnnpool::activation_backward<Scalar>(Activation::relu, z2, a2, da2, dz2);
     f.conv2.backward(params, out.batch, c2, dz2, {&pg.x, &dadj2}, grads);
     pg.adj = dadj2 + dadj3;  // the pooled adjacency is read by conv2 and conv3
+    din.adj_needed = false;  // the input graph is data (the tape skips its dL/dA too)
     f.pool.backward(params, level1, out, pc, pg, din, grads);
     gnnpool::activation_backward<Scalar>(Activation::relu, z1, a1, din.x, dz1);
     f.conv1.backward(params, f.batch, c1, dz1, {nullptr, nullptr}, grads);

@@ -11,12 +11,6 @@
 #include <gnnpool/core/parallel.hpp>
 #include <gnnpool/detail/propagate.hpp>
 #include <gnnpool/nn/gcn_conv.hpp>
-#include <gnnpool/pool/asap_pool.hpp>
-#include <gnnpool/pool/edge_contraction_pool.hpp>
-#include <gnnpool/pool/maxcut_pool.hpp>
-#include <gnnpool/pool/no_pool.hpp>
-#include <gnnpool/pool/pan_pool.hpp>
-#include <gnnpool/pool/sep_pool.hpp>
 #include <gnnpool/select/topk.hpp>
 #include <gnnpool/testing/random_graph.hpp>
 
@@ -52,12 +46,7 @@ std::vector<std::unique_ptr<test::ZooEntry<Scalar>>> every_layer(ParameterSet<Sc
   const auto add = [&](auto entry) { test::zoo_detail::add<Scalar>(layers, std::move(entry)); };
   add(PoolEntry("SAGPool(gcn)", SAGPool<Scalar>(params, "sag_gcn", f, {.scorer = SAGScorer::gcn})));
   add(PoolEntry("TopKPool(min_score)", TopKPool<Scalar>(params, "topk_ms", f, {.min_score = 0.01})));
-  add(PoolEntry("ASAPPool", ASAPPool<Scalar>(params, "asap", f)));
-  add(PoolEntry("PANPool", PANPool<Scalar>(params, "pan", f)));
-  add(PoolEntry("EdgeContractionPool", EdgeContractionPool<Scalar>(params, "ec", f)));
-  add(PoolEntry("MaxCutPool", MaxCutPool<Scalar>(params, "maxcut", f)));
-  add(PoolEntry("SEPPool", SEPPool<Scalar>(params, "sep", f)));
-  add(PoolEntry("NoPool", NoPool<Scalar>(params, "none", f)));
+  test::add_hard_family<Scalar>(layers, params, f);
   return layers;
 }
 

@@ -11,21 +11,27 @@
 // doubles, so callers can check that it is finite or compare two runs bit for bit. gnnpool's
 // errors propagate out of run; nothing else is caught.
 
+#include <gnnpool/pool/asap_pool.hpp>
 #include <gnnpool/pool/asym_cheeger_cut_pool.hpp>
 #include <gnnpool/pool/bn_pool.hpp>
 #include <gnnpool/pool/diff_pool.hpp>
 #include <gnnpool/pool/dmon_pool.hpp>
+#include <gnnpool/pool/edge_contraction_pool.hpp>
 #include <gnnpool/pool/eigen_pool.hpp>
 #include <gnnpool/pool/graclus_pool.hpp>
 #include <gnnpool/pool/hosc_pool.hpp>
 #include <gnnpool/pool/just_balance_pool.hpp>
 #include <gnnpool/pool/kmis_pool.hpp>
 #include <gnnpool/pool/lapool.hpp>
+#include <gnnpool/pool/maxcut_pool.hpp>
 #include <gnnpool/pool/mincut_pool.hpp>
 #include <gnnpool/pool/ndp_pool.hpp>
 #include <gnnpool/pool/nmf_pool.hpp>
+#include <gnnpool/pool/no_pool.hpp>
+#include <gnnpool/pool/pan_pool.hpp>
 #include <gnnpool/pool/pyramid.hpp>
 #include <gnnpool/pool/sag_pool.hpp>
+#include <gnnpool/pool/sep_pool.hpp>
 #include <gnnpool/pool/topk_pool.hpp>
 #include <gnnpool/readout/attention.hpp>
 #include <gnnpool/readout/attention_sum.hpp>
@@ -83,6 +89,14 @@ class ZooEntry {
   /// every output and gradient, flattened. const: the layer and params are shared read-only.
   virtual std::vector<double> run(const ParameterSet<Scalar>& params, const Batch<Scalar>& in,
                                    std::uint64_t seed) const = 0;
+  /// For the check of `BatchGrad::adj_needed`: what `run` returns with dL/dA set to zero, and
+  /// what it returns when the backward is told that no one needs dL/dA; the two must be the same
+  /// bytes. Entries whose backward gives no dL/dA return two empty vectors.
+  virtual std::pair<std::vector<double>, std::vector<double>> run_adj_needed_pair(const ParameterSet<Scalar>&,
+                                                                                   const Batch<Scalar>&,
+                                                                                   std::uint64_t) const {
+    return {};
+  }
 };
 
 namespace zoo_detail {
@@ -141,6 +155,17 @@ class PoolEntry final : public ZooEntry<typename P::Scalar> {
   const std::string& name() const override { return m_name; }
   std::vector<double> run(const ParameterSet<Scalar>& params, const Batch<Scalar>& in,
                           std::uint64_t seed) const override {
+    return run_with(params, in, seed, true, false);
+  }
+  std::pair<std::vector<double>, std::vector<double>> run_adj_needed_pair(const ParameterSet<Scalar>& params,
+                                                                           const Batch<Scalar>& in,
+                                                                           std::uint64_t seed) const override {
+    return {run_with(params, in, seed, true, true), run_with(params, in, seed, false, false)};
+  }
+
+ private:
+  std::vector<double> run_with(const ParameterSet<Scalar>& params, const Batch<Scalar>& in, std::uint64_t seed,
+                               bool adj_needed, bool zero_adj) const {
     typename P::Output out;
     typename P::Cache cache;
     m_pool.forward(params, in, out, cache);
@@ -149,14 +174,15 @@ class PoolEntry final : public ZooEntry<typename P::Scalar> {
     grad.x = up.matrix(out.batch.x.rows(), out.batch.x.cols());
     grad.adj = up.vector(out.batch.adj.nonZeros());
     BatchGrad<Scalar> din;
+    din.adj_needed = adj_needed;
     ParameterSet<Scalar> dparams = params.zeros_like();
     m_pool.backward(params, in, out, cache, grad, din, dparams);
+    if (zero_adj) din.adj.setZero();
     std::vector<double> r = collect(out, din);
     append(dparams, r);
     return r;
   }
 
- private:
   std::string m_name;
   P m_pool;
 };
@@ -170,6 +196,16 @@ class FunctionEntry final : public ZooEntry<typename F::Scalar> {
       : m_name(std::move(name)), m_f(std::move(f)), m_k(k), m_scale(scale) {}
   const std::string& name() const override { return m_name; }
   std::vector<double> run(const ParameterSet<Scalar>&, const Batch<Scalar>& in, std::uint64_t seed) const override {
+    return run_with(in, seed, true, false);
+  }
+  std::pair<std::vector<double>, std::vector<double>> run_adj_needed_pair(const ParameterSet<Scalar>&,
+                                                                           const Batch<Scalar>& in,
+                                                                           std::uint64_t seed) const override {
+    return {run_with(in, seed, true, true), run_with(in, seed, false, false)};
+  }
+
+ private:
+  std::vector<double> run_with(const Batch<Scalar>& in, std::uint64_t seed, bool adj_needed, bool zero_adj) const {
     Upstream<Scalar> up(seed ^ 0x5bd1e995ULL);
     const Matrix<Scalar> logits = up.matrix(in.num_nodes(), m_k) * static_cast<Scalar>(m_scale);
     typename F::Output out;
@@ -180,14 +216,15 @@ class FunctionEntry final : public ZooEntry<typename F::Scalar> {
     grad.x = g.matrix(out.batch.x.rows(), out.batch.x.cols());
     grad.adj = g.vector(out.batch.adj.nonZeros());
     BatchGrad<Scalar> din;
+    din.adj_needed = adj_needed;
     Matrix<Scalar> dlogits;
     m_f.backward(in, out, cache, grad, din, dlogits);
+    if (zero_adj) din.adj.setZero();
     std::vector<double> r = collect(out, din);
     append(dlogits, r);
     return r;
   }
 
- private:
   std::string m_name;
   F m_f;
   Index m_k;
@@ -283,6 +320,21 @@ void add(std::vector<std::unique_ptr<ZooEntry<Scalar>>>& zoo, Layer&& entry) {
 }
 
 }  // namespace zoo_detail
+
+/// Appends the poolers of tgp's sparse/hard family that `make_zoo` does not hold (the fuzz
+/// harness decodes the zoo's entries only): ASAP, PAN, EdgeContraction, MaxCut, SEP and NoPool,
+/// with their default options, for features of width `features`.
+template <typename Scalar>
+void add_hard_family(std::vector<std::unique_ptr<ZooEntry<Scalar>>>& zoo, ParameterSet<Scalar>& params,
+                     Index features) {
+  using zoo_detail::PoolEntry;
+  zoo_detail::add<Scalar>(zoo, PoolEntry("ASAPPool", ASAPPool<Scalar>(params, "asap", features)));
+  zoo_detail::add<Scalar>(zoo, PoolEntry("PANPool", PANPool<Scalar>(params, "pan", features)));
+  zoo_detail::add<Scalar>(zoo, PoolEntry("EdgeContractionPool", EdgeContractionPool<Scalar>(params, "ec", features)));
+  zoo_detail::add<Scalar>(zoo, PoolEntry("MaxCutPool", MaxCutPool<Scalar>(params, "maxcut", features)));
+  zoo_detail::add<Scalar>(zoo, PoolEntry("SEPPool", SEPPool<Scalar>(params, "sep", features)));
+  zoo_detail::add<Scalar>(zoo, PoolEntry("NoPool", NoPool<Scalar>(params, "none", features)));
+}
 
 /// Number of entries `make_zoo` builds.
 inline constexpr int zoo_size = 30;

@@ -61,7 +61,7 @@ enum class SoftConnectNormalization {
 ///           weight but receives almost none: A0_lk >> d_k; A' itself is then huge), and a
 ///           gradient that overflows Scalar is an invalid_argument rather than an inf.
 ///           clamped: r_k <= 1e4 under the clamp, so r_k^3 stays in range in float.
-///           T = S dR (N x K);  dS += P dR^T + A^T T;  dA_ij += <T_i, S_j> on the stored entries
+///           T = S dR (N x K);  dS += P dR^T + A^T T;  dA_ij += <T_i, S_j> on the stored entries (skipped when din.adj_needed is false)
 ///           (a sparse-dense product and one gather-only pass over the edges).
 ///
 /// Degenerate input, deliberately different from PyG: a supernode with d_k <= 0 (a cluster
@@ -164,7 +164,7 @@ class SoftConnect {
       }
     });
     detail::add_transposed_product(in.adj, t, dsel, sel.offsets);
-    detail::edge_inner_products(in.adj, t, sel.s, din.adj, /*accumulate=*/true);
+    if (din.adj_needed) detail::edge_inner_products(in.adj, t, sel.s, din.adj, /*accumulate=*/true);
     if (m_normalization == SoftConnectNormalization::symmetric)
       GNNPOOL_CHECK(draw.allFinite() && dsel.allFinite() && din.adj.allFinite(), invalid_argument,
                     "SoftConnect backward: the gradient overflows this precision. A supernode with a tiny pooled "

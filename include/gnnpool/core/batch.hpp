@@ -93,10 +93,17 @@ struct BatchRef {
 /// Gradient with respect to a batch: `x` has the shape of `Batch::x`; `adj` holds one entry per
 /// stored entry of `Batch::adj`, in CSR order (`adj.valuePtr()`): the gradient on the structural
 /// non-zeros, never on absent edges.
+///
+/// `adj_needed = false` tells a pooler's backward that the caller needs no dL/dA (the adjacency
+/// is data, as it always is in PyG and tgp, which never differentiate it): the policies then skip
+/// that work (a GCN scorer's edge products, S^T A S's O(E K) edge dots, the losses' edge terms)
+/// and `adj` is returned sized and all zero. The model layer sets it from whether the input
+/// graph requires a gradient, so a gradient that a loss depends on is never skipped.
 template <typename Scalar>
 struct BatchGrad {
   Matrix<Scalar> x;
   Vector<Scalar> adj;
+  bool adj_needed = true;
 };
 
 template <typename Scalar>

@@ -201,11 +201,11 @@ struct QuadraticForm {
 ///   dA_e += alpha_b g_e + row_term_i                           (e = stored entry (i, j); sequential)
 /// `row_term` (N entries, or nullptr) is dL/dd_i for losses that read d_i = sum_j A_ij: every stored
 /// entry of row i moves d_i one for one. Both outputs are ADDED; A^T S is scattered straight into
-/// dS (one pass over the edges, no temporary).
+/// dS (one pass over the edges, no temporary). A null `dadj` skips dA (no caller needs it).
 template <typename Scalar>
 void graph_quadratic_form_backward(const SparseMatrix<Scalar>& adj, const SoftSelection<Scalar>& sel,
                                    const QuadraticForm<Scalar>& form, const Vector<Scalar>& alpha,
-                                   const Vector<Scalar>* row_term, Matrix<Scalar>& ds, Vector<Scalar>& dadj) {
+                                   const Vector<Scalar>* row_term, Matrix<Scalar>& ds, Vector<Scalar>* dadj) {
   const Matrix<Scalar>& s = sel.s;
   const Vector<Scalar>& g = form.inner;
   const Matrix<Scalar>& product = form.product;
@@ -214,12 +214,14 @@ void graph_quadratic_form_backward(const SparseMatrix<Scalar>& adj, const SoftSe
     if (alpha[b] != Scalar(0)) ds.middleRows(lo, hi - lo).noalias() += alpha[b] * product.middleRows(lo, hi - lo);
   });
   add_transposed_product(adj, s, ds, offsets, &alpha);
+  if (!dadj) return;
   const StorageIndex* outer = adj.outerIndexPtr();
+  Scalar* da = dadj->data();
   parallel_graph_rows(offsets, [&](Index b, Index lo, Index hi) {
     const Scalar a = alpha[b];
     for (Index i = lo; i < hi; ++i) {
       const Scalar r = row_term ? (*row_term)[i] : Scalar(0);
-      for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) dadj[p] += a * g[p] + r;
+      for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) da[p] += a * g[p] + r;
     }
   });
 }
@@ -253,9 +255,9 @@ struct NormalizedCut {
   /// VJP of sum_b w_b c_b, ADDED into ds (N x K) and dm (one entry per stored entry of m):
   ///   dS_i += w_b (-(M + M^T) S / q_b + 2 t_b d_i S_i / q_b^2)_i,
   ///   dM_ij += w_b (-<S_i, S_j> / q_b + t_b |S_i|^2 / q_b^2)   (the second term: d_i moves with M_ij),
-  /// q_b including eps. One scatter pass over the edges.
+  /// q_b including eps. One scatter pass over the edges. A null `dm` skips dM.
   void backward(const SparseMatrix<Scalar>& m, const SoftSelection<Scalar>& sel, const Vector<Scalar>& w, Scalar eps,
-                Matrix<Scalar>& ds, Vector<Scalar>& dm) const {
+                Matrix<Scalar>& ds, Vector<Scalar>* dm) const {
     const Index nb = num_graphs(sel);
     Vector<Scalar> alpha(nb), beta(nb);  // w_b dc_b/dt_b and w_b dc_b/dq_b
     for (Index b = 0; b < nb; ++b) {

@@ -223,7 +223,7 @@ class EdgeReconstructionLoss {
           stored.clear();
           for_each_stored(in, lo, r0, rows, [&](Index i, Index j, StorageIndex p, Scalar a) {
             const Scalar v = r(i, j), w = a != Scalar(0) ? c : Scalar(1);
-            din.adj[p] += -scale * w * v;
+            if (din.adj_needed) din.adj[p] += -scale * w * v;
             stored.push_back(scale * w * (sigmoid(v) - a));
           });
           r.array() = scale / (Scalar(1) + (-r.array()).exp());  // dR off the stored entries
@@ -393,7 +393,7 @@ class EdgeReconstructionLoss {
         const Scalar dr = scale * (sigmoid(r) - target(in, pair));
         w.row(pair.i) += dr * sel.s.row(pair.j);
         dsel.row(pair.j) += dr * t.row(pair.i);
-        if (pair.position >= 0) din.adj[pair.position] += -scale * r;
+        if (pair.position >= 0 && din.adj_needed) din.adj[pair.position] += -scale * r;
       }
     }
     dsel.noalias() += w * kmat.transpose();

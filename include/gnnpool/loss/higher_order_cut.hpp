@@ -112,7 +112,8 @@ class HigherOrderCutLoss {
     const Scalar eps = static_cast<Scalar>(m_options.eps), alpha = static_cast<Scalar>(m_options.alpha);
     const Scalar g = dloss / (static_cast<Scalar>(nb) * static_cast<Scalar>(sel.s.cols()));
     if (alpha < Scalar(1))
-      cache.first.backward(in.adj, sel, Vector<Scalar>::Constant(nb, g * (Scalar(1) - alpha)), eps, dsel, din.adj);
+      cache.first.backward(in.adj, sel, Vector<Scalar>::Constant(nb, g * (Scalar(1) - alpha)), eps, dsel,
+                               din.adj_needed ? &din.adj : nullptr);
     if (alpha > Scalar(0)) {
       if (m_options.motif == MotifAdjacency::walks) walks_backward(in, sel, cache, g * alpha, din, dsel);
       else triangles_backward(in, sel, cache, g * alpha, din, dsel);
@@ -174,6 +175,7 @@ class HigherOrderCutLoss {
     detail::add_transposed_product(in.adj, sa, u1, sel.offsets);
     detail::add_transposed_product(in.adj, u1, u2, sel.offsets);
     detail::add_transposed_product(in.adj, u2, dsel, sel.offsets);
+    if (!din.adj_needed) return;
     // dA through each factor of A A A S and of A A A 1.
     detail::edge_inner_products(in.adj, sa, cache.p2, din.adj, /*accumulate=*/true);
     detail::edge_inner_products(in.adj, u1, cache.p1, din.adj, /*accumulate=*/true);
@@ -242,8 +244,10 @@ class HigherOrderCutLoss {
   void triangles_backward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, const Cache& cache, Scalar w,
                           BatchGrad<Scalar>& din, Matrix<Scalar>& dsel) const {
     const Index nb = detail::num_graphs(sel);
-    Vector<Scalar> dm = Vector<Scalar>::Zero(in.adj.nonZeros());
-    cache.second.backward(cache.motif, sel, Vector<Scalar>::Constant(nb, w), static_cast<Scalar>(m_options.eps), dsel, dm);
+    Vector<Scalar> dm = Vector<Scalar>::Zero(din.adj_needed ? in.adj.nonZeros() : 0);
+    cache.second.backward(cache.motif, sel, Vector<Scalar>::Constant(nb, w), static_cast<Scalar>(m_options.eps), dsel,
+                          din.adj_needed ? &dm : nullptr);
+    if (!din.adj_needed) return;
     const Scalar* val = in.adj.valuePtr();
     for (Index e = 0; e < in.adj.nonZeros(); ++e) din.adj[e] += dm[e] * cache.wedge[e];
     for_each_wedge(in.adj, cache.transpose, [&](StorageIndex e, StorageIndex ik, StorageIndex kj) {

@@ -112,13 +112,15 @@ class LinkLoss {
       if (total > Scalar(0)) gamma.setConstant(dloss * coef[0] / (Scalar(2) * std::sqrt(total)));
     }
     const Vector<Scalar> alpha = Scalar(-2) * gamma;
-    detail::graph_quadratic_form_backward<Scalar>(in.adj, sel, cache.form, alpha, nullptr, dsel, din.adj);
+    detail::graph_quadratic_form_backward<Scalar>(in.adj, sel, cache.form, alpha, nullptr, dsel,
+                                                  din.adj_needed ? &din.adj : nullptr);
     const Scalar* val = in.adj.valuePtr();
     const StorageIndex* outer = in.adj.outerIndexPtr();
     for (Index b = 0; b < nb; ++b) {
       if (gamma[b] == Scalar(0)) continue;
-      for (StorageIndex p = outer[in.graph_begin(b)]; p < outer[in.graph_begin(b + 1)]; ++p)
-        din.adj[p] += Scalar(2) * gamma[b] * val[p];
+      if (din.adj_needed)
+        for (StorageIndex p = outer[in.graph_begin(b)]; p < outer[in.graph_begin(b + 1)]; ++p)
+          din.adj[p] += Scalar(2) * gamma[b] * val[p];
       detail::graph_rows(dsel, sel.offsets, b).noalias() +=
           (Scalar(4) * gamma[b]) * detail::graph_rows(sel.s, sel.offsets, b) * cache.gram.middleRows(b * k, k);
     }

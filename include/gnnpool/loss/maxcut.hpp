@@ -76,7 +76,7 @@ class MaxCutLoss {
           const StorageIndex s = inner[e];
           dsel[s] += scale * val[e] * z[t];
           dsel[t] += scale * val[e] * z[s];
-          din.adj[e] += scale * z[s] * z[t] + dvol;
+          if (din.adj_needed) din.adj[e] += scale * z[s] * z[t] + dvol;
         }
     }
   }

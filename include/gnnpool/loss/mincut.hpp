@@ -63,7 +63,7 @@ class MinCutLoss {
                 BatchGrad<Scalar>& din, Matrix<Scalar>& dsel) const {
     const Index nb = detail::num_graphs(sel);
     const Vector<Scalar> w = Vector<Scalar>::Constant(nb, dloss / static_cast<Scalar>(nb));
-    cache.cut.backward(in.adj, sel, w, m_eps, dsel, din.adj);
+    cache.cut.backward(in.adj, sel, w, m_eps, dsel, din.adj_needed ? &din.adj : nullptr);
   }
 
  private:

@@ -85,7 +85,8 @@ class ModularityLoss {
         dsel.row(i) += (Scalar(2) * h * cache.form.degree[i]) * uh.transpose();
       }
     }
-    detail::graph_quadratic_form_backward(in.adj, sel, cache.form, alpha, &row_term, dsel, din.adj);
+    detail::graph_quadratic_form_backward(in.adj, sel, cache.form, alpha, &row_term, dsel,
+                                          din.adj_needed ? &din.adj : nullptr);
   }
 
  private:

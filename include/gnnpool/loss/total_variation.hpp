@@ -97,7 +97,7 @@ class TotalVariationLoss {
             di[q] += sigma;
             dj[q] -= sigma;
           }
-          din.adj[p] += c * cache.distance[p];
+          if (din.adj_needed) din.adj[p] += c * cache.distance[p];
         }
       }
     }

@@ -659,11 +659,12 @@ struct PoolNode final : TapeNode<typename L::Scalar> {
     if (!gather_pool_gradients(t, out, out_x, out_g, out_sel, first_loss, grad)) return;
     const auto& gs = t.graph_slot(g);
     const BatchRef<Scalar> in(*t.dense(x).value, *gs.adj, *gs.offsets);
+    din.adj_needed = gs.requires_grad;  // dL/dA only for a graph that carries a gradient
     t.with_parameter_gradients(this->slots, [&](ParameterSet<Scalar>& grads) {
       layer->backward(t.parameters(), in, out, cache, grad, din, grads);
     });
     t.deliver(x, din.x);
-    t.deliver_graph(g, din.adj);
+    if (din.adj_needed) t.deliver_graph(g, din.adj);
   }
   void discrete(std::vector<Index>& decisions) const override {
     if constexpr (requires { layer->discrete(out, cache, decisions); }) layer->discrete(out, cache, decisions);
@@ -687,9 +688,10 @@ struct SoftFunctionNode final : TapeNode<typename F::Scalar> {
     if (!gather_pool_gradients(t, out, out_x, out_g, out_sel, first_loss, grad)) return;
     const auto& gs = t.graph_slot(g);
     const BatchRef<Scalar> in(*t.dense(x).value, *gs.adj, *gs.offsets);
+    din.adj_needed = gs.requires_grad;
     function->backward(in, out, cache, grad, din, dlogits);
     t.deliver(x, din.x);
-    t.deliver_graph(g, din.adj);
+    if (din.adj_needed) t.deliver_graph(g, din.adj);
     t.deliver(logits, dlogits);
   }
 };

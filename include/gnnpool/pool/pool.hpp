@@ -212,8 +212,8 @@ class Pool {
         m_losses);
   }
 
-  /// ASSIGNS din.x (N x F), din.adj (one entry per stored entry of in.adj) and this pooler's
-  /// parameter slots of dparams.
+  /// ASSIGNS din.x (N x F), din.adj (one entry per stored entry of in.adj; all zero when
+  /// `din.adj_needed` is false, and its work skipped) and this pooler's parameter slots of dparams.
   void backward(const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in, const Output& out,
                 const Cache& cache, const OutputGrad& grad, BatchGrad<Scalar>& din,
                 ParameterSet<Scalar>& dparams) const {
@@ -242,7 +242,9 @@ class Pool {
                   ": the gradient has ", grad.losses.size(), " auxiliary-loss entries but the pooler has ",
                   sizeof...(Losses), " losses");
     m_reduce.backward(in, out.selection, cache.reduce, dx_out, din, dsel);
-    if (grad.adj.size() != 0) m_connect.backward(in, out.selection, cache.connect, grad.adj, din, dsel);
+    // A connect that does not read the selection's values gives dL/dA only: skipped when no one needs it.
+    if (grad.adj.size() != 0 && (adjacency_depends_on_selection || din.adj_needed))
+      m_connect.backward(in, out.selection, cache.connect, grad.adj, din, dsel);
     std::size_t next_loss = 0;
     // Losses with parameters ADD their gradients (they may share a parameter): zero their slots first.
     std::apply(

@@ -253,7 +253,7 @@ class ASAPSelect {
         dscore(j, 0) += we * d;
         dbi -= we * d;
         const StorageIndex src = cache.source[static_cast<std::size_t>(e)];
-        if (m_options.fitness_edge_weights && src >= 0) din.adj[src] += d * (sc(j, 0) - sc(i, 1));
+        if (m_options.fitness_edge_weights && src >= 0 && din.adj_needed) din.adj[src] += d * (sc(j, 0) - sc(i, 1));
       }
       dscore(i, 1) = dbi;
     }

@@ -264,7 +264,7 @@ class KMISSelect {
     const Index n = in.num_nodes();
     GNNPOOL_CHECK(dsel.size() == n, shape_error, "KMISSelect: the gradient of the selection has ", dsel.size(),
                   " entries but the batch has ", n, " nodes");
-    if (m_options.scorer == KMISScorer::degree) {
+    if (m_options.scorer == KMISScorer::degree && din.adj_needed) {
       GNNPOOL_CHECK(din.adj.size() == in.adj.nonZeros(), shape_error, "KMISSelect: din.adj has ", din.adj.size(),
                     " entries but the adjacency stores ", in.adj.nonZeros());
       for (Index i = 0; i < n; ++i)

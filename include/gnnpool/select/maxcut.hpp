@@ -241,7 +241,8 @@ class MaxCutSelect {
     if (m_options.assign_all_nodes) assign_all(in, sel);
   }
 
-  /// Adds dL/dX into din.x and dL/dA into din.adj; assigns every parameter of the score network.
+  /// Adds dL/dX into din.x and (when din.adj_needed) dL/dA into din.adj; assigns every parameter
+  /// of the score network.
   void backward(const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in, const Selection& sel,
                 const Cache& cache, const Vector<Scalar>& dsel, BatchGrad<Scalar>& din,
                 ParameterSet<Scalar>& dparams) const {
@@ -262,14 +263,14 @@ class MaxCutSelect {
     const std::size_t layers = m_convs.size() + m_mlp.size();
     const Matrix<Scalar>& top = layers == 0 ? cache.h0 : cache.post[layers - 1];
     m_final->backward(params, top, none, dz, &dh, dparams);
-    dp.setZero(cache.prop.p.nonZeros());
+    if (din.adj_needed) dp.setZero(cache.prop.p.nonZeros());
     for (std::size_t l = layers; l-- > 0;) {
       const Matrix<Scalar>& below = l == 0 ? cache.h0 : cache.post[l - 1];
       if (l < m_convs.size()) {
         activation_backward<Scalar>(m_options.mp_act, cache.pre[l], cache.post[l], dh, dpre);
         m_convs[l].backward(params, BatchRef<Scalar>(below, cache.prop.p, in.offsets), cache.conv[l], dpre,
-                            BatchGradRef<Scalar>{&dbelow, &dp_layer}, dparams);
-        dp += dp_layer;
+                            BatchGradRef<Scalar>{&dbelow, din.adj_needed ? &dp_layer : nullptr}, dparams);
+        if (din.adj_needed) dp += dp_layer;
       } else {
         activation_backward<Scalar>(m_options.mlp_act, cache.pre[l], cache.post[l], dh, dpre);
         m_mlp[l - m_convs.size()].backward(params, below, none, dpre, &dbelow, dparams);
@@ -278,7 +279,8 @@ class MaxCutSelect {
     }
     m_initial->backward(params, in.x, none, dh, &dx, dparams);
     detail::add_rows(din.x, dx);
-    if (!m_convs.empty()) cache.prop.backward(in.adj, static_cast<Scalar>(m_options.delta), dp, din.adj);
+    if (!m_convs.empty() && din.adj_needed)
+      cache.prop.backward(in.adj, static_cast<Scalar>(m_options.delta), dp, din.adj);
   }
 
  private:

@@ -135,6 +135,7 @@ class PANSelect {
     dparams[m_beta](0, 1) = dz.dot(cache.structure);
     const StorageIndex* outer = in.adj.outerIndexPtr();
     const StorageIndex* inner = in.adj.innerIndexPtr();
+    if (!din.adj_needed) return;
     for (Index i = 0; i < n; ++i)
       for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e)
         if (m_options.structure == PANStructure::in_degree || inner[e] == i) din.adj[e] += dz[i] * beta(0, 1);

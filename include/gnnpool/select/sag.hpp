@@ -120,7 +120,7 @@ class SAGSelect {
     detail::rank_and_select(score, in.offsets, m_options.topk, sel);
   }
 
-  /// Adds dL/dX into din.x and (with edge_weights) dL/dA into din.adj; assigns the gradients of
+  /// Adds dL/dX into din.x and (with edge_weights and din.adj_needed) dL/dA into din.adj; assigns the gradients of
   /// the convolution's parameters and of select.weight.
   void backward(const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in, const Selection& sel,
                 const Cache& cache, const Vector<Scalar>& dsel, BatchGrad<Scalar>& din,
@@ -142,7 +142,7 @@ class SAGSelect {
     const BatchRef<Scalar> graph(in.x, adj, in.offsets);
     Matrix<Scalar> dx;
     Vector<Scalar> dadj;
-    const BatchGradRef<Scalar> dgraph{&dx, m_options.edge_weights ? &dadj : nullptr};
+    const BatchGradRef<Scalar> dgraph{&dx, m_options.edge_weights && din.adj_needed ? &dadj : nullptr};
     if (m_graph_conv) m_graph_conv->backward(params, graph, cache.graph_conv, dg, dgraph, dparams);
     else m_gcn->backward(params, graph, cache.gcn, dg, dgraph, dparams);
     detail::add_rows(din.x, dx);

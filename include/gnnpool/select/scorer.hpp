@@ -56,7 +56,8 @@ concept ScoringLayer = (FeatureLayer<L> || GraphLayer<L>) && requires(const L& l
 /// Forward:  Z = layer(X) (feature layer) or layer(X, A) (graph layer).
 /// Backward: the layer's own backward into workspaces of the cache, added into din: dX always,
 ///           dA on the stored entries when the layer reads the adjacency (a graph layer without
-///           `reads_adjacency = false`); the layer's parameter gradients are assigned.
+///           `reads_adjacency = false`) and `din.adj_needed`; the layer's parameter gradients are
+///           assigned.
 /// Cache: the layer's cache and the two workspaces (reused between calls: a training step does
 /// not allocate). Cost: the layer's, plus O(N F) (and O(E) for a graph layer) for the sums.
 template <typename L>
@@ -86,10 +87,10 @@ class LayerScorer {
   void backward(const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in, const Cache& cache,
                 const Matrix<Scalar>& dz, BatchGrad<Scalar>& din, ParameterSet<Scalar>& dparams) const {
     if constexpr (GraphLayer<L>) {
-      constexpr bool reads_adjacency = detail::reads_adjacency<L>();
-      m_layer.backward(params, in, cache.layer, dz,
-                       BatchGradRef<Scalar>{&cache.dx, reads_adjacency ? &cache.dadj : nullptr}, dparams);
-      if constexpr (reads_adjacency) detail::add_rows(din.adj, cache.dadj);
+      const bool dadj = detail::reads_adjacency<L>() && din.adj_needed;
+      m_layer.backward(params, in, cache.layer, dz, BatchGradRef<Scalar>{&cache.dx, dadj ? &cache.dadj : nullptr},
+                       dparams);
+      if (dadj) detail::add_rows(din.adj, cache.dadj);
     } else {
       m_layer.backward(params, in.x, cache.layer, dz, &cache.dx, dparams);
     }

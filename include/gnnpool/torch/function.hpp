@@ -279,14 +279,15 @@ struct PoolFunction : torch::autograd::Function<PoolFunction<L>> {
       if (grads[3 + i].defined()) g.losses[i] = grads[3 + i].template item<Scalar>();
     BatchGrad<Scalar>& din = c.buffers->din;
     din.x = detail::gradient_matrix<Scalar>(c.x.size(0), c.x.size(1));
+    // needs_input_grad counts the tensor inputs only: x is 0, edge_weight (when given) 1.
+    din.adj_needed = c.weighted_input && ctx->needs_input_grad(1);
     ParameterSet<Scalar> dparams = c.params.zeros_like();
     c.layer->backward(c.params, c.batch(), c.out, c.cache, g, din, dparams);
     g.x_lent.reset();
 
     variable_list result(3 + c.slots.size());
     result[1] = take_gradient(std::move(din.x), {c.x.size(0), c.x.size(1)});
-    // needs_input_grad counts the tensor inputs only: x is 0, edge_weight (when given) 1.
-    if (c.weighted_input && ctx->needs_input_grad(1)) result[2] = edge_weight_gradient(*c.structure, std::move(din.adj));
+    if (din.adj_needed) result[2] = edge_weight_gradient(*c.structure, std::move(din.adj));
     c.parameter_gradients(dparams, result, 3);
     return result;
   }
@@ -536,12 +537,13 @@ struct DenseSoftFunction : torch::autograd::Function<DenseSoftFunction<F>> {
     for (std::size_t i = 0; i < g.losses.size(); ++i)
       if (grads[3 + i].defined()) g.losses[i] = grads[3 + i].template item<Scalar>();
     BatchGrad<Scalar> din;
+    din.adj_needed = ctx->needs_input_grad(1);  // the tensor inputs are x, adj, logits
     Matrix<Scalar> dlogits;
     const BatchRef<Scalar> batch(c.x_view(), c.adj, c.offsets);
     c.function->backward(batch, c.out, c.cache, g, din, dlogits);
     variable_list result(4);
     result[1] = c.pad(std::move(din.x), c.features);
-    if (ctx->needs_input_grad(1)) {  // the tensor inputs are x, adj, logits
+    if (din.adj_needed) {
       at::Tensor da = at::zeros({b, c.nmax, c.nmax}, at::TensorOptions().dtype(scalar_type_of<Scalar>()));
       Scalar* p = da.data_ptr<Scalar>();
       for (std::size_t e = 0; e < c.position.size(); ++e) p[c.position[e]] = din.adj[static_cast<Index>(e)];
