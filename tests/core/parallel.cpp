@@ -213,17 +213,17 @@ TEST_CASE("parallel: the partitions are fixed and cover every item once", "[core
       for (Index i = lo; i < hi; ++i) ++seen[static_cast<std::size_t>(i)];
     });
     for (const int s : seen) CHECK(s == 1);
-    // Graphs: a run closes once it holds row_grain nodes; a graph is never split.
+    // Graphs: a run closes once it holds graph_grain (256) nodes; a graph is never split.
     IndexVector offsets{0};
     for (int b = 0; b < 50; ++b) offsets.push_back(offsets.back() + 100);  // 50 graphs of 100 nodes
     std::vector<std::atomic<int>> graph_seen(50);
     std::atomic<int> runs = 0;
     detail::parallel_graphs(offsets, [&](Index b_lo, Index b_hi) {
       ++runs;
-      CHECK((b_hi - b_lo == 11 || b_hi == 50));  // 11 graphs = 1100 nodes >= 1024
+      CHECK((b_hi - b_lo == 3 || b_hi == 50));  // 3 graphs = 300 nodes >= 256
       for (Index b = b_lo; b < b_hi; ++b) ++graph_seen[static_cast<std::size_t>(b)];
     });
-    CHECK(runs == 5);
+    CHECK(runs == 17);  // 16 runs of 3 graphs, then the last 2
     for (const auto& s : graph_seen) CHECK(s == 1);
   }
 }

@@ -9,6 +9,7 @@
 #include <gnnpool/model/ops.hpp>
 #include <gnnpool/model/tape.hpp>
 
+#include "support/model_check.hpp"
 #include "support/throws.hpp"
 
 #include <catch2/catch.hpp>
@@ -21,44 +22,8 @@ namespace gnnpool_test_model_tape {
 
 using namespace gnnpool;
 
-namespace {
-
-Batch<double> three_graphs(Index features, std::uint64_t seed) {
-  std::vector<Index> sizes{7, 5, 6};
-  return testing::random_batch<double>(sizes, 2.5, features, seed);
-}
-
-/// conv -> pool -> conv -> mean -> linear, cross-entropy + the pooler's auxiliary losses.
-template <typename MakePool>
-testing::GradCheckResult check_conv_after_pool(MakePool make_pool, bool with_inputs) {
-  ParameterSet<double> params;
-  const Index f = 3, h = 5;
-  const GCNConv<double> conv1(params, "conv1", f, h);
-  const auto pool = make_pool(params, h);
-  const GCNConv<double> conv2(params, "conv2", h, h);
-  const MeanReadout<double> mean;
-  const Linear<double> head(params, "head", h, 2);
-  params.initialize(3);
-  Batch<double> batch = three_graphs(f, 11);
-  const std::vector<Index> labels{0, 1, 1};
-  ModelCheckOptions options;
-  options.check.tolerance = 1e-6;
-  std::vector<Batch<double>*> inputs;
-  if (with_inputs) inputs.push_back(&batch);
-  return check_model(
-      params,
-      [&](Tape<double>& tape) {
-        auto [g, x] = tape.inputs(batch);
-        auto h1 = tanh(tape(conv1, g, x));
-        auto p = tape(pool, g, h1);
-        auto h2 = tanh(tape(conv2, p.graph, p.x));
-        auto logits = tape(head, tape(mean, p.graph, h2));
-        return cross_entropy(logits, labels) + p.aux_loss();
-      },
-      inputs, options);
-}
-
-}  // namespace
+using test::check_conv_after_pool;
+using test::three_graphs;
 
 TEST_CASE("A convolution after DiffPool passes the whole-model gradient check", "[model][tape][gradcheck]") {
   auto make = [](ParameterSet<double>& params, Index h) {

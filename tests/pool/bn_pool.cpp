@@ -7,15 +7,10 @@
 #include <gnnpool/core/parallel.hpp>
 #include <gnnpool/detail/special.hpp>
 #include <gnnpool/loss/bnpool.hpp>
-#include <gnnpool/model/check.hpp>
-#include <gnnpool/model/ops.hpp>
-#include <gnnpool/model/tape.hpp>
-#include <gnnpool/nn/graph_conv.hpp>
-#include <gnnpool/nn/linear.hpp>
 #include <gnnpool/pool/bn_pool.hpp>
-#include <gnnpool/readout/mean.hpp>
 #include <gnnpool/select/stick_breaking.hpp>
 
+#include "support/model_check.hpp"
 #include "support/soft.hpp"
 #include "support/throws.hpp"
 
@@ -374,27 +369,11 @@ TEST_CASE("A model with BNPool passes the whole-model gradient check (quantile d
   for (const auto sampling : {StickBreakingSampling::quantiles, StickBreakingSampling::mean})
     for (const auto pairs : {ReconstructionPairs::all, ReconstructionPairs::sampled}) {
       INFO("sampling " << static_cast<int>(sampling) << ", pairs " << static_cast<int>(pairs));
-      ParameterSet<double> params;
-      const gnnpool::GraphConv<double> conv(params, "conv", 3, 4);
       BNPoolOptions<double> o{.k = 3, .reconstruction = pairs};
       o.sampling = {.sampling = sampling, .seed = 17, .redraw = false};
-      const BNPool<double> pool(params, "pool", 4, o);
-      const gnnpool::MeanReadout<double> mean;
-      const gnnpool::Linear<double> head(params, "head", 4, 2);
-      params.initialize(3);
-      std::vector<Index> sizes{6, 5};
-      gnnpool::Batch<double> batch = gnnpool::testing::random_batch<double>(sizes, 2.5, 3, 931);
-      const std::vector<Index> labels{0, 1};
-      gnnpool::ModelCheckOptions options;
-      options.check.tolerance = 1e-6;
-      const auto r = gnnpool::check_model(
-          params,
-          [&](gnnpool::Tape<double>& tape) {
-            auto [g, x] = tape.inputs(batch);
-            auto p = tape(pool, g, gnnpool::tanh(tape(conv, g, x)));
-            return gnnpool::cross_entropy(tape(head, tape(mean, p.graph, p.x)), labels) + p.aux_loss();
-          },
-          {&batch}, options);
+      const auto r = gnnpool::test::check_conv_after_pool(
+          [&](ParameterSet<double>& params, Index width) { return BNPool<double>(params, "pool", width, o); },
+          /*with_inputs=*/true);
       INFO(r.log);
       CHECK(r.ok);
     }

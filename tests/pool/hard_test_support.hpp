@@ -2,8 +2,8 @@
 #define GNNPOOL_TESTS_POOL_HARD_TEST_SUPPORT_HPP
 
 // Helpers shared by the tests of the sparse / hard poolers of tgp (NoPool, EdgeContraction,
-// MaxCut, PAN, ASAP, SEP): the whole-model check of a pooler recorded on a tape (with the lift
-// back to the input nodes), and float against double for forward and backward.
+// MaxCut, PAN, ASAP, SEP): float against double for forward and backward (the whole-model check
+// is support/model_check.hpp's).
 
 #include <gnnpool/gnnpool.hpp>
 #include <gnnpool/model/check.hpp>
@@ -11,6 +11,7 @@
 #include <gnnpool/testing/gradcheck.hpp>
 
 #include "support/approx.hpp"
+#include "support/model_check.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -18,38 +19,6 @@
 #include <vector>
 
 namespace gnnpool::test {
-
-/// conv -> pool -> conv -> mean -> linear, plus (when `lift` is given) a U-Net branch that lifts
-/// the pooled features back and adds them to the first level; cross-entropy + the aux losses.
-/// `make_pool(params, width)` builds the pooler on `width` features.
-template <typename MakePool, typename Lift = HardLift<double>>
-testing::GradCheckResult check_pool_on_tape(MakePool make_pool, Batch<double>& batch, const Lift* lift = nullptr,
-                                            bool with_inputs = true, std::uint64_t seed = 3) {
-  ParameterSet<double> params;
-  const Index f = batch.num_features(), h = 4;
-  const GCNConv<double> conv1(params, "conv1", f, h);
-  const auto pool = make_pool(params, h);
-  const GCNConv<double> conv2(params, "conv2", h, h);
-  const MeanReadout<double> mean;
-  const Linear<double> head(params, "head", h, 2);
-  params.initialize(seed);
-  std::vector<Index> labels;
-  for (Index b = 0; b < batch.num_graphs(); ++b) labels.push_back(b % 2);
-  std::vector<Batch<double>*> inputs;
-  if (with_inputs) inputs.push_back(&batch);
-  return check_model(
-      params,
-      [&](Tape<double>& tape) {
-        auto [g, x] = tape.inputs(batch);
-        auto h1 = tanh(tape(conv1, g, x));
-        auto p = tape(pool, g, h1);
-        auto h2 = tanh(tape(conv2, p.graph, p.x));
-        auto logits = tape(head, tape(mean, p.graph, h2));
-        if (lift) logits = logits + tape(head, tape(mean, g, h1 + tape(*lift, p.selection, h2)));
-        return cross_entropy(logits, labels) + p.aux_loss();
-      },
-      inputs);
-}
 
 /// Runs `pd` (double) and `pf` (float) on the same batch and upstream gradient and requires the
 /// same discrete choices and values within float accuracy. The parameters of `nf` are set from

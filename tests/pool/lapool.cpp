@@ -3,15 +3,10 @@
 // padded cluster dimension, gradients (x, A), a model around it, float vs double, errors.
 
 #include <gnnpool/core/parallel.hpp>
-#include <gnnpool/model/check.hpp>
-#include <gnnpool/model/ops.hpp>
-#include <gnnpool/model/tape.hpp>
-#include <gnnpool/nn/gcn_conv.hpp>
-#include <gnnpool/nn/linear.hpp>
 #include <gnnpool/pool/lapool.hpp>
-#include <gnnpool/readout/mean.hpp>
 #include <gnnpool/select/lapool.hpp>
 
+#include "support/model_check.hpp"
 #include "support/soft.hpp"
 #include "support/throws.hpp"
 
@@ -126,26 +121,9 @@ TEST_CASE("LaPool float matches double", "[pool][lapool]") {
 }
 
 TEST_CASE("A model with LaPool passes the whole-model gradient check", "[pool][lapool][model]") {
-  ParameterSet<double> params;
-  const gnnpool::GCNConv<double> conv(params, "conv", 3, 4);
-  const LaPool<double> pool(params, "pool", 4);
-  const gnnpool::GCNConv<double> conv2(params, "conv2", 4, 4);
-  const gnnpool::MeanReadout<double> mean;
-  const gnnpool::Linear<double> head(params, "head", 4, 2);
-  params.initialize(3);
-  std::vector<Index> sizes{6, 7, 5};
-  gnnpool::Batch<double> batch = gnnpool::testing::random_batch<double>(sizes, 2.5, 3, 731);
-  const std::vector<Index> labels{0, 1, 1};
-  gnnpool::ModelCheckOptions options;
-  options.check.tolerance = 1e-6;
-  const auto r = gnnpool::check_model(
-      params,
-      [&](gnnpool::Tape<double>& tape) {
-        auto [g, x] = tape.inputs(batch);
-        auto p = tape(pool, g, gnnpool::tanh(tape(conv, g, x)));
-        return gnnpool::cross_entropy(tape(head, tape(mean, p.graph, tape(conv2, p.graph, p.x))), labels);
-      },
-      {&batch}, options);
+  const auto r = gnnpool::test::check_conv_after_pool(
+      [](ParameterSet<double>& params, Index width) { return LaPool<double>(params, "pool", width); },
+      /*with_inputs=*/true);
   INFO(r.log);
   CHECK(r.ok);
 }

@@ -68,6 +68,12 @@ namespace detail {
 /// float features at F = 64: a chunk stays in L2).
 inline constexpr Index row_grain = 1024;
 
+/// Nodes per run of whole graphs (`parallel_graphs`): a quarter of row_grain, so that a batch of
+/// small graphs makes enough runs to share among threads (32 graphs of 100 nodes: 11 runs, not
+/// 3, which two threads would split 2 : 1). Every per-graph loop writes disjoint outputs, so the
+/// run sizes change no result.
+inline constexpr Index graph_grain = 256;
+
 /// The most partials a chunked reduction keeps (bounds its memory at this many outputs).
 inline constexpr Index max_partials = 32;
 
@@ -162,25 +168,25 @@ void parallel_segments(const Offset* start, Index segments, F&& f, Index grain =
 
 /// `parallel_segments` over the graphs of a batch with `offsets` (B + 1 node offsets).
 template <typename F>
-void parallel_graphs(const IndexVector& offsets, F&& f, Index grain = row_grain) {
+void parallel_graphs(const IndexVector& offsets, F&& f, Index grain = graph_grain) {
   parallel_segments(offsets.data(), static_cast<Index>(offsets.size()) - 1, std::forward<F>(f), grain);
 }
 
 /// f(b, lo, hi) over node ranges [lo, hi) that lie inside graph b, for a loop whose rows are
-/// independent but read a per-graph constant: a batch of one graph is cut into row chunks,
-/// a batch of several into runs of whole graphs (`parallel_graphs`).
+/// independent but read a per-graph constant: a batch of one graph is cut into row chunks
+/// (`row_grain`), a batch of several into runs of whole graphs (`parallel_graphs`).
 template <typename F>
-void parallel_graph_rows(const IndexVector& offsets, F&& f, Index grain = row_grain) {
+void parallel_graph_rows(const IndexVector& offsets, F&& f) {
   const Index graphs = static_cast<Index>(offsets.size()) - 1;
   if (graphs == 1) {
     const Index first = offsets.front();
-    parallel_rows(offsets.back() - first, [&](Index lo, Index hi) { f(Index(0), first + lo, first + hi); }, grain);
+    parallel_rows(offsets.back() - first, [&](Index lo, Index hi) { f(Index(0), first + lo, first + hi); });
     return;
   }
   parallel_graphs(offsets, [&](Index b_lo, Index b_hi) {
     for (Index b = b_lo; b < b_hi; ++b)
       f(b, offsets[static_cast<std::size_t>(b)], offsets[static_cast<std::size_t>(b + 1)]);
-  }, grain);
+  });
 }
 
 /// dst += src for two matrices (or vectors) of the same shape: fixed chunks of rows (at least

@@ -68,8 +68,9 @@ struct GCNConvOptions {
 /// Parameters: `<prefix>.lin.weight` [out, in] (glorot init, PyG's), `<prefix>.bias` [1, out]
 /// (zeros) if `bias`.
 /// Cache: the normalised values of adj's stored entries, the added-loop diagonal, s, which
-/// loops were added, and H (or Z). Built once per forward in O(N + E), reusing adj's index
-/// arrays (no copy of adj, no other storage order, nothing allocated per node).
+/// loops were added, and H (or Z), built once per forward in O(N + E), reusing adj's index
+/// arrays (no copy of adj, no other storage order, nothing allocated per node); and the
+/// backward's N x out workspace, kept for the next step.
 /// Cost: O(N in out + E min(in, out)) forward; backward the same plus O(E min(in, out)) for dadj.
 ///
 /// Errors: `shape_error` when adj is not square, does not have one row per row of x, x does not
@@ -87,6 +88,9 @@ class GCNConv {
     Vector<Scalar> dinv;    ///< deg^-1/2 (0 where deg = 0); empty without normalize
     Matrix<Scalar> h;       ///< X W^T (transform_first) or Â X
     bool transform_first = true;
+    /// Backward workspace, dL/d(X W^T) or dL/d(Â X) (N x out), reused by the next call: a
+    /// training step does not allocate (a fresh N x out matrix costs page faults at every step).
+    mutable Matrix<Scalar> dh;
   };
 
   GCNConv(ParameterSet<Scalar>& params, std::string_view prefix, Index in, Index out, GCNConvOptions options = {})
@@ -144,8 +148,8 @@ class GCNConv {
     const Scalar* values = operator_values(adj, cache);
     const Scalar* diag = operator_diag(cache);
     const Matrix<Scalar>& w = params[m_weight];
+    Matrix<Scalar>& dh = cache.dh;
     if (cache.transform_first) {
-      Matrix<Scalar> dh;
       detail::propagate_transpose<Scalar>(adj, values, diag, dy, dh);
       detail::assign_product_transpose(dparams[m_weight], dh, x);
       if (din.x) detail::assign_product(*din.x, dh, w);
@@ -153,10 +157,9 @@ class GCNConv {
     } else {
       detail::assign_product_transpose(dparams[m_weight], dy, cache.h);
       if (din.x || din.adj) {
-        Matrix<Scalar> dz;
-        detail::assign_product(dz, dy, w);
-        if (din.x) detail::propagate_transpose<Scalar>(adj, values, diag, dz, *din.x);
-        if (din.adj) edge_gradients(adj, cache, dz, x, *din.adj);
+        detail::assign_product(dh, dy, w);  // dL/d(Â X)
+        if (din.x) detail::propagate_transpose<Scalar>(adj, values, diag, dh, *din.x);
+        if (din.adj) edge_gradients(adj, cache, dh, x, *din.adj);
       }
     }
     if (has_bias()) dparams[m_bias] = detail::column_sums(dy);

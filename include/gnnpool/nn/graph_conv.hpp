@@ -40,8 +40,8 @@ namespace gnnpool {
 /// when din.x is null and dadj when din.adj is null.
 /// Parameters: `<prefix>.lin_rel.weight` [out, in], `<prefix>.lin_rel.bias` [1, out] (if
 /// `bias`), `<prefix>.lin_root.weight` [out, in]; initialised like PyTorch's Linear (PyG's
-/// default). Cache: Z (or H). Cost: O(N in out + E min(in, out)) both ways, plus
-/// O(E min(in, out)) for dadj; adj is read in place.
+/// default). Cache: Z (or H) and the backward's N x out workspace. Cost: O(N in out +
+/// E min(in, out)) both ways, plus O(E min(in, out)) for dadj; adj is read in place.
 ///
 /// Errors: `shape_error` when adj is not square, does not have one row per row of x, x does not
 /// have `in` columns, or dy is not N x out; `invalid_argument` when adj is not compressed.
@@ -53,6 +53,9 @@ class GraphConv {
   struct Cache {
     Matrix<Scalar> h;  ///< A X (aggregate_first) or X W_rel^T
     bool aggregate_first = true;
+    /// Backward workspace, dL/d(A X) or dL/d(X W_rel^T) (N x out), reused by the next call: a
+    /// training step does not allocate.
+    mutable Matrix<Scalar> dh;
   };
 
   GraphConv(ParameterSet<Scalar>& params, std::string_view prefix, Index in, Index out, bool bias = true)
@@ -102,16 +105,15 @@ class GraphConv {
                   invalid_argument, m_name, " backward: the cache does not come from a forward on this graph");
     const Matrix<Scalar>& w_rel = params[m_rel.weight_slot()];
     const typename Linear<Scalar>::Cache none;
+    Matrix<Scalar>& dh = cache.dh;
     if (cache.aggregate_first) {
       m_rel.backward(params, cache.h, none, dy, nullptr, dparams);
       if (din.x || din.adj) {
-        Matrix<Scalar> dz;
-        detail::assign_product(dz, dy, w_rel);
-        if (din.x) detail::propagate_transpose<Scalar>(adj, adj.valuePtr(), nullptr, dz, *din.x);
-        if (din.adj) detail::edge_dots<Scalar>(adj, dz, x, *din.adj);
+        detail::assign_product(dh, dy, w_rel);  // dL/d(A X)
+        if (din.x) detail::propagate_transpose<Scalar>(adj, adj.valuePtr(), nullptr, dh, *din.x);
+        if (din.adj) detail::edge_dots<Scalar>(adj, dh, x, *din.adj);
       }
     } else {
-      Matrix<Scalar> dh;
       detail::propagate_transpose<Scalar>(adj, adj.valuePtr(), nullptr, dy, dh);
       detail::assign_product_transpose(dparams[m_rel.weight_slot()], dh, x);
       if (has_bias()) dparams[m_rel.bias_slot()] = detail::column_sums(dy);

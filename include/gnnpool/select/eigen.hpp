@@ -75,6 +75,25 @@ double normalized_cut(const SparseMatrix<Scalar>& a, Index lo, Index n, const In
   return total;
 }
 
+/// The stored entries of A among a node subset, as triplets on local indices, in CSR order: for
+/// every node nodes[q] (row lo + nodes[q] of A) and every stored entry of its row whose column c
+/// has a local index r = local(c - lo) >= 0, the triplet (q, r, value(A_e)), left out when that
+/// value is 0. Shared by the clustering's normalised adjacency and the per-cluster Laplacians.
+template <typename Scalar, typename Local, typename Value>
+void block_triplets(const SparseMatrix<Scalar>& a, Index lo, const std::vector<Index>& nodes, Local&& local,
+                    Value&& value, std::vector<Eigen::Triplet<double, Index>>& entries) {
+  entries.clear();
+  const StorageIndex* outer = a.outerIndexPtr();
+  for (Index q = 0; q < static_cast<Index>(nodes.size()); ++q) {
+    const Index row = lo + nodes[static_cast<std::size_t>(q)];
+    for (StorageIndex e = outer[row]; e < outer[row + 1]; ++e) {
+      const Index r = local(Index(a.innerIndexPtr()[e]) - lo);
+      const double w = value(static_cast<double>(a.valuePtr()[e]));
+      if (r >= 0 && w != 0) entries.emplace_back(q, r, w);
+    }
+  }
+}
+
 /// Graph b's (or a node subset's) normalised adjacency (M + M^T) / 2, M = D^-1/2 A D^-1/2 with
 /// A's negative weights read as 0 and D its row sums, as a sparse double matrix on local indices.
 /// `local(j)` maps a node of the batch to its local index (-1: outside). O(E log E).
@@ -84,16 +103,9 @@ Eigen::SparseMatrix<double, Eigen::RowMajor> normalized_block(const SparseMatrix
   using Sparse = Eigen::SparseMatrix<double, Eigen::RowMajor>;
   const Index n = static_cast<Index>(nodes.size());
   std::vector<Eigen::Triplet<double, Index>> entries;
+  block_triplets(a, 0, nodes, local, [](double w) { return std::max(w, 0.0); }, entries);
   std::vector<double> d(static_cast<std::size_t>(n), 0.0);
-  for (Index q = 0; q < n; ++q)
-    for (StorageIndex e = a.outerIndexPtr()[nodes[static_cast<std::size_t>(q)]];
-         e < a.outerIndexPtr()[nodes[static_cast<std::size_t>(q)] + 1]; ++e) {
-      const Index r = local(Index(a.innerIndexPtr()[e]));
-      const double w = std::max(static_cast<double>(a.valuePtr()[e]), 0.0);
-      if (r < 0 || w == 0) continue;
-      entries.emplace_back(q, r, w);
-      d[static_cast<std::size_t>(q)] += w;
-    }
+  for (const auto& t : entries) d[static_cast<std::size_t>(t.row())] += t.value();  // row order: the same sums
   for (auto& t : entries) {
     const double di = d[static_cast<std::size_t>(t.row())], dj = d[static_cast<std::size_t>(t.col())];
     t = Eigen::Triplet<double, Index>(t.row(), t.col(), di > 0 && dj > 0 ? t.value() / std::sqrt(di * dj) : 0.0);
@@ -253,13 +265,8 @@ void eigen_pooling_matrix(const SparseMatrix<Scalar>& a, Index lo, Index n, cons
       const auto it = std::lower_bound(nodes.begin(), nodes.end(), node);
       return it != nodes.end() && *it == node ? static_cast<Index>(it - nodes.begin()) : Index(-1);
     };
-    entries.clear();
-    for (Index q = 0; q < size; ++q)
-      for (StorageIndex p = a.outerIndexPtr()[lo + nodes[static_cast<std::size_t>(q)]];
-           p < a.outerIndexPtr()[lo + nodes[static_cast<std::size_t>(q)] + 1]; ++p) {
-        const Index r = local(Index(a.innerIndexPtr()[p]) - lo);
-        if (r >= 0) entries.emplace_back(q, r, static_cast<double>(a.valuePtr()[p]));
-      }
+    // Stored zeros are left out: they add nothing to L_c's values or degrees.
+    detail::block_triplets(a, lo, nodes, local, [](double w) { return w; }, entries);
     Sparse ac(size, size);
     ac.setFromTriplets(entries.begin(), entries.end());
     auto write = [&](Index m, const Eigen::VectorXd& col) {
@@ -271,6 +278,8 @@ void eigen_pooling_matrix(const SparseMatrix<Scalar>& a, Index lo, Index n, cons
       for (Index m = 0; m < modes; ++m) theta(lo + nodes[0], m * k + c) = static_cast<Scalar>(ac.coeff(0, 0));
       continue;
     }
+    // tgp's cluster Laplacian: column sums plus the smallest subnormal, negative weights kept
+    // (what the conformance vectors pin), unlike the clustering's row sums of clamped weights.
     Eigen::VectorXd d = Eigen::VectorXd::Constant(size, std::numeric_limits<double>::denorm_min());
     for (Index q = 0; q < size; ++q)
       for (Sparse::InnerIterator it(ac, q); it; ++it) d[it.col()] += it.value();

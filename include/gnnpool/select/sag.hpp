@@ -60,8 +60,9 @@ struct SAGOptions {
 /// Parameters (PyG `SAGPooling.state_dict()` names under `prefix`): `gnn.lin_rel.weight`
 ///   [1, F], `gnn.lin_rel.bias` [1, 1], `gnn.lin_root.weight` [1, F] (GraphConv) or
 ///   `gnn.lin.weight` [1, F], `gnn.bias` [1, 1] (GCN); `select.weight` [1, 1] (select_weight).
-/// Cache: the convolution's cache, g (N), the score head's cache (N), and a unit-weight copy of
-///   the adjacency's values when `edge_weights` is false. Cost: the convolution (O(N F + E))
+/// Cache: the convolution's cache, g (N), the score head's cache (N), the backward's workspace
+///   and a unit-weight copy of the adjacency's values when `edge_weights` is false. Cost: the
+///   convolution (O(N F + E))
 ///   plus TopK's ranking; memory O(N + E).
 /// Errors: those of TopKSelect (options, feature width, non-finite scores) and the
 ///   convolution's (a GCN degree that is negative).
@@ -77,6 +78,10 @@ class SAGSelect {
     typename detail::ScoreHead<Scalar>::Cache head;
     Matrix<Scalar> g;              ///< N x 1 convolution output
     SparseMatrix<Scalar> unit_adj;  ///< adjacency with unit weights (edge_weights = false)
+    /// Backward workspace (the convolution's dL/dg, dL/dX and dL/dA), reused by the next call: a
+    /// training step does not allocate (a fresh N x F dL/dX costs page faults at every step).
+    mutable Matrix<Scalar> dg, dx;
+    mutable Vector<Scalar> dadj, dz;
   };
 
   SAGSelect(ParameterSet<Scalar>& params, std::string_view prefix, Index in_features, SAGOptions options = {})
@@ -132,16 +137,16 @@ class SAGSelect {
                   shape_error, "SAGSelect: din is ", detail::shape(din.x.rows(), din.x.cols()), " with ",
                   din.adj.size(), " edge entries, expected ", detail::shape(in.x.rows(), in.x.cols()), " with ",
                   in.adj.nonZeros());
-    Matrix<Scalar> dg = Matrix<Scalar>::Zero(in.x.rows(), 1);
+    Matrix<Scalar>& dg = cache.dg;
+    dg.setZero(in.x.rows(), 1);
     Matrix<Scalar> dw(1, 1);
-    Vector<Scalar> dz;
     detail::ScoreHead<Scalar>::backward(cache.g, select_weight(params), in.offsets, m_options.topk, sel.weight,
-                                        cache.head, dsel, &dg, m_weight >= 0 ? &dw : nullptr, dz);
+                                        cache.head, dsel, &dg, m_weight >= 0 ? &dw : nullptr, cache.dz);
     if (m_weight >= 0) dparams[m_weight] = dw;
     const SparseMatrix<Scalar>& adj = m_options.edge_weights ? in.adj : cache.unit_adj;
     const BatchRef<Scalar> graph(in.x, adj, in.offsets);
-    Matrix<Scalar> dx;
-    Vector<Scalar> dadj;
+    Matrix<Scalar>& dx = cache.dx;
+    Vector<Scalar>& dadj = cache.dadj;
     const BatchGradRef<Scalar> dgraph{&dx, m_options.edge_weights && din.adj_needed ? &dadj : nullptr};
     if (m_graph_conv) m_graph_conv->backward(params, graph, cache.graph_conv, dg, dgraph, dparams);
     else m_gcn->backward(params, graph, cache.gcn, dg, dgraph, dparams);
