@@ -70,7 +70,7 @@ struct GCNConvOptions {
 /// Cache: the normalised values of adj's stored entries, the added-loop diagonal, s, which
 /// loops were added, and H (or Z), built once per forward in O(N + E), reusing adj's index
 /// arrays (no copy of adj, no other storage order, nothing allocated per node); and the
-/// backward's N x out workspace, kept for the next step.
+/// backward's workspace (N x out or N x in), kept for the next step.
 /// Cost: O(N in out + E min(in, out)) forward; backward the same plus O(E min(in, out)) for dadj.
 ///
 /// Errors: `shape_error` when adj is not square, does not have one row per row of x, x does not
@@ -88,8 +88,9 @@ class GCNConv {
     Vector<Scalar> dinv;    ///< deg^-1/2 (0 where deg = 0); empty without normalize
     Matrix<Scalar> h;       ///< X W^T (transform_first) or Â X
     bool transform_first = true;
-    /// Backward workspace, dL/d(X W^T) or dL/d(Â X) (N x out), reused by the next call: a
-    /// training step does not allocate (a fresh N x out matrix costs page faults at every step).
+    /// Backward workspace, dL/d(X W^T) (N x out) or dL/d(Â X) (N x in), reused by the next
+    /// call: a training step does not allocate (a fresh N x F matrix costs page faults at
+    /// every step).
     mutable Matrix<Scalar> dh;
   };
 

@@ -40,7 +40,7 @@ namespace gnnpool {
 /// when din.x is null and dadj when din.adj is null.
 /// Parameters: `<prefix>.lin_rel.weight` [out, in], `<prefix>.lin_rel.bias` [1, out] (if
 /// `bias`), `<prefix>.lin_root.weight` [out, in]; initialised like PyTorch's Linear (PyG's
-/// default). Cache: Z (or H) and the backward's N x out workspace. Cost: O(N in out +
+/// default). Cache: Z (or H) and the backward's workspace. Cost: O(N in out +
 /// E min(in, out)) both ways, plus O(E min(in, out)) for dadj; adj is read in place.
 ///
 /// Errors: `shape_error` when adj is not square, does not have one row per row of x, x does not
@@ -53,8 +53,8 @@ class GraphConv {
   struct Cache {
     Matrix<Scalar> h;  ///< A X (aggregate_first) or X W_rel^T
     bool aggregate_first = true;
-    /// Backward workspace, dL/d(A X) or dL/d(X W_rel^T) (N x out), reused by the next call: a
-    /// training step does not allocate.
+    /// Backward workspace, dL/d(A X) (N x in) or dL/d(X W_rel^T) (N x out), reused by the
+    /// next call: a training step does not allocate.
     mutable Matrix<Scalar> dh;
   };
 
