@@ -10,6 +10,7 @@
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/numeric.hpp>
 #include <gnnpool/core/selection.hpp>
+#include <gnnpool/detail/propagate.hpp>
 #include <gnnpool/detail/soft_kernels.hpp>
 
 #include <algorithm>
@@ -96,7 +97,7 @@ class SoftConnect {
                Cache& cache) const {
     detail::check_soft_selection(sel, in.num_nodes(), in.offsets, "SoftConnect");
     const Index nb = detail::num_graphs(sel), k = sel.s.cols();
-    detail::assign_product(cache.as, in.adj, sel.s);
+    detail::propagate<Scalar>(in.adj, in.adj.valuePtr(), nullptr, sel.s, cache.as);  // P = A S
     cache.raw.resize(nb * k, k);
     detail::parallel_graphs(sel.offsets, [&](Index b_lo, Index b_hi) {
       for (Index b = b_lo; b < b_hi; ++b)

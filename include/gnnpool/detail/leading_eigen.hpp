@@ -16,7 +16,7 @@
 
 #include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/types.hpp>
-#include <gnnpool/detail/prefetch.hpp>
+#include <gnnpool/detail/propagate.hpp>
 
 #include <Eigen/Cholesky>
 #include <Eigen/Eigenvalues>
@@ -53,28 +53,9 @@ struct LeadingEigenResult {
   bool converged = false;
 };
 
-/// Y = M X over fixed row chunks (each row written once, as the serial product): per stored
-/// entry one contiguous axpy of a row of X, whose row a few entries ahead is prefetched (the rows
-/// are read in the graph's random order, which the hardware prefetcher cannot predict).
+/// y = M x: the A X gather of the graph layers (rows in parallel, each written once).
 inline void sparse_times_block(const Eigen::SparseMatrix<double, Eigen::RowMajor>& m, const EigenBlock& x, EigenBlock& y) {
-  const Index p = x.cols();
-  y.resize(m.rows(), p);
-  const auto* outer = m.outerIndexPtr();
-  const auto* inner = m.innerIndexPtr();
-  const double* value = m.valuePtr();
-  const auto row_bytes = static_cast<std::size_t>(p) * sizeof(double);
-  constexpr Index ahead = 8;
-  parallel_rows(m.rows(), [&](Index lo, Index hi) {
-    const Index end = outer[hi];
-    for (Index i = lo; i < hi; ++i) {
-      auto yi = y.row(i);
-      yi.setZero();
-      for (Index e = outer[i]; e < outer[i + 1]; ++e) {
-        if (e + ahead < end) prefetch_bytes(x.data() + Index(inner[e + ahead]) * p, row_bytes);
-        yi.noalias() += value[e] * x.row(inner[e]);
-      }
-    }
-  });
+  propagate<double>(m, m.valuePtr(), nullptr, x, y);
 }
 
 /// Orthonormalises the columns of x (n x p, n >= p): Cholesky QR twice (two GEMMs and a

@@ -31,6 +31,18 @@ inline void prefetch_bytes([[maybe_unused]] const void* p, [[maybe_unused]] std:
 #endif
 }
 
+/// For a loop over the stored entries e < end of a sparse matrix that reads or updates the dense
+/// row inner[e] of a row-major matrix (rows `stride` scalars apart, `cols` of them used): the row
+/// of the entry `ahead` positions on. The rows come in the graph's random order, which the
+/// hardware prefetcher cannot predict; the loop's sums and their order are unchanged.
+template <typename Scalar, typename Index>
+inline void prefetch_row_ahead(const Scalar* rows, std::ptrdiff_t stride, std::ptrdiff_t cols, const Index* inner,
+                               Index e, Index end, Index ahead = 8) {
+  if (e + ahead < end)
+    prefetch_bytes(rows + static_cast<std::ptrdiff_t>(inner[e + ahead]) * stride,
+                   sizeof(Scalar) * static_cast<std::size_t>(cols));
+}
+
 }  // namespace gnnpool::detail
 
 #endif

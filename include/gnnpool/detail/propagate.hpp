@@ -21,9 +21,6 @@
 
 namespace gnnpool::detail {
 
-/// How many stored entries ahead the gathers and scatters over random rows prefetch.
-inline constexpr StorageIndex prefetch_ahead = 8;
-
 /// Checks of a graph layer's (adj, x): adj square, compressed, with one row per row of x, and
 /// x with `in_features` columns. O(1).
 template <typename Scalar>
@@ -37,6 +34,23 @@ void check_graph_input(std::string_view layer, const SparseMatrix<Scalar>& adj, 
                 " but the layer expects ", in_features, " input features");
   GNNPOOL_CHECK(adj.isCompressed(), invalid_argument, layer,
                 ": adj must be in compressed CSR form (call makeCompressed())");
+}
+
+/// out.row(i) = diag_i in.row(i) (or 0) + sum over row i's entries e of values[e] in.row(inner[e]),
+/// for `Width` columns starting at `col`, accumulated in registers (a fixed-size block: no load
+/// and store of the output row per entry). The same operations in the same order as the
+/// dynamic-size loop of `propagate`, so the same bits.
+template <int Width, typename Scalar>
+void gather_row_block(const StorageIndex* inner, const Scalar* values, StorageIndex begin, StorageIndex end,
+                      const Scalar* in, Index stride, const Scalar* diag_coef, Index i, Index col, Scalar* out) {
+  using Block = Eigen::Array<Scalar, Width, 1>;
+  Block acc;
+  if (diag_coef)
+    acc = *diag_coef * Eigen::Map<const Block>(in + i * stride + col);
+  else
+    acc.setZero();
+  for (StorageIndex e = begin; e < end; ++e) acc += values[e] * Eigen::Map<const Block>(in + Index(inner[e]) * stride + col);
+  Eigen::Map<Block>(out + col) = acc;
 }
 
 /// out = M in (out resized; must not alias in). Row i of out gathers the rows of `in` that row
@@ -59,10 +73,40 @@ void propagate(const SparseMatrix<Scalar>& adj, const Scalar* values, const Scal
     }, 8 * row_grain);
     return;
   }
-  // The rows of `in` are read in the graph's random order, which the hardware prefetcher cannot
-  // predict: the row a few entries ahead is prefetched (the same sums in the same order).
-  const auto row_bytes = static_cast<std::size_t>(f) * sizeof(Scalar);
-  const bool contiguous = in.outerStride() == f;
+  // The rows of `in` come in the graph's random order: the row a few entries ahead is prefetched.
+  // Rows of at least 64 bytes (16 floats, 8 doubles: a `lane`) accumulate up to four lanes at a
+  // time in registers (`gather_row_block`); a width that is not a multiple of the lane ends with
+  // a lane block that overlaps the one before it, whose shared columns it computes again with
+  // the same operations (so it writes the same bits). Narrower rows add into the output row
+  // per entry.
+  constexpr Index lane = 64 / Index(sizeof(Scalar));
+  if (f >= lane) {
+    const Index stride = in.outerStride();
+    parallel_rows(n, [&](Index lo, Index hi) {
+      const StorageIndex end = outer[hi];
+      for (Index i = lo; i < hi; ++i) {
+        const StorageIndex b = outer[i], e_end = outer[i + 1];
+        for (StorageIndex e = b; e < e_end; ++e) prefetch_row_ahead(in.data(), stride, f, inner, e, end);
+        const Scalar* d = diag ? diag + i : nullptr;
+        Scalar* o = out.data() + i * f;
+        Index c = 0;
+        for (; c + 4 * lane <= f; c += 4 * lane)
+          gather_row_block<int(4 * lane)>(inner, values, b, e_end, in.data(), stride, d, i, c, o);
+        if (f - c >= 3 * lane) {
+          gather_row_block<int(3 * lane)>(inner, values, b, e_end, in.data(), stride, d, i, c, o);
+          c += 3 * lane;
+        } else if (f - c >= 2 * lane) {
+          gather_row_block<int(2 * lane)>(inner, values, b, e_end, in.data(), stride, d, i, c, o);
+          c += 2 * lane;
+        } else if (f - c >= lane) {
+          gather_row_block<int(lane)>(inner, values, b, e_end, in.data(), stride, d, i, c, o);
+          c += lane;
+        }
+        if (c < f) gather_row_block<int(lane)>(inner, values, b, e_end, in.data(), stride, d, i, f - lane, o);
+      }
+    });
+    return;
+  }
   parallel_rows(n, [&](Index lo, Index hi) {
     const StorageIndex end = outer[hi];
     for (Index i = lo; i < hi; ++i) {
@@ -72,7 +116,7 @@ void propagate(const SparseMatrix<Scalar>& adj, const Scalar* values, const Scal
       else
         row.setZero();
       for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) {
-        if (contiguous && e + prefetch_ahead < end) prefetch_bytes(in.data() + Index(inner[e + prefetch_ahead]) * f, row_bytes);
+        prefetch_row_ahead(in.data(), in.outerStride(), f, inner, e, end);
         row.noalias() += values[e] * in.row(inner[e]);
       }
     }
@@ -133,11 +177,43 @@ void propagate_transpose(const SparseMatrix<Scalar>& adj, const Scalar* values, 
     scatter_columns(adj, [&](Index i, StorageIndex e) { return values[e] * in(i, 0); }, out.data());
     return;
   }
-  const auto row_bytes = static_cast<std::size_t>(f) * sizeof(Scalar);
   const StorageIndex end = outer[n];
+  // Rows of at least 64 bytes (a `lane`) add fixed-size blocks of up to four lanes (no per-entry
+  // set-up of a dynamic-size loop), then the columns past the last whole lane one by one; the
+  // same operations in the same order.
+  constexpr Index lane = 64 / Index(sizeof(Scalar));
+  if (f >= lane) {
+    const Index stride = in.outerStride(), wide = f / (4 * lane) * (4 * lane);
+    const auto add = [&]<int Width>(const Scalar* x, Scalar v, Scalar* o) {
+      using Block = Eigen::Array<Scalar, Width, 1>;
+      Eigen::Map<Block>(o) += v * Eigen::Map<const Block>(x);
+    };
+    for (Index i = 0; i < n; ++i) {
+      const Scalar* x = in.data() + i * stride;
+      for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) {
+        prefetch_row_ahead(out.data(), f, f, inner, e, end);
+        Scalar* o = out.data() + Index(inner[e]) * f;
+        const Scalar v = values[e];
+        for (Index c = 0; c < wide; c += 4 * lane) add.template operator()<int(4 * lane)>(x + c, v, o + c);
+        Index c = wide;
+        if (f - c >= 3 * lane) {
+          add.template operator()<int(3 * lane)>(x + c, v, o + c);
+          c += 3 * lane;
+        } else if (f - c >= 2 * lane) {
+          add.template operator()<int(2 * lane)>(x + c, v, o + c);
+          c += 2 * lane;
+        } else if (f - c >= lane) {
+          add.template operator()<int(lane)>(x + c, v, o + c);
+          c += lane;
+        }
+        for (; c < f; ++c) o[c] += v * x[c];
+      }
+    }
+    return;
+  }
   for (Index i = 0; i < n; ++i)
     for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) {
-      if (e + prefetch_ahead < end) prefetch_bytes(out.data() + Index(inner[e + prefetch_ahead]) * f, row_bytes);
+      prefetch_row_ahead(out.data(), f, f, inner, e, end);
       out.row(inner[e]).noalias() += values[e] * in.row(i);
     }
 }

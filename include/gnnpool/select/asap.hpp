@@ -120,7 +120,9 @@ class ASAPSelect {
     const StorageIndex* outer = g.outerIndexPtr();
     const StorageIndex* inner = g.innerIndexPtr();
     const Index nnz = g.nonZeros();
-    const auto prefetch_row = [&](StorageIndex e) { prefetch_ahead(in.x, inner, nnz, e); };
+    const auto prefetch_row = [&](StorageIndex e) {
+      detail::prefetch_row_ahead(in.x.data(), in.x.outerStride(), f, inner, e, StorageIndex(nnz), ahead);
+    };
     // Master query: column-wise max over each cluster, then lin.
     cache.max.resize(n, f);
     for (Index i = 0; i < n; ++i) {
@@ -277,7 +279,9 @@ class ASAPSelect {
     // entry instead of two).
     const Index nnz = g.nonZeros();
     const std::size_t row_bytes = sizeof(Scalar) * static_cast<std::size_t>(f);
-    const auto prefetch_row = [&](StorageIndex e) { prefetch_ahead(in.x, inner, nnz, e); };
+    const auto prefetch_row = [&](StorageIndex e) {
+      detail::prefetch_row_ahead(in.x.data(), in.x.outerStride(), f, inner, e, StorageIndex(nnz), ahead);
+    };
     for (Index i = 0; i < n; ++i)
       for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) {
         prefetch_row(e);
@@ -351,10 +355,6 @@ class ASAPSelect {
   /// The passes over Â visit the rows x_j in the order of its entries, which the hardware
   /// prefetcher cannot predict: each asks for the row of the entry `ahead` positions on.
   static constexpr StorageIndex ahead = 4;
-  static void prefetch_ahead(const ConstMatrixRef<Scalar>& x, const StorageIndex* inner, Index nnz, StorageIndex e) {
-    if (e + ahead < nnz)
-      detail::prefetch_bytes(x.row(inner[e + ahead]).data(), sizeof(Scalar) * static_cast<std::size_t>(x.cols()));
-  }
 
   Scalar edge_weight(const Scalar* w, StorageIndex e) const { return m_options.fitness_edge_weights ? w[e] : Scalar(1); }
 

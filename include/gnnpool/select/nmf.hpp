@@ -9,8 +9,10 @@
 
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/errors.hpp>
+#include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/core/selection.hpp>
+#include <gnnpool/detail/propagate.hpp>
 #include <gnnpool/nn/softmax.hpp>
 
 #include <Eigen/Eigenvalues>
@@ -51,21 +53,35 @@ struct NMFFactors {
 
 namespace detail {
 
-/// y += A_b x for graph b's diagonal block (rows / columns lo .. lo + n of the batch's CSR, with
-/// A's negative entries read as 0), x and y n x k row-major (local rows).
+/// Graph b's diagonal block of `a` (rows and columns lo .. lo + n) as its own n x n CSR, with
+/// A's negative entries read as 0 (tgp's clamp). O(n + E_b).
 template <typename Scalar>
-void block_product(const SparseMatrix<Scalar>& a, Index lo, Index n, const Matrix<Scalar>& x, Matrix<Scalar>& y,
-                   bool transposed) {
+SparseMatrix<Scalar> nonnegative_block(const SparseMatrix<Scalar>& a, Index lo, Index n) {
   const StorageIndex* outer = a.outerIndexPtr();
   const StorageIndex* inner = a.innerIndexPtr();
   const Scalar* val = a.valuePtr();
-  for (Index i = 0; i < n; ++i)
-    for (StorageIndex p = outer[lo + i]; p < outer[lo + i + 1]; ++p) {
-      const Scalar v = std::max(val[p], Scalar(0));
-      const Index j = Index(inner[p]) - lo;
-      if (transposed) y.row(j) += v * x.row(i);
-      else y.row(i) += v * x.row(j);
-    }
+  const StorageIndex base = outer[lo];
+  SparseMatrix<Scalar> m(n, n);
+  m.resizeNonZeros(Index(outer[lo + n] - base));
+  for (Index i = 0; i <= n; ++i) m.outerIndexPtr()[i] = outer[lo + i] - base;
+  for (StorageIndex e = 0; e < outer[lo + n] - base; ++e) {
+    m.innerIndexPtr()[e] = inner[base + e] - static_cast<StorageIndex>(lo);
+    m.valuePtr()[e] = std::max(val[base + e], Scalar(0));
+  }
+  return m;
+}
+
+/// pr = M x (its first k columns) for a column-major n x k block x (HALS updates columns),
+/// through a row-major copy xr padded with zero columns to a multiple of 16: the gather
+/// `propagate` then adds whole vector registers per stored entry for every k (a row narrower
+/// than 16 would take its scalar path), where a product on the column-major block adds one value
+/// per entry in a chain of dependent additions (4x slower at k = 25). O(E k + n k).
+template <typename Scalar, typename Dense>
+void nmf_product(const SparseMatrix<Scalar>& m, const Dense& x, Matrix<Scalar>& xr, Matrix<Scalar>& pr) {
+  const Index k = x.cols(), padded = (k + 15) / 16 * 16;
+  if (xr.rows() != x.rows() || xr.cols() != padded) xr.setZero(x.rows(), padded);
+  xr.leftCols(k) = x;
+  propagate<Scalar>(m, m.valuePtr(), nullptr, xr, pr);
 }
 
 /// A uniform in [0, 1) from (seed, index): splitmix64, for NMF's fixed pseudo-random starts.
@@ -75,16 +91,6 @@ inline double nmf_uniform(std::uint64_t seed, std::uint64_t index) {
   x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
   x ^= x >> 31;
   return static_cast<double>(x >> 11) * 0x1.0p-53;
-}
-
-/// |A_b|_F^2 over the block (negative entries read as 0).
-template <typename Scalar>
-Scalar block_squared_norm(const SparseMatrix<Scalar>& a, Index lo, Index n) {
-  const StorageIndex* outer = a.outerIndexPtr();
-  const Scalar* val = a.valuePtr();
-  Scalar s(0);
-  for (StorageIndex p = outer[lo]; p < outer[lo + n]; ++p) s += std::max(val[p], Scalar(0)) * std::max(val[p], Scalar(0));
-  return s;
 }
 
 }  // namespace detail
@@ -99,9 +105,16 @@ Scalar block_squared_norm(const SparseMatrix<Scalar>& a, Index lo, Index n) {
 /// Iteration: HALS (the coordinate descent of scikit-learn's "cd" solver: each column of H, then
 /// each of W, set to its non-negative least-squares optimum with the others fixed), until a sweep
 /// lowers the objective by less than `tolerance` f_0 or after `max_iterations` sweeps; from
-/// `restarts` fixed starts (NNDSVD, NNDSVDa, then fixed pseudo-random ones), the best kept.
-/// Cost per sweep O(E_b k + n k^2); memory O(n k). Deterministic: the same graph gives the same
-/// factors on every machine with the same floating-point evaluation.
+/// `restarts` fixed starts (NNDSVD, NNDSVDa, then fixed pseudo-random ones), the best kept (the
+/// first of equal ones).
+///
+/// A sweep takes two sparse products (A^T W for H, A H^T for W) and two Gram matrices (W^T W,
+/// H H^T), and nothing else: the objective after it is |A|^2 - 2 <W, A H^T> + <W^T W, H H^T>
+/// from those four, and W^T W is also the next sweep's Gram for H. Cost per sweep
+/// O(E_b k + n k^2); memory O(n k) per start. The starts run in parallel (OpenMP, when not
+/// already inside a parallel region); each is computed alone, so the result does not depend on
+/// the number of threads. Deterministic: the same graph gives the same factors on every machine
+/// with the same floating-point evaluation.
 template <typename Scalar>
 NMFFactors<Scalar> nmf_factorize(const SparseMatrix<Scalar>& a, Index lo, Index n, Index k, const NMFOptions& options = {}) {
   GNNPOOL_CHECK(k >= 1 && k <= std::max<Index>(n, 1), invalid_argument, "nmf_factorize: k = ", k,
@@ -110,81 +123,79 @@ NMFFactors<Scalar> nmf_factorize(const SparseMatrix<Scalar>& a, Index lo, Index 
   f.w.setZero(n, k);
   f.ht.setZero(n, k);
   if (n == 0) return f;
+  using Dense = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;  // column-major: HALS updates columns
+  using Column = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
+  const SparseMatrix<Scalar> ab = detail::nonnegative_block(a, lo, n);
+  const SparseMatrix<Scalar> abt = ab.transpose();
   // NNDSVD start from the top-k eigenpairs.
-  Matrix<Scalar> q(n, k), aq(n, k);
+  Dense q(n, k), aq(n, k);
+  Matrix<Scalar> xr, pr;
   for (Index i = 0; i < n; ++i)
     for (Index r = 0; r < k; ++r)
       q(i, r) = static_cast<Scalar>(std::cos(std::numbers::pi * static_cast<double>(r) *
                                              (static_cast<double>(i) + 0.5) / static_cast<double>(n)));
-  using Dense = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
-  auto orthonormalize = [&](Matrix<Scalar>& m) {
-    const Eigen::HouseholderQR<Dense> qr{Dense(m)};
-    m = (qr.householderQ() * Dense::Identity(n, k));
+  auto orthonormalize = [&](Dense& m) {
+    const Eigen::HouseholderQR<Dense> qr{m};
+    m = qr.householderQ() * Dense::Identity(n, k);
   };
   orthonormalize(q);
   for (Index t = 0; t < options.power_iterations; ++t) {
-    aq.setZero(n, k);
-    detail::block_product(a, lo, n, q, aq, false);
+    detail::nmf_product(ab, q, xr, pr);
+    aq = pr.leftCols(k);
     if (aq.squaredNorm() == Scalar(0)) break;  // A = 0: nothing to factorise
     q = aq;
     orthonormalize(q);
   }
-  aq.setZero(n, k);
-  detail::block_product(a, lo, n, q, aq, false);
-  const Dense t = Dense(q.transpose() * aq);
+  detail::nmf_product(ab, q, xr, pr);
+  aq = pr.leftCols(k);
+  const Dense t = q.transpose() * aq;
   const Eigen::SelfAdjointEigenSolver<Dense> eig(Dense((t + t.transpose()) / Scalar(2)));
-  const Dense u = Dense(q) * eig.eigenvectors();
+  const Dense u = q * eig.eigenvectors();
   std::vector<Index> order(static_cast<std::size_t>(k));
   for (Index r = 0; r < k; ++r) order[static_cast<std::size_t>(r)] = r;
   std::stable_sort(order.begin(), order.end(), [&](Index x, Index y) {
     return std::abs(eig.eigenvalues()[x]) > std::abs(eig.eigenvalues()[y]);
   });
-  Matrix<Scalar> w0 = Matrix<Scalar>::Zero(n, k), h0 = Matrix<Scalar>::Zero(n, k);
+  Dense w0 = Dense::Zero(n, k), h0 = Dense::Zero(n, k);
   for (Index r = 0; r < k; ++r) {
     const Index c = order[static_cast<std::size_t>(r)];
     const Scalar lambda = eig.eigenvalues()[c];
     const auto x = u.col(c);
     // A = sum lambda u u^T: the right factor is u for lambda > 0 and -u for lambda < 0.
-    const Eigen::Matrix<Scalar, Eigen::Dynamic, 1> y = lambda >= Scalar(0) ? Dense(x) : Dense(-x);
-    const Eigen::Matrix<Scalar, Eigen::Dynamic, 1> xp = x.cwiseMax(Scalar(0)), xn = (-x).cwiseMax(Scalar(0));
-    const Eigen::Matrix<Scalar, Eigen::Dynamic, 1> yp = y.cwiseMax(Scalar(0)), yn = (-y).cwiseMax(Scalar(0));
+    const Column y = lambda >= Scalar(0) ? Column(x) : Column(-x);
+    const Column xp = x.cwiseMax(Scalar(0)), xn = (-x).cwiseMax(Scalar(0));
+    const Column yp = y.cwiseMax(Scalar(0)), yn = (-y).cwiseMax(Scalar(0));
     const Scalar mp = xp.norm() * yp.norm(), mn = xn.norm() * yn.norm();
     const bool positive = mp >= mn;
     const Scalar m = positive ? mp : mn;
     if (m == Scalar(0)) continue;
     const Scalar scale = std::sqrt(std::abs(lambda) * m);
-    w0.col(r) = scale * (positive ? Dense(xp / xp.norm()) : Dense(xn / xn.norm()));
-    h0.col(r) = scale * (positive ? Dense(yp / yp.norm()) : Dense(yn / yn.norm()));
+    w0.col(r) = scale * (positive ? Column(xp / xp.norm()) : Column(xn / xn.norm()));
+    h0.col(r) = scale * (positive ? Column(yp / yp.norm()) : Column(yn / yn.norm()));
   }
   // HALS sweeps.
-  const Scalar norm_a = detail::block_squared_norm(a, lo, n);
-  Scalar total(0);  // sum of A's (non-negative) entries: the starts' scale sqrt(mean(A) / k), sklearn's
-  for (StorageIndex e = a.outerIndexPtr()[lo]; e < a.outerIndexPtr()[lo + n]; ++e) total += std::max(a.valuePtr()[e], Scalar(0));
-  const Scalar fill = std::sqrt(total / (static_cast<Scalar>(n) * static_cast<Scalar>(n) * static_cast<Scalar>(k)));
-  Matrix<Scalar> p(n, k), gram(k, k);
-  NMFFactors<Scalar> cur;
-  auto objective = [&]() {
-    p.setZero(n, k);
-    detail::block_product(a, lo, n, cur.ht, p, false);  // A H^T
-    const Scalar cross = cur.w.cwiseProduct(p).sum();
-    const Dense ww = Dense(cur.w.transpose() * cur.w), hh = Dense(cur.ht.transpose() * cur.ht);
-    return std::max(norm_a - Scalar(2) * cross + ww.cwiseProduct(hh).sum(), Scalar(0));
-  };
-  // One HALS pass on `fac` (n x k) with `other` fixed: fac_r <- max(0, fac_r + (P_r - fac G_r) / G_rr),
-  // P = A other (or A^T other), G = other^T other.
-  auto update = [&](Matrix<Scalar>& fac, const Matrix<Scalar>& other, bool transposed) {
-    p.setZero(n, k);
-    detail::block_product(a, lo, n, other, p, transposed);
-    gram.noalias() = other.transpose() * other;
+  const Scalar norm_a = ab.squaredNorm();
+  // The starts' scale sqrt(mean(A) / k), scikit-learn's.
+  const Scalar fill = std::sqrt(ab.sum() / (static_cast<Scalar>(n) * static_cast<Scalar>(n) * static_cast<Scalar>(k)));
+  // One HALS pass on `fac` (n x k) given P = A other (or A^T other) and G = other^T other:
+  // fac_r <- max(0, fac_r + (P_r - fac G_r) / G_rr), column by column (each sees the new ones).
+  auto update = [k](Dense& fac, const Matrix<Scalar>& p, const Dense& gram, Column& tmp) {
     for (Index r = 0; r < k; ++r) {
       if (gram(r, r) <= Scalar(0)) continue;
-      const Eigen::Matrix<Scalar, Eigen::Dynamic, 1> col = (p.col(r) - fac * gram.col(r)) / gram(r, r);
-      fac.col(r) = (fac.col(r) + col).cwiseMax(Scalar(0));
+      tmp = p.col(r);
+      tmp.noalias() -= fac * gram.col(r);
+      fac.col(r) = (fac.col(r) + tmp / gram(r, r)).cwiseMax(Scalar(0));
     }
   };
   const Scalar tol = static_cast<Scalar>(options.tolerance);
-  f.objective = std::numeric_limits<Scalar>::infinity();
-  for (Index start = 0; start < std::max<Index>(options.restarts, 1); ++start) {
+  struct Start {
+    Dense w, ht;
+    Scalar objective = 0;
+    Index iterations = 0;
+  };
+  std::vector<Start> starts(static_cast<std::size_t>(std::max<Index>(options.restarts, 1)));
+  detail::parallel_for(static_cast<Index>(starts.size()), [&](Index start) {
+    Start& cur = starts[static_cast<std::size_t>(start)];
     cur.w = w0;
     cur.ht = h0;
     if (start == 1) {  // NNDSVDa
@@ -192,18 +203,32 @@ NMFFactors<Scalar> nmf_factorize(const SparseMatrix<Scalar>& a, Index lo, Index 
         if (cur.w.data()[e] == Scalar(0)) cur.w.data()[e] = fill;
         if (cur.ht.data()[e] == Scalar(0)) cur.ht.data()[e] = fill;
       }
-    } else if (start >= 2) {
-      for (Index e = 0; e < cur.w.size(); ++e) {
-        cur.w.data()[e] = fill * static_cast<Scalar>(2 * detail::nmf_uniform(static_cast<std::uint64_t>(start), 2 * static_cast<std::uint64_t>(e)));
-        cur.ht.data()[e] = fill * static_cast<Scalar>(2 * detail::nmf_uniform(static_cast<std::uint64_t>(start), 2 * static_cast<std::uint64_t>(e) + 1));
-      }
+    } else if (start >= 2) {  // element e of the row-major n x k layout, as the seeds were drawn
+      for (Index i = 0; i < n; ++i)
+        for (Index r = 0; r < k; ++r) {
+          const auto e = static_cast<std::uint64_t>(i * k + r);
+          cur.w(i, r) = fill * static_cast<Scalar>(2 * detail::nmf_uniform(static_cast<std::uint64_t>(start), 2 * e));
+          cur.ht(i, r) = fill * static_cast<Scalar>(2 * detail::nmf_uniform(static_cast<std::uint64_t>(start), 2 * e + 1));
+        }
     }
+    Dense gw(k, k), gh(k, k);
+    Matrix<Scalar> x_start, p;  // nmf_product's workspace and P = A^T W or A H^T (n x padded k)
+    Column tmp(n);
+    auto objective = [&]() {  // p = A H^T, gw = W^T W, gh = H H^T current
+      return std::max(norm_a - Scalar(2) * cur.w.cwiseProduct(p.leftCols(k)).sum() + gw.cwiseProduct(gh).sum(), Scalar(0));
+    };
+    gw.noalias() = cur.w.transpose() * cur.w;
+    gh.noalias() = cur.ht.transpose() * cur.ht;
+    detail::nmf_product(ab, cur.ht, x_start, p);
     const Scalar f0 = objective();
     Scalar previous = f0;
-    cur.iterations = 0;
     while (cur.iterations < options.max_iterations) {
-      update(cur.ht, cur.w, /*transposed=*/true);   // H: (W^T A)^T = A^T W
-      update(cur.w, cur.ht, /*transposed=*/false);  // W: A H^T
+      detail::nmf_product(abt, cur.w, x_start, p);  // H: (W^T A)^T = A^T W
+      update(cur.ht, p, gw, tmp);
+      gh.noalias() = cur.ht.transpose() * cur.ht;
+      detail::nmf_product(ab, cur.ht, x_start, p);  // W: A H^T
+      update(cur.w, p, gh, tmp);
+      gw.noalias() = cur.w.transpose() * cur.w;
       ++cur.iterations;
       const Scalar current = objective();
       const bool done = previous - current <= tol * f0;
@@ -211,8 +236,15 @@ NMFFactors<Scalar> nmf_factorize(const SparseMatrix<Scalar>& a, Index lo, Index 
       if (done) break;
     }
     cur.objective = previous;
-    if (cur.objective < f.objective) f = cur;
-  }
+  });
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < starts.size(); ++i)
+    if (starts[i].objective < starts[best].objective || (std::isnan(starts[best].objective) && !std::isnan(starts[i].objective)))
+      best = i;
+  f.w = starts[best].w;
+  f.ht = starts[best].ht;
+  f.objective = starts[best].objective;
+  f.iterations = starts[best].iterations;
   return f;
 }
 
@@ -227,7 +259,8 @@ NMFFactors<Scalar> nmf_factorize(const SparseMatrix<Scalar>& a, Index lo, Index 
 /// b K .. (b + 1) K, the last K - k_b of them empty). S does not depend on x or on the
 /// parameters, and no gradient flows through it (tgp's S is a numpy constant): backward does
 /// nothing. Feature-independent, so it can be computed once per graph and replayed with
-/// `PrecomputedSoftSelect`. Cost: `nmf_factorize` per graph. Thread-safe (const).
+/// `PrecomputedSoftSelect`. Cost: `nmf_factorize` per graph, the graphs in parallel (OpenMP).
+/// Thread-safe (const).
 template <typename Scalar_>
 class NMFSelect {
  public:
@@ -253,10 +286,11 @@ class NMFSelect {
     sel.offsets = in.offsets;
     cache.iterations.assign(static_cast<std::size_t>(nb), 0);
     cache.objective.assign(static_cast<std::size_t>(nb), Scalar(0));
-    for (Index b = 0; b < nb; ++b) {
+    // Graphs in parallel (each writes its own rows of S and its own cache entries).
+    detail::parallel_for(nb, [&](Index b) {
       const Index lo = in.graph_begin(b), n = in.graph_size(b);
       const Index kb = std::max<Index>(1, std::min(m_k, n));
-      if (n == 0) continue;
+      if (n == 0) return;
       if (kb == 1) {
         sel.s.block(lo, 0, n, 1).setOnes();
       } else if (kb >= n) {
@@ -269,7 +303,7 @@ class NMFSelect {
         row_softmax<Scalar>(f.ht, s, "NMFSelect");
         sel.s.block(lo, 0, n, kb) = s;
       }
-    }
+    });
   }
 
   /// S is a constant of (A's pattern and values, read as data): nothing to add.
