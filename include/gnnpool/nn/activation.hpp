@@ -49,6 +49,80 @@ struct selu_constants {
 
 }  // namespace detail
 
+namespace detail {
+
+/// A dense row-major argument as one flat array when its rows are contiguous (stride = width),
+/// which Eigen vectorises whatever the shape; a row-major N x 1 block with an outer stride is
+/// otherwise evaluated one scalar at a time (a scalar tanh per node for the score heads).
+template <typename Scalar>
+bool is_flat(const ConstMatrixRef<Scalar>& m) {
+  return m.rows() <= 1 || m.outerStride() == m.cols();
+}
+template <typename Scalar>
+auto flat(const ConstMatrixRef<Scalar>& m) {
+  return Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>>(m.data(), m.size());
+}
+template <typename Scalar>
+auto flat(Matrix<Scalar>& m) {
+  return Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>>(m.data(), m.size());
+}
+
+/// y = f(x) element-wise for array expressions x, y of one shape.
+template <typename Scalar, typename X, typename Y>
+void activation_apply(Activation act, const X& x, Y&& y) {
+  switch (act) {
+    case Activation::identity:
+      y = x;
+      return;
+    case Activation::relu:
+      y = x.max(Scalar(0));
+      return;
+    case Activation::tanh:
+      y = x.tanh();
+      return;
+    case Activation::sigmoid:
+      // 1 / (1 + exp(-x)) overflows to 1 / inf = 0 for very negative x, the correct limit.
+      y = Scalar(1) / (Scalar(1) + (-x).exp());
+      return;
+    case Activation::selu: {
+      constexpr Scalar a = selu_constants<Scalar>::alpha;
+      constexpr Scalar s = selu_constants<Scalar>::scale;
+      // expm1 keeps the relative accuracy of s a (exp(x) - 1) for x near 0.
+      y = x.unaryExpr([](Scalar v) { return v > Scalar(0) ? s * v : s * a * std::expm1(v); });
+      return;
+    }
+  }
+  raise<invalid_argument>(concat("activation_forward: unknown Activation value ", static_cast<int>(act)));
+}
+
+/// din = dout ⊙ f'(in) element-wise for array expressions of one shape (f' from `in` or `out`).
+template <typename Scalar, typename X, typename D>
+void activation_derivative_apply(Activation act, const X& in, const X& out, const X& dout, D&& din) {
+  switch (act) {
+    case Activation::identity:
+      din = dout;
+      return;
+    case Activation::relu:
+      din = (in > Scalar(0)).select(dout, Scalar(0));
+      return;
+    case Activation::tanh:
+      din = dout * (Scalar(1) - out.square());
+      return;
+    case Activation::sigmoid:
+      din = dout * out * (Scalar(1) - out);
+      return;
+    case Activation::selu: {
+      constexpr Scalar a = selu_constants<Scalar>::alpha;
+      constexpr Scalar s = selu_constants<Scalar>::scale;
+      din = (in > Scalar(0)).select(s * dout, dout * (out + s * a));
+      return;
+    }
+  }
+  raise<invalid_argument>(concat("activation_backward: unknown Activation value ", static_cast<int>(act)));
+}
+
+}  // namespace detail
+
 /// out = f(in), element-wise (any shape). `out` is resized; it may be the matrix `in` views
 /// (in-place activation). Cost O(size).
 ///
@@ -59,30 +133,10 @@ template <typename Scalar>
 void activation_forward(Activation act, const std::type_identity_t<ConstMatrixRef<Scalar>>& in,
                         Matrix<Scalar>& out) {
   out.resize(in.rows(), in.cols());
-  switch (act) {
-    case Activation::identity:
-      out = in;
-      return;
-    case Activation::relu:
-      out = in.cwiseMax(Scalar(0));
-      return;
-    case Activation::tanh:
-      out = in.array().tanh().matrix();
-      return;
-    case Activation::sigmoid:
-      // 1 / (1 + exp(-x)) overflows to 1 / inf = 0 for very negative x, the correct limit.
-      out = (Scalar(1) / (Scalar(1) + (-in.array()).exp())).matrix();
-      return;
-    case Activation::selu: {
-      constexpr Scalar a = detail::selu_constants<Scalar>::alpha;
-      constexpr Scalar s = detail::selu_constants<Scalar>::scale;
-      // expm1 keeps the relative accuracy of s a (exp(x) - 1) for x near 0.
-      out = in.unaryExpr([](Scalar v) { return v > Scalar(0) ? s * v : s * a * std::expm1(v); });
-      return;
-    }
-  }
-  detail::raise<invalid_argument>(
-      detail::concat("activation_forward: unknown Activation value ", static_cast<int>(act)));
+  if (detail::is_flat<Scalar>(in))
+    detail::activation_apply<Scalar>(act, detail::flat<Scalar>(in), detail::flat(out));
+  else
+    detail::activation_apply<Scalar>(act, in.array(), out.array());
 }
 
 /// din = dout ⊙ f'(in), element-wise. `in` is the forward input and `out` = f(in) its output;
@@ -100,28 +154,11 @@ void activation_backward(Activation act, const std::type_identity_t<ConstMatrixR
                 activation_name(act), "): dout is ", detail::shape(dout.rows(), dout.cols()),
                 " but in is ", detail::shape(in.rows(), in.cols()));
   din.resize(in.rows(), in.cols());
-  switch (act) {
-    case Activation::identity:
-      din = dout;
-      return;
-    case Activation::relu:
-      din = (in.array() > Scalar(0)).select(dout.array(), Scalar(0)).matrix();
-      return;
-    case Activation::tanh:
-      din = (dout.array() * (Scalar(1) - out.array().square())).matrix();
-      return;
-    case Activation::sigmoid:
-      din = (dout.array() * out.array() * (Scalar(1) - out.array())).matrix();
-      return;
-    case Activation::selu: {
-      constexpr Scalar a = detail::selu_constants<Scalar>::alpha;
-      constexpr Scalar s = detail::selu_constants<Scalar>::scale;
-      din = (in.array() > Scalar(0)).select(s * dout.array(), dout.array() * (out.array() + s * a)).matrix();
-      return;
-    }
-  }
-  detail::raise<invalid_argument>(
-      detail::concat("activation_backward: unknown Activation value ", static_cast<int>(act)));
+  if (detail::is_flat<Scalar>(in) && detail::is_flat<Scalar>(out) && detail::is_flat<Scalar>(dout))
+    detail::activation_derivative_apply<Scalar>(act, detail::flat<Scalar>(in), detail::flat<Scalar>(out),
+                                                detail::flat<Scalar>(dout), detail::flat(din));
+  else
+    detail::activation_derivative_apply<Scalar>(act, in.array(), out.array(), dout.array(), din.array());
 }
 
 }  // namespace gnnpool
