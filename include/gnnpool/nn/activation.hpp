@@ -47,10 +47,6 @@ struct selu_constants {
   static constexpr Scalar scale = Scalar(1.0507009873554804934193349852946L);
 };
 
-}  // namespace detail
-
-namespace detail {
-
 /// A dense row-major argument as one flat array when its rows are contiguous (stride = width),
 /// which Eigen vectorises whatever the shape; a row-major N x 1 block with an outer stride is
 /// otherwise evaluated one scalar at a time (a scalar tanh per node for the score heads).
