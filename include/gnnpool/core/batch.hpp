@@ -10,10 +10,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <numeric>
 #include <span>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -216,9 +219,18 @@ void check_batch(const BatchRef<Scalar>& batch, std::string_view layer) {
   detail::parallel_rows_checked(n, [&](Index lo, Index hi) {
     std::size_t g = graph_of(lo);
     const StorageIndex e_lo = outer[lo], e_hi = outer[hi];
-    // Flat, branch-free passes that the compiler vectorises: x - x is 0 exactly when x is finite.
-    bool ok = true;
-    for (StorageIndex p = e_lo; p < e_hi; ++p) ok &= val[p] - val[p] == Scalar(0);
+    // Flat, branch-free passes that the compiler vectorises: a value is finite exactly when its
+    // exponent bits are not all set (integer compares OR-reduce in vector registers; a
+    // floating-point test such as x - x == 0 is kept scalar and cost 3 cycles per entry).
+    using Bits = std::conditional_t<sizeof(Scalar) == 4, std::uint32_t, std::uint64_t>;
+    constexpr Bits exponent = sizeof(Scalar) == 4 ? Bits(0x7f800000u) : Bits(0x7ff0000000000000ull);
+    Bits non_finite = 0;
+    for (StorageIndex p = e_lo; p < e_hi; ++p) {
+      Bits bits;
+      std::memcpy(&bits, val + p, sizeof(Bits));
+      non_finite |= Bits((bits & exponent) == exponent);
+    }
+    bool ok = non_finite == 0;
     if (batch.offsets[g + 1] >= hi) {  // the chunk lies in one graph: one range for every column
       StorageIndex lowest = std::numeric_limits<StorageIndex>::max(), highest = -1;
       for (StorageIndex p = e_lo; p < e_hi; ++p) {  // (no std::min call: debug builds run this too)

@@ -17,6 +17,7 @@
 #include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/core/types.hpp>
+#include <gnnpool/detail/rows.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -63,47 +64,6 @@ Vector<Scalar> row_sums(const SparseMatrix<Scalar>& adj) {
     d[i] = acc;
   }
   return d;
-}
-
-/// <a, b> over k contiguous entries: fixed-size blocks of one cache line (64 bytes) into one
-/// vector accumulator, then one half-line block and the last few entries one by one. Eigen's
-/// dynamic-size dot product costs more in set-up and horizontal sums than the arithmetic for k
-/// of a few tens (a third of the per-edge pass at k = 25).
-template <typename Scalar>
-inline Scalar row_dot(const Scalar* a, const Scalar* b, Index k) {
-  constexpr int width = 64 / static_cast<int>(sizeof(Scalar)), half = width / 2;
-  using Line = Eigen::Array<Scalar, width, 1>;
-  using Half = Eigen::Array<Scalar, half, 1>;
-  Index q = 0;
-  Scalar r(0);
-  if (k >= width) {
-    Line acc = Eigen::Map<const Line>(a) * Eigen::Map<const Line>(b);
-    for (q = width; q + width <= k; q += width) acc += Eigen::Map<const Line>(a + q) * Eigen::Map<const Line>(b + q);
-    r = acc.sum();
-  }
-  if (q + half <= k) {
-    r += (Eigen::Map<const Half>(a + q) * Eigen::Map<const Half>(b + q)).sum();
-    q += half;
-  }
-  for (; q < k; ++q) r += a[q] * b[q];
-  return r;
-}
-
-/// y += w x over k entries: fixed-size blocks of one cache line, one half-line block, then the
-/// last few entries one by one; x and y never overlap (Eigen's dynamic-size update of a mapped
-/// row costs more than the update here).
-template <typename Scalar>
-inline void row_axpy(Scalar w, const Scalar* __restrict x, Scalar* __restrict y, Index k) {
-  constexpr int width = 64 / static_cast<int>(sizeof(Scalar)), half = width / 2;
-  using Line = Eigen::Array<Scalar, width, 1>;
-  using Half = Eigen::Array<Scalar, half, 1>;
-  Index q = 0;
-  for (; q + width <= k; q += width) Eigen::Map<Line>(y + q) += w * Eigen::Map<const Line>(x + q);
-  if (q + half <= k) {
-    Eigen::Map<Half>(y + q) += w * Eigen::Map<const Half>(x + q);
-    q += half;
-  }
-  for (; q < k; ++q) y[q] += w * x[q];
 }
 
 /// out += A^T T (T, out: N x K row-major, distinct), as a scatter over the CSR rows of A: for

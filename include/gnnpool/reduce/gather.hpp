@@ -10,6 +10,7 @@
 #include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/detail/prefetch.hpp>
+#include <gnnpool/detail/rows.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -59,7 +60,8 @@ class GatherReduce {
           detail::prefetch_bytes(in.x.data() + sel.representative[static_cast<std::size_t>(r + prefetch_distance)] * f,
                                  row_bytes);
         const Index i = sel.representative[static_cast<std::size_t>(r)];
-        if (m_gate) x_out.row(r) = in.x.row(i) * sel.weight[i];
+        const Scalar* xi = in.x.data() + i * in.x.outerStride();
+        if (m_gate) detail::row_scale(sel.weight[i], xi, x_out.data() + r * f, f);
         else x_out.row(r) = in.x.row(i);
         if (m_multiplier != Scalar(1)) x_out.row(r) *= m_multiplier;
       }
@@ -122,8 +124,9 @@ class GatherReduce {
         }
         const Index i = sel.representative[static_cast<std::size_t>(r)];
         const Scalar w = m_gate ? sel.weight[i] : Scalar(1);
-        din.x.row(i) += (m_multiplier * w) * dx_out.row(r);
-        if (m_gate) dsel[i] += m_multiplier * dx_out.row(r).dot(in.x.row(i));
+        const Scalar* dr = dx_out.data() + r * dx_out.outerStride();
+        detail::row_axpy(m_multiplier * w, dr, din.x.data() + i * f, f);
+        if (m_gate) dsel[i] += m_multiplier * detail::row_dot(dr, in.x.data() + i * in.x.outerStride(), f);
       }
     };
     if (distinct)
