@@ -35,36 +35,33 @@ inline Scalar row_dot(const Scalar* a, const Scalar* b, Index k) {
   return r;
 }
 
-/// y += w x over k entries: fixed-size blocks of one cache line, one half-line block, then the
-/// last few entries one by one; x and y never overlap (Eigen's dynamic-size update of a mapped
-/// row costs more than the update here).
-template <typename Scalar>
-inline void row_axpy(Scalar w, const Scalar* __restrict x, Scalar* __restrict y, Index k) {
+/// op(y block, x block) over k entries: blocks of one cache line (fixed-size Eigen maps), one
+/// half-line block, then the last few entries one by one (op on scalar references).
+template <typename Scalar, typename Op>
+inline void row_blocks(const Scalar* x, Scalar* y, Index k, Op&& op) {
   constexpr int width = 64 / static_cast<int>(sizeof(Scalar)), half = width / 2;
   using Line = Eigen::Array<Scalar, width, 1>;
   using Half = Eigen::Array<Scalar, half, 1>;
   Index q = 0;
-  for (; q + width <= k; q += width) Eigen::Map<Line>(y + q) += w * Eigen::Map<const Line>(x + q);
+  for (; q + width <= k; q += width) op(Eigen::Map<Line>(y + q), Eigen::Map<const Line>(x + q));
   if (q + half <= k) {
-    Eigen::Map<Half>(y + q) += w * Eigen::Map<const Half>(x + q);
+    op(Eigen::Map<Half>(y + q), Eigen::Map<const Half>(x + q));
     q += half;
   }
-  for (; q < k; ++q) y[q] += w * x[q];
+  for (; q < k; ++q) op(y[q], x[q]);
 }
 
-/// y = w x over k entries (the same blocks as `row_axpy`).
+/// y += w x over k entries; x and y never overlap (Eigen's dynamic-size update of a mapped row
+/// costs more than the update here).
 template <typename Scalar>
-inline void row_scale(Scalar w, const Scalar* __restrict x, Scalar* __restrict y, Index k) {
-  constexpr int width = 64 / static_cast<int>(sizeof(Scalar)), half = width / 2;
-  using Line = Eigen::Array<Scalar, width, 1>;
-  using Half = Eigen::Array<Scalar, half, 1>;
-  Index q = 0;
-  for (; q + width <= k; q += width) Eigen::Map<Line>(y + q) = w * Eigen::Map<const Line>(x + q);
-  if (q + half <= k) {
-    Eigen::Map<Half>(y + q) = w * Eigen::Map<const Half>(x + q);
-    q += half;
-  }
-  for (; q < k; ++q) y[q] = w * x[q];
+inline void row_axpy(Scalar w, const Scalar* x, Scalar* y, Index k) {
+  row_blocks(x, y, k, [w](auto&& yb, const auto& xb) { yb += w * xb; });
+}
+
+/// y = w x over k entries; x and y never overlap.
+template <typename Scalar>
+inline void row_scale(Scalar w, const Scalar* x, Scalar* y, Index k) {
+  row_blocks(x, y, k, [w](auto&& yb, const auto& xb) { yb = w * xb; });
 }
 
 }  // namespace gnnpool::detail
