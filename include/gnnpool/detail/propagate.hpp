@@ -14,6 +14,7 @@
 #include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/types.hpp>
 #include <gnnpool/detail/prefetch.hpp>
+#include <gnnpool/detail/rows.hpp>
 
 #include <algorithm>
 #include <string_view>
@@ -74,51 +75,27 @@ void propagate(const SparseMatrix<Scalar>& adj, const Scalar* values, const Scal
     return;
   }
   // The rows of `in` come in the graph's random order: the row a few entries ahead is prefetched.
-  // Rows of at least 64 bytes (16 floats, 8 doubles: a `lane`) accumulate up to four lanes at a
-  // time in registers (`gather_row_block`); a width that is not a multiple of the lane ends with
-  // a lane block that overlaps the one before it, whose shared columns it computes again with
-  // the same operations (so it writes the same bits). Narrower rows add into the output row
-  // per entry.
+  // Each column block of the output row accumulates in registers (`gather_row_block`) while the
+  // row's entries are walked. Rows of at least 64 bytes (16 floats, 8 doubles: a `lane`) take the
+  // blocks of `line_blocks`, and a width that is not a multiple of the lane ends with a lane block
+  // that overlaps the one before it, whose shared columns it computes again with the same
+  // operations (so it writes the same bits); narrower rows take `column_blocks`.
   constexpr Index lane = 64 / Index(sizeof(Scalar));
-  if (f >= lane) {
-    const Index stride = in.outerStride();
-    parallel_rows(n, [&](Index lo, Index hi) {
-      const StorageIndex end = outer[hi];
-      for (Index i = lo; i < hi; ++i) {
-        const StorageIndex b = outer[i], e_end = outer[i + 1];
-        for (StorageIndex e = b; e < e_end; ++e) prefetch_row_ahead(in.data(), stride, f, inner, e, end);
-        const Scalar* d = diag ? diag + i : nullptr;
-        Scalar* o = out.data() + i * f;
-        Index c = 0;
-        for (; c + 4 * lane <= f; c += 4 * lane)
-          gather_row_block<int(4 * lane)>(inner, values, b, e_end, in.data(), stride, d, i, c, o);
-        if (f - c >= 3 * lane) {
-          gather_row_block<int(3 * lane)>(inner, values, b, e_end, in.data(), stride, d, i, c, o);
-          c += 3 * lane;
-        } else if (f - c >= 2 * lane) {
-          gather_row_block<int(2 * lane)>(inner, values, b, e_end, in.data(), stride, d, i, c, o);
-          c += 2 * lane;
-        } else if (f - c >= lane) {
-          gather_row_block<int(lane)>(inner, values, b, e_end, in.data(), stride, d, i, c, o);
-          c += lane;
-        }
-        if (c < f) gather_row_block<int(lane)>(inner, values, b, e_end, in.data(), stride, d, i, f - lane, o);
-      }
-    });
-    return;
-  }
+  const Index stride = in.outerStride();
   parallel_rows(n, [&](Index lo, Index hi) {
     const StorageIndex end = outer[hi];
     for (Index i = lo; i < hi; ++i) {
-      auto row = out.row(i);
-      if (diag)
-        row = diag[i] * in.row(i);
-      else
-        row.setZero();
-      for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) {
-        prefetch_row_ahead(in.data(), in.outerStride(), f, inner, e, end);
-        row.noalias() += values[e] * in.row(inner[e]);
-      }
+      const StorageIndex b = outer[i], e_end = outer[i + 1];
+      for (StorageIndex e = b; e < e_end; ++e) prefetch_row_ahead(in.data(), stride, f, inner, e, end);
+      const Scalar* d = diag ? diag + i : nullptr;
+      Scalar* o = out.data() + i * f;
+      const auto gather = [&]<int Width>(Index c) {
+        gather_row_block<Width>(inner, values, b, e_end, in.data(), stride, d, i, c, o);
+      };
+      if (f < lane)
+        column_blocks<Scalar>(f, gather);
+      else if (line_blocks<Scalar>(f, gather) < f)
+        gather.template operator()<int(lane)>(f - lane);
     }
   });
 }
@@ -169,7 +146,7 @@ void propagate_transpose(const SparseMatrix<Scalar>& adj, const Scalar* values, 
   const StorageIndex* inner = adj.innerIndexPtr();
   out.resize(n, f);
   if (diag) {
-    for (Index i = 0; i < n; ++i) out.row(i) = diag[i] * in.row(i);
+    for (Index i = 0; i < n; ++i) row_scale(diag[i], in.data() + i * in.outerStride(), out.data() + i * f, f);
   } else {
     out.setZero();
   }
@@ -177,45 +154,11 @@ void propagate_transpose(const SparseMatrix<Scalar>& adj, const Scalar* values, 
     scatter_columns(adj, [&](Index i, StorageIndex e) { return values[e] * in(i, 0); }, out.data());
     return;
   }
-  const StorageIndex end = outer[n];
-  // Rows of at least 64 bytes (a `lane`) add fixed-size blocks of up to four lanes (no per-entry
-  // set-up of a dynamic-size loop), then the columns past the last whole lane one by one; the
-  // same operations in the same order.
-  constexpr Index lane = 64 / Index(sizeof(Scalar));
-  if (f >= lane) {
-    const Index stride = in.outerStride(), wide = f / (4 * lane) * (4 * lane);
-    const auto add = [&]<int Width>(const Scalar* x, Scalar v, Scalar* o) {
-      using Block = Eigen::Array<Scalar, Width, 1>;
-      Eigen::Map<Block>(o) += v * Eigen::Map<const Block>(x);
-    };
-    for (Index i = 0; i < n; ++i) {
-      const Scalar* x = in.data() + i * stride;
-      for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) {
-        prefetch_row_ahead(out.data(), f, f, inner, e, end);
-        Scalar* o = out.data() + Index(inner[e]) * f;
-        const Scalar v = values[e];
-        for (Index c = 0; c < wide; c += 4 * lane) add.template operator()<int(4 * lane)>(x + c, v, o + c);
-        Index c = wide;
-        if (f - c >= 3 * lane) {
-          add.template operator()<int(3 * lane)>(x + c, v, o + c);
-          c += 3 * lane;
-        } else if (f - c >= 2 * lane) {
-          add.template operator()<int(2 * lane)>(x + c, v, o + c);
-          c += 2 * lane;
-        } else if (f - c >= lane) {
-          add.template operator()<int(lane)>(x + c, v, o + c);
-          c += lane;
-        }
-        for (; c < f; ++c) o[c] += v * x[c];
-      }
-    }
-    return;
-  }
+  // Row i of `in` is scattered along row i's entries (`scatter_row`: its column blocks held in
+  // registers); the rows written come in the graph's random order and are prefetched.
+  const Index stride = in.outerStride();
   for (Index i = 0; i < n; ++i)
-    for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) {
-      prefetch_row_ahead(out.data(), f, f, inner, e, end);
-      out.row(inner[e]).noalias() += values[e] * in.row(i);
-    }
+    scatter_row(in.data() + i * stride, f, Scalar(1), values, inner, outer[i], outer[i + 1], out.data(), f, outer[n]);
 }
 
 /// g[e] = <a_i, b_j> for every stored entry e = (i, j) of adj: dL/dM_ij when M's output is

@@ -9,14 +9,15 @@
 ///
 /// Cost model: on graphs whose rows are scattered in memory (no locality), every pass over the
 /// edges costs one random row access per stored entry; the kernels are arranged so that each
-/// policy makes as few of those passes as possible: one gather pass in forward (whose per-edge
-/// dot products and A S are cached for backward), and one scatter (A^T S) in backward.
+/// policy makes as few of those passes as possible: one gather pass in forward (A S, cached for
+/// backward), and one scatter (A^T S) in backward.
 
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/numeric.hpp>
 #include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/core/types.hpp>
+#include <gnnpool/detail/propagate.hpp>
 #include <gnnpool/detail/rows.hpp>
 
 #include <algorithm>
@@ -70,7 +71,8 @@ Vector<Scalar> row_sums(const SparseMatrix<Scalar>& adj) {
 /// every stored (i, j), out_j += c_b A_ij T_i, with c_b = alpha[b] for the graph b of row i (the
 /// adjacency is block-diagonal, so j is in the same graph), or 1 when `alpha` is null. Several
 /// times faster than Eigen's transposed sparse-dense product for K of a few tens, whose inner
-/// update is not vectorised.
+/// update is not vectorised (`scatter_row`: T_i held in registers while row i's entries are
+/// walked).
 template <typename Scalar>
 void add_transposed_product(const SparseMatrix<Scalar>& adj, const Matrix<Scalar>& t, Matrix<Scalar>& out,
                             const IndexVector& offsets, const Vector<Scalar>* alpha = nullptr) {
@@ -86,11 +88,8 @@ void add_transposed_product(const SparseMatrix<Scalar>& adj, const Matrix<Scalar
     for (Index b = b_lo; b < b_hi; ++b) {
       const Scalar c = alpha ? (*alpha)[b] : Scalar(1);
       if (c == Scalar(0)) continue;
-      for (Index i = offsets[static_cast<std::size_t>(b)]; i < offsets[static_cast<std::size_t>(b) + 1]; ++i) {
-        const Scalar* ti = t.data() + i * k;
-        for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p)
-          row_axpy(c * val[p], ti, out.data() + Index(inner[p]) * k, k);
-      }
+      for (Index i = offsets[static_cast<std::size_t>(b)]; i < offsets[static_cast<std::size_t>(b) + 1]; ++i)
+        scatter_row(t.data() + i * k, k, c, val, inner, outer[i], outer[i + 1], out.data(), k);
     }
   });
 }
@@ -117,71 +116,36 @@ void edge_inner_products(const SparseMatrix<Scalar>& adj, const Matrix<Scalar>& 
   });
 }
 
-/// The forward pass of the quadratic-form losses: g_e = <S_i, S_j> for every stored entry and
-/// P = A S (N x K, resized), from one gather of each S_j row (it serves the dot product and the
-/// accumulation). Backward needs both: g for dA, P for (A + A^T) S.
-template <typename Scalar>
-void edge_inner_products_and_product(const SparseMatrix<Scalar>& adj, const Matrix<Scalar>& s, Vector<Scalar>& g,
-                                     Matrix<Scalar>& product) {
-  const Index k = s.cols();
-  g.resize(adj.nonZeros());
-  product.setZero(s.rows(), k);
-  const StorageIndex* outer = adj.outerIndexPtr();
-  const StorageIndex* inner = adj.innerIndexPtr();
-  const Scalar* val = adj.valuePtr();
-  parallel_rows(adj.rows(), [&](Index lo, Index hi) {
-    for (Index i = lo; i < hi; ++i) {
-      const Scalar* si = s.data() + i * k;
-      Scalar* pi = product.data() + i * k;
-      for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) {
-        const Scalar* sj = s.data() + Index(inner[p]) * k;
-        g[p] = row_dot(si, sj, k);
-        row_axpy(val[p], sj, pi, k);
-      }
-    }
-  });
-}
-
-/// t_b = sum over the stored entries e of graph b of A_e g_e (g from `edge_inner_products` with
-/// L = R = S: t_b = tr(S_b^T A_b S_b)). Sequential, O(E).
-template <typename Scalar>
-Vector<Scalar> graph_edge_sums(const SparseMatrix<Scalar>& adj, const Vector<Scalar>& g, const IndexVector& offsets) {
-  const Index nb = static_cast<Index>(offsets.size()) - 1;
-  const StorageIndex* outer = adj.outerIndexPtr();
-  const Scalar* val = adj.valuePtr();
-  Vector<Scalar> t(nb);
-  parallel_graphs(offsets, [&](Index b_lo, Index b_hi) {
-    for (Index b = b_lo; b < b_hi; ++b) {
-      Scalar acc(0);
-      for (StorageIndex p = outer[offsets[static_cast<std::size_t>(b)]];
-           p < outer[offsets[static_cast<std::size_t>(b) + 1]]; ++p)
-        acc += val[p] * g[p];
-      t[b] = acc;
-    }
-  });
-  return t;
-}
-
-/// The forward state shared by the quadratic-form losses (MinCut, link, modularity): the per-edge
-/// products g_e = <S_i, S_j>, P = A S, t_b = tr(S_b^T A_b S_b) and, when asked, d_i = sum_j A_ij.
+/// The forward state shared by the quadratic-form losses (MinCut, link, modularity):
+/// P = A S, t_b = tr(S_b^T A_b S_b) = sum_{i in b} <S_i, P_i> and, when asked, d_i = sum_j A_ij.
+/// One gather of the S rows (`propagate`) and one pass over N K; the per-edge products
+/// <S_i, S_j>, which only dL/dA needs, are formed by the backward when it is asked for dA.
 template <typename Scalar>
 struct QuadraticForm {
-  Vector<Scalar> inner;    ///< g_e per stored entry (reused by backward for dA)
   Matrix<Scalar> product;  ///< P = A S (N x K), for (A + A^T) S in backward
   Vector<Scalar> trace;    ///< t_b
   Vector<Scalar> degree;   ///< d_i (empty unless `degrees`)
 
   void compute(const SparseMatrix<Scalar>& adj, const SoftSelection<Scalar>& sel, bool degrees) {
     if (degrees) degree = row_sums(adj);
-    edge_inner_products_and_product(adj, sel.s, inner, product);
-    trace = graph_edge_sums(adj, inner, sel.offsets);
+    propagate<Scalar>(adj, adj.valuePtr(), nullptr, sel.s, product);
+    const Index k = sel.s.cols();
+    trace.resize(num_graphs(sel));
+    parallel_graphs(sel.offsets, [&](Index b_lo, Index b_hi) {
+      for (Index b = b_lo; b < b_hi; ++b) {
+        Scalar acc(0);
+        for (Index i = sel.offsets[static_cast<std::size_t>(b)]; i < sel.offsets[static_cast<std::size_t>(b) + 1]; ++i)
+          acc += row_dot(sel.s.data() + i * k, product.data() + i * k, k);
+        trace[b] = acc;
+      }
+    });
   }
 };
 
-/// VJP of sum_b alpha_b t_b (t from `graph_edge_sums` with g = <S_i, S_j>) plus a per-row term of
+/// VJP of sum_b alpha_b t_b (t_b = tr(S_b^T A_b S_b) from `QuadraticForm`) plus a per-row term of
 /// the degrees:
 ///   dS_b += alpha_b ((A + A^T) S)_b = alpha_b (P + A^T S)_b   (P = A S from the forward pass)
-///   dA_e += alpha_b g_e + row_term_i                           (e = stored entry (i, j); sequential)
+///   dA_e += alpha_b <S_i, S_j> + row_term_i                   (e = stored entry (i, j))
 /// `row_term` (N entries, or nullptr) is dL/dd_i for losses that read d_i = sum_j A_ij: every stored
 /// entry of row i moves d_i one for one. Both outputs are ADDED; A^T S is scattered straight into
 /// dS (one pass over the edges, no temporary). A null `dadj` skips dA (no caller needs it).
@@ -190,7 +154,6 @@ void graph_quadratic_form_backward(const SparseMatrix<Scalar>& adj, const SoftSe
                                    const QuadraticForm<Scalar>& form, const Vector<Scalar>& alpha,
                                    const Vector<Scalar>* row_term, Matrix<Scalar>& ds, Vector<Scalar>* dadj) {
   const Matrix<Scalar>& s = sel.s;
-  const Vector<Scalar>& g = form.inner;
   const Matrix<Scalar>& product = form.product;
   const IndexVector& offsets = sel.offsets;
   parallel_graph_rows(offsets, [&](Index b, Index lo, Index hi) {
@@ -199,12 +162,16 @@ void graph_quadratic_form_backward(const SparseMatrix<Scalar>& adj, const SoftSe
   add_transposed_product(adj, s, ds, offsets, &alpha);
   if (!dadj) return;
   const StorageIndex* outer = adj.outerIndexPtr();
+  const StorageIndex* inner = adj.innerIndexPtr();
+  const Index k = s.cols();
   Scalar* da = dadj->data();
   parallel_graph_rows(offsets, [&](Index b, Index lo, Index hi) {
     const Scalar a = alpha[b];
     for (Index i = lo; i < hi; ++i) {
       const Scalar r = row_term ? (*row_term)[i] : Scalar(0);
-      for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) da[p] += a * g[p] + r;
+      const Scalar* si = s.data() + i * k;
+      for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p)
+        da[p] += a * row_dot(si, s.data() + Index(inner[p]) * k, k) + r;
     }
   });
 }
@@ -217,7 +184,7 @@ void graph_quadratic_form_backward(const SparseMatrix<Scalar>& adj, const SoftSe
 /// t_b / q_b before multiplying, never q_b^2 (which underflows in float while q_b is not 0).
 template <typename Scalar>
 struct NormalizedCut {
-  QuadraticForm<Scalar> form;  ///< t_b, d_i, <S_i, S_j> per edge, M S
+  QuadraticForm<Scalar> form;  ///< t_b, d_i, M S
   Vector<Scalar> volume;       ///< q_b
   Vector<Scalar> value;        ///< c_b
 

@@ -53,14 +53,15 @@ struct LinkLossOptions {
 /// -2 gamma_b <S_i, S_j> (store explicit zeros, e.g. with `from_dense_batch`, to get it).
 /// Empty graphs contribute E_b = 0 (and 0 in the per-graph means).
 ///
-/// Cost: O(E K + N K^2) both ways: one gather pass over the edges forward (dot products and
-/// A S), one scatter backward. Cache: E_b, S_b^T S_b, <S_i, S_j> per edge. Thread-safe (const).
+/// Cost: O(E K + N K^2) both ways: one gather pass over the edges forward (A S), one scatter
+/// backward, and one dot pass over the edges only when dA is asked for. Cache: E_b, S_b^T S_b,
+/// A S. Thread-safe (const).
 template <typename Scalar_>
 class LinkLoss {
  public:
   using Scalar = Scalar_;
   struct Cache {
-    detail::QuadraticForm<Scalar> form;  ///< t_b, <S_i, S_j> per edge, A S
+    detail::QuadraticForm<Scalar> form;  ///< t_b, A S
     Vector<Scalar> residual;             ///< E_b
     Matrix<Scalar> gram;                 ///< S_b^T S_b stacked, (B K) x K
     Scalar value = 0;

@@ -33,14 +33,15 @@ namespace gnnpool {
 /// underflows in float for q_b < 1e-19 while q_b is not 0).
 /// Analytic values: -1 for a one-hot S aligned with connected components and for uniform S.
 ///
-/// Cost: O(E K + N K) both ways: one gather pass over the edges forward (dot products and
-/// A S), one scatter backward. Cache: t_b, q_b, d, <S_i, S_j> per edge (E entries). Thread-safe (const).
+/// Cost: O(E K + N K) both ways: one gather pass over the edges forward (A S), one scatter
+/// backward, and one dot pass over the edges only when dA is asked for. Cache: t_b, q_b, d,
+/// A S. Thread-safe (const).
 template <typename Scalar_>
 class MinCutLoss {
  public:
   using Scalar = Scalar_;
   struct Cache {
-    detail::NormalizedCut<Scalar> cut;  ///< t_b, q_b, d_i, <S_i, S_j> per edge, A S
+    detail::NormalizedCut<Scalar> cut;  ///< t_b, q_b, d_i, A S
   };
 
   /// `denominator_eps`: added to q_b (0: PyG; tgp adds 1e-8, `tgp_constants::eps`).

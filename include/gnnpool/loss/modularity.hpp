@@ -34,14 +34,15 @@ namespace gnnpool {
 /// nothing forms c_b^2 or c_b^3 (they underflow in float for tiny positive weights). Values: 0 for a uniform S; -(1 - sum_c (vol_c / vol)^2) for
 /// a one-hot S aligned with the connected components.
 ///
-/// Cost: O(E K + N K) both ways: one gather pass over the edges forward (dot products and
-/// A S), one scatter backward. Cache: d, c_b, t_b, u_b, <S_i, S_j> per edge. Thread-safe (const).
+/// Cost: O(E K + N K) both ways: one gather pass over the edges forward (A S), one scatter
+/// backward, and one dot pass over the edges only when dA is asked for. Cache: d, c_b, t_b, u_b,
+/// A S. Thread-safe (const).
 template <typename Scalar_>
 class ModularityLoss {
  public:
   using Scalar = Scalar_;
   struct Cache {
-    detail::QuadraticForm<Scalar> form;  ///< t_b, d_i, <S_i, S_j> per edge, A S
+    detail::QuadraticForm<Scalar> form;  ///< t_b, d_i, A S
     Vector<Scalar> volume;               ///< c_b = 2 m_b
     Matrix<Scalar> pooled_degree;        ///< u_b as B x K
   };

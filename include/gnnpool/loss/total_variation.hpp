@@ -57,13 +57,17 @@ class TotalVariationLoss {
       Index edges = 0;
       for (Index i = sel.offsets[static_cast<std::size_t>(b)]; i < sel.offsets[static_cast<std::size_t>(b) + 1]; ++i) {
         const Scalar* si = sel.s.data() + i * k;
+        // Block by block of S_i (held in registers), each entry's distance gains the block's part.
+        detail::column_blocks<Scalar>(k, [&]<int W>(Index c) {
+          using Block = Eigen::Array<Scalar, W, 1>;
+          const Block sb = Eigen::Map<const Block>(si + c);
+          for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p)
+            if (val[p] != Scalar(0))
+              cache.distance[p] += (sb - Eigen::Map<const Block>(sel.s.data() + Index(inner[p]) * k + c)).abs().sum();
+        });
         for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) {
           if (val[p] == Scalar(0)) continue;
-          const Scalar* sj = sel.s.data() + Index(inner[p]) * k;
-          Scalar d(0);
-          for (Index q = 0; q < k; ++q) d += std::abs(si[q] - sj[q]);
-          cache.distance[p] = d;
-          sum += val[p] * d;
+          sum += val[p] * cache.distance[p];
           ++edges;
         }
       }

@@ -57,13 +57,14 @@ class GatherReduce {
       for (Index r = r_lo; r < r_hi; ++r) {
         // The representatives come in score order: fetch the rows a few iterations ahead.
         if (r + prefetch_distance < r_hi)
-          detail::prefetch_bytes(in.x.data() + sel.representative[static_cast<std::size_t>(r + prefetch_distance)] * f,
-                                 row_bytes);
+          detail::prefetch_bytes(
+              in.x.data() + sel.representative[static_cast<std::size_t>(r + prefetch_distance)] * in.x.outerStride(),
+              row_bytes);
         const Index i = sel.representative[static_cast<std::size_t>(r)];
         const Scalar* xi = in.x.data() + i * in.x.outerStride();
-        if (m_gate) detail::row_scale(sel.weight[i], xi, x_out.data() + r * f, f);
-        else x_out.row(r) = in.x.row(i);
-        if (m_multiplier != Scalar(1)) x_out.row(r) *= m_multiplier;
+        Scalar* o = x_out.data() + r * f;
+        detail::row_scale(m_gate ? sel.weight[i] : Scalar(1), xi, o, f);
+        if (m_multiplier != Scalar(1)) std::for_each(o, o + f, [this](Scalar& v) { v *= m_multiplier; });
       }
     });
   }
@@ -120,7 +121,7 @@ class GatherReduce {
         if (r + prefetch_distance < r_hi) {
           const Index ahead = sel.representative[static_cast<std::size_t>(r + prefetch_distance)];
           detail::prefetch_bytes(din.x.data() + ahead * f, row_bytes);
-          if (m_gate) detail::prefetch_bytes(in.x.data() + ahead * f, row_bytes);
+          if (m_gate) detail::prefetch_bytes(in.x.data() + ahead * in.x.outerStride(), row_bytes);
         }
         const Index i = sel.representative[static_cast<std::size_t>(r)];
         const Scalar w = m_gate ? sel.weight[i] : Scalar(1);

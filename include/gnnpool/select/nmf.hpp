@@ -22,6 +22,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <mutex>
 #include <numbers>
 #include <vector>
 
@@ -111,8 +112,9 @@ inline double nmf_uniform(std::uint64_t seed, std::uint64_t index) {
 /// A sweep takes two sparse products (A^T W for H, A H^T for W) and two Gram matrices (W^T W,
 /// H H^T), and nothing else: the objective after it is |A|^2 - 2 <W, A H^T> + <W^T W, H H^T>
 /// from those four, and W^T W is also the next sweep's Gram for H. Cost per sweep
-/// O(E_b k + n k^2); memory O(n k) per start. The starts run in parallel (OpenMP, when not
-/// already inside a parallel region); each is computed alone, so the result does not depend on
+/// O(E_b k + n k^2); memory O(n k) per running start plus the best finished one. The starts run
+/// in parallel (OpenMP, when not already inside a parallel region); each is computed alone and
+/// the pick depends on the objectives and start numbers only, so the result does not depend on
 /// the number of threads. Deterministic: the same graph gives the same factors on every machine
 /// with the same floating-point evaluation.
 template <typename Scalar>
@@ -192,10 +194,21 @@ NMFFactors<Scalar> nmf_factorize(const SparseMatrix<Scalar>& a, Index lo, Index 
     Dense w, ht;
     Scalar objective = 0;
     Index iterations = 0;
+    Index index = -1;
   };
-  std::vector<Start> starts(static_cast<std::size_t>(std::max<Index>(options.restarts, 1)));
-  detail::parallel_for(static_cast<Index>(starts.size()), [&](Index start) {
-    Start& cur = starts[static_cast<std::size_t>(start)];
+  // Lower objective wins, a NaN one loses, then the lower start: the order of the starts'
+  // completion (the threads) does not change the pick.
+  const auto better = [](const Start& x, const Start& y) {
+    if (std::isnan(x.objective) != std::isnan(y.objective)) return !std::isnan(x.objective);
+    if (!std::isnan(x.objective) && x.objective != y.objective) return x.objective < y.objective;
+    return x.index < y.index;
+  };
+  // Only the best finished start is kept beside the ones running (one per thread).
+  Start best;
+  std::mutex best_mutex;
+  detail::parallel_for(std::max<Index>(options.restarts, 1), [&](Index start) {
+    Start cur;
+    cur.index = start;
     cur.w = w0;
     cur.ht = h0;
     if (start == 1) {  // NNDSVDa
@@ -236,15 +249,13 @@ NMFFactors<Scalar> nmf_factorize(const SparseMatrix<Scalar>& a, Index lo, Index 
       if (done) break;
     }
     cur.objective = previous;
+    const std::lock_guard<std::mutex> lock(best_mutex);
+    if (best.index < 0 || better(cur, best)) best = std::move(cur);
   });
-  std::size_t best = 0;
-  for (std::size_t i = 1; i < starts.size(); ++i)
-    if (starts[i].objective < starts[best].objective || (std::isnan(starts[best].objective) && !std::isnan(starts[i].objective)))
-      best = i;
-  f.w = starts[best].w;
-  f.ht = starts[best].ht;
-  f.objective = starts[best].objective;
-  f.iterations = starts[best].iterations;
+  f.w = best.w;
+  f.ht = best.ht;
+  f.objective = best.objective;
+  f.iterations = best.iterations;
   return f;
 }
 
