@@ -3,9 +3,9 @@
 
 /// \file
 /// Kernels on one contiguous row of k scalars (k of a few tens: the per-edge and per-node loops
-/// of the poolers), in fixed-size blocks of one cache line, one half line, then one by one:
-/// Eigen's dynamic-size row expressions cost more in set-up than the arithmetic at these sizes.
-/// Not part of the API.
+/// of the poolers), in fixed-size blocks of up to four cache lines, then one half line, then one
+/// by one (`line_blocks`, `column_blocks`): Eigen's dynamic-size row expressions cost more in
+/// set-up than the arithmetic at these sizes. Not part of the API.
 
 #include <gnnpool/core/types.hpp>
 #include <gnnpool/detail/prefetch.hpp>
