@@ -4,6 +4,11 @@
 // post-processing of the pooled adjacency, gradients of the poolers and of a model around them,
 // float vs double, errors; and tgp's pseudo-inverse lift (pool/pinv_lift.hpp).
 
+#include <gnnpool/connect/soft.hpp>
+#include <gnnpool/loss/higher_order_cut.hpp>
+#include <gnnpool/loss/link.hpp>
+#include <gnnpool/loss/mincut.hpp>
+#include <gnnpool/loss/modularity.hpp>
 #include <gnnpool/model/check.hpp>
 #include <gnnpool/model/ops.hpp>
 #include <gnnpool/model/tape.hpp>
@@ -274,6 +279,50 @@ TEST_CASE("PseudoInverseLift: S (S^T S)^+ X', undone by the sum reduce; backward
   const auto r = gnnpool::testing::check_gradients(problem);
   INFO(r.log);
   CHECK(r.ok);
+}
+
+TEST_CASE("The quadratic-form losses read the connect's A S: the same values and gradients, its shape checked",
+          "[pool][soft_pool][shared_product]") {
+  // Pool hands SoftConnect's P = A S to the losses that take it (detail::loss_forward); each loss
+  // must give what it gives with its own A S, and refuse a product of another shape.
+  const auto batch = gnnpool::test::soft_test_batch<double>(3, 31);
+  const auto sel = gnnpool::test::soft_test_selection(batch, 4, 32);
+  const gnnpool::SoftConnect<double> connect;
+  gnnpool::SparseMatrix<double> pooled;
+  gnnpool::SoftConnect<double>::Cache connect_cache;
+  connect.forward(batch, sel, pooled, connect_cache);
+  const Matrix<double>& as = gnnpool::SoftConnect<double>::adjacency_product(connect_cache);
+  REQUIRE(as.isApprox(Matrix<double>(batch.adj * sel.s), 1e-14));
+  const auto close = [](const auto& a, const auto& b) { return (a - b).norm() <= 1e-12 * (1.0 + a.norm()); };
+  const auto same = [&](const auto& loss) {
+    using Loss = std::decay_t<decltype(loss)>;
+    INFO(loss.name());
+    typename Loss::Cache own, shared;
+    const double value = loss.forward(batch, sel, own);
+    CHECK(loss.forward(batch, sel, shared, &as) == Approx(value).epsilon(1e-12));
+    for (const bool adj_needed : {false, true}) {
+      gnnpool::BatchGrad<double> din_own, din_shared;
+      for (auto* d : {&din_own, &din_shared}) {
+        d->x.setZero(batch.x.rows(), batch.x.cols());
+        d->adj.setZero(batch.adj.nonZeros());
+        d->adj_needed = adj_needed;
+      }
+      Matrix<double> ds_own = Matrix<double>::Zero(sel.s.rows(), sel.s.cols()), ds_shared = ds_own;
+      loss.backward(batch, sel, own, 0.7, din_own, ds_own);
+      loss.backward(batch, sel, shared, 0.7, din_shared, ds_shared);
+      CHECK(close(ds_own, ds_shared));
+      CHECK(close(din_own.adj, din_shared.adj));
+    }
+    const Matrix<double> wrong = as.leftCols(as.cols() - 1);
+    typename Loss::Cache c;
+    gnnpool::test::require_throws_with<gnnpool::shape_error>([&] { (void)loss.forward(batch, sel, c, &wrong); },
+                                                              {"the shared product A S is", "but S is"});
+  };
+  same(gnnpool::MinCutLoss<double>());
+  same(gnnpool::LinkLoss<double>());
+  same(gnnpool::ModularityLoss<double>());
+  same(gnnpool::HigherOrderCutLoss<double>(1.0, {.alpha = 0.5, .motif = gnnpool::MotifAdjacency::walks}));
+  same(gnnpool::HigherOrderCutLoss<double>(1.0, {.alpha = 0.5, .motif = gnnpool::MotifAdjacency::triangles}));
 }
 
 }  // namespace gnnpool_test_pool_soft_pool

@@ -89,6 +89,10 @@ class SoftConnect {
     mutable Matrix<Scalar> draw, t;
   };
 
+  /// P = A S of the last forward: the quadratic-form losses of the same `Pool` read it instead of
+  /// forming A S again (see `detail::loss_forward`).
+  static const Matrix<Scalar>& adjacency_product(const Cache& cache) { return cache.as; }
+
   explicit SoftConnect(SoftConnectNormalization normalization = SoftConnectNormalization::none)
       : m_normalization(normalization) {}
   SoftConnectNormalization normalization() const { return m_normalization; }

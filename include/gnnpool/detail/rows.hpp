@@ -36,6 +36,29 @@ inline Scalar row_dot(const Scalar* a, const Scalar* b, Index k) {
   return r;
 }
 
+/// The sum of k contiguous entries, blocked as `row_dot`: a CSR row's weights (degrees). One
+/// scalar accumulator would chain every entry to the previous add, and the mispredicted exit of
+/// each row's loop keeps the next row from overlapping it.
+template <typename Scalar>
+inline Scalar row_sum(const Scalar* a, Index k) {
+  constexpr int width = 64 / static_cast<int>(sizeof(Scalar)), half = width / 2;
+  using Line = Eigen::Array<Scalar, width, 1>;
+  using Half = Eigen::Array<Scalar, half, 1>;
+  Index q = 0;
+  Scalar r(0);
+  if (k >= width) {
+    Line acc = Eigen::Map<const Line>(a);
+    for (q = width; q + width <= k; q += width) acc += Eigen::Map<const Line>(a + q);
+    r = acc.sum();
+  }
+  if (q + half <= k) {
+    r += Eigen::Map<const Half>(a + q).sum();
+    q += half;
+  }
+  for (; q < k; ++q) r += a[q];
+  return r;
+}
+
 /// Calls op.template operator()<W>(q) for fixed-size blocks [q, q + W) over the first columns of
 /// a row of k scalars, where W is a multiple of one cache line (64 bytes): blocks of four lines,
 /// then one block of three, two or one line. Returns the first column not covered (k minus less

@@ -59,11 +59,9 @@ Vector<Scalar> row_sums(const SparseMatrix<Scalar>& adj) {
   Vector<Scalar> d(adj.rows());
   const StorageIndex* outer = adj.outerIndexPtr();
   const Scalar* val = adj.valuePtr();
-  for (Index i = 0; i < adj.rows(); ++i) {
-    Scalar acc(0);
-    for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) acc += val[p];
-    d[i] = acc;
-  }
+  parallel_rows(adj.rows(), [&](Index lo, Index hi) {
+    for (Index i = lo; i < hi; ++i) d[i] = row_sum(val + outer[i], outer[i + 1] - outer[i]);
+  });
   return d;
 }
 
@@ -126,9 +124,19 @@ struct QuadraticForm {
   Vector<Scalar> trace;    ///< t_b
   Vector<Scalar> degree;   ///< d_i (empty unless `degrees`)
 
-  void compute(const SparseMatrix<Scalar>& adj, const SoftSelection<Scalar>& sel, bool degrees) {
+  /// `shared`: A S already formed by the caller (the connect of the same pooler), copied instead
+  /// of computed; its shape is checked, its values are trusted.
+  void compute(const SparseMatrix<Scalar>& adj, const SoftSelection<Scalar>& sel, bool degrees,
+               const Matrix<Scalar>* shared = nullptr) {
     if (degrees) degree = row_sums(adj);
-    propagate<Scalar>(adj, adj.valuePtr(), nullptr, sel.s, product);
+    if (shared) {
+      GNNPOOL_CHECK(shared->rows() == sel.s.rows() && shared->cols() == sel.s.cols(), shape_error,
+                    "QuadraticForm: the shared product A S is ", shape(shared->rows(), shared->cols()),
+                    " but S is ", shape(sel.s.rows(), sel.s.cols()));
+      product = *shared;
+    } else {
+      propagate<Scalar>(adj, adj.valuePtr(), nullptr, sel.s, product);
+    }
     const Index k = sel.s.cols();
     trace.resize(num_graphs(sel));
     parallel_graphs(sel.offsets, [&](Index b_lo, Index b_hi) {
@@ -188,9 +196,10 @@ struct NormalizedCut {
   Vector<Scalar> volume;       ///< q_b
   Vector<Scalar> value;        ///< c_b
 
-  void forward(const SparseMatrix<Scalar>& m, const SoftSelection<Scalar>& sel, Scalar eps) {
+  void forward(const SparseMatrix<Scalar>& m, const SoftSelection<Scalar>& sel, Scalar eps,
+               const Matrix<Scalar>* shared = nullptr) {
     const Index nb = num_graphs(sel);
-    form.compute(m, sel, /*degrees=*/true);
+    form.compute(m, sel, /*degrees=*/true, shared);
     volume.setZero(nb);
     for (Index b = 0; b < nb; ++b)
       for (Index i = sel.offsets[static_cast<std::size_t>(b)]; i < sel.offsets[static_cast<std::size_t>(b) + 1]; ++i)

@@ -89,17 +89,20 @@ class HigherOrderCutLoss {
   Scalar weight() const { return m_weight; }
   const HigherOrderCutLossOptions& options() const { return m_options; }
 
-  Scalar forward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, Cache& cache) const {
+  /// `adjacency_product`: A S of this batch and selection when the caller has it (the connect of
+  /// the same `Pool`); otherwise the loss forms it.
+  Scalar forward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, Cache& cache,
+                 const Matrix<Scalar>* adjacency_product = nullptr) const {
     detail::check_soft_selection(sel, in.num_nodes(), in.offsets, "HigherOrderCutLoss");
     const Index nb = detail::num_graphs(sel);
     const Scalar eps = static_cast<Scalar>(m_options.eps), alpha = static_cast<Scalar>(m_options.alpha);
     Vector<Scalar> per_graph = Vector<Scalar>::Zero(nb);
     if (alpha < Scalar(1)) {
-      cache.first.forward(in.adj, sel, eps);
+      cache.first.forward(in.adj, sel, eps, adjacency_product);
       per_graph += (Scalar(1) - alpha) * cache.first.value;
     }
     if (alpha > Scalar(0)) {
-      if (m_options.motif == MotifAdjacency::walks) walks_forward(in, sel, cache);
+      if (m_options.motif == MotifAdjacency::walks) walks_forward(in, sel, cache, adjacency_product);
       else triangles_forward(in, sel, cache);
       per_graph += alpha * cache.value;
     }
@@ -131,10 +134,19 @@ class HigherOrderCutLoss {
       for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) y[inner[p]] += val[p] * x[i];
   }
 
-  void walks_forward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, Cache& cache) const {
+  void walks_forward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, Cache& cache,
+                     const Matrix<Scalar>* adjacency_product) const {
     const Index nb = detail::num_graphs(sel);
     const Scalar eps = static_cast<Scalar>(m_options.eps);
-    cache.p1.noalias() = in.adj * sel.s;
+    if (adjacency_product) {
+      GNNPOOL_CHECK(adjacency_product->rows() == sel.s.rows() && adjacency_product->cols() == sel.s.cols(),
+                    shape_error, "HigherOrderCutLoss: the shared product A S is ",
+                    detail::shape(adjacency_product->rows(), adjacency_product->cols()), " but S is ",
+                    detail::shape(sel.s.rows(), sel.s.cols()));
+      cache.p1 = *adjacency_product;
+    } else {
+      cache.p1.noalias() = in.adj * sel.s;
+    }
     cache.p2.noalias() = in.adj * cache.p1;
     cache.p3.noalias() = in.adj * cache.p2;
     cache.d1 = detail::row_sums(in.adj);

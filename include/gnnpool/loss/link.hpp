@@ -75,10 +75,13 @@ class LinkLoss {
   Scalar weight() const { return m_weight; }
   const LinkLossOptions& options() const { return m_options; }
 
-  Scalar forward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, Cache& cache) const {
+  /// `adjacency_product`: A S of this batch and selection when the caller has it (the connect of
+  /// the same `Pool`); otherwise the loss forms it.
+  Scalar forward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, Cache& cache,
+                 const Matrix<Scalar>* adjacency_product = nullptr) const {
     detail::check_soft_selection(sel, in.num_nodes(), in.offsets, "LinkLoss");
     const Index nb = detail::num_graphs(sel), k = sel.s.cols();
-    cache.form.compute(in.adj, sel, /*degrees=*/false);
+    cache.form.compute(in.adj, sel, /*degrees=*/false, adjacency_product);
     const Vector<Scalar>& t = cache.form.trace;
     detail::graph_gram(sel, cache.gram);
     cache.residual.resize(nb);

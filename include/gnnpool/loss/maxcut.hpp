@@ -45,12 +45,22 @@ class MaxCutLoss {
     const StorageIndex* inner = in.adj.innerIndexPtr();
     const Scalar* val = in.adj.valuePtr();
     const Scalar* z = sel.weight.data();
-    for (Index b = 0; b < nb; ++b)
-      for (Index t = in.graph_begin(b); t < in.graph_begin(b + 1); ++t)
+    // Row sums in registers, then one update of the graph's sums per row: summing every entry
+    // into cut[b] in memory chained each entry to the previous one's store.
+    for (Index b = 0; b < nb; ++b) {
+      Scalar cut(0), volume(0);
+      for (Index t = in.graph_begin(b); t < in.graph_begin(b + 1); ++t) {
+        Scalar row_cut(0), row_volume(0);
         for (StorageIndex e = outer[t]; e < outer[t + 1]; ++e) {
-          cache.cut[b] += val[e] * z[inner[e]] * z[t];
-          cache.volume[b] += val[e];
+          row_cut += val[e] * z[inner[e]];
+          row_volume += val[e];
         }
+        cut += row_cut * z[t];
+        volume += row_volume;
+      }
+      cache.cut[b] = cut;
+      cache.volume[b] = volume;
+    }
     if (nb == 0) return Scalar(0);
     Scalar total(0);
     for (Index b = 0; b < nb; ++b) total += cache.cut[b] / guarded(cache.volume[b]);
@@ -71,13 +81,18 @@ class MaxCutLoss {
       const Scalar v = guarded(cache.volume[b]);
       const Scalar scale = g / v;
       const Scalar dvol = cache.volume[b] != Scalar(0) ? -g * cache.cut[b] / (v * v) : Scalar(0);
-      for (Index t = in.graph_begin(b); t < in.graph_begin(b + 1); ++t)
+      for (Index t = in.graph_begin(b); t < in.graph_begin(b + 1); ++t) {
+        const Scalar zt = scale * z[t];
+        Scalar row(0);  // dz_t's share of row t, in a register (see forward)
         for (StorageIndex e = outer[t]; e < outer[t + 1]; ++e) {
           const StorageIndex s = inner[e];
-          dsel[s] += scale * val[e] * z[t];
-          dsel[t] += scale * val[e] * z[s];
-          if (din.adj_needed) din.adj[e] += scale * z[s] * z[t] + dvol;
+          dsel[s] += val[e] * zt;
+          row += val[e] * z[s];
         }
+        dsel[t] += scale * row;
+        if (din.adj_needed)
+          for (StorageIndex e = outer[t]; e < outer[t + 1]; ++e) din.adj[e] += zt * z[inner[e]] + dvol;
+      }
     }
   }
 

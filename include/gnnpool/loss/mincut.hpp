@@ -53,9 +53,12 @@ class MinCutLoss {
   std::string_view name() const { return "mincut_loss"; }
   Scalar weight() const { return m_weight; }
 
-  Scalar forward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, Cache& cache) const {
+  /// `adjacency_product`: A S of this batch and selection when the caller has it (the connect of
+  /// the same `Pool`); otherwise the loss forms it.
+  Scalar forward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, Cache& cache,
+                 const Matrix<Scalar>* adjacency_product = nullptr) const {
     detail::check_soft_selection(sel, in.num_nodes(), in.offsets, "MinCutLoss");
-    cache.cut.forward(in.adj, sel, m_eps);
+    cache.cut.forward(in.adj, sel, m_eps, adjacency_product);
     return detail::graph_mean(cache.cut.value);
   }
 

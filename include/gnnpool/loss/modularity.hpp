@@ -51,10 +51,13 @@ class ModularityLoss {
   std::string_view name() const { return "spectral_loss"; }
   Scalar weight() const { return m_weight; }
 
-  Scalar forward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, Cache& cache) const {
+  /// `adjacency_product`: A S of this batch and selection when the caller has it (the connect of
+  /// the same `Pool`); otherwise the loss forms it.
+  Scalar forward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, Cache& cache,
+                 const Matrix<Scalar>* adjacency_product = nullptr) const {
     detail::check_soft_selection(sel, in.num_nodes(), in.offsets, "ModularityLoss");
     const Index nb = detail::num_graphs(sel);
-    cache.form.compute(in.adj, sel, /*degrees=*/true);
+    cache.form.compute(in.adj, sel, /*degrees=*/true, adjacency_product);
     cache.pooled_degree = detail::graph_weighted_column_sums(sel, &cache.form.degree);
     cache.volume.resize(nb);
     Vector<Scalar> per_graph(nb);

@@ -75,11 +75,18 @@ struct PoolOutputGrad {
 namespace detail {
 
 /// A loss's forward: `forward(params, in, sel, cache)` for a loss with parameters, otherwise
-/// `forward(in, sel, cache)`.
-template <typename Loss, typename Scalar, typename Selection, typename LossCache>
-Scalar loss_forward(const Loss& loss, const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in,
-                    const Selection& sel, LossCache& cache) {
+/// `forward(in, sel, cache)`. When the connect's cache holds the product A S of the same batch
+/// and selection (`Connect::adjacency_product(cache)`, SoftConnect) and the loss can take it
+/// (`forward(in, sel, cache, &as)`: the quadratic-form losses), the loss reads it instead of
+/// computing it again: the same values, one gather pass over the edges less per forward.
+template <typename Loss, typename Connect, typename Scalar, typename Selection, typename LossCache,
+          typename ConnectCache>
+Scalar loss_forward(const Loss& loss, const Connect&, const ConnectCache& connect_cache,
+                    const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in, const Selection& sel,
+                    LossCache& cache) {
   if constexpr (requires { loss.forward(params, in, sel, cache); }) return loss.forward(params, in, sel, cache);
+  else if constexpr (requires { loss.forward(in, sel, cache, &Connect::adjacency_product(connect_cache)); })
+    return loss.forward(in, sel, cache, &Connect::adjacency_product(connect_cache));
   else return loss.forward(in, sel, cache);
 }
 
@@ -203,7 +210,8 @@ class Pool {
           std::apply(
               [&](auto&... loss_cache) {
                 (out.losses.push_back(AuxLoss<Scalar>{std::string(loss.name()),
-                                                      detail::loss_forward(loss, params, in, out.selection, loss_cache),
+                                                      detail::loss_forward(loss, m_connect, cache.connect, params, in,
+                                                                           out.selection, loss_cache),
                                                       loss.weight()}),
                  ...);
               },
