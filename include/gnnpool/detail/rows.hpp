@@ -12,51 +12,42 @@
 
 namespace gnnpool::detail {
 
-/// <a, b> over k contiguous entries: fixed-size blocks of one cache line (64 bytes) into one
-/// vector accumulator, then one half-line block and the last few entries one by one. Eigen's
-/// dynamic-size dot product costs more in set-up and horizontal sums than the arithmetic for k
-/// of a few tens (a third of the per-edge pass at k = 25).
-template <typename Scalar>
-inline Scalar row_dot(const Scalar* a, const Scalar* b, Index k) {
+/// The sum over k contiguous entries of term<W>(q), an expression of the W entries [q, q + W):
+/// fixed-size blocks of one cache line (64 bytes) into one vector accumulator, then one half-line
+/// block and the last few entries one by one. Eigen's dynamic-size reductions cost more in set-up
+/// and horizontal sums than the arithmetic for k of a few tens (a third of the per-edge pass at
+/// k = 25), and one scalar accumulator would chain every entry to the previous add.
+template <typename Scalar, typename Term>
+inline Scalar blocked_sum(Index k, Term&& term) {
   constexpr int width = 64 / static_cast<int>(sizeof(Scalar)), half = width / 2;
-  using Line = Eigen::Array<Scalar, width, 1>;
-  using Half = Eigen::Array<Scalar, half, 1>;
   Index q = 0;
   Scalar r(0);
   if (k >= width) {
-    Line acc = Eigen::Map<const Line>(a) * Eigen::Map<const Line>(b);
-    for (q = width; q + width <= k; q += width) acc += Eigen::Map<const Line>(a + q) * Eigen::Map<const Line>(b + q);
+    Eigen::Array<Scalar, width, 1> acc = term.template operator()<width>(0);
+    for (q = width; q + width <= k; q += width) acc += term.template operator()<width>(q);
     r = acc.sum();
   }
   if (q + half <= k) {
-    r += (Eigen::Map<const Half>(a + q) * Eigen::Map<const Half>(b + q)).sum();
+    r += term.template operator()<half>(q).sum();
     q += half;
   }
-  for (; q < k; ++q) r += a[q] * b[q];
+  for (; q < k; ++q) r += term.template operator()<1>(q)(0);
   return r;
 }
 
-/// The sum of k contiguous entries, blocked as `row_dot`: a CSR row's weights (degrees). One
-/// scalar accumulator would chain every entry to the previous add, and the mispredicted exit of
-/// each row's loop keeps the next row from overlapping it.
+/// <a, b> over k contiguous entries (`blocked_sum`).
+template <typename Scalar>
+inline Scalar row_dot(const Scalar* a, const Scalar* b, Index k) {
+  return blocked_sum<Scalar>(k, [&]<int W>(Index q) {
+    return Eigen::Map<const Eigen::Array<Scalar, W, 1>>(a + q) * Eigen::Map<const Eigen::Array<Scalar, W, 1>>(b + q);
+  });
+}
+
+/// The sum of k contiguous entries (`blocked_sum`): a CSR row's weights (degrees), where the
+/// mispredicted exit of each row's loop also keeps the next row from overlapping a chained sum.
 template <typename Scalar>
 inline Scalar row_sum(const Scalar* a, Index k) {
-  constexpr int width = 64 / static_cast<int>(sizeof(Scalar)), half = width / 2;
-  using Line = Eigen::Array<Scalar, width, 1>;
-  using Half = Eigen::Array<Scalar, half, 1>;
-  Index q = 0;
-  Scalar r(0);
-  if (k >= width) {
-    Line acc = Eigen::Map<const Line>(a);
-    for (q = width; q + width <= k; q += width) acc += Eigen::Map<const Line>(a + q);
-    r = acc.sum();
-  }
-  if (q + half <= k) {
-    r += Eigen::Map<const Half>(a + q).sum();
-    q += half;
-  }
-  for (; q < k; ++q) r += a[q];
-  return r;
+  return blocked_sum<Scalar>(k, [&]<int W>(Index q) { return Eigen::Map<const Eigen::Array<Scalar, W, 1>>(a + q); });
 }
 
 /// Calls op.template operator()<W>(q) for fixed-size blocks [q, q + W) over the first columns of
