@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <limits>
+#include <vector>
 
 // One namespace per test file: the files of an area may be compiled as one unity translation
 // unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
@@ -56,6 +57,28 @@ TEST_CASE("PyG's and Spektral's additive guards have their values", "[core][nume
   CHECK(gnnpool::pyg_constants::log_eps == 1e-15);
   CHECK(gnnpool::pyg_constants::min_score_margin == 1e-7);
   CHECK(gnnpool::spektral_constants::segment_softmax_denominator_eps == 1e-9);
+}
+
+TEMPLATE_TEST_CASE("detail::all_finite finds a NaN or an infinity at any position, and nothing in finite extremes",
+                   "[core][numeric]", float, double) {
+  using L = std::numeric_limits<TestType>;
+  const TestType extremes[] = {L::max(), L::lowest(), L::min(), L::denorm_min(), TestType(-0.0), TestType(0)};
+  for (const gnnpool::Index n : {0, 1, 7, 16, 33}) {
+    std::vector<TestType> v(static_cast<std::size_t>(n));
+    for (std::size_t q = 0; q < v.size(); ++q) v[q] = extremes[q % 6];
+    CHECK(gnnpool::detail::all_finite(v.data(), n));
+    for (const TestType bad : {L::quiet_NaN(), L::infinity(), -L::infinity()})
+      for (std::size_t q = 0; q < v.size(); ++q) {
+        const TestType kept = v[q];
+        v[q] = bad;
+        CHECK_FALSE(gnnpool::detail::all_finite(v.data(), n));
+        v[q] = kept;
+      }
+  }
+  gnnpool::Vector<TestType> m = gnnpool::Vector<TestType>::Ones(5);
+  CHECK(gnnpool::detail::all_finite(m));
+  m[4] = L::quiet_NaN();
+  CHECK_FALSE(gnnpool::detail::all_finite(m));
 }
 
 }  // namespace gnnpool_test_core_numeric

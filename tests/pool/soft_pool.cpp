@@ -281,10 +281,11 @@ TEST_CASE("PseudoInverseLift: S (S^T S)^+ X', undone by the sum reduce; backward
   CHECK(r.ok);
 }
 
-TEST_CASE("The quadratic-form losses read the connect's A S: the same values and gradients, its shape checked",
+TEST_CASE("The quadratic-form losses share the connect's A S and its A^T scatter: same values and gradients",
           "[pool][soft_pool][shared_product]") {
-  // Pool hands SoftConnect's P = A S to the losses that take it (detail::loss_forward); each loss
-  // must give what it gives with its own A S, and refuse a product of another shape.
+  // Pool hands SoftConnect's P = A S to the losses that take it (detail::loss_forward), and they
+  // and the connect defer their A^T scatters to one (Pool::backward); each must give what it gives
+  // alone, and refuse a product of another shape.
   const auto batch = gnnpool::test::soft_test_batch<double>(3, 31);
   const auto sel = gnnpool::test::soft_test_selection(batch, 4, 32);
   const gnnpool::SoftConnect<double> connect;
@@ -307,9 +308,13 @@ TEST_CASE("The quadratic-form losses read the connect's A S: the same values and
         d->adj.setZero(batch.adj.nonZeros());
         d->adj_needed = adj_needed;
       }
+      // Shared backward: the A^T scatter deferred to the caller (as Pool does), then scattered.
       Matrix<double> ds_own = Matrix<double>::Zero(sel.s.rows(), sel.s.cols()), ds_shared = ds_own;
+      Matrix<double> deferred = Matrix<double>::Zero(sel.s.rows(), sel.s.cols());
       loss.backward(batch, sel, own, 0.7, din_own, ds_own);
-      loss.backward(batch, sel, shared, 0.7, din_shared, ds_shared);
+      loss.backward(batch, sel, shared, 0.7, din_shared, ds_shared, &deferred);
+      CHECK(deferred.norm() > 0);
+      gnnpool::SoftConnect<double>::add_transposed(batch, sel, deferred, ds_shared);
       CHECK(close(ds_own, ds_shared));
       CHECK(close(din_own.adj, din_shared.adj));
     }
@@ -318,6 +323,26 @@ TEST_CASE("The quadratic-form losses read the connect's A S: the same values and
     gnnpool::test::require_throws_with<gnnpool::shape_error>([&] { (void)loss.forward(batch, sel, c, &wrong); },
                                                               {"the shared product A S is", "but S is"});
   };
+  // SoftConnect's own backward defers its scatter the same way.
+  {
+    const Eigen::VectorXd dadj_out = Eigen::VectorXd::LinSpaced(pooled.nonZeros(), -1.0, 1.5);
+    gnnpool::BatchGrad<double> din_own, din_deferred;
+    for (auto* d : {&din_own, &din_deferred}) {
+      d->x.setZero(batch.x.rows(), batch.x.cols());
+      d->adj.setZero(batch.adj.nonZeros());
+    }
+    Matrix<double> ds_own = Matrix<double>::Zero(sel.s.rows(), sel.s.cols()), ds_deferred = ds_own;
+    Matrix<double> deferred = Matrix<double>::Zero(sel.s.rows(), sel.s.cols());
+    connect.backward(batch, sel, connect_cache, dadj_out, din_own, ds_own);
+    connect.backward(batch, sel, connect_cache, dadj_out, din_deferred, ds_deferred, &deferred);
+    gnnpool::SoftConnect<double>::add_transposed(batch, sel, deferred, ds_deferred);
+    CHECK(close(ds_own, ds_deferred));
+    CHECK(close(din_own.adj, din_deferred.adj));
+    Matrix<double> wrong = Matrix<double>::Zero(sel.s.rows(), sel.s.cols() + 1);
+    gnnpool::test::require_throws_with<gnnpool::shape_error>(
+        [&] { connect.backward(batch, sel, connect_cache, dadj_out, din_deferred, ds_deferred, &wrong); },
+        {"SoftConnect backward: the deferred scatter is", "expected"});
+  }
   same(gnnpool::MinCutLoss<double>());
   same(gnnpool::LinkLoss<double>());
   same(gnnpool::ModularityLoss<double>());

@@ -93,6 +93,17 @@ class SoftConnect {
   /// forming A S again (see `detail::loss_forward`).
   static const Matrix<Scalar>& adjacency_product(const Cache& cache) { return cache.as; }
 
+  /// ds += A^T rows (rows: N x K, ds: N x K), the scatter that this connect's backward and the
+  /// quadratic-form losses defer to their `Pool` when it gives them a `deferred` matrix: one pass
+  /// over the edges for all of them.
+  static void add_transposed(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, const Matrix<Scalar>& rows,
+                             Matrix<Scalar>& ds) {
+    GNNPOOL_CHECK(rows.rows() == in.num_nodes() && ds.rows() == in.num_nodes() && rows.cols() == ds.cols(),
+                  shape_error, "SoftConnect: the deferred scatter is ", detail::shape(rows.rows(), rows.cols()),
+                  " and dS ", detail::shape(ds.rows(), ds.cols()), " for a batch of ", in.num_nodes(), " nodes");
+    detail::add_transposed_product(in.adj, rows, ds, sel.offsets);
+  }
+
   explicit SoftConnect(SoftConnectNormalization normalization = SoftConnectNormalization::none)
       : m_normalization(normalization) {}
   SoftConnectNormalization normalization() const { return m_normalization; }
@@ -127,7 +138,8 @@ class SoftConnect {
   }
 
   void backward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, const Cache& cache,
-                const Vector<Scalar>& dadj_out, BatchGrad<Scalar>& din, Matrix<Scalar>& dsel) const {
+                const Vector<Scalar>& dadj_out, BatchGrad<Scalar>& din, Matrix<Scalar>& dsel,
+                Matrix<Scalar>* deferred = nullptr) const {
     const Index nb = detail::num_graphs(sel), k = sel.s.cols();
     GNNPOOL_CHECK(dadj_out.size() == nb * k * k, shape_error, "SoftConnect backward: dA' has ",
                   dadj_out.size(), " entries but the pooled adjacency stores ", nb * k * k);
@@ -168,10 +180,17 @@ class SoftConnect {
                              detail::graph_rows(dsel, sel.offsets, b), true);
       }
     });
-    detail::add_transposed_product(in.adj, t, dsel, sel.offsets);
+    if (deferred) {
+      GNNPOOL_CHECK(deferred->rows() == t.rows() && deferred->cols() == k, shape_error,
+                    "SoftConnect backward: the deferred scatter is ", detail::shape(deferred->rows(), deferred->cols()),
+                    ", expected ", detail::shape(t.rows(), k));
+      *deferred += t;  // the caller scatters A^T deferred (`add_transposed`)
+    } else {
+      detail::add_transposed_product(in.adj, t, dsel, sel.offsets);
+    }
     if (din.adj_needed) detail::edge_inner_products(in.adj, t, sel.s, din.adj, /*accumulate=*/true);
     if (m_normalization == SoftConnectNormalization::symmetric)
-      GNNPOOL_CHECK(draw.allFinite() && dsel.allFinite() && din.adj.allFinite(), invalid_argument,
+      GNNPOOL_CHECK(detail::all_finite(draw) && detail::all_finite(dsel) && detail::all_finite(din.adj), invalid_argument,
                     "SoftConnect backward: the gradient overflows this precision. A supernode with a tiny pooled "
                     "degree d sends weight it does not receive (a directed graph), so dL/dd ~ 1 / sqrt(d) is not "
                     "bounded; use normalization = none, or a symmetric adjacency");

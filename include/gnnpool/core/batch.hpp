@@ -5,6 +5,7 @@
 /// `Batch`: the one graph type of gnnpool, its non-owning view `BatchRef`, builders and checks.
 
 #include <gnnpool/core/errors.hpp>
+#include <gnnpool/core/numeric.hpp>
 #include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/types.hpp>
 
@@ -219,18 +220,8 @@ void check_batch(const BatchRef<Scalar>& batch, std::string_view layer) {
   detail::parallel_rows_checked(n, [&](Index lo, Index hi) {
     std::size_t g = graph_of(lo);
     const StorageIndex e_lo = outer[lo], e_hi = outer[hi];
-    // Flat, branch-free passes that the compiler vectorises: a value is finite exactly when its
-    // exponent bits are not all set (integer compares OR-reduce in vector registers; a
-    // floating-point test such as x - x == 0 is kept scalar and cost 3 cycles per entry).
-    using Bits = std::conditional_t<sizeof(Scalar) == 4, std::uint32_t, std::uint64_t>;
-    constexpr Bits exponent = sizeof(Scalar) == 4 ? Bits(0x7f800000u) : Bits(0x7ff0000000000000ull);
-    Bits non_finite = 0;
-    for (StorageIndex p = e_lo; p < e_hi; ++p) {
-      Bits bits;
-      std::memcpy(&bits, val + p, sizeof(Bits));
-      non_finite |= Bits((bits & exponent) == exponent);
-    }
-    bool ok = non_finite == 0;
+    // Flat, branch-free passes that the compiler vectorises (`all_finite`, then a min / max).
+    bool ok = detail::all_finite(val + e_lo, Index(e_hi - e_lo));
     if (batch.offsets[g + 1] >= hi) {  // the chunk lies in one graph: one range for every column
       StorageIndex lowest = std::numeric_limits<StorageIndex>::max(), highest = -1;
       for (StorageIndex p = e_lo; p < e_hi; ++p) {  // (no std::min call: debug builds run this too)

@@ -156,18 +156,27 @@ struct QuadraticForm {
 ///   dA_e += alpha_b <S_i, S_j> + row_term_i                   (e = stored entry (i, j))
 /// `row_term` (N entries, or nullptr) is dL/dd_i for losses that read d_i = sum_j A_ij: every stored
 /// entry of row i moves d_i one for one. Both outputs are ADDED; A^T S is scattered straight into
-/// dS (one pass over the edges, no temporary). A null `dadj` skips dA (no caller needs it).
+/// dS (one pass over the edges, no temporary), or, when `deferred` is given (N x K), alpha_b S_i is
+/// added to its rows and the caller scatters A^T deferred into dS once for every policy that
+/// scatters through the same A (see `Pool::backward`). A null `dadj` skips dA (no caller needs it).
 template <typename Scalar>
 void graph_quadratic_form_backward(const SparseMatrix<Scalar>& adj, const SoftSelection<Scalar>& sel,
                                    const QuadraticForm<Scalar>& form, const Vector<Scalar>& alpha,
-                                   const Vector<Scalar>* row_term, Matrix<Scalar>& ds, Vector<Scalar>* dadj) {
+                                   const Vector<Scalar>* row_term, Matrix<Scalar>& ds, Vector<Scalar>* dadj,
+                                   Matrix<Scalar>* deferred = nullptr) {
   const Matrix<Scalar>& s = sel.s;
   const Matrix<Scalar>& product = form.product;
   const IndexVector& offsets = sel.offsets;
+  if (deferred)
+    GNNPOOL_CHECK(deferred->rows() == s.rows() && deferred->cols() == s.cols(), shape_error,
+                  "graph_quadratic_form_backward: the deferred scatter is ", shape(deferred->rows(), deferred->cols()),
+                  " but S is ", shape(s.rows(), s.cols()));
   parallel_graph_rows(offsets, [&](Index b, Index lo, Index hi) {
-    if (alpha[b] != Scalar(0)) ds.middleRows(lo, hi - lo).noalias() += alpha[b] * product.middleRows(lo, hi - lo);
+    if (alpha[b] == Scalar(0)) return;
+    ds.middleRows(lo, hi - lo).noalias() += alpha[b] * product.middleRows(lo, hi - lo);
+    if (deferred) deferred->middleRows(lo, hi - lo).noalias() += alpha[b] * s.middleRows(lo, hi - lo);
   });
-  add_transposed_product(adj, s, ds, offsets, &alpha);
+  if (!deferred) add_transposed_product(adj, s, ds, offsets, &alpha);
   if (!dadj) return;
   const StorageIndex* outer = adj.outerIndexPtr();
   const StorageIndex* inner = adj.innerIndexPtr();
@@ -215,8 +224,10 @@ struct NormalizedCut {
   ///   dS_i += w_b (-(M + M^T) S / q_b + 2 t_b d_i S_i / q_b^2)_i,
   ///   dM_ij += w_b (-<S_i, S_j> / q_b + t_b |S_i|^2 / q_b^2)   (the second term: d_i moves with M_ij),
   /// q_b including eps. One scatter pass over the edges. A null `dm` skips dM.
+  /// `deferred`: see `graph_quadratic_form_backward` (only when m is the adjacency the caller
+  /// scatters through).
   void backward(const SparseMatrix<Scalar>& m, const SoftSelection<Scalar>& sel, const Vector<Scalar>& w, Scalar eps,
-                Matrix<Scalar>& ds, Vector<Scalar>* dm) const {
+                Matrix<Scalar>& ds, Vector<Scalar>* dm, Matrix<Scalar>* deferred = nullptr) const {
     const Index nb = num_graphs(sel);
     Vector<Scalar> alpha(nb), beta(nb);  // w_b dc_b/dt_b and w_b dc_b/dq_b
     for (Index b = 0; b < nb; ++b) {
@@ -231,7 +242,7 @@ struct NormalizedCut {
         row_term[i] = beta[b] * sel.s.row(i).squaredNorm();
         ds.row(i) += (Scalar(2) * beta[b] * form.degree[i]) * sel.s.row(i);
       }
-    graph_quadratic_form_backward(m, sel, form, alpha, &row_term, ds, dm);
+    graph_quadratic_form_backward(m, sel, form, alpha, &row_term, ds, dm, deferred);
   }
 
   /// Whether a graph's denominator q_b + eps is large enough to count (see the struct comment).

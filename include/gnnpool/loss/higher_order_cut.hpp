@@ -109,14 +109,16 @@ class HigherOrderCutLoss {
     return detail::graph_mean(per_graph) / static_cast<Scalar>(sel.s.cols());
   }
 
+  /// `deferred` (N x K): the cut of A adds the rows it would scatter through A^T there and the
+  /// caller scatters them (`Pool`); the motif term scatters its own.
   void backward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, const Cache& cache, Scalar dloss,
-                BatchGrad<Scalar>& din, Matrix<Scalar>& dsel) const {
+                BatchGrad<Scalar>& din, Matrix<Scalar>& dsel, Matrix<Scalar>* deferred = nullptr) const {
     const Index nb = detail::num_graphs(sel);
     const Scalar eps = static_cast<Scalar>(m_options.eps), alpha = static_cast<Scalar>(m_options.alpha);
     const Scalar g = dloss / (static_cast<Scalar>(nb) * static_cast<Scalar>(sel.s.cols()));
     if (alpha < Scalar(1))
       cache.first.backward(in.adj, sel, Vector<Scalar>::Constant(nb, g * (Scalar(1) - alpha)), eps, dsel,
-                               din.adj_needed ? &din.adj : nullptr);
+                               din.adj_needed ? &din.adj : nullptr, deferred);
     if (alpha > Scalar(0)) {
       if (m_options.motif == MotifAdjacency::walks) walks_backward(in, sel, cache, g * alpha, din, dsel);
       else triangles_backward(in, sel, cache, g * alpha, din, dsel);

@@ -103,8 +103,10 @@ class LinkLoss {
     return cache.value;
   }
 
+  /// `deferred` (N x K): the rows to scatter through A^T are added there and the caller scatters
+  /// them (`Pool`).
   void backward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, const Cache& cache, Scalar dloss,
-                BatchGrad<Scalar>& din, Matrix<Scalar>& dsel) const {
+                BatchGrad<Scalar>& din, Matrix<Scalar>& dsel, Matrix<Scalar>* deferred = nullptr) const {
     const Index nb = detail::num_graphs(sel), k = sel.s.cols();
     const Vector<Scalar> coef = combine_coefficients(sel);
     Vector<Scalar> gamma = Vector<Scalar>::Zero(nb);  // dL/dE_b
@@ -117,7 +119,7 @@ class LinkLoss {
     }
     const Vector<Scalar> alpha = Scalar(-2) * gamma;
     detail::graph_quadratic_form_backward<Scalar>(in.adj, sel, cache.form, alpha, nullptr, dsel,
-                                                  din.adj_needed ? &din.adj : nullptr);
+                                                  din.adj_needed ? &din.adj : nullptr, deferred);
     const Scalar* val = in.adj.valuePtr();
     const StorageIndex* outer = in.adj.outerIndexPtr();
     for (Index b = 0; b < nb; ++b) {

@@ -62,12 +62,13 @@ class MinCutLoss {
     return detail::graph_mean(cache.cut.value);
   }
 
-  /// Adds dloss * dL/dA (stored entries) into din.adj and dloss * dL/dS into dsel.
+  /// Adds dloss * dL/dA (stored entries) into din.adj and dloss * dL/dS into dsel. `deferred`
+  /// (N x K): the rows to scatter through A^T are added there and the caller scatters them (`Pool`).
   void backward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, const Cache& cache, Scalar dloss,
-                BatchGrad<Scalar>& din, Matrix<Scalar>& dsel) const {
+                BatchGrad<Scalar>& din, Matrix<Scalar>& dsel, Matrix<Scalar>* deferred = nullptr) const {
     const Index nb = detail::num_graphs(sel);
     const Vector<Scalar> w = Vector<Scalar>::Constant(nb, dloss / static_cast<Scalar>(nb));
-    cache.cut.backward(in.adj, sel, w, m_eps, dsel, din.adj_needed ? &din.adj : nullptr);
+    cache.cut.backward(in.adj, sel, w, m_eps, dsel, din.adj_needed ? &din.adj : nullptr, deferred);
   }
 
  private:

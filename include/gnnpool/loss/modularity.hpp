@@ -69,8 +69,10 @@ class ModularityLoss {
     return detail::graph_mean(per_graph);
   }
 
+  /// `deferred` (N x K): the rows to scatter through A^T are added there and the caller scatters
+  /// them (`Pool`).
   void backward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, const Cache& cache, Scalar dloss,
-                BatchGrad<Scalar>& din, Matrix<Scalar>& dsel) const {
+                BatchGrad<Scalar>& din, Matrix<Scalar>& dsel, Matrix<Scalar>* deferred = nullptr) const {
     const Index nb = detail::num_graphs(sel);
     const Scalar g = dloss / static_cast<Scalar>(nb);
     Vector<Scalar> alpha = Vector<Scalar>::Zero(nb);
@@ -90,7 +92,7 @@ class ModularityLoss {
       }
     }
     detail::graph_quadratic_form_backward(in.adj, sel, cache.form, alpha, &row_term, dsel,
-                                          din.adj_needed ? &din.adj : nullptr);
+                                          din.adj_needed ? &din.adj : nullptr, deferred);
   }
 
  private:

@@ -6,6 +6,7 @@
 
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/parallel.hpp>
+#include <gnnpool/core/numeric.hpp>
 #include <gnnpool/core/types.hpp>
 
 #include <algorithm>
@@ -64,7 +65,7 @@ void row_softmax(const std::type_identity_t<ConstMatrixRef<Scalar>>& logits, Mat
   });
   // A NaN entry makes sum NaN, +inf makes m = +inf and the row NaN, all -inf makes m = -inf.
   // The check runs after the loop, so the row it names does not depend on the thread count.
-  if (!m.allFinite() || !sum.allFinite()) [[unlikely]] {
+  if (!detail::all_finite(m) || !detail::all_finite(sum)) [[unlikely]] {
     Index row = 0;
     while (row < n && std::isfinite(m[row]) && std::isfinite(sum[row])) ++row;
     detail::raise<invalid_argument>(detail::concat(layer, ": row ", row,

@@ -90,14 +90,22 @@ Scalar loss_forward(const Loss& loss, const Connect&, const ConnectCache& connec
   else return loss.forward(in, sel, cache);
 }
 
-/// A loss's backward; a loss with parameters also ADDS its parameter gradients into dparams.
+/// A loss's backward; a loss with parameters also ADDS its parameter gradients into dparams. A
+/// loss that can defer its A^T scatter (the quadratic-form losses) gets `deferred` when the
+/// caller has one (returns true: the caller scatters it), else scatters itself.
 template <typename Loss, typename Scalar, typename Selection, typename LossCache, typename SelectionGrad>
-void loss_backward(const Loss& loss, const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in,
+bool loss_backward(const Loss& loss, const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in,
                    const Selection& sel, const LossCache& cache, Scalar dloss, BatchGrad<Scalar>& din,
-                   SelectionGrad& dsel, ParameterSet<Scalar>& dparams) {
-  if constexpr (requires { loss.backward(params, in, sel, cache, dloss, din, dsel, dparams); })
+                   SelectionGrad& dsel, ParameterSet<Scalar>& dparams, Matrix<Scalar>* deferred) {
+  if constexpr (requires { loss.backward(params, in, sel, cache, dloss, din, dsel, dparams); }) {
     loss.backward(params, in, sel, cache, dloss, din, dsel, dparams);
-  else loss.backward(in, sel, cache, dloss, din, dsel);
+  } else if constexpr (requires { loss.backward(in, sel, cache, dloss, din, dsel, deferred); }) {
+    loss.backward(in, sel, cache, dloss, din, dsel, deferred);
+    return deferred != nullptr;
+  } else {
+    loss.backward(in, sel, cache, dloss, din, dsel);
+  }
+  return false;
 }
 
 /// Whether a connect policy's output values depend on the selection's values (S, weights), not
@@ -142,6 +150,8 @@ class Pool {
     typename Reduce::Cache reduce;
     typename Connect::Cache connect;
     std::tuple<typename Losses::Cache...> losses;
+    /// Backward workspace of the deferred A^T scatter (soft poolers; see `backward`), reused.
+    mutable Matrix<Scalar> scatter;
   };
 
   /// Whether the pooled adjacency's values depend on the selection's values (and through them
@@ -250,9 +260,24 @@ class Pool {
                   ": the gradient has ", grad.losses.size(), " auxiliary-loss entries but the pooler has ",
                   sizeof...(Losses), " losses");
     m_reduce.backward(in, out.selection, cache.reduce, dx_out, din, dsel);
+    // The soft connect and the quadratic-form losses each scatter rows through A^T into dS: when
+    // the connect offers the scatter (`Connect::add_transposed`), they add their rows to one
+    // N x K matrix instead, scattered once at the end (one pass over the edges, not one each).
+    Matrix<Scalar>* deferred = nullptr;
+    bool scatter_pending = false;
+    if constexpr (requires { Connect::add_transposed(in, out.selection, cache.scatter, dsel); }) {
+      cache.scatter.setZero(dsel.rows(), dsel.cols());
+      deferred = &cache.scatter;
+    }
     // A connect that does not read the selection's values gives dL/dA only: skipped when no one needs it.
-    if (grad.adj.size() != 0 && (adjacency_depends_on_selection || din.adj_needed))
-      m_connect.backward(in, out.selection, cache.connect, grad.adj, din, dsel);
+    if (grad.adj.size() != 0 && (adjacency_depends_on_selection || din.adj_needed)) {
+      if constexpr (requires { m_connect.backward(in, out.selection, cache.connect, grad.adj, din, dsel, deferred); }) {
+        m_connect.backward(in, out.selection, cache.connect, grad.adj, din, dsel, deferred);
+        scatter_pending = deferred != nullptr;
+      } else {
+        m_connect.backward(in, out.selection, cache.connect, grad.adj, din, dsel);
+      }
+    }
     std::size_t next_loss = 0;
     // Losses with parameters ADD their gradients (they may share a parameter): zero their slots first.
     std::apply(
@@ -275,7 +300,9 @@ class Pool {
                 auto run = [&](const auto& l, const auto& c) {
                   const Scalar dloss = grad.losses.empty() ? l.weight() : grad.losses[next_loss];
                   ++next_loss;
-                  if (dloss != Scalar(0)) detail::loss_backward(l, params, in, out.selection, c, dloss, din, dsel, dparams);
+                  if (dloss != Scalar(0) &&
+                      detail::loss_backward(l, params, in, out.selection, c, dloss, din, dsel, dparams, deferred))
+                    scatter_pending = true;
                 };
                 (void)run;  // unused when the pooler has no loss
                 (run(loss, loss_cache), ...);
@@ -283,6 +310,8 @@ class Pool {
               cache.losses);
         },
         m_losses);
+    if constexpr (requires { Connect::add_transposed(in, out.selection, cache.scatter, dsel); })
+      if (scatter_pending) Connect::add_transposed(in, out.selection, cache.scatter, dsel);
     m_select.backward(params, in, out.selection, cache.select, dsel, din, dparams);
   }
 
