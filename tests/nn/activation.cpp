@@ -80,6 +80,47 @@ TEST_CASE("activation backward matches finite differences", "[nn][activation][gr
   }
 }
 
+TEST_CASE("activations of strided views (the non-flat path) match the flat path and finite differences",
+          "[nn][activation][gradcheck]") {
+  // A column block of a wider row-major matrix is not one flat array: forward and backward take
+  // Eigen's strided array path there, which the contiguous cases above never reach.
+  for (Activation act : all_activations) {
+    INFO(gnnpool::activation_name(act));
+    ParameterSet<double> none;
+    Matrix<double> x = 2.0 * gnnpool::testing::random_features<double>(7, 3, 29);
+    const auto widen = [](const Matrix<double>& m) {
+      Matrix<double> w = Matrix<double>::Constant(m.rows(), m.cols() + 3, 5.0);
+      w.middleCols(1, m.cols()) = m;
+      return w;
+    };
+    Matrix<double> wide_in, wide_out;
+    const auto result = gnnpool::test::check_dense_layer(
+        none, x,
+        [&](Matrix<double>& y) {
+          wide_in = widen(x);
+          gnnpool::activation_forward<double>(act, wide_in.middleCols(1, 3), y);
+          wide_out = widen(y);
+        },
+        [&](const Matrix<double>& dy, Matrix<double>& dx, ParameterSet<double>&) {
+          const Matrix<double> wide_dy = widen(dy);
+          gnnpool::activation_backward<double>(act, wide_in.middleCols(1, 3), wide_out.middleCols(1, 3),
+                                               wide_dy.middleCols(1, 3), dx);
+        });
+    INFO(result.log);
+    CHECK(result.ok);
+    Matrix<double> flat_y, strided_y, flat_dx, strided_dx;
+    const Matrix<double> dy = gnnpool::testing::random_features<double>(7, 3, 31);
+    gnnpool::activation_forward<double>(act, x, flat_y);
+    gnnpool::activation_backward<double>(act, x, flat_y, dy, flat_dx);
+    const Matrix<double> wx = widen(x), wy = widen(flat_y), wdy = widen(dy);
+    gnnpool::activation_forward<double>(act, wx.middleCols(1, 3), strided_y);
+    gnnpool::activation_backward<double>(act, wx.middleCols(1, 3), wy.middleCols(1, 3), wdy.middleCols(1, 3),
+                                         strided_dx);
+    CHECK(gnnpool::test::max_relative_error(strided_y, flat_y) < 4 * gnnpool::numeric<double>::epsilon());
+    CHECK(gnnpool::test::max_relative_error(strided_dx, flat_dx) < 4 * gnnpool::numeric<double>::epsilon());
+  }
+}
+
 TEST_CASE("activations in float agree with double, also in place and at extreme inputs", "[nn][activation]") {
   Matrix<double> x = 30.0 * gnnpool::testing::random_features<double>(40, 5, 2);
   x(0, 0) = -800;  // exp overflows in sigmoid's denominator: the limit 0 must come out, not NaN
