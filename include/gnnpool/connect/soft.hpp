@@ -98,9 +98,9 @@ class SoftConnect {
   /// over the edges for all of them.
   static void add_transposed(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, const Matrix<Scalar>& rows,
                              Matrix<Scalar>& ds) {
-    GNNPOOL_CHECK(rows.rows() == in.num_nodes() && ds.rows() == in.num_nodes() && rows.cols() == ds.cols(),
-                  shape_error, "SoftConnect: the deferred scatter is ", detail::shape(rows.rows(), rows.cols()),
-                  " and dS ", detail::shape(ds.rows(), ds.cols()), " for a batch of ", in.num_nodes(), " nodes");
+    detail::check_soft_selection(sel, in.num_nodes(), in.offsets, "SoftConnect");
+    detail::check_like_selection(rows, sel, "SoftConnect", "the deferred scatter");
+    detail::check_like_selection(ds, sel, "SoftConnect", "dS");
     detail::add_transposed_product(in.adj, rows, ds, sel.offsets);
   }
 
@@ -181,9 +181,7 @@ class SoftConnect {
       }
     });
     if (deferred) {
-      GNNPOOL_CHECK(deferred->rows() == t.rows() && deferred->cols() == k, shape_error,
-                    "SoftConnect backward: the deferred scatter is ", detail::shape(deferred->rows(), deferred->cols()),
-                    ", expected ", detail::shape(t.rows(), k));
+      detail::check_like_selection(*deferred, sel, "SoftConnect backward", "the deferred scatter");
       *deferred += t;  // the caller scatters A^T deferred (`add_transposed`)
     } else {
       detail::add_transposed_product(in.adj, t, dsel, sel.offsets);

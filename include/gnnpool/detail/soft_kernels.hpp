@@ -53,6 +53,15 @@ void check_soft_selection(const SoftSelection<Scalar>& sel, Index num_nodes, con
                 " graphs) differ from the batch's (", offsets.size() - 1, " graphs)");
 }
 
+/// Checks that an N x K matrix handed between the policies of one soft pooler (the shared A S,
+/// the deferred scatter's rows) has the shape of S; `what` names it in the message.
+template <typename Scalar>
+void check_like_selection(const Matrix<Scalar>& m, const SoftSelection<Scalar>& sel, std::string_view layer,
+                          std::string_view what) {
+  GNNPOOL_CHECK(m.rows() == sel.s.rows() && m.cols() == sel.s.cols(), shape_error, layer, ": ", what, " is ",
+                shape(m.rows(), m.cols()), " but S is ", shape(sel.s.rows(), sel.s.cols()));
+}
+
 /// d_i = sum_j A_ij: weighted row sums (PyG's `einsum('ijk->ij', adj)`). O(E).
 template <typename Scalar>
 Vector<Scalar> row_sums(const SparseMatrix<Scalar>& adj) {
@@ -130,9 +139,7 @@ struct QuadraticForm {
                const Matrix<Scalar>* shared = nullptr) {
     if (degrees) degree = row_sums(adj);
     if (shared) {
-      GNNPOOL_CHECK(shared->rows() == sel.s.rows() && shared->cols() == sel.s.cols(), shape_error,
-                    "QuadraticForm: the shared product A S is ", shape(shared->rows(), shared->cols()),
-                    " but S is ", shape(sel.s.rows(), sel.s.cols()));
+      check_like_selection(*shared, sel, "QuadraticForm", "the shared product A S");
       product = *shared;
     } else {
       propagate<Scalar>(adj, adj.valuePtr(), nullptr, sel.s, product);
@@ -167,10 +174,7 @@ void graph_quadratic_form_backward(const SparseMatrix<Scalar>& adj, const SoftSe
   const Matrix<Scalar>& s = sel.s;
   const Matrix<Scalar>& product = form.product;
   const IndexVector& offsets = sel.offsets;
-  if (deferred)
-    GNNPOOL_CHECK(deferred->rows() == s.rows() && deferred->cols() == s.cols(), shape_error,
-                  "graph_quadratic_form_backward: the deferred scatter is ", shape(deferred->rows(), deferred->cols()),
-                  " but S is ", shape(s.rows(), s.cols()));
+  if (deferred) check_like_selection(*deferred, sel, "graph_quadratic_form_backward", "the deferred scatter");
   parallel_graph_rows(offsets, [&](Index b, Index lo, Index hi) {
     if (alpha[b] == Scalar(0)) return;
     ds.middleRows(lo, hi - lo).noalias() += alpha[b] * product.middleRows(lo, hi - lo);

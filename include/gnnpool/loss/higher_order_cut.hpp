@@ -141,10 +141,7 @@ class HigherOrderCutLoss {
     const Index nb = detail::num_graphs(sel);
     const Scalar eps = static_cast<Scalar>(m_options.eps);
     if (adjacency_product) {
-      GNNPOOL_CHECK(adjacency_product->rows() == sel.s.rows() && adjacency_product->cols() == sel.s.cols(),
-                    shape_error, "HigherOrderCutLoss: the shared product A S is ",
-                    detail::shape(adjacency_product->rows(), adjacency_product->cols()), " but S is ",
-                    detail::shape(sel.s.rows(), sel.s.cols()));
+      detail::check_like_selection(*adjacency_product, sel, "HigherOrderCutLoss", "the shared product A S");
       cache.p1 = *adjacency_product;
     } else {
       cache.p1.noalias() = in.adj * sel.s;

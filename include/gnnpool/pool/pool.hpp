@@ -263,9 +263,10 @@ class Pool {
     // The soft connect and the quadratic-form losses each scatter rows through A^T into dS: when
     // the connect offers the scatter (`Connect::add_transposed`), they add their rows to one
     // N x K matrix instead, scattered once at the end (one pass over the edges, not one each).
+    constexpr bool shared_scatter = requires { Connect::add_transposed(in, out.selection, cache.scatter, dsel); };
     Matrix<Scalar>* deferred = nullptr;
     bool scatter_pending = false;
-    if constexpr (requires { Connect::add_transposed(in, out.selection, cache.scatter, dsel); }) {
+    if constexpr (shared_scatter) {
       cache.scatter.setZero(dsel.rows(), dsel.cols());
       deferred = &cache.scatter;
     }
@@ -310,7 +311,7 @@ class Pool {
               cache.losses);
         },
         m_losses);
-    if constexpr (requires { Connect::add_transposed(in, out.selection, cache.scatter, dsel); })
+    if constexpr (shared_scatter)
       if (scatter_pending) Connect::add_transposed(in, out.selection, cache.scatter, dsel);
     m_select.backward(params, in, out.selection, cache.select, dsel, din, dparams);
   }
