@@ -7,13 +7,16 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 // One namespace per test file: the files of an area may be compiled as one unity translation
 // unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
 namespace gnnpool_test_nn_activation {
 
 using gnnpool::Activation;
+using gnnpool::Index;
 using gnnpool::Matrix;
 using gnnpool::ParameterSet;
 
@@ -144,6 +147,34 @@ TEST_CASE("activations in float agree with double, also in place and at extreme 
     gnnpool::activation_backward<float>(act, xf, yf, dy.cast<float>(), dxf);
     CHECK(dx.allFinite());
     CHECK(gnnpool::test::max_relative_error(dxf, dx) < gnnpool::numeric<float>::compare_tolerance());
+  }
+}
+
+TEMPLATE_TEST_CASE("activations propagate a NaN and keep finite neighbours exact (vectorised paths too)",
+                   "[nn][activation]", float, double) {
+  using S = TestType;
+  // 37 entries: full packets and a scalar tail; NaN at a packet start, inside, and in the tail.
+  Matrix<S> x = S(3) * gnnpool::testing::random_features<S>(37, 1, 5);
+  const S nan = std::numeric_limits<S>::quiet_NaN();
+  for (const Index i : {Index(0), Index(9), Index(35)}) x(i, 0) = nan;
+  for (Activation act : all_activations) {
+    INFO(gnnpool::activation_name(act));
+    Matrix<S> y;
+    gnnpool::activation_forward<S>(act, x, y);
+    for (Index i = 0; i < x.rows(); ++i) {
+      INFO("entry " << i);
+      const S v = x(i, 0);
+      if (std::isnan(v)) {
+        CHECK(std::isnan(y(i, 0)));
+        continue;
+      }
+      if (act != Activation::selu) continue;
+      // The two-branch definition, in double.
+      const double vd = static_cast<double>(v);
+      const double ref = vd > 0 ? selu_scale * vd : selu_scale * selu_alpha * std::expm1(vd);
+      CHECK(std::abs(static_cast<double>(y(i, 0)) - ref) <=
+            4 * static_cast<double>(std::numeric_limits<S>::epsilon()) * std::max(1.0, std::abs(ref)));
+    }
   }
 }
 

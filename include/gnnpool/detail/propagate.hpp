@@ -175,6 +175,29 @@ void edge_dots(const SparseMatrix<Scalar>& adj, const ConstMatrixRef<Scalar>& a,
   });
 }
 
+/// d_i = sum_j A_ij: the weighted row sums of a compressed CSR matrix (degrees; PyG's
+/// `einsum('ijk->ij', adj)`). Rows of at most 16 entries that have 16 stored entries from their
+/// start to the end of the value array (all but the last few rows) take `masked_row_sum`, one
+/// masked vector per row with no branch on its length; longer rows take `row_sum`. Each row is
+/// summed on its own, so the result does not depend on the number of threads. O(E).
+template <typename Scalar>
+Vector<Scalar> row_sums(const SparseMatrix<Scalar>& adj) {
+  GNNPOOL_ASSERT(adj.isCompressed(), "row_sums: the adjacency must be compressed");
+  Vector<Scalar> d(adj.rows());
+  const StorageIndex* outer = adj.outerIndexPtr();
+  const Scalar* val = adj.valuePtr();
+  // The last entry a masked row may start at: its 16 loads stay inside the value array.
+  const Index last_masked_start = Index(outer[adj.rows()]) - masked_row_width;
+  parallel_rows(adj.rows(), [&](Index lo, Index hi) {
+    for (Index i = lo; i < hi; ++i) {
+      const Index begin = outer[i], k = Index(outer[i + 1]) - begin;
+      d[i] = k <= masked_row_width && begin <= last_masked_start ? masked_row_sum(val + begin, k)
+                                                                 : row_sum(val + begin, k);
+    }
+  });
+  return d;
+}
+
 }  // namespace gnnpool::detail
 
 #endif

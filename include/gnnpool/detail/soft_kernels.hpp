@@ -62,18 +62,6 @@ void check_like_selection(const Matrix<Scalar>& m, const SoftSelection<Scalar>& 
                 shape(m.rows(), m.cols()), " but S is ", shape(sel.s.rows(), sel.s.cols()));
 }
 
-/// d_i = sum_j A_ij: weighted row sums (PyG's `einsum('ijk->ij', adj)`). O(E).
-template <typename Scalar>
-Vector<Scalar> row_sums(const SparseMatrix<Scalar>& adj) {
-  Vector<Scalar> d(adj.rows());
-  const StorageIndex* outer = adj.outerIndexPtr();
-  const Scalar* val = adj.valuePtr();
-  parallel_rows(adj.rows(), [&](Index lo, Index hi) {
-    for (Index i = lo; i < hi; ++i) d[i] = row_sum(val + outer[i], outer[i + 1] - outer[i]);
-  });
-  return d;
-}
-
 /// out += A^T T (T, out: N x K row-major, distinct), as a scatter over the CSR rows of A: for
 /// every stored (i, j), out_j += c_b A_ij T_i, with c_b = alpha[b] for the graph b of row i (the
 /// adjacency is block-diagonal, so j is in the same graph), or 1 when `alpha` is null. Several

@@ -8,6 +8,7 @@
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/numeric.hpp>
 #include <gnnpool/core/selection.hpp>
+#include <gnnpool/detail/rows.hpp>
 #include <gnnpool/detail/soft_kernels.hpp>
 
 #include <algorithm>
@@ -39,7 +40,8 @@ struct EntropyLossOptions {
 /// Backward (c_i = the weight of H_i in the mean, times the upstream weight):
 ///   dS_ik += -c_i (log(S_ik + eps) + S_ik / (S_ik + eps)).   No adjacency: din is untouched.
 /// Values: 0 for a one-hot S, log K for a uniform S. An empty batch or graph contributes 0.
-/// Cost: O(N K) both ways; no cache. Thread-safe (const).
+/// Cost: O(N K) both ways (vectorised logarithms); no cache, a temporary of one row chunk (up to
+/// 1024 x K) per chunk. Thread-safe (const).
 template <typename Scalar_>
 class EntropyLoss {
  public:
@@ -60,13 +62,14 @@ class EntropyLoss {
     detail::check_soft_selection(sel, in.num_nodes(), in.offsets, "EntropyLoss");
     const Scalar eps = static_cast<Scalar>(pyg_constants::log_eps);
     const Vector<Scalar> w = node_weights(sel);
+    const Index k = sel.s.cols();
     return detail::parallel_sum<Scalar>(sel.s.rows(), [&](Index lo, Index hi) {
+      // s log(s + eps) over the chunk's rows as one flat array (Eigen's packet log: with a scalar
+      // log per entry this loss took a fifth of DiffPool's time at D32), then each row's sum
+      // times its node's weight.
+      const Array<Scalar> t = terms(sel, lo, hi, [eps](const auto& s) { return s * (s + eps).log(); });
       Scalar sum(0);
-      for (Index i = lo; i < hi; ++i) {
-        Scalar h(0);
-        for (Index q = 0; q < sel.s.cols(); ++q) h -= sel.s(i, q) * std::log(sel.s(i, q) + eps);
-        sum += w[i] * h;
-      }
+      for (Index i = lo; i < hi; ++i) sum -= w[i] * detail::row_sum(t.data() + (i - lo) * k, k);
       return sum;
     });
   }
@@ -76,18 +79,26 @@ class EntropyLoss {
     (void)in, (void)cache, (void)din;
     const Scalar eps = static_cast<Scalar>(pyg_constants::log_eps);
     const Vector<Scalar> w = node_weights(sel);
+    const Index k = sel.s.cols();
     detail::parallel_rows(sel.s.rows(), [&](Index lo, Index hi) {
-      for (Index i = lo; i < hi; ++i) {
-        const Scalar c = dloss * w[i];
-        for (Index q = 0; q < sel.s.cols(); ++q) {
-          const Scalar s = sel.s(i, q);
-          dsel(i, q) -= c * (std::log(s + eps) + s / (s + eps));
-        }
-      }
+      const Array<Scalar> t = terms(sel, lo, hi, [eps](const auto& s) { return (s + eps).log() + s / (s + eps); });
+      for (Index i = lo; i < hi; ++i)
+        detail::row_axpy(-dloss * w[i], t.data() + (i - lo) * k, dsel.data() + i * k, k);
     });
   }
 
  private:
+  template <typename T>
+  using Array = Eigen::Array<T, Eigen::Dynamic, 1>;
+
+  /// f(s) for the entries of rows [lo, hi) of S (contiguous: S is row-major), one flat array.
+  template <typename F>
+  static Array<Scalar> terms(const SoftSelection<Scalar>& sel, Index lo, Index hi, F f) {
+    const Index k = sel.s.cols();
+    const Eigen::Map<const Array<Scalar>> s(sel.s.data() + lo * k, (hi - lo) * k);
+    return f(s);
+  }
+
   /// The weight of each node's entropy in the reduction.
   Vector<Scalar> node_weights(const SoftSelection<Scalar>& sel) const {
     const Index nb = detail::num_graphs(sel), n = sel.s.rows();

@@ -13,7 +13,7 @@
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/detail/segment_softmax.hpp>
-#include <gnnpool/detail/soft_kernels.hpp>
+#include <gnnpool/detail/propagate.hpp>
 #include <gnnpool/nn/activation.hpp>
 #include <gnnpool/select/topk.hpp>
 
@@ -107,9 +107,10 @@ class PANSelect {
       });
     }
     Vector<Scalar> score = beta(0, 0) * cache.xp + beta(0, 1) * cache.structure;
-    for (Index i = 0; i < n; ++i)
-      GNNPOOL_CHECK(std::isfinite(score[i]), invalid_argument, layer, ": the score of node ", i,
-                    " is not finite (its features, its edge weights or the weights hold a NaN or an infinity)");
+    if (!detail::all_finite(score))  // one vectorised pass; the loop below names the node
+      for (Index i = 0; i < n; ++i)
+        GNNPOOL_CHECK(std::isfinite(score[i]), invalid_argument, layer, ": the score of node ", i,
+                      " is not finite (its features, its edge weights or the weights hold a NaN or an infinity)");
     if (m_options.topk.min_score) {
       detail::segment_softmax(score.data(), score.data(), in.offsets.data(), in.num_graphs(),
                               static_cast<Scalar>(pyg_constants::softmax_denominator_eps));
@@ -146,12 +147,27 @@ class PANSelect {
     dparams[m_beta].resize(1, 2);
     dparams[m_beta](0, 0) = dz.dot(cache.xp);
     dparams[m_beta](0, 1) = dz.dot(cache.structure);
+    if (!din.adj_needed) return;
     const StorageIndex* outer = in.adj.outerIndexPtr();
     const StorageIndex* inner = in.adj.innerIndexPtr();
-    if (!din.adj_needed) return;
-    for (Index i = 0; i < n; ++i)
-      for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e)
-        if (m_options.structure == PANStructure::in_degree || inner[e] == i) din.adj[e] += dz[i] * beta(0, 1);
+    const Scalar b1 = beta(0, 1);
+    Scalar* dadj = din.adj.data();
+    // Every entry of row i (in_degree) or its diagonal entry only; rows are disjoint, so the
+    // chunks write disjoint entries.
+    if (m_options.structure == PANStructure::in_degree) {
+      detail::parallel_rows(n, [&](Index lo, Index hi) {
+        for (Index i = lo; i < hi; ++i) {
+          const Scalar g = dz[i] * b1;
+          for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) dadj[e] += g;
+        }
+      });
+    } else {
+      detail::parallel_rows(n, [&](Index lo, Index hi) {
+        for (Index i = lo; i < hi; ++i)
+          for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e)
+            if (inner[e] == i) dadj[e] += dz[i] * b1;
+      });
+    }
   }
 
  private:
