@@ -23,6 +23,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include <type_traits>
+
 namespace {
 
 using gnnpool::Index;
@@ -35,6 +37,7 @@ void BM_Pool(benchmark::State& state) {
   ParameterSet<Scalar> params;
   const Pool<Scalar> pool(params, "", features);
   params.initialize(3);
+  if constexpr (std::is_same_v<Pool<Scalar>, gnnpool::PANPool<Scalar>>) gnnpool::bench::pan_pyg_initialization(params);
   const auto& g = gnnpool::bench::cached_graph<Scalar>(state.range(0), features);
   const auto run = gnnpool::bench::time_pool(state, pool, params, g, Backward);
   state.counters["supernodes"] = static_cast<double>(run.out.batch.num_nodes());

@@ -89,6 +89,7 @@ void BM_Sparse(benchmark::State& state) {
   ParameterSet<float> params;
   const Pool<float> pool(params, "", features);
   params.initialize(3);
+  if constexpr (std::is_same_v<Pool<float>, gnnpool::PANPool<float>>) gnnpool::bench::pan_pyg_initialization(params);
   const double start = start_memory();
   const auto run = gnnpool::bench::time_pool(state, pool, params, g, true);
   memory_counters(state, g, start);
