@@ -99,6 +99,28 @@ TEST_CASE("PANPool rejects bad options and inputs", "[pool][pan][errors]") {
   const auto wide = make_graph<double>(Matrix<double>::Ones(3, 3), EdgeList{{0, 1}});
   test::require_throws_with<shape_error>([&] { pool.forward(params, wide, out, cache); },
                                          {"b (PANPool)", "x is 3 x 3", "2 features"});
+  // The selection's own backward, called directly, checks the gradient it writes into (its dM
+  // loop writes through a raw pointer).
+  const PANSelect<double> select(params, "c", 2);
+  params.initialize(1);  // p and beta = 1 (Init::ones)
+  const auto good = make_graph<double>(Matrix<double>::Ones(3, 2), EdgeList{{0, 1}, {1, 2}});
+  typename PANSelect<double>::Selection sel;
+  typename PANSelect<double>::Cache sel_cache;
+  select.forward(params, good, sel, sel_cache);
+  const gnnpool::Vector<double> dsel = gnnpool::Vector<double>::Ones(3);
+  ParameterSet<double> dparams = params.zeros_like();
+  gnnpool::BatchGrad<double> din{Matrix<double>::Zero(3, 2), gnnpool::Vector<double>::Zero(3)};
+  test::require_throws_with<shape_error>([&] { select.backward(params, good, sel, sel_cache, dsel, din, dparams); },
+                                         {"PANSelect", "din.adj has 3 entries", "stores 4"});
+  din = {Matrix<double>::Zero(2, 2), gnnpool::Vector<double>::Zero(4)};
+  test::require_throws_with<shape_error>([&] { select.backward(params, good, sel, sel_cache, dsel, din, dparams); },
+                                         {"PANSelect", "din.x is 2 x 2", "expected 3 x 2"});
+  din = {Matrix<double>::Zero(3, 2), gnnpool::Vector<double>::Zero(4)};
+  select.backward(params, good, sel, sel_cache, dsel, din, dparams);
+  // dM_e = dz_i beta_1 for every entry of row i, dz = tanh'(z) = 1 - s^2 for ds = 1, beta = 1.
+  for (Index i = 0; i < 3; ++i)
+    for (auto e = good.adj.outerIndexPtr()[i]; e < good.adj.outerIndexPtr()[i + 1]; ++e)
+      CHECK(din.adj[e] == Approx(1 - sel.weight[i] * sel.weight[i]));
 }
 
 }  // namespace gnnpool_test_pool_pan_pool

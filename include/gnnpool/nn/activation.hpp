@@ -86,9 +86,8 @@ void activation_apply(Activation act, const X& x, Y&& y) {
       // s max(x, 0) + s a expm1(min(x, 0)): the same values as the two-branch definition (one
       // term is exactly 0 on each side), without a per-element branch, so Eigen vectorises it
       // where it has a packet expm1 (float; a scalar expm1 per element was 13 % of DMoN). expm1
-      // keeps the relative accuracy of s a (exp(x) - 1) for x near 0; the max and min propagate
-      // a NaN.
-      // a NaN (Eigen 3.4's array max/min leave that unspecified; its functors take the mode).
+      // keeps the relative accuracy of s a (exp(x) - 1) for x near 0. The max and min propagate
+      // a NaN: Eigen 3.4's array max/min leave that unspecified, its functors take the mode.
       using Max = Eigen::internal::scalar_max_op<Scalar, Scalar, Eigen::PropagateNaN>;
       using Min = Eigen::internal::scalar_min_op<Scalar, Scalar, Eigen::PropagateNaN>;
       const auto zero = X::PlainObject::Zero(x.rows(), x.cols());

@@ -141,6 +141,10 @@ class PANSelect {
       activation_backward<Scalar>(m_options.topk.nonlinearity, z, s, Matrix<Scalar>(dsel), d);
       dz = d.col(0);
     }
+    GNNPOOL_CHECK(din.x.rows() == n && din.x.cols() == in.x.cols(), shape_error, "PANSelect: din.x is ",
+                  detail::shape(din.x.rows(), din.x.cols()), ", expected ", detail::shape(n, in.x.cols()));
+    GNNPOOL_CHECK(!din.adj_needed || din.adj.size() == in.adj.nonZeros(), shape_error, "PANSelect: din.adj has ",
+                  din.adj.size(), " entries but the adjacency stores ", in.adj.nonZeros());
     const Matrix<Scalar>& beta = params[m_beta];
     din.x.noalias() += (beta(0, 0) * dz) * params[m_p];
     dparams[m_p].noalias() = beta(0, 0) * (dz.transpose() * in.x);
