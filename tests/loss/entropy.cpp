@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <string>
 
 // One namespace per test file: the files of an area may be compiled as one unity translation
 // unit (CMAKE_UNITY_BUILD), where their helpers must not collide.
@@ -87,6 +88,19 @@ TEST_CASE("EntropyLoss rejects a negative padded size", "[loss][entropy][errors]
   gnnpool::test::require_throws_with<gnnpool::invalid_argument>(
       [&] { (void)EntropyLoss<double>(1.0, EntropyLossOptions{EntropyLossReduction::pyg, 5}).forward(batch, sel, cache); },
       {"EntropyLoss", "padded_size 5", "7 nodes"});
+  // Backward writes dS row by row through its data: a wrongly shaped dS is an error, not a write
+  // outside it.
+  const EntropyLoss<double> loss;
+  (void)loss.forward(batch, sel, cache);
+  gnnpool::BatchGrad<double> din;
+  Matrix<double> dsel = Matrix<double>::Zero(sel.s.rows() - 1, sel.s.cols());
+  gnnpool::test::require_throws_with<gnnpool::shape_error>(
+      [&] { loss.backward(batch, sel, cache, 1.0, din, dsel); }, {"EntropyLoss backward", "dS is " + std::to_string(sel.s.rows() - 1) + " x 3",
+                                       "S is " + std::to_string(sel.s.rows()) + " x 3"});
+  dsel.setZero(sel.s.rows(), sel.s.cols());
+  loss.backward(batch, sel, cache, 1.0, din, dsel);
+  CHECK(dsel.allFinite());
+  CHECK(dsel.norm() > 0);
 }
 
 }  // namespace gnnpool_test_loss_entropy

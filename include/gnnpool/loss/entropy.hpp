@@ -76,7 +76,10 @@ class EntropyLoss {
 
   void backward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, const Cache& cache, Scalar dloss,
                 BatchGrad<Scalar>& din, Matrix<Scalar>& dsel) const {
-    (void)in, (void)cache, (void)din;
+    (void)cache, (void)din;
+    // The rows below are written through dS's raw data: its shape is checked first.
+    detail::check_soft_selection(sel, in.num_nodes(), in.offsets, "EntropyLoss backward");
+    detail::check_like_selection(dsel, sel, "EntropyLoss backward", "dS");
     const Scalar eps = static_cast<Scalar>(pyg_constants::log_eps);
     const Vector<Scalar> w = node_weights(sel);
     const Index k = sel.s.cols();

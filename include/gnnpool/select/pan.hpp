@@ -88,8 +88,8 @@ class PANSelect {
     const Index n = in.num_nodes();
     const Matrix<Scalar>& beta = params[m_beta];
     cache.xp.noalias() = in.x * params[m_p].transpose();
-    // Row sums in registers (blocked in `row_sums`), not one chained sum into structure[i] in
-    // memory. (At S10k this pass mostly pays the first loads of A's values: no faster overall.)
+    // One masked vector per short row (`row_sums`): no chained sum through structure[i] in
+    // memory, no branch on the row length.
     if (m_options.structure == PANStructure::in_degree) {
       cache.structure = detail::row_sums(in.adj);
     } else {
