@@ -10,7 +10,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <vector>
 
@@ -153,6 +155,58 @@ TEMPLATE_TEST_CASE("TopKSelect breaks ties by the lower node index", "[select][t
   CHECK(select_path5<TestType>(o, g).representative == IndexVector{0, 1, 2});
   g.x.row(3) *= TestType(2);  // node 3 first, then the tied ones by index
   CHECK(select_path5<TestType>(o, g).representative == IndexVector{3, 0, 1});
+}
+
+TEMPLATE_TEST_CASE("rank_and_select equals a reference ranking: ties, signed zeros, graphs below and above the radix cutoff",
+                   "[select][topk]", float, double) {
+  // Scores on a coarse grid (many ties), with +0 and -0 (equal: they tie) and values spanning
+  // exponents, so that radix passes are both taken and skipped; graph sizes around the radix
+  // sort's cutoff (64); every ordering and keeping mode.
+  using S = TestType;
+  const IndexVector sizes{0, 1, 5, 63, 64, 65, 300, 1000};
+  IndexVector offsets{0};
+  for (const Index n : sizes) offsets.push_back(offsets.back() + n);
+  const Index n = offsets.back();
+  std::uint64_t state = 12345;
+  const auto next = [&] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<int>((state >> 33) % 41) - 20;
+  };
+  for (const int spread : {0, 1, 2}) {
+    Vector<S> score(n);
+    for (Index i = 0; i < n; ++i) {
+      const int v = next();
+      score[i] = spread == 0 ? S(1)  // all equal: every radix pass skipped
+                 : spread == 1 ? static_cast<S>(v) / S(8)
+                               : std::ldexp(static_cast<S>(v), v);  // many exponents
+      if (v == 0) score[i] = (i % 2 == 0) ? S(0) : -S(0);
+    }
+    for (const auto order : {NodeOrder::pyg, NodeOrder::node_index})
+      for (const double ratio : {0.1, 0.5, 0.99})
+        for (const bool fixed_k : {false, true}) {
+          TopKOptions o = with_ratio(ratio, order);
+          if (fixed_k) o.k = static_cast<Index>(ratio * 100);
+          INFO("spread " << spread << ", order " << static_cast<int>(order) << ", ratio " << ratio << ", k "
+                         << fixed_k);
+          HardSelection<S> sel;
+          gnnpool::detail::rank_and_select(score, offsets, o, sel);
+          IndexVector rep, out_offsets{0};
+          for (std::size_t b = 0; b + 1 < offsets.size(); ++b) {
+            IndexVector nodes;
+            for (Index i = offsets[b]; i < offsets[b + 1]; ++i) nodes.push_back(i);
+            std::stable_sort(nodes.begin(), nodes.end(), [&](Index a, Index c) { return score[a] > score[c]; });
+            nodes.resize(static_cast<std::size_t>(gnnpool::detail::topk_count<S>(o, offsets[b + 1] - offsets[b])));
+            if (order == NodeOrder::node_index) std::sort(nodes.begin(), nodes.end());
+            rep.insert(rep.end(), nodes.begin(), nodes.end());
+            out_offsets.push_back(static_cast<Index>(rep.size()));
+          }
+          CHECK(sel.representative == rep);
+          CHECK(sel.offsets == out_offsets);
+          IndexVector assignment(static_cast<std::size_t>(n), HardSelection<S>::dropped);
+          for (std::size_t r = 0; r < rep.size(); ++r) assignment[static_cast<std::size_t>(rep[r])] = static_cast<Index>(r);
+          CHECK(sel.assignment == assignment);
+        }
+  }
 }
 
 TEST_CASE("TopKSelect backward: score head gradients to x and p (tanh, sigmoid, min_score)",

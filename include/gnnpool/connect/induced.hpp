@@ -11,6 +11,7 @@
 #include <gnnpool/detail/prefetch.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -64,8 +65,9 @@ void check_node_selection(const HardSelection<Scalar>& sel, Index n, std::string
 /// Cost: O(N + E) time and memory. One pass over the rows of the kept nodes in node order
 ///           (sequential in the CSR arrays, one assignment lookup per entry), then the columns
 ///           of each pooled row are put in ascending order: nothing to do for the node order;
-///           an insertion sort when no pooled row is longer than `short_row` (O(short_row) per
-///           entry: sparse graphs); otherwise two counting sorts (by column, back to rows).
+///           each entry placed at its rank in its row when no pooled row is longer than
+///           `short_row` (O(short_row) per entry: sparse graphs); otherwise two counting sorts
+///           (by column, back to rows).
 ///           No comparison sort of unbounded length, no dense matrix. The first pass (over
 ///           fixed chunks of nodes) and the ordering of the pooled rows run in parallel; the
 ///           counting sorts of the long-row case are serial.
@@ -174,9 +176,14 @@ class InducedConnect {
     const StorageIndex* const offset = row_ptr.data();
     const bool monotone = std::is_sorted(sel.representative.begin(), sel.representative.end());
     if (monotone || longest <= short_row) {
-      // Node order: the columns of each row come out ascending. Short rows (sparse graphs):
-      // insertion sort, O(short_row) per entry. Then the regions are packed.
+      // Node order: the columns of each row come out ascending, copied as they are. Other orders
+      // with short rows (sparse graphs): each entry goes straight to its place, its rank among
+      // the row's keys (column, then position: unique, so even a repeated column has one place),
+      // counted without a branch on the data: O(short_row) per entry, vectorised, where an
+      // insertion sort mispredicted about once per entry (a fifth of PAN's forward at S10k).
       detail::parallel_rows(m, [&](Index r_lo, Index r_hi) {
+        static_assert(short_row <= 64, "a key holds the position in its low 6 bits");
+        std::int64_t key[short_row];
         const auto a_hi = static_cast<std::size_t>(r_hi);
         for (auto a = static_cast<std::size_t>(r_lo); a < a_hi; ++a) {
           if (a + prefetch_distance < a_hi)
@@ -186,19 +193,22 @@ class InducedConnect {
           const auto from = static_cast<std::size_t>(row_start[a]);
           const auto len = static_cast<std::size_t>(offset[a + 1] - offset[a]);
           const auto to_pos = static_cast<std::size_t>(offset[a]);
+          if (monotone) {
+            for (std::size_t u = 0; u < len; ++u) {
+              col[to_pos + u] = scratch[from + u].col;
+              out_val[to_pos + u] = scratch[from + u].val;
+              source[to_pos + u] = scratch[from + u].src;
+            }
+            continue;
+          }
+          for (std::size_t u = 0; u < len; ++u)
+            key[u] = static_cast<std::int64_t>(scratch[from + u].col) * 64 + static_cast<std::int64_t>(u);
           for (std::size_t u = 0; u < len; ++u) {
-            const StorageIndex c = scratch[from + u].col, src = scratch[from + u].src;
-            const Scalar w = scratch[from + u].val;
-            std::size_t v = u;
-            if (!monotone)
-              for (; v > 0 && col[to_pos + v - 1] > c; --v) {
-                col[to_pos + v] = col[to_pos + v - 1];
-                out_val[to_pos + v] = out_val[to_pos + v - 1];
-                source[to_pos + v] = source[to_pos + v - 1];
-              }
-            col[to_pos + v] = c;
-            out_val[to_pos + v] = w;
-            source[to_pos + v] = src;
+            std::size_t rank = 0;
+            for (std::size_t v = 0; v < len; ++v) rank += key[v] < key[u] ? 1 : 0;
+            col[to_pos + rank] = scratch[from + u].col;
+            out_val[to_pos + rank] = scratch[from + u].val;
+            source[to_pos + rank] = scratch[from + u].src;
           }
         }
       }, 4 * detail::row_grain);

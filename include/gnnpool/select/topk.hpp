@@ -227,14 +227,113 @@ struct RankKey {
   }
 };
 
+/// Sorts n unique rank keys that come in ascending node order into `RankKey::less` order.
+/// float: a stable least-significant-digit radix sort on the keys' high halves (the scores'
+/// images, 8 bits per pass; a pass whose digit all keys share is skipped), so equal scores keep
+/// their ascending node order: O(n) and no branch on the data, where a comparison sort of the
+/// kept keys cost about a sixth of TopK's forward. double: `parallel_sort`. Either way the keys
+/// are unique, so the result does not depend on the algorithm or the number of threads.
+/// `buffer` is scratch.
+template <typename Scalar>
+void sort_rank_keys(typename RankKey<Scalar>::Type* keys, Index n, std::vector<typename RankKey<Scalar>::Type>& buffer) {
+  using Rank = RankKey<Scalar>;
+  using Key = typename Rank::Type;
+  if constexpr (Rank::packed) {
+    constexpr Index small = 64;  // below this a comparison sort is cheaper than four histograms
+    if (n < small) {
+      std::sort(keys, keys + n);
+      return;
+    }
+    std::uint32_t count[4][256] = {};
+    for (Index i = 0; i < n; ++i) {
+      const auto w = static_cast<std::uint32_t>(keys[i] >> 32);
+      ++count[0][w & 0xffu];
+      ++count[1][(w >> 8) & 0xffu];
+      ++count[2][(w >> 16) & 0xffu];
+      ++count[3][w >> 24];
+    }
+    buffer.resize(static_cast<std::size_t>(n));
+    Key* src = keys;
+    Key* dst = buffer.data();
+    for (int d = 0; d < 4; ++d) {
+      const int shift = 32 + 8 * d;
+      if (count[d][(src[0] >> shift) & 0xffu] == static_cast<std::uint32_t>(n)) continue;  // one digit: in order
+      std::uint32_t next[256];
+      std::uint32_t sum = 0;
+      for (int b = 0; b < 256; ++b) {
+        next[b] = sum;
+        sum += count[d][b];
+      }
+      for (Index i = 0; i < n; ++i) dst[next[(src[i] >> shift) & 0xffu]++] = src[i];
+      std::swap(src, dst);
+    }
+    if (src != keys) std::copy(src, src + n, keys);
+  } else {
+    parallel_sort(keys, n, [](const Key& a, const Key& c) { return Rank::less(a, c); });
+  }
+}
+
+/// Keeps, in place and in their order, the k smallest (`RankKey::less`) of n unique keys that
+/// come in ascending node order (0 < k < n): the top k of a graph, still in node order.
+/// float: a most-significant-digit radix select of the k-th key's high half (four histogram
+/// passes over the keys, 8 bits each, no branch on the data), then one pass that keeps the keys
+/// below it and, of the keys equal to it (equal scores), as many as the rank needs in node
+/// order, which is the tie order. double: `std::nth_element` on a copy for the k-th key, then the
+/// same pass. O(n) either way; `buffer` is scratch.
+template <typename Scalar>
+void keep_smallest_keys(typename RankKey<Scalar>::Type* keys, Index n, Index k,
+                        std::vector<typename RankKey<Scalar>::Type>& buffer) {
+  using Rank = RankKey<Scalar>;
+  using Key = typename Rank::Type;
+  Index kept = 0;
+  if constexpr (Rank::packed) {
+    const auto high = [](Key key) { return static_cast<std::uint32_t>(key >> 32); };
+    std::uint32_t prefix = 0, mask = 0;
+    Index rank = k;  // rank of the k-th key among the keys whose high half matches prefix on mask
+    for (int shift = 24; shift >= 0; shift -= 8) {
+      std::uint32_t count[256] = {};
+      for (Index i = 0; i < n; ++i) {
+        const std::uint32_t w = high(keys[i]);
+        count[(w >> shift) & 0xffu] += (w & mask) == prefix ? 1u : 0u;
+      }
+      std::uint32_t digit = 0;
+      while (static_cast<Index>(count[digit]) < rank) rank -= static_cast<Index>(count[digit++]);
+      prefix |= digit << shift;
+      mask |= 0xffu << shift;
+    }
+    Index ties = 0;
+    for (Index i = 0; i < n; ++i) {
+      const Key key = keys[i];
+      const std::uint32_t w = high(key);
+      const bool take = w < prefix || (w == prefix && ties < rank);
+      ties += w == prefix ? 1 : 0;
+      keys[kept] = key;  // kept <= i: the write never passes the key being read
+      kept += take ? 1 : 0;
+    }
+  } else {
+    const auto less = [](const Key& a, const Key& c) { return Rank::less(a, c); };
+    buffer.assign(keys, keys + n);
+    std::nth_element(buffer.begin(), buffer.begin() + (k - 1), buffer.end(), less);
+    const Key last = buffer[static_cast<std::size_t>(k - 1)];
+    for (Index i = 0; i < n; ++i) {
+      const Key key = keys[i];
+      keys[kept] = key;
+      kept += less(last, key) ? 0 : 1;
+    }
+  }
+  GNNPOOL_ASSERT(kept == k, "kept ", kept, " keys of ", n, ", expected ", k);
+}
+
 /// Builds the hard selection from per-node scores: per graph, the top-k by (score descending,
 /// node index ascending), or the min_score threshold set, then ordered by `options.order`.
 /// assignment[i] = output position (graph-major) or dropped; weight = score (every node);
-/// representative = kept nodes in output order (PyG's perm). Cost O(N + sum_g k_g log k_g).
+/// representative = kept nodes in output order (PyG's perm).
+/// Ranking: `keep_smallest_keys` leaves the kept keys in node-index order (O(N_g)); score order
+/// sorts them (`sort_rank_keys`: O(k_g) for float, O(k_g log k_g) for double). Cost O(N) for
+/// float.
 /// Parallel (ratio / k mode, where every graph's kept count is known first): runs of whole graphs
-/// of a batch; inside one large graph, the keys, the sort of the kept keys (`parallel_sort`:
-/// the keys are unique, so their order is) and the assignment. Only the selection of the k-th
-/// key (`std::nth_element`, O(N_g)) is serial.
+/// of a batch; inside one large graph, the keys and the assignment (and double's sort). The
+/// selection of the kept keys and float's radix sort are serial.
 template <typename Scalar>
 void rank_and_select(const Vector<Scalar>& score, const IndexVector& offsets, const TopKOptions& options,
                      HardSelection<Scalar>& sel) {
@@ -244,14 +343,12 @@ void rank_and_select(const Vector<Scalar>& score, const IndexVector& offsets, co
   using Key = typename Rank::Type;
   const bool by_node = options.order == NodeOrder::node_index ||
                        (options.order == NodeOrder::pyg && options.min_score.has_value());
-  const auto by_index = [](const Key& a, const Key& c) { return Rank::node(a) < Rank::node(c); };
-  const auto by_rank = [](const Key& a, const Key& c) { return Rank::less(a, c); };  // inlined, unlike &less
   if (options.min_score) {
     sel.assignment.assign(static_cast<std::size_t>(n), HardSelection<Scalar>::dropped);
     sel.representative.clear();
     sel.offsets.assign(1, 0);
     sel.offsets.reserve(offsets.size());
-    std::vector<Key> keys;
+    std::vector<Key> keys, buffer;
     for (std::size_t b = 0; b + 1 < offsets.size(); ++b) {
       const Index lo = offsets[b], hi = offsets[b + 1];
       const std::size_t first = sel.representative.size();
@@ -262,7 +359,7 @@ void rank_and_select(const Vector<Scalar>& score, const IndexVector& offsets, co
         keys.clear();
         for (Index i = lo; i < hi; ++i)
           if (score[i] > threshold) keys.push_back(Rank::make(score[i], static_cast<StorageIndex>(i)));
-        if (!by_node) std::sort(keys.begin(), keys.end(), by_rank);
+        if (!by_node) sort_rank_keys<Scalar>(keys.data(), static_cast<Index>(keys.size()), buffer);
         for (const Key& key : keys) sel.representative.push_back(Rank::node(key));
       }
       for (std::size_t r = first; r < sel.representative.size(); ++r)
@@ -282,7 +379,7 @@ void rank_and_select(const Vector<Scalar>& score, const IndexVector& offsets, co
   parallel_graphs(offsets, [&](Index b_lo, Index b_hi) {
     // Inside a run of several graphs the nested parallel_rows / parallel_sort below run inline;
     // a batch of one graph is one run, and they use every thread.
-    std::vector<Key> keys;
+    std::vector<Key> keys, buffer;
     for (Index b = b_lo; b < b_hi; ++b) {
       const Index lo = offsets[static_cast<std::size_t>(b)], len = offsets[static_cast<std::size_t>(b + 1)] - lo;
       const Index out = sel.offsets[static_cast<std::size_t>(b)];
@@ -294,9 +391,9 @@ void rank_and_select(const Vector<Scalar>& score, const IndexVector& offsets, co
           sel.assignment[static_cast<std::size_t>(lo + r)] = HardSelection<Scalar>::dropped;
         }
       });
-      if (k < len) std::nth_element(keys.begin(), keys.begin() + k, keys.end(), by_rank);
-      if (by_node) parallel_sort(keys.data(), k, by_index);
-      else parallel_sort(keys.data(), k, by_rank);
+      if (k == 0) continue;
+      if (k < len) keep_smallest_keys<Scalar>(keys.data(), len, k, buffer);
+      if (!by_node) sort_rank_keys<Scalar>(keys.data(), k, buffer);
       parallel_rows(k, [&](Index r_lo, Index r_hi) {
         for (Index r = r_lo; r < r_hi; ++r) {
           const StorageIndex node = Rank::node(keys[static_cast<std::size_t>(r)]);
