@@ -21,13 +21,14 @@ namespace detail {
 
 /// Checks that `sel` keeps nodes without merging them: every kept node i represents its own
 /// supernode (representative[assignment[i]] == i). O(N). Throws `invalid_argument` otherwise.
-template <typename Scalar>
-void check_node_selection(const HardSelection<Scalar>& sel, Index n, std::string_view layer) {
+/// `visit(i, a)` runs for every node i with its assignment a, in the same pass (InducedConnect
+/// copies the assignment there); an `a` it sees is only trusted once the check has returned.
+template <typename Scalar, typename Visit>
+void check_node_selection(const HardSelection<Scalar>& sel, Index n, std::string_view layer, Visit&& visit) {
   GNNPOOL_CHECK(sel.num_nodes() == n, shape_error, layer, ": the selection covers ", sel.num_nodes(),
                 " nodes but the adjacency is ", detail::shape(n, n));
   const Index m = sel.num_supernodes();
-  const auto kept_alone = [&](Index i) {
-    const Index a = sel.assignment[static_cast<std::size_t>(i)];
+  const auto kept_alone = [&](Index i, Index a) {
     return a == HardSelection<Scalar>::dropped ||
            (a >= 0 && a < m && sel.representative[static_cast<std::size_t>(a)] == i);
   };
@@ -35,15 +36,24 @@ void check_node_selection(const HardSelection<Scalar>& sel, Index n, std::string
       n,
       [&](Index lo, Index hi) {
         bool ok = true;
-        for (Index i = lo; i < hi; ++i) ok &= kept_alone(i);
+        for (Index i = lo; i < hi; ++i) {
+          const Index a = sel.assignment[static_cast<std::size_t>(i)];
+          visit(i, a);
+          ok &= kept_alone(i, a);
+        }
         return ok;
       },
       [&](Index lo) {
         for (Index i = lo; i < n; ++i)
-          GNNPOOL_CHECK(kept_alone(i), invalid_argument, layer, ": node ", i, " is assigned to supernode ",
-                        sel.assignment[static_cast<std::size_t>(i)],
+          GNNPOOL_CHECK(kept_alone(i, sel.assignment[static_cast<std::size_t>(i)]), invalid_argument, layer,
+                        ": node ", i, " is assigned to supernode ", sel.assignment[static_cast<std::size_t>(i)],
                         " which it does not represent; this connect keeps nodes, it does not merge them");
       });
+}
+
+template <typename Scalar>
+void check_node_selection(const HardSelection<Scalar>& sel, Index n, std::string_view layer) {
+  check_node_selection(sel, n, layer, [](Index, Index) {});
 }
 
 }  // namespace detail
@@ -82,7 +92,7 @@ class InducedConnect {
     std::vector<StorageIndex> source;  ///< input entry of each output entry
   };
 
-  /// Longest pooled row sorted by insertion; beyond it the counting sorts are cheaper.
+  /// Longest pooled row ordered by counting ranks; beyond it the counting sorts are cheaper.
   static constexpr StorageIndex short_row = 32;
 
  private:
@@ -102,16 +112,15 @@ class InducedConnect {
     const Index n = in.adj.rows();
     GNNPOOL_CHECK(in.adj.isCompressed(), invalid_argument,
                   "InducedConnect: the adjacency must be compressed (call makeCompressed())");
-    detail::check_node_selection(sel, n, "InducedConnect");
+    // 32-bit copy of the assignment (the random lookups below stay in cache), made in the
+    // selection check's pass; a bad assignment throws before `to` is read.
+    std::vector<StorageIndex> to(static_cast<std::size_t>(std::max<Index>(n, 0)));
+    detail::check_node_selection(sel, n, "InducedConnect", [&](Index i, Index a) {
+      to[static_cast<std::size_t>(i)] = static_cast<StorageIndex>(a);
+    });
     const Index m = sel.num_supernodes();
     const StorageIndex* outer = in.adj.outerIndexPtr();
     const StorageIndex* inner = in.adj.innerIndexPtr();
-    // 32-bit copy of the assignment: the random lookups below stay in cache.
-    std::vector<StorageIndex> to(static_cast<std::size_t>(n));
-    detail::parallel_rows(n, [&](Index lo, Index hi) {
-      for (Index i = lo; i < hi; ++i)
-        to[static_cast<std::size_t>(i)] = static_cast<StorageIndex>(sel.assignment[static_cast<std::size_t>(i)]);
-    });
 
     // One pass over the kept rows in node order (sequential in the CSR arrays, one assignment
     // lookup per entry): the kept entries (output column, input position, value) are appended
