@@ -118,6 +118,27 @@ TEMPLATE_TEST_CASE("ClusterConnect equals the dense S^T A S on random batches wi
   }
 }
 
+TEMPLATE_TEST_CASE("ClusterConnect sorts short and long pooled rows", "[connect][cluster]", float, double) {
+  // Rows of up to 64 columns are sorted by counted ranks, longer ones by std::sort: a dense graph
+  // of 600 nodes in 200 clusters gives rows of about 120 columns, one of 150 nodes rows of at
+  // most 50.
+  const auto g = gnnpool::test::random_cluster_batch<TestType>({600, 150}, 40.0, 1, 3);
+  const auto s = random_selection(g, 7, false);
+  SparseMatrix<TestType> out;
+  typename ClusterConnect<TestType>::Cache cache;
+  ClusterConnect<TestType>().forward(g, s, out, cache);
+  CHECK(gnnpool::test::max_relative_error(Matrix<TestType>(out).template cast<double>(), dense_oracle(g, s, false)) < 1e-5);
+  Index short_rows = 0, long_rows = 0;
+  for (Index r = 0; r < out.rows(); ++r) {
+    const auto len = out.outerIndexPtr()[r + 1] - out.outerIndexPtr()[r];
+    (len > 64 ? long_rows : short_rows) += len > 1 ? 1 : 0;
+    for (auto p = out.outerIndexPtr()[r] + 1; p < out.outerIndexPtr()[r + 1]; ++p)
+      REQUIRE(out.innerIndexPtr()[p - 1] < out.innerIndexPtr()[p]);
+  }
+  CHECK(short_rows > 10);
+  CHECK(long_rows > 10);
+}
+
 TEST_CASE("ClusterConnect backward: each input edge gets the gradient of the pooled edge it joined",
           "[connect][cluster][gradcheck]") {
   auto g = gnnpool::test::random_cluster_batch<double>({15, 9}, 4.0, 1, 3);

@@ -114,7 +114,7 @@ class InducedConnect {
                   "InducedConnect: the adjacency must be compressed (call makeCompressed())");
     // 32-bit copy of the assignment (the random lookups below stay in cache), made in the
     // selection check's pass; a bad assignment throws before `to` is read.
-    std::vector<StorageIndex> to(static_cast<std::size_t>(std::max<Index>(n, 0)));
+    std::vector<StorageIndex> to(static_cast<std::size_t>(n));
     detail::check_node_selection(sel, n, "InducedConnect", [&](Index i, Index a) {
       to[static_cast<std::size_t>(i)] = static_cast<StorageIndex>(a);
     });
@@ -188,8 +188,9 @@ class InducedConnect {
       // Node order: the columns of each row come out ascending, copied as they are. Other orders
       // with short rows (sparse graphs): each entry goes straight to its place, its rank among
       // the row's keys (column, then position: unique, so even a repeated column has one place),
-      // counted without a branch on the data: O(short_row) per entry, vectorised, where an
-      // insertion sort mispredicted about once per entry (a fifth of PAN's forward at S10k).
+      // counted without a branch on the data (O(short_row) compares per entry, whose cost is
+      // the removed mispredictions: an insertion sort mispredicted about once per entry, a
+      // fifth of PAN's forward at S10k).
       detail::parallel_rows(m, [&](Index r_lo, Index r_hi) {
         static_assert(short_row <= 64, "a key holds the position in its low 6 bits");
         std::int64_t key[short_row];

@@ -11,11 +11,11 @@
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/detail/prefetch.hpp>
+#include <gnnpool/detail/rank_keys.hpp>
 #include <gnnpool/nn/linear.hpp>
 #include <gnnpool/select/graclus.hpp>
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -79,60 +79,6 @@ struct KMISOptions {
   /// Check that the adjacency is structurally symmetric (an undirected graph). O(N + E).
   bool check_symmetric = true;
 };
-
-namespace detail {
-
-/// The nodes of each graph by descending key, ties to the lower index, graph after graph (keys
-/// are not NaN). A stable LSD radix sort (11-bit digits) of the keys' order-reversing unsigned
-/// images, starting from the identity so that ties keep index order, then a stable pass by
-/// graph when there are several: O(N) per digit instead of O(N log N) comparisons.
-template <typename Scalar>
-void rank_descending(const Vector<Scalar>& key, const IndexVector& offsets, IndexVector& order) {
-  using U = std::conditional_t<sizeof(Scalar) == 8, std::uint64_t, std::uint32_t>;
-  static_assert(sizeof(Scalar) == sizeof(U), "rank_descending: float or double keys");
-  constexpr int bits = 8 * static_cast<int>(sizeof(U));
-  constexpr int digit = 11;
-  constexpr std::size_t buckets = std::size_t(1) << digit;
-  constexpr U sign = U(1) << (bits - 1);
-  const auto n = static_cast<std::size_t>(key.size());
-  std::vector<U> k(n), k2(n);
-  std::vector<StorageIndex> idx(n), idx2(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    // + 0 turns -0 into +0; the image is ascending in the key, inverted for descending order.
-    const U b = std::bit_cast<U>(static_cast<Scalar>(key[static_cast<Index>(i)] + Scalar(0)));
-    k[i] = static_cast<U>(~((b & sign) ? static_cast<U>(~b) : static_cast<U>(b | sign)));
-    idx[i] = static_cast<StorageIndex>(i);
-  }
-  std::vector<std::size_t> count(buckets);
-  for (int shift = 0; shift < bits; shift += digit) {
-    std::fill(count.begin(), count.end(), 0);
-    for (std::size_t i = 0; i < n; ++i) ++count[static_cast<std::size_t>((k[i] >> shift) & (buckets - 1))];
-    if (std::find(count.begin(), count.end(), n) != count.end()) continue;  // one digit value: no-op
-    std::size_t sum = 0;
-    for (auto& c : count) sum += std::exchange(c, sum);
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::size_t to = count[static_cast<std::size_t>((k[i] >> shift) & (buckets - 1))]++;
-      k2[to] = k[i];
-      idx2[to] = idx[i];
-    }
-    k.swap(k2);
-    idx.swap(idx2);
-  }
-  order.resize(n);
-  if (offsets.size() <= 2) {
-    for (std::size_t i = 0; i < n; ++i) order[i] = idx[i];
-    return;
-  }
-  // Stable by graph: node v goes to the next free slot of its graph's range.
-  std::vector<StorageIndex> graph_of(n);
-  for (std::size_t b = 0; b + 1 < offsets.size(); ++b)
-    for (Index v = offsets[b]; v < offsets[b + 1]; ++v) graph_of[static_cast<std::size_t>(v)] = static_cast<StorageIndex>(b);
-  std::vector<Index> next(offsets.begin(), offsets.end() - 1);
-  for (std::size_t i = 0; i < n; ++i)
-    order[static_cast<std::size_t>(next[static_cast<std::size_t>(graph_of[static_cast<std::size_t>(idx[i])])]++)] = idx[i];
-}
-
-}  // namespace detail
 
 /// k-MIS selection: a maximal set of nodes pairwise more than k hops apart, and every node
 /// assigned to the best-ranked set node within k hops.
