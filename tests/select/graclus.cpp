@@ -4,6 +4,8 @@
 #include <gnnpool/select/graclus.hpp>
 #include <gnnpool/core/concepts.hpp>
 
+#include <gnnpool/testing/random_graph.hpp>
+
 #include "pool/cluster_test_support.hpp"
 #include "support/throws.hpp"
 
@@ -249,6 +251,62 @@ TEST_CASE("Graclus rejects bad visiting orders, unknown names and non-symmetric 
   GraclusOptions unchecked;
   unchecked.check_symmetric = false;
   CHECK_NOTHROW(run(d, unchecked));
+}
+
+TEST_CASE("The symmetry check finds every kind of missing mirror and passes undirected graphs", "[select][graclus][errors]") {
+  // The fast path is a fingerprint (an antisymmetric hash sum over blocks of entries): symmetric
+  // patterns must give 0 and asymmetric ones must not, whatever their shape. One missing mirror in a large graph, a
+  // directed cycle (each node has one in- and one out-edge), a directed graph where every node
+  // has both, and random directed graphs; random undirected graphs pass.
+  gnnpool::EdgeListOptions directed;
+  directed.symmetrize = false;
+  const auto check = [](const Batch<double>& g) { gnnpool::detail::check_symmetric_pattern(g.adj, "test"); };
+  for (std::uint64_t seed = 0; seed < 20; ++seed) {
+    const auto u = gnnpool::testing::random_graph<double>(200 + 37 * static_cast<Index>(seed), 1000, 1, seed);
+    CHECK_NOTHROW(check(u));
+    // The same edges with one mirror removed.
+    EdgeList edges;
+    for (Index i = 0; i < u.adj.outerSize(); ++i)
+      for (Eigen::SparseMatrix<double, Eigen::RowMajor, int>::InnerIterator it(u.adj, i); it; ++it)
+        edges.push_back({i, it.col()});
+    edges.erase(edges.begin() + static_cast<std::ptrdiff_t>((seed * 7919) % edges.size()));
+    const auto one = gnnpool::make_graph<double>(Matrix<double>::Zero(u.num_nodes(), 1), edges, {}, directed);
+    CHECK_THROWS_AS(check(one), gnnpool::invalid_argument);
+    // Random directed edges.
+    EdgeList random_edges;
+    for (Index e = 0; e < 30; ++e)
+      random_edges.push_back({static_cast<Index>((seed * 31 + 17 * static_cast<std::uint64_t>(e)) % 50),
+                              static_cast<Index>((seed * 13 + 29 * static_cast<std::uint64_t>(e) + 1) % 50)});
+    const auto r = gnnpool::make_graph<double>(Matrix<double>::Zero(50, 1), random_edges, {}, directed);
+    bool symmetric = true;
+    for (Index i = 0; i < r.adj.outerSize(); ++i)
+      for (Eigen::SparseMatrix<double, Eigen::RowMajor, int>::InnerIterator it(r.adj, i); it; ++it)
+        symmetric = symmetric && r.adj.coeff(it.col(), i) != 0.0;
+    if (symmetric) CHECK_NOTHROW(check(r));
+    else CHECK_THROWS_AS(check(r), gnnpool::invalid_argument);
+  }
+  // A row longer than the fast path's block of 1024 entries (a star), isolated nodes before and
+  // after it (empty rows), and the same star with one mirror missing.
+  EdgeList star;
+  for (Index leaf = 2; leaf < 3002; ++leaf) star.push_back({1, leaf});
+  CHECK_NOTHROW(check(gnnpool::make_graph<double>(Matrix<double>::Zero(3004, 1), star)));
+  EdgeList star_one_way = star;
+  for (Index leaf = 2; leaf < 3002; ++leaf)
+    if (leaf != 2500) star_one_way.push_back({leaf, 1});
+  CHECK_THROWS_AS(check(gnnpool::make_graph<double>(Matrix<double>::Zero(3004, 1), star_one_way, {}, directed)),
+                  gnnpool::invalid_argument);
+  for (const Index n : {Index(4), Index(10), Index(1000)}) {
+    EdgeList cycle, both_ways_skewed;
+    for (Index i = 0; i < n; ++i) {
+      cycle.push_back({i, (i + 1) % n});
+      both_ways_skewed.push_back({i, (i + 1) % n});
+      both_ways_skewed.push_back({i, (i + 2) % n});
+    }
+    CHECK_THROWS_AS(check(gnnpool::make_graph<double>(Matrix<double>::Zero(n, 1), cycle, {}, directed)),
+                    gnnpool::invalid_argument);
+    CHECK_THROWS_AS(check(gnnpool::make_graph<double>(Matrix<double>::Zero(n, 1), both_ways_skewed, {}, directed)),
+                    gnnpool::invalid_argument);
+  }
 }
 
 }  // namespace gnnpool_test_select_graclus
