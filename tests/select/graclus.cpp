@@ -295,6 +295,14 @@ TEST_CASE("The symmetry check finds every kind of missing mirror and passes undi
     if (leaf != 2500) star_one_way.push_back({leaf, 1});
   CHECK_THROWS_AS(check(gnnpool::make_graph<double>(Matrix<double>::Zero(3004, 1), star_one_way, {}, directed)),
                   gnnpool::invalid_argument);
+  // Counting only positive entries (NDP's and Kron's edges): A(1, 0) = -1 is no edge, so the
+  // edge (0, 1) has no mirror; with A(0, 1) = 0 as well there is no edge at all.
+  auto w = gnnpool::make_graph<double>(Matrix<double>::Zero(3, 1), EdgeList{{0, 1}, {1, 2}});
+  w.adj.coeffRef(1, 0) = -1.0;
+  CHECK(gnnpool::detail::mirrored_fingerprint(w.adj, false));
+  CHECK_FALSE(gnnpool::detail::mirrored_fingerprint(w.adj, true));
+  w.adj.coeffRef(0, 1) = 0.0;
+  CHECK(gnnpool::detail::mirrored_fingerprint(w.adj, true));
   for (const Index n : {Index(4), Index(10), Index(1000)}) {
     EdgeList cycle, both_ways_skewed;
     for (Index i = 0; i < n; ++i) {

@@ -2,9 +2,11 @@
 #define GNNPOOL_DETAIL_SYMMETRY_HPP
 
 /// \file
-/// `check_symmetric_support`: the part of an adjacency's symmetry that NDP's component search and
-/// Kron reduction's elimination tree rely on, checked in O(N + E) even when the caller turned
-/// the full (values included, O(E log d)) check off. Not part of the API.
+/// Symmetry checks of an adjacency's stored pattern (not part of the API): `mirrored_fingerprint`,
+/// the one-pass test that Graclus, k-MIS, NDP and Kron reduction run first, and
+/// `check_symmetric_support`, the part of the symmetry that NDP's component search and Kron
+/// reduction's elimination tree rely on, checked in O(N + E) even when the caller turned the full
+/// (values included, O(E log d)) check off.
 
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/types.hpp>
@@ -16,45 +18,77 @@
 
 namespace gnnpool::detail {
 
+/// splitmix64's finaliser: a bijective 64-bit mix (fingerprints of nodes and node sets).
+inline std::uint64_t mix64(std::uint64_t z) {
+  z += 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+/// Whether the stored entries of `adj` (with `positive_only`, those with a value > 0) may come
+/// in mirrored pairs, A(i, j) with A(j, i): true for every such pattern, false for any other
+/// unless its fingerprint cancels exactly. The fingerprint is
+///   S = sum over the counted entries A(i, j) of (h1(i) h2(j) - h2(i) h1(j))  (mod 2^64),
+/// h1, h2 the two 32-bit halves of mix64(node id): the terms of A(i, j) and A(j, i) cancel and a
+/// diagonal entry's term is 0, so S = 0 for a mirrored pattern; one missing mirror leaves a
+/// pseudo-random nonzero term. One sequential pass over the CSR: the column hashes in flat blocks
+/// of 1024 entries (vectorised whatever the row lengths), then their running sums, so that a
+/// row's sums are differences of two running sums (constant work per row, no inner loop whose
+/// exit is mispredicted). It replaced a per-node fingerprint with one scattered add per entry (a
+/// quarter of Graclus's matching time at N = 1e5). O(N + E), no allocation.
+template <typename Scalar>
+bool mirrored_fingerprint(const SparseMatrix<Scalar>& adj, bool positive_only) {
+  const Index n = adj.rows();
+  const StorageIndex* outer = adj.outerIndexPtr();
+  const StorageIndex* inner = adj.innerIndexPtr();
+  const Scalar* val = adj.valuePtr();
+  constexpr StorageIndex block = 1024;
+  std::uint64_t hash[block], g1[block + 1], g2[block + 1];
+  std::uint64_t sum = 0, run1 = 0, run2 = 0, last1 = 0, last2 = 0;  // run: at the block start; last: at row i's start
+  const StorageIndex end = outer[n];
+  Index i = 0;
+  for (StorageIndex b0 = outer[0]; b0 < end; b0 += block) {
+    const StorageIndex len = std::min(block, end - b0);
+    for (StorageIndex t = 0; t < len; ++t) hash[t] = mix64(static_cast<std::uint64_t>(inner[b0 + t]));
+    if (positive_only)
+      for (StorageIndex t = 0; t < len; ++t) hash[t] = val[b0 + t] > Scalar(0) ? hash[t] : 0;
+    g1[0] = run1;
+    g2[0] = run2;
+    for (StorageIndex t = 0; t < len; ++t) {
+      g1[t + 1] = g1[t] + (hash[t] & 0xffffffffu);
+      g2[t + 1] = g2[t] + (hash[t] >> 32);
+    }
+    // The rows that end in this block (rows ending at or before b0 were closed by the last one).
+    for (; i < n && outer[i + 1] <= b0 + len; ++i) {
+      const auto at = static_cast<std::size_t>(outer[i + 1] - b0);
+      const std::uint64_t h = mix64(static_cast<std::uint64_t>(i));
+      sum += (h & 0xffffffffu) * (g2[at] - last2) - (h >> 32) * (g1[at] - last1);
+      last1 = g1[at];
+      last2 = g2[at];
+    }
+    run1 = g1[len];
+    run2 = g2[len];
+  }
+  return sum == 0;
+}
+
 /// Checks that the edges of `adj` come in mirrored pairs, where an edge is a stored
 /// off-diagonal entry with a positive weight: A(i, j) > 0 iff A(j, i) > 0 (the two weights may
 /// differ). Self loops, zero and negative entries are not edges (the Laplacian-based layers
 /// ignore them).
 ///
-/// One pass: f_j = sum over edges (i, j) of h(i) - sum over edges (j, k) of h(k) (mod 2^32),
-/// h a mix of the node id, is 0 at every node when the edges are mirrored; a nonzero f_j falls
-/// through to an exact search (a binary search per edge, O(E log d)) that names the first edge
-/// without a mirror. An asymmetric support passes only if its hash sums cancel exactly at every
-/// node, which no single missing mirror does. Throws `invalid_argument` naming `layer`; `why`
-/// says which option skipped the full check.
+/// `mirrored_fingerprint` first (one pass); a failed fingerprint falls through to an exact
+/// search (a binary search per edge, O(E log d)) that names the first edge without a mirror.
+/// Throws `invalid_argument` naming `layer`; `why` says which option skipped the full check.
 template <typename Scalar>
 void check_symmetric_support(const SparseMatrix<Scalar>& adj, std::string_view layer, std::string_view why) {
+  if (mirrored_fingerprint(adj, true)) return;
   const Index n = adj.rows();
   const StorageIndex* outer = adj.outerIndexPtr();
   const StorageIndex* inner = adj.innerIndexPtr();
   const Scalar* val = adj.valuePtr();
-  // splitmix64's finaliser, truncated: a cheap, well-spread hash of a node id.
-  auto mix = [](std::uint64_t z) {
-    z += 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return static_cast<std::uint32_t>(z ^ (z >> 31));
-  };
   auto edge = [&](Index i, StorageIndex p) { return inner[p] != i && val[p] > Scalar(0); };
-  {
-    std::vector<std::uint32_t> f(static_cast<std::size_t>(n), 0);
-    for (Index i = 0; i < n; ++i) {
-      const std::uint32_t hi = mix(static_cast<std::uint64_t>(i));
-      std::uint32_t own = 0;
-      for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) {
-        if (!edge(i, p)) continue;
-        f[static_cast<std::size_t>(inner[p])] += hi;
-        own += mix(static_cast<std::uint64_t>(inner[p]));
-      }
-      f[static_cast<std::size_t>(i)] -= own;
-    }
-    if (std::all_of(f.begin(), f.end(), [](std::uint32_t v) { return v == 0; })) return;
-  }
   for (Index i = 0; i < n; ++i)
     for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) {
       if (!edge(i, p)) continue;

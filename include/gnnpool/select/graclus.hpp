@@ -10,6 +10,7 @@
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/detail/prefetch.hpp>
+#include <gnnpool/detail/symmetry.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -117,63 +118,18 @@ inline void check_permutation(const IndexVector& order, Index n, std::string_vie
   }
 }
 
-/// splitmix64's finaliser: a bijective 64-bit mix (fingerprints of node sets).
-inline std::uint64_t mix64(std::uint64_t z) {
-  z += 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
 /// Checks that every stored entry A(i, j) has a stored mirror A(j, i) (values may differ):
 /// the graph must be undirected for matchings and hop distances.
 ///
-/// Fast path, one sequential pass: with h(v) = splitmix64(v) cut into two 32-bit halves h1(v),
-/// h2(v), the sum S = sum_{A(i,j) stored} (h1(i) h2(j) - h2(i) h1(j)) (mod 2^64) is 0 when the
-/// pattern is symmetric (the terms of A(i,j) and A(j,i) cancel; a diagonal entry's term is 0).
-/// The column hashes come from the column ids alone (no scattered access: computed in flat,
-/// vectorised blocks), each row's sums as differences of running sums, so the pass reads the
-/// CSR once, where a per-node fingerprint needed one scattered add per entry (a quarter of
-/// Graclus's matching time at N = 1e5). A nonzero S falls
-/// through to the exact check (a cursor per row; rows have sorted columns, so the mirrors of row
-/// j are met in column order), which names the first entry without a mirror. An asymmetric
-/// pattern passes only if its terms cancel exactly modulo 2^64. O(N + E).
+/// `mirrored_fingerprint` first (one sequential pass); a failed fingerprint falls through to the
+/// exact check (a cursor per row; rows have sorted columns, so the mirrors of row j are met in
+/// column order), which names the first entry without a mirror. O(N + E).
 template <typename Scalar>
 void check_symmetric_pattern(const SparseMatrix<Scalar>& adj, std::string_view layer) {
+  if (mirrored_fingerprint(adj, false)) return;
   const Index n = adj.rows();
   const StorageIndex* outer = adj.outerIndexPtr();
   const StorageIndex* inner = adj.innerIndexPtr();
-  {
-    // Blocks of entries: the column hashes in one flat loop (vectorised whatever the row
-    // lengths), then their running sums g1, g2, so that row i's sums are g(outer[i+1]) minus
-    // g(outer[i]): constant work per row, no inner loop whose exit is mispredicted.
-    constexpr StorageIndex block = 1024;
-    std::uint64_t hash[block], g1[block + 1], g2[block + 1];
-    std::uint64_t sum = 0, run1 = 0, run2 = 0, last1 = 0, last2 = 0;  // run: at the block start; last: at row i's start
-    const StorageIndex end = outer[n];
-    Index i = 0;
-    for (StorageIndex b0 = outer[0]; b0 < end; b0 += block) {
-      const StorageIndex len = std::min(block, end - b0);
-      for (StorageIndex t = 0; t < len; ++t) hash[t] = mix64(static_cast<std::uint64_t>(inner[b0 + t]));
-      g1[0] = run1;
-      g2[0] = run2;
-      for (StorageIndex t = 0; t < len; ++t) {
-        g1[t + 1] = g1[t] + (hash[t] & 0xffffffffu);
-        g2[t + 1] = g2[t] + (hash[t] >> 32);
-      }
-      // The rows that end in this block (rows ending at or before b0 were closed by the last one).
-      for (; i < n && outer[i + 1] <= b0 + len; ++i) {
-        const auto at = static_cast<std::size_t>(outer[i + 1] - b0);
-        const std::uint64_t h = mix64(static_cast<std::uint64_t>(i));
-        sum += (h & 0xffffffffu) * (g2[at] - last2) - (h >> 32) * (g1[at] - last1);
-        last1 = g1[at];
-        last2 = g2[at];
-      }
-      run1 = g1[len];
-      run2 = g2[len];
-    }
-    if (sum == 0) return;
-  }
   std::vector<StorageIndex> cursor(outer, outer + n);
   auto fail = [&](Index i, Index j) {
     detail::raise<invalid_argument>(detail::concat(
