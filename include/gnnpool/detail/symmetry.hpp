@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <random>
 #include <string_view>
 #include <vector>
 
@@ -30,9 +31,12 @@ inline std::uint64_t mix64(std::uint64_t z) {
 /// in mirrored pairs, A(i, j) with A(j, i): true for every such pattern, false for any other
 /// unless its fingerprint cancels exactly. The fingerprint is
 ///   S = sum over the counted entries A(i, j) of (h1(i) h2(j) - h2(i) h1(j))  (mod 2^64),
-/// h1, h2 the two 32-bit halves of mix64(node id): the terms of A(i, j) and A(j, i) cancel and a
-/// diagonal entry's term is 0, so S = 0 for a mirrored pattern; one missing mirror leaves a
-/// pseudo-random nonzero term. One sequential pass over the CSR: the column hashes in flat blocks
+/// h1, h2 the two 32-bit halves of mix64(node id ^ key): the terms of A(i, j) and A(j, i) cancel
+/// and a diagonal entry's term is 0, so S = 0 for a mirrored pattern, whatever the key; one
+/// missing mirror leaves a pseudo-random nonzero term. The key is drawn afresh for every call
+/// (`std::random_device`), so a pattern built offline to cancel the sum (NDP and Kron rely on
+/// this check for memory safety when their full check is off) passes with probability about
+/// 2^-64, not by construction; the verdict on a mirrored pattern does not depend on it. One sequential pass over the CSR: the column hashes in flat blocks
 /// of 1024 entries (vectorised whatever the row lengths), then their running sums, so that a
 /// row's sums are differences of two running sums (constant work per row, no inner loop whose
 /// exit is mispredicted). It replaced a per-node fingerprint with one scattered add per entry (a
@@ -44,13 +48,15 @@ bool mirrored_fingerprint(const SparseMatrix<Scalar>& adj, bool positive_only) {
   const StorageIndex* inner = adj.innerIndexPtr();
   const Scalar* val = adj.valuePtr();
   constexpr StorageIndex block = 1024;
+  std::random_device device;
+  const std::uint64_t key = (static_cast<std::uint64_t>(device()) << 32) ^ static_cast<std::uint64_t>(device());
   std::uint64_t hash[block], g1[block + 1], g2[block + 1];
   std::uint64_t sum = 0, run1 = 0, run2 = 0, last1 = 0, last2 = 0;  // run: at the block start; last: at row i's start
   const StorageIndex end = outer[n];
   Index i = 0;
   for (StorageIndex b0 = outer[0]; b0 < end; b0 += block) {
     const StorageIndex len = std::min(block, end - b0);
-    for (StorageIndex t = 0; t < len; ++t) hash[t] = mix64(static_cast<std::uint64_t>(inner[b0 + t]));
+    for (StorageIndex t = 0; t < len; ++t) hash[t] = mix64(static_cast<std::uint64_t>(inner[b0 + t]) ^ key);
     if (positive_only)
       for (StorageIndex t = 0; t < len; ++t) hash[t] = val[b0 + t] > Scalar(0) ? hash[t] : 0;
     g1[0] = run1;
@@ -62,7 +68,7 @@ bool mirrored_fingerprint(const SparseMatrix<Scalar>& adj, bool positive_only) {
     // The rows that end in this block (rows ending at or before b0 were closed by the last one).
     for (; i < n && outer[i + 1] <= b0 + len; ++i) {
       const auto at = static_cast<std::size_t>(outer[i + 1] - b0);
-      const std::uint64_t h = mix64(static_cast<std::uint64_t>(i));
+      const std::uint64_t h = mix64(static_cast<std::uint64_t>(i) ^ key);
       sum += (h & 0xffffffffu) * (g2[at] - last2) - (h >> 32) * (g1[at] - last1);
       last1 = g1[at];
       last2 = g2[at];
