@@ -9,6 +9,7 @@
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/detail/prefetch.hpp>
+#include <gnnpool/detail/rank_keys.hpp>
 
 #include <algorithm>
 #include <vector>
@@ -214,11 +215,8 @@ class ClusterConnect {
     }
     StorageIndex copy[short_row];
     std::copy(cols, cols + len, copy);
-    for (StorageIndex u = 0; u < len; ++u) {
-      StorageIndex rank = 0;
-      for (StorageIndex v = 0; v < len; ++v) rank += copy[v] < copy[u] ? 1 : 0;
-      cols[rank] = copy[u];
-    }
+    const auto n = static_cast<std::size_t>(len);
+    for (std::size_t u = 0; u < n; ++u) cols[detail::rank_among(copy, n, copy[u])] = copy[u];
   }
 
   ClusterConnectOptions m_options;

@@ -9,6 +9,7 @@
 #include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/detail/prefetch.hpp>
+#include <gnnpool/detail/rank_keys.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -214,8 +215,7 @@ class InducedConnect {
           for (std::size_t u = 0; u < len; ++u)
             key[u] = static_cast<std::int64_t>(scratch[from + u].col) * 64 + static_cast<std::int64_t>(u);
           for (std::size_t u = 0; u < len; ++u) {
-            std::size_t rank = 0;
-            for (std::size_t v = 0; v < len; ++v) rank += key[v] < key[u] ? 1 : 0;
+            const std::size_t rank = detail::rank_among(key, len, key[u]);
             col[to_pos + rank] = scratch[from + u].col;
             out_val[to_pos + rank] = scratch[from + u].val;
             source[to_pos + rank] = scratch[from + u].src;

@@ -149,6 +149,19 @@ void keep_smallest_keys(typename RankKey<Scalar>::Type* keys, Index n, Index k,
   GNNPOOL_ASSERT(kept == k, "kept ", kept, " keys of ", n, ", expected ", k);
 }
 
+/// The rank of `k` among the `len` distinct integer keys at `key` (how many are smaller), counted
+/// without a branch on the data: O(len) compares that vectorise. Placing each key of a short run
+/// (a pooled row of a few dozen columns) at its rank sorts the run in O(len²) compares that cost
+/// less than the mispredictions of a comparison sort (about one per key). ClusterConnect and
+/// InducedConnect sort their short pooled rows this way.
+template <typename Key>
+std::size_t rank_among(const Key* key, std::size_t len, Key k) {
+  static_assert(std::is_integral_v<Key>, "rank_among counts integer keys");
+  std::make_unsigned_t<Key> rank = 0;  // the keys' width, so the compares and counts vectorise together
+  for (std::size_t v = 0; v < len; ++v) rank += key[v] < k ? 1u : 0u;
+  return static_cast<std::size_t>(rank);
+}
+
 /// The nodes of each graph by descending key, ties to the lower index, graph after graph (keys
 /// are not NaN): each graph's `RankKey`s, made in node order, sorted by `sort_rank_keys` (for
 /// float a radix sort, O(N)). `order` is resized to N.
@@ -158,9 +171,10 @@ void rank_descending(const Vector<Scalar>& key, const IndexVector& offsets, Inde
   const Index n = key.size();
   order.resize(static_cast<std::size_t>(n));
   std::vector<typename Rank::Type> keys, buffer;
-  const std::size_t graphs = offsets.size() < 2 ? 1 : offsets.size() - 1;
-  for (std::size_t b = 0; b < graphs; ++b) {
-    const Index lo = offsets.size() < 2 ? 0 : offsets[b], hi = offsets.size() < 2 ? n : offsets[b + 1];
+  const IndexVector whole{0, n};
+  const IndexVector& bounds = offsets.size() < 2 ? whole : offsets;
+  for (std::size_t b = 0; b + 1 < bounds.size(); ++b) {
+    const Index lo = bounds[b], hi = bounds[b + 1];
     keys.resize(static_cast<std::size_t>(hi - lo));
     for (Index i = lo; i < hi; ++i) keys[static_cast<std::size_t>(i - lo)] = Rank::make(key[i], static_cast<StorageIndex>(i));
     sort_rank_keys<Scalar>(keys.data(), hi - lo, buffer);

@@ -10,6 +10,7 @@
 
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/types.hpp>
+#include <gnnpool/detail/hash.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -18,14 +19,6 @@
 #include <vector>
 
 namespace gnnpool::detail {
-
-/// splitmix64's finaliser: a bijective 64-bit mix (fingerprints of nodes and node sets).
-inline std::uint64_t mix64(std::uint64_t z) {
-  z += 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 /// Whether the stored entries of `adj` (with `positive_only`, those with a value > 0) may come
 /// in mirrored pairs, A(i, j) with A(j, i): true for every such pattern, false for any other
@@ -36,10 +29,11 @@ inline std::uint64_t mix64(std::uint64_t z) {
 /// missing mirror leaves a pseudo-random nonzero term. The key is drawn afresh for every call
 /// (`std::random_device`), so a pattern built offline to cancel the sum (NDP and Kron rely on
 /// this check for memory safety when their full check is off) passes with probability about
-/// 2^-64, not by construction; the verdict on a mirrored pattern does not depend on it. One sequential pass over the CSR: the column hashes in flat blocks
-/// of 1024 entries (vectorised whatever the row lengths), then their running sums, so that a
-/// row's sums are differences of two running sums (constant work per row, no inner loop whose
-/// exit is mispredicted). It replaced a per-node fingerprint with one scattered add per entry (a
+/// 2^-64, not by construction; the verdict on a mirrored pattern does not depend on it.
+/// One sequential pass over the CSR: the column hashes in flat blocks of 1024 entries
+/// (vectorised whatever the row lengths), then their running sums, so that a row's sums are
+/// differences of two running sums (constant work per row, no inner loop whose exit is
+/// mispredicted). It replaced a per-node fingerprint with one scattered add per entry (a
 /// quarter of Graclus's matching time at N = 1e5). O(N + E), no allocation.
 template <typename Scalar>
 bool mirrored_fingerprint(const SparseMatrix<Scalar>& adj, bool positive_only) {

@@ -11,6 +11,7 @@
 #include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/core/selection.hpp>
+#include <gnnpool/detail/hash.hpp>
 #include <gnnpool/detail/self_loops.hpp>
 #include <gnnpool/nn/activation.hpp>
 #include <gnnpool/nn/gcn_conv.hpp>

@@ -12,6 +12,7 @@
 #include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/core/selection.hpp>
+#include <gnnpool/detail/hash.hpp>
 #include <gnnpool/detail/propagate.hpp>
 #include <gnnpool/nn/softmax.hpp>
 
@@ -85,13 +86,12 @@ void nmf_product(const SparseMatrix<Scalar>& m, const Dense& x, Matrix<Scalar>& 
   propagate<Scalar>(m, m.valuePtr(), nullptr, xr, pr);
 }
 
-/// A uniform in [0, 1) from (seed, index): splitmix64, for NMF's fixed pseudo-random starts.
+/// A uniform in [0, 1) from (seed, index), for NMF's fixed pseudo-random starts: mix64 of a
+/// linear mix (mix64 adds the golden-ratio increment back, so the stream is the one NMF has
+/// always drawn).
 inline double nmf_uniform(std::uint64_t seed, std::uint64_t index) {
-  std::uint64_t x = seed * 0x9E3779B97F4A7C15ULL + index * 0xBF58476D1CE4E5B9ULL + 0x94D049BB133111EBULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  x ^= x >> 31;
-  return static_cast<double>(x >> 11) * 0x1.0p-53;
+  return unit_double(mix64(seed * 0x9E3779B97F4A7C15ULL + index * 0xBF58476D1CE4E5B9ULL +
+                           (0x94D049BB133111EBULL - 0x9E3779B97F4A7C15ULL)));
 }
 
 }  // namespace detail

@@ -11,6 +11,7 @@
 #include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/core/selection.hpp>
+#include <gnnpool/detail/hash.hpp>
 #include <gnnpool/detail/special.hpp>
 #include <gnnpool/select/scorer.hpp>
 
@@ -57,14 +58,9 @@ struct StickBreakingSelection : SoftSelection<Scalar> {
 
 namespace detail {
 
-/// A uniform in (0, 1) from (seed, counter, index): splitmix64 of their mix, 53 bits.
+/// A uniform in (0, 1) from (seed, counter, index): mix64 of their mix, 53 bits.
 inline double counter_uniform(std::uint64_t seed, std::uint64_t counter, std::uint64_t index) {
-  std::uint64_t x = seed ^ (counter * 0x9E3779B97F4A7C15ULL) ^ (index * 0xBF58476D1CE4E5B9ULL);
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  x ^= x >> 31;
-  return (static_cast<double>(x >> 11) + 0.5) * 0x1.0p-53;
+  return unit_double(mix64(seed ^ (counter * 0x9E3779B97F4A7C15ULL) ^ (index * 0xBF58476D1CE4E5B9ULL)), 0.5);
 }
 
 }  // namespace detail
