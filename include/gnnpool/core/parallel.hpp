@@ -252,6 +252,20 @@ void product_rows(const Lhs& lhs, const Rhs& rhs, Dst&& dst, bool add = false) {
   });
 }
 
+/// dst = lhs * rhs + 1 bias (every row of dst gets the row vector `bias` added), with dst already
+/// lhs.rows() x rhs.cols(): each chunk's rows are filled with the bias and the chunk's product is
+/// added to them, where a product followed by a bias pass would zero dst (Eigen's GEMM adds into
+/// it), compute, and then read and write all of dst again. The chunk is still in cache between
+/// the fill and the product, so the bias costs no pass over memory. Rows as in `product_rows`.
+template <typename Lhs, typename Rhs, typename Bias, typename Dst>
+void product_rows_plus_bias(const Lhs& lhs, const Rhs& rhs, const Bias& bias, Dst&& dst) {
+  parallel_rows(lhs.rows(), [&](Index lo, Index hi) {
+    auto d = dst.middleRows(lo, hi - lo);
+    d.rowwise() = bias;
+    d.noalias() += lhs.middleRows(lo, hi - lo) * rhs;
+  });
+}
+
 /// dst = aᵀ b (or dst += aᵀ b when `add`) for a: N x p, b: N x q, with dst already p x q: a
 /// reduction over the N rows. The rows are cut into at most `max_partials` fixed chunks (of
 /// max(min_grain, ⌈N / max_partials⌉) rows: sizes from N only); each chunk's product goes to its

@@ -40,10 +40,11 @@ void check_graph_input(std::string_view layer, const SparseMatrix<Scalar>& adj, 
 /// out.row(i) = diag_i in.row(i) (or 0) + sum over row i's entries e of values[e] in.row(inner[e]),
 /// for `Width` columns starting at `col`, accumulated in registers (a fixed-size block: no load
 /// and store of the output row per entry). The same operations in the same order as the
-/// dynamic-size loop of `propagate`, so the same bits.
+/// dynamic-size loop of `propagate`, so the same bits. `bias` (or null): added last.
 template <int Width, typename Scalar>
 void gather_row_block(const StorageIndex* inner, const Scalar* values, StorageIndex begin, StorageIndex end,
-                      const Scalar* in, Index stride, const Scalar* diag_coef, Index i, Index col, Scalar* out) {
+                      const Scalar* in, Index stride, const Scalar* diag_coef, Index i, Index col, Scalar* out,
+                      const Scalar* bias) {
   using Block = Eigen::Array<Scalar, Width, 1>;
   Block acc;
   if (diag_coef)
@@ -51,14 +52,17 @@ void gather_row_block(const StorageIndex* inner, const Scalar* values, StorageIn
   else
     acc.setZero();
   for (StorageIndex e = begin; e < end; ++e) acc += values[e] * Eigen::Map<const Block>(in + Index(inner[e]) * stride + col);
+  if (bias) acc += Eigen::Map<const Block>(bias + col);
   Eigen::Map<Block>(out + col) = acc;
 }
 
-/// out = M in (out resized; must not alias in). Row i of out gathers the rows of `in` that row
-/// i of adj stores. O(nnz * F). Rows in parallel (each row is written by one thread).
+/// out = M in (+ 1 bias, when `bias` points at F scalars) (out resized; must not alias in). Row
+/// i of out gathers the rows of `in` that row i of adj stores; the bias is added to each row as
+/// it leaves the registers (a layer's bias costs no extra pass over out). O(nnz * F). Rows in
+/// parallel (each row is written by one thread).
 template <typename Scalar>
 void propagate(const SparseMatrix<Scalar>& adj, const Scalar* values, const Scalar* diag,
-               const ConstMatrixRef<Scalar>& in, Matrix<Scalar>& out) {
+               const ConstMatrixRef<Scalar>& in, Matrix<Scalar>& out, const Scalar* bias = nullptr) {
   const Index n = adj.rows(), f = in.cols();
   const StorageIndex* outer = adj.outerIndexPtr();
   const StorageIndex* inner = adj.innerIndexPtr();
@@ -69,6 +73,7 @@ void propagate(const SparseMatrix<Scalar>& adj, const Scalar* values, const Scal
       for (Index i = lo; i < hi; ++i) {
         Scalar acc = diag ? diag[i] * in(i, 0) : Scalar(0);
         for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) acc += values[e] * in(inner[e], 0);
+        if (bias) acc += bias[0];
         out(i, 0) = acc;
       }
     }, 8 * row_grain);
@@ -90,7 +95,7 @@ void propagate(const SparseMatrix<Scalar>& adj, const Scalar* values, const Scal
       const Scalar* d = diag ? diag + i : nullptr;
       Scalar* o = out.data() + i * f;
       const auto gather = [&]<int Width>(Index c) {
-        gather_row_block<Width>(inner, values, b, e_end, in.data(), stride, d, i, c, o);
+        gather_row_block<Width>(inner, values, b, e_end, in.data(), stride, d, i, c, o, bias);
       };
       if (f < lane)
         column_blocks<Scalar>(f, gather);

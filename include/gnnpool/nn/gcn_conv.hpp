@@ -124,14 +124,19 @@ class GCNConv {
     const Scalar* diag = operator_diag(cache);
     const Matrix<Scalar>& w = params[m_weight];
     cache.transform_first = m_out <= m_in;
+    // The bias joins the pass that writes y (no separate pass over N x out).
+    const Scalar* bias = has_bias() ? params[m_bias].data() : nullptr;
     if (cache.transform_first) {
       detail::assign_product(cache.h, x, w.transpose());
-      detail::propagate<Scalar>(adj, values, diag, cache.h, y);
+      detail::propagate<Scalar>(adj, values, diag, cache.h, y, bias);
     } else {
       detail::propagate<Scalar>(adj, values, diag, x, cache.h);
-      detail::assign_product(y, cache.h, w.transpose());
+      y.resize(x.rows(), m_out);
+      if (bias)
+        detail::product_rows_plus_bias(cache.h, w.transpose(), params[m_bias].row(0), y);
+      else
+        detail::product_rows(cache.h, w.transpose(), y);
     }
-    if (has_bias()) y.rowwise() += params[m_bias].row(0);
   }
 
   /// Assigns *din.x (N x in) and *din.adj (nnz(adj)) where not null, and this layer's slots of
