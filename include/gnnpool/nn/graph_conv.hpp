@@ -80,16 +80,28 @@ class GraphConv {
     const ConstMatrixRef<Scalar>& x = in.x;
     detail::check_graph_input(m_name, adj, x, m_in);
     const Matrix<Scalar>& w_rel = params[m_rel.weight_slot()];
+    const Matrix<Scalar>& w_root = params[m_root.weight_slot()];
+    const Scalar* bias = has_bias() ? params[m_rel.bias_slot()].data() : nullptr;
     cache.aggregate_first = m_in <= m_out;
     if (cache.aggregate_first) {
       detail::propagate<Scalar>(adj, adj.valuePtr(), nullptr, x, cache.h);
-      detail::assign_product(y, cache.h, w_rel.transpose());
+      // Each block of rows of y: the bias, then both products added while the block is in
+      // cache (one pass over y, not three).
+      y.resize(x.rows(), m_out);
+      detail::parallel_rows(x.rows(), [&](Index lo, Index hi) {
+        auto d = y.middleRows(lo, hi - lo);
+        if (bias)
+          d.rowwise() = params[m_rel.bias_slot()].row(0);
+        else
+          d.setZero();
+        d.noalias() += cache.h.middleRows(lo, hi - lo) * w_rel.transpose();
+        d.noalias() += x.middleRows(lo, hi - lo) * w_root.transpose();
+      });
     } else {
       detail::assign_product(cache.h, x, w_rel.transpose());
-      detail::propagate<Scalar>(adj, adj.valuePtr(), nullptr, cache.h, y);
+      detail::propagate<Scalar>(adj, adj.valuePtr(), nullptr, cache.h, y, bias);
+      detail::product_rows(x, w_root.transpose(), y, true);
     }
-    if (has_bias()) y.rowwise() += params[m_rel.bias_slot()].row(0);
-    detail::product_rows(x, params[m_root.weight_slot()].transpose(), y, true);
   }
 
   /// Assigns *din.x (N x in) and *din.adj (nnz(adj)) where not null, and this layer's slots of
