@@ -7,6 +7,7 @@
 #include <gnnpool/detail/readout.hpp>
 #include <gnnpool/nn/linear.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <string_view>
@@ -63,28 +64,51 @@ class GatedAttentionReadout {
   Index in_features() const { return m_in; }
   Index out_features() const { return m_features.out_features(); }
 
+  /// One pass over the rows, in fixed blocks of `detail::row_grain` rows (in parallel): a block's
+  /// f and s are computed (bias, GEMM, sigmoid) and summed into the graphs' rows while they are in
+  /// cache, where separate passes read f and s back from memory twice. A graph that a block
+  /// boundary cuts gets the sum of its later blocks' rows from a per-block partial, added in block
+  /// order after the pass: the result does not depend on the number of threads.
   void forward(const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in, Matrix<Scalar>& out,
                Cache& cache) const {
     detail::check_readout_forward(in, m_in, layer_name());
-    cache.nodes = in.x.rows();
-    typename Linear<Scalar>::Cache none;
-    m_features.forward(params, in.x, cache.features, none);
-    m_attention.forward(params, in.x, cache.gate, none);
-    cache.gate.array() = (Scalar(1) + (-cache.gate.array()).exp()).inverse();  // sigmoid, vectorised
-    const Scalar* s = cache.gate.data();
-    const Index graphs = in.num_graphs(), c = out_features();
-    out.resize(graphs, c);
-    detail::parallel_graphs(in.offsets, [&](Index g_lo, Index g_hi) {
-      for (Index g = g_lo; g < g_hi; ++g) {
-        Scalar* o = out.data() + g * c;
-        std::fill(o, o + c, Scalar(0));
-        for (Index i = detail::segment_begin(in.offsets, g); i < detail::segment_end(in.offsets, g); ++i) {
-          const Scalar* fi = cache.features.data() + i * c;
-          const Scalar* si = s + i * c;
-          for (Index k = 0; k < c; ++k) o[k] += si[k] * fi[k];
-        }
+    const Index n = in.x.rows(), c = out_features(), graphs = in.num_graphs();
+    const IndexVector& offsets = in.offsets;
+    cache.nodes = n;
+    cache.features.resize(n, c);
+    cache.gate.resize(n, c);
+    out.setZero(graphs, c);
+    const Index blocks = detail::chunk_count(n, detail::row_grain);
+    Matrix<Scalar> head = Matrix<Scalar>::Zero(blocks, c);  // block k's rows of the graph it continues
+    std::vector<Index> head_graph(static_cast<std::size_t>(blocks), -1);
+    const auto affine = [&](const Linear<Scalar>& layer, Index lo, Index hi, auto&& y) {
+      if (layer.has_bias())
+        y.rowwise() = params[layer.bias_slot()].row(0);
+      else
+        y.setZero();
+      y.noalias() += in.x.middleRows(lo, hi - lo) * params[layer.weight_slot()].transpose();
+    };
+    detail::parallel_rows(n, [&](Index lo, Index hi) {
+      auto f = cache.features.middleRows(lo, hi - lo);
+      auto s = cache.gate.middleRows(lo, hi - lo);
+      affine(m_features, lo, hi, f);
+      affine(m_attention, lo, hi, s);
+      s.array() = (Scalar(1) + (-s.array()).exp()).inverse();  // sigmoid, vectorised
+      const Index k = lo / detail::row_grain;
+      // The graph of row lo: the last one starting at or before it (empty graphs are skipped below).
+      auto g = static_cast<Index>(std::upper_bound(offsets.begin(), offsets.end(), lo) - offsets.begin()) - 1;
+      for (Index i = lo; i < hi; ++i) {
+        while (offsets[static_cast<std::size_t>(g + 1)] <= i) ++g;
+        const bool continues = offsets[static_cast<std::size_t>(g)] < lo;
+        if (continues) head_graph[static_cast<std::size_t>(k)] = g;
+        Scalar* o = continues ? head.data() + k * c : out.data() + g * c;
+        const Scalar* fi = cache.features.data() + i * c;
+        const Scalar* si = cache.gate.data() + i * c;
+        for (Index q = 0; q < c; ++q) o[q] += si[q] * fi[q];
       }
     });
+    for (Index k = 1; k < blocks; ++k)
+      if (const Index g = head_graph[static_cast<std::size_t>(k)]; g >= 0) out.row(g) += head.row(k);
   }
 
   /// Assigns *din.x (N x F) when not null, and this readout's slots of dparams.
