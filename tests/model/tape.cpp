@@ -331,4 +331,26 @@ TEST_CASE("mean_squared_error is mean((y - t)^2) and passes the whole-model grad
                                          {"mean_squared_error", "18 x 2", "2 x 2"});
 }
 
+TEST_CASE("GraphConv in both product orders and the gated attention readout pass the whole-model check",
+          "[model][tape][gradcheck]") {
+  // GraphConv 3 -> 4 aggregates first, 4 -> 2 transforms first; both add their bias in the pass
+  // that writes y, and the gated readout sums its gated features block by block.
+  ParameterSet<double> params;
+  const GraphConv<double> widen(params, "widen", 3, 4), narrow(params, "narrow", 4, 2);
+  const GatedAttentionReadout<double> readout(params, "gated", 2, 3);
+  params.initialize(7);
+  Batch<double> batch = three_graphs(3, 43);
+  const Matrix<double> target = testing::random_features<double>(batch.num_graphs(), 3, 44);
+  const auto r = check_model(
+      params,
+      [&](Tape<double>& t) {
+        auto [g, x] = t.inputs(batch);
+        const auto h = tanh(t(narrow, g, tanh(t(widen, g, x))));
+        return mean_squared_error(t(readout, g, h), target);
+      },
+      {&batch});
+  INFO(r.log);
+  CHECK(r.ok);
+}
+
 }  // namespace gnnpool_test_model_tape

@@ -252,17 +252,27 @@ void product_rows(const Lhs& lhs, const Rhs& rhs, Dst&& dst, bool add = false) {
   });
 }
 
-/// dst = lhs * rhs + 1 bias (every row of dst gets the row vector `bias` added), with dst already
-/// lhs.rows() x rhs.cols(): each chunk's rows are filled with the bias and the chunk's product is
-/// added to them, where a product followed by a bias pass would zero dst (Eigen's GEMM adds into
-/// it), compute, and then read and write all of dst again. The chunk is still in cache between
-/// the fill and the product, so the bias costs no pass over memory. Rows as in `product_rows`.
-template <typename Lhs, typename Rhs, typename Bias, typename Dst>
-void product_rows_plus_bias(const Lhs& lhs, const Rhs& rhs, const Bias& bias, Dst&& dst) {
+/// d = lhs * rhs + 1 bias for one block of rows (`bias`: d.cols() scalars, or null for none):
+/// d is filled with the bias (or zeroed) and the product is added into it, where a product
+/// followed by a bias pass would zero d (Eigen's GEMM adds into its destination), compute, and
+/// then read and write all of d again. The block is still in cache between the fill and the
+/// product, so the bias costs no pass over memory. The same bits as the product then the bias
+/// (the bias is added to the same sum, on the other side).
+template <typename Lhs, typename Rhs, typename Scalar, typename Dst>
+void assign_affine(Dst&& d, const Lhs& lhs, const Rhs& rhs, const Scalar* bias) {
+  if (bias)
+    d.rowwise() = Eigen::Map<const Eigen::Matrix<Scalar, 1, Eigen::Dynamic>>(bias, d.cols());
+  else
+    d.setZero();
+  d.noalias() += lhs * rhs;
+}
+
+/// dst = lhs * rhs + 1 bias (`assign_affine` on each fixed chunk of rows, the chunks in
+/// parallel), with dst already lhs.rows() x rhs.cols(). Rows as in `product_rows`.
+template <typename Lhs, typename Rhs, typename Scalar, typename Dst>
+void affine_rows(const Lhs& lhs, const Rhs& rhs, const Scalar* bias, Dst&& dst) {
   parallel_rows(lhs.rows(), [&](Index lo, Index hi) {
-    auto d = dst.middleRows(lo, hi - lo);
-    d.rowwise() = bias;
-    d.noalias() += lhs.middleRows(lo, hi - lo) * rhs;
+    assign_affine(dst.middleRows(lo, hi - lo), lhs.middleRows(lo, hi - lo), rhs, bias);
   });
 }
 

@@ -132,10 +132,7 @@ class GCNConv {
     } else {
       detail::propagate<Scalar>(adj, values, diag, x, cache.h);
       y.resize(x.rows(), m_out);
-      if (bias)
-        detail::product_rows_plus_bias(cache.h, w.transpose(), params[m_bias].row(0), y);
-      else
-        detail::product_rows(cache.h, w.transpose(), y);
+      detail::affine_rows(cache.h, w.transpose(), bias, y);
     }
   }
 

@@ -90,11 +90,7 @@ class GraphConv {
       y.resize(x.rows(), m_out);
       detail::parallel_rows(x.rows(), [&](Index lo, Index hi) {
         auto d = y.middleRows(lo, hi - lo);
-        if (bias)
-          d.rowwise() = params[m_rel.bias_slot()].row(0);
-        else
-          d.setZero();
-        d.noalias() += cache.h.middleRows(lo, hi - lo) * w_rel.transpose();
+        detail::assign_affine(d, cache.h.middleRows(lo, hi - lo), w_rel.transpose(), bias);
         d.noalias() += x.middleRows(lo, hi - lo) * w_root.transpose();
       });
     } else {

@@ -59,12 +59,8 @@ class Linear {
                Cache& /*cache*/) const {
     GNNPOOL_CHECK(x.cols() == m_in, shape_error, m_name, ": x is ", detail::shape(x.rows(), x.cols()),
                   " but the layer expects ", m_in, " input features");
-    if (has_bias()) {
-      y.resize(x.rows(), m_out);
-      detail::product_rows_plus_bias(x, params[m_weight].transpose(), params[m_bias].row(0), y);
-    } else {
-      detail::assign_product(y, x, params[m_weight].transpose());
-    }
+    y.resize(x.rows(), m_out);
+    detail::affine_rows(x, params[m_weight].transpose(), has_bias() ? params[m_bias].data() : nullptr, y);
   }
 
   /// Assigns *dx (N x in) when dx is not null, and this layer's slots of dparams.

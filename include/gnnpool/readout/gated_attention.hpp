@@ -82,11 +82,8 @@ class GatedAttentionReadout {
     Matrix<Scalar> head = Matrix<Scalar>::Zero(blocks, c);  // block k's rows of the graph it continues
     std::vector<Index> head_graph(static_cast<std::size_t>(blocks), -1);
     const auto affine = [&](const Linear<Scalar>& layer, Index lo, Index hi, auto&& y) {
-      if (layer.has_bias())
-        y.rowwise() = params[layer.bias_slot()].row(0);
-      else
-        y.setZero();
-      y.noalias() += in.x.middleRows(lo, hi - lo) * params[layer.weight_slot()].transpose();
+      detail::assign_affine(y, in.x.middleRows(lo, hi - lo), params[layer.weight_slot()].transpose(),
+                            layer.has_bias() ? params[layer.bias_slot()].data() : nullptr);
     };
     detail::parallel_rows(n, [&](Index lo, Index hi) {
       auto f = cache.features.middleRows(lo, hi - lo);
