@@ -238,17 +238,32 @@ void parallel_sort(T* items, Index n, Less less, Index min_grain = 8192) {
   if (src != items) std::copy(src, src + n, items);
 }
 
+/// d = lhs * rhs (or d += lhs * rhs when `add`) for one block of rows. An inner dimension of 1
+/// (the outer product u wᵀ of a one-channel layer's input gradient, as in SAG's scorers) is
+/// written row by row: Eigen's GEMM would zero d first and then add the product, two passes over
+/// a destination that is the size of x.
+template <typename Lhs, typename Rhs, typename Dst>
+void block_product(Dst&& d, const Lhs& lhs, const Rhs& rhs, bool add) {
+  if (lhs.cols() == 1) {
+    if (add)
+      d.noalias() += lhs.col(0) * rhs.row(0);
+    else
+      d.noalias() = lhs.col(0) * rhs.row(0);
+  } else if (add) {
+    d.noalias() += lhs * rhs;
+  } else {
+    d.noalias() = lhs * rhs;
+  }
+}
+
 /// dst = lhs * rhs (or dst += lhs * rhs when `add`), with dst already lhs.rows() x rhs.cols():
-/// one Eigen product per fixed chunk of rows of lhs, the chunks in parallel. A row of dst is
-/// computed by one chunk's product, so the result does not depend on the number of threads.
+/// one product (`block_product`) per fixed chunk of rows of lhs, the chunks in parallel. A row
+/// of dst is computed by one chunk's product, so the result does not depend on the number of
+/// threads.
 template <typename Lhs, typename Rhs, typename Dst>
 void product_rows(const Lhs& lhs, const Rhs& rhs, Dst&& dst, bool add = false) {
   parallel_rows(lhs.rows(), [&](Index lo, Index hi) {
-    auto d = dst.middleRows(lo, hi - lo);
-    if (add)
-      d.noalias() += lhs.middleRows(lo, hi - lo) * rhs;
-    else
-      d.noalias() = lhs.middleRows(lo, hi - lo) * rhs;
+    block_product(dst.middleRows(lo, hi - lo), lhs.middleRows(lo, hi - lo), rhs, add);
   });
 }
 

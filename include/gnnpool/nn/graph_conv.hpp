@@ -125,11 +125,22 @@ class GraphConv {
       detail::propagate_transpose<Scalar>(adj, adj.valuePtr(), nullptr, dy, dh);
       detail::assign_product_transpose(dparams[m_rel.weight_slot()], dh, x);
       if (has_bias()) dparams[m_rel.bias_slot()] = detail::column_sums(dy);
-      if (din.x) detail::assign_product(*din.x, dh, w_rel);
       if (din.adj) detail::edge_dots<Scalar>(adj, dy, cache.h, *din.adj);
     }
     m_root.backward(params, x, none, dy, nullptr, dparams);
-    if (din.x) detail::product_rows(dy, params[m_root.weight_slot()], *din.x, true);
+    if (!din.x) return;
+    const Matrix<Scalar>& w_root = params[m_root.weight_slot()];
+    if (cache.aggregate_first) {
+      detail::product_rows(dy, w_root, *din.x, true);
+      return;
+    }
+    // dX = dH W_rel + dY W_root block by block of rows: one pass over dX while a block is in cache.
+    din.x->resize(x.rows(), m_in);
+    detail::parallel_rows(x.rows(), [&](Index lo, Index hi) {
+      auto d = din.x->middleRows(lo, hi - lo);
+      detail::block_product(d, dh.middleRows(lo, hi - lo), w_rel, false);
+      detail::block_product(d, dy.middleRows(lo, hi - lo), w_root, true);
+    });
   }
 
  private:
