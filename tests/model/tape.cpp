@@ -353,4 +353,31 @@ TEST_CASE("GraphConv in both product orders and the gated attention readout pass
   CHECK(r.ok);
 }
 
+
+TEST_CASE("one-channel GraphConv and GCNConv (dX = u w^T, written row by row) pass the whole-model check",
+          "[model][tape][gradcheck]") {
+  // Both transform first to one channel, as SAG's scorers do, so dX is the outer product of the
+  // N x 1 gradient with the 1 x 3 weight (`detail::block_product`'s row-by-row path).
+  ParameterSet<double> params;
+  const GraphConv<double> graph_score(params, "graph_score", 3, 1);
+  const GCNConv<double> gcn_score(params, "gcn_score", 3, 1);
+  const GatedAttentionReadout<double> readout(params, "gated", 1, 2);
+  params.initialize(9);
+  Batch<double> batch = three_graphs(3, 45);
+  const Matrix<double> target = testing::random_features<double>(batch.num_graphs(), 2, 46);
+  for (const bool use_gcn : {false, true}) {
+    INFO((use_gcn ? "GCNConv" : "GraphConv"));
+    const auto r = check_model(
+        params,
+        [&](Tape<double>& t) {
+          auto [g, x] = t.inputs(batch);
+          const auto s = use_gcn ? t(gcn_score, g, x) : t(graph_score, g, x);
+          return mean_squared_error(t(readout, g, tanh(s)), target);
+        },
+        {&batch});
+    INFO(r.log);
+    CHECK(r.ok);
+  }
+}
+
 }  // namespace gnnpool_test_model_tape

@@ -131,7 +131,7 @@ TEST_CASE("GCNConv equals a dense evaluation of PyG's gcn_norm", "[nn][gcn_conv]
 TEST_CASE("GCNConv backward matches finite differences for x, edge weights and parameters",
           "[nn][gcn_conv][gradcheck]") {
   for (const auto& o : all_options())
-    for (auto [in, out] : {std::pair<Index, Index>{3, 2}, {2, 3}}) {
+    for (auto [in, out] : {std::pair<Index, Index>{3, 2}, {2, 3}, {3, 1}}) {
       INFO(describe(o) << ", in " << in << ", out " << out);
       gnnpool::test::require_graph_layer_gradients(
           [&, in = in, out = out](ParameterSet<double>& p) { return GCNConv<double>(p, "conv", in, out, o); }, in, 13);

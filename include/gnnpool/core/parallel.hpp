@@ -267,19 +267,16 @@ void product_rows(const Lhs& lhs, const Rhs& rhs, Dst&& dst, bool add = false) {
   });
 }
 
-/// d = lhs * rhs + 1 bias for one block of rows (`bias`: d.cols() scalars, or null for none):
-/// d is filled with the bias (or zeroed) and the product is added into it, where a product
-/// followed by a bias pass would zero d (Eigen's GEMM adds into its destination), compute, and
-/// then read and write all of d again. The block is still in cache between the fill and the
+/// d = lhs * rhs + 1 bias for one block of rows (`bias`: d.cols() scalars, or null for none,
+/// then `block_product` alone): d is filled with the bias and the product is added into it,
+/// where a product followed by a bias pass would zero d (Eigen's GEMM adds into its
+/// destination), compute, and then read and write all of d again. The block is still in cache between the fill and the
 /// product, so the bias costs no pass over memory. The same bits as the product then the bias
 /// (the bias is added to the same sum, on the other side).
 template <typename Lhs, typename Rhs, typename Scalar, typename Dst>
 void assign_affine(Dst&& d, const Lhs& lhs, const Rhs& rhs, const Scalar* bias) {
-  if (bias)
-    d.rowwise() = Eigen::Map<const Eigen::Matrix<Scalar, 1, Eigen::Dynamic>>(bias, d.cols());
-  else
-    d.setZero();
-  d.noalias() += lhs * rhs;
+  if (bias) d.rowwise() = Eigen::Map<const Eigen::Matrix<Scalar, 1, Eigen::Dynamic>>(bias, d.cols());
+  block_product(d, lhs, rhs, bias != nullptr);
 }
 
 /// dst = lhs * rhs + 1 bias (`assign_affine` on each fixed chunk of rows, the chunks in
