@@ -210,7 +210,16 @@ TEST_CASE("ClusterConnect rejects selections that do not fit the adjacency", "[c
   auto slot = cache;
   slot.bucket_slot.back() = 50;
   require_throws_with<gnnpool::shape_error>([&] { ClusterConnect<double>().backward(g, s, slot, dout, din, dsel); },
-                                            {"ClusterConnect backward", "pooled entry 50", "same forward"});
+                                            {"ClusterConnect backward", "place 50 of pooled row 1", "same forward"});
+  auto rows = cache;
+  rows.row_start.back() = 9;
+  require_throws_with<gnnpool::shape_error>([&] { ClusterConnect<double>().backward(g, s, rows, dout, din, dsel); },
+                                            {"ClusterConnect backward", "hold 9 entries", "gradient has 2", "same forward"});
+  auto order = cache;
+  order.row_start[1] = 3;
+  order.row_start[2] = 2;
+  require_throws_with<gnnpool::shape_error>([&] { ClusterConnect<double>().backward(g, s, order, dout, din, dsel); },
+                                            {"ClusterConnect backward", "pooled row 2", "before", "same forward"});
   auto range = cache;
   range.member_start.back() = 9;
   require_throws_with<gnnpool::shape_error>([&] { ClusterConnect<double>().backward(g, s, range, dout, din, dsel); },

@@ -132,6 +132,11 @@ TEST_CASE("parallel: the large-graph paths give the same bytes at 1, 2 and 3 thr
   const auto add = [&](auto entry) { test::zoo_detail::add<float>(layers, std::move(entry)); };
   add(PoolEntry("SAGPool(gcn)", SAGPool<float>(params, "sag_gcn", f, {.scorer = SAGScorer::gcn})));
   add(PoolEntry("TopKPool", TopKPool<float>(params, "topk", f)));
+  // ClusterConnect merges its pooled rows in one part per thread from 2^16 stored entries on,
+  // ClusterReduce runs chunks of 1 024 clusters: Graclus (max) and k-MIS (representative, serial
+  // backward) cover both.
+  add(PoolEntry("GraclusPool", GraclusPool<float>(params, "graclus", f)));
+  add(PoolEntry("KMISPool", KMISPool<float>(params, "kmis", f)));
   params.initialize(6);
   check_layers(layers, params, big);
 }
@@ -225,6 +230,18 @@ TEST_CASE("parallel: the partitions are fixed and cover every item once", "[core
     });
     CHECK(runs == 17);  // 16 runs of 3 graphs, then the last 2
     for (const auto& s : graph_seen) CHECK(s == 1);
+    // Parts: `parts` runs of whole segments, together covering every segment once.
+    std::vector<int> sizes_seen(50, 0);
+    for (const Index parts : {1, 2, 3, 7}) {
+      std::vector<int> part_seen(static_cast<std::size_t>(parts), 0);
+      std::fill(sizes_seen.begin(), sizes_seen.end(), 0);
+      detail::parallel_parts(offsets.data(), 50, parts, [&](Index part, Index b_lo, Index b_hi) {
+        ++part_seen[static_cast<std::size_t>(part)];
+        for (Index b = b_lo; b < b_hi; ++b) ++sizes_seen[static_cast<std::size_t>(b)];
+      });
+      for (const int s : part_seen) CHECK(s == 1);
+      for (const int s : sizes_seen) CHECK(s == 1);
+    }
   }
 }
 

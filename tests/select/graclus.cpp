@@ -295,6 +295,20 @@ TEST_CASE("The symmetry check finds every kind of missing mirror and passes undi
     if (leaf != 2500) star_one_way.push_back({leaf, 1});
   CHECK_THROWS_AS(check(gnnpool::make_graph<double>(Matrix<double>::Zero(3004, 1), star_one_way, {}, directed)),
                   gnnpool::invalid_argument);
+  // Rows in several chunks of the parallel pass (16 384 rows each), every edge between two
+  // chunks: the mirrors cancel across chunks; one missing mirror is caught whatever the cut.
+  {
+    constexpr Index n = 40000;
+    EdgeList across;
+    for (Index i = 0; i < n; ++i) across.push_back({i, (i + 17000) % n});
+    const auto both = gnnpool::make_graph<double>(Matrix<double>::Zero(n, 1), across);
+    CHECK(gnnpool::detail::mirrored_fingerprint(both.adj, false));
+    EdgeList one_missing = across;
+    for (Index i = 0; i < n; ++i)
+      if (i != 30000) one_missing.push_back({(i + 17000) % n, i});
+    const auto skewed = gnnpool::make_graph<double>(Matrix<double>::Zero(n, 1), one_missing, {}, directed);
+    CHECK_FALSE(gnnpool::detail::mirrored_fingerprint(skewed.adj, false));
+  }
   // Counting only positive entries (NDP's and Kron's edges): A(1, 0) = -1 is no edge, so the
   // edge (0, 1) has no mirror; with A(0, 1) = 0 as well there is no edge at all.
   auto w = gnnpool::make_graph<double>(Matrix<double>::Zero(3, 1), EdgeList{{0, 1}, {1, 2}});

@@ -166,6 +166,43 @@ void parallel_segments(const Offset* start, Index segments, F&& f, Index grain =
                [&](Index c) { f(runs[static_cast<std::size_t>(c)], runs[static_cast<std::size_t>(c + 1)]); });
 }
 
+/// How many parts `parallel_parts` cuts `items` items into: one per thread when a parallel loop
+/// can start here, at most one per `min_items` items, at least one.
+inline Index part_count(Index items, Index min_items = row_grain) {
+  if (!parallel_available()) return 1;
+  return std::clamp<Index>(items / std::max<Index>(min_items, 1), 1, num_threads());
+}
+
+/// f(part, k_lo, k_hi) over `parts` consecutive runs of whole segments (segment k = items
+/// [start[k], start[k + 1]), `start` non-decreasing) holding about equal numbers of items, one
+/// run per part, in parallel. For a loop that needs a scratch per run too large to set up per
+/// chunk (a sparse accumulator the size of the output): the caller keeps `parts` scratches. The
+/// cut depends on the number of parts, so the loop must compute each segment's outputs alone, the
+/// same way in any run (disjoint outputs, no reduction across segments): then the results do
+/// not depend on it.
+template <typename Offset, typename F>
+void parallel_parts(const Offset* start, Index segments, Index parts, F&& f) {
+  if (segments <= 0) return;
+  if (parts <= 1) {
+    f(Index(0), Index(0), segments);
+    return;
+  }
+  const auto first = static_cast<Index>(start[0]), items = static_cast<Index>(start[segments]) - first;
+  std::vector<Index> bound(static_cast<std::size_t>(parts) + 1, segments);
+  bound[0] = 0;
+  for (Index p = 1; p < parts; ++p) {
+    const Index target = first + (items / parts) * p + std::min(p, items % parts);
+    bound[static_cast<std::size_t>(p)] =
+        std::max(bound[static_cast<std::size_t>(p - 1)],
+                 static_cast<Index>(std::lower_bound(start, start + segments, target,
+                                                     [](const Offset& a, Index t) { return static_cast<Index>(a) < t; }) -
+                                    start));
+  }
+  parallel_for(parts, [&](Index p) {
+    f(p, bound[static_cast<std::size_t>(p)], bound[static_cast<std::size_t>(p + 1)]);
+  });
+}
+
 /// `parallel_segments` over the graphs of a batch with `offsets` (B + 1 node offsets).
 template <typename F>
 void parallel_graphs(const IndexVector& offsets, F&& f, Index grain = graph_grain) {

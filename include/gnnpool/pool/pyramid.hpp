@@ -291,10 +291,11 @@ class PyramidPool {
     check_level(pyramid, level, in);
     const auto& sel = pyramid.levels[static_cast<std::size_t>(level)].selection;
     BatchGrad<Scalar> din;
+    din.x.swap(dx);  // reuse the caller's buffer: a fresh N x F one would be faulted in again
     detail::set_zero_rows(din.x, in.x.rows(), in.x.cols());
     Vector<Scalar> dw = Vector<Scalar>::Zero(sel.weight.size());
     m_reduce.backward(in, sel, cache.reduce, dx_out, din, dw);
-    dx = std::move(din.x);
+    dx.swap(din.x);
   }
 
  private:

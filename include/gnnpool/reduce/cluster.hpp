@@ -9,6 +9,7 @@
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/numeric.hpp>
+#include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/detail/prefetch.hpp>
 
@@ -101,56 +102,72 @@ class ClusterReduce {
     const bool before = m_options.passthrough == ScorePassthrough::before;
     // Cluster by cluster: each output row is written once; members are read where they lie.
     x_out.resize(m, f);
+    const bool keep =
+        m_options.aggregation == ClusterAggregation::max || m_options.passthrough == ScorePassthrough::after;
+    if (keep) cache.pooled.resize(m, f);
     const std::size_t row_bytes = static_cast<std::size_t>(f) * sizeof(Scalar);
-    for (Index c = 0; c < m; ++c) {
-      const StorageIndex* first = cache.member.data() + cache.start[static_cast<std::size_t>(c)];
-      const StorageIndex* last = cache.member.data() + cache.start[static_cast<std::size_t>(c) + 1];
-      // Member rows lie anywhere in x: fetch those of a later cluster while this one is reduced.
-      if (c + prefetch_distance < m) {
-        if (m_options.aggregation == ClusterAggregation::representative)
-          detail::prefetch_bytes(in.x.data() + sel.representative[static_cast<std::size_t>(c + prefetch_distance)] * f, row_bytes);
-        else
-          for (const StorageIndex* j = cache.member.data() + cache.start[static_cast<std::size_t>(c + prefetch_distance)];
-               j != cache.member.data() + cache.start[static_cast<std::size_t>(c + prefetch_distance) + 1]; ++j)
-            detail::prefetch_bytes(in.x.data() + static_cast<Index>(*j) * f, row_bytes);
-      }
-      auto out = x_out.row(c);
-      switch (m_options.aggregation) {
-        case ClusterAggregation::sum:
-        case ClusterAggregation::mean:
-          out.setZero();
-          for (const StorageIndex* j = first; j != last; ++j) {
-            if (before) out.noalias() += sel.weight[*j] * in.x.row(*j);
-            else out += in.x.row(*j);
-          }
-          if (m_options.aggregation == ClusterAggregation::mean && last - first > 1)
-            out /= static_cast<Scalar>(last - first);
-          break;
-        case ClusterAggregation::max:
-          // An empty cluster (only with dropped nodes) reads 0, as PyG's scatter max.
-          if (first == last) {
+    // Each output row reads only its own members: fixed chunks of clusters run in parallel.
+    detail::parallel_rows(m, [&](Index c_lo, Index c_hi) {
+      for (Index c = c_lo; c < c_hi; ++c) {
+        const StorageIndex* first = cache.member.data() + cache.start[static_cast<std::size_t>(c)];
+        const StorageIndex* last = cache.member.data() + cache.start[static_cast<std::size_t>(c) + 1];
+        // Member rows lie anywhere in x: fetch those of a later cluster while this one is reduced.
+        if (c + prefetch_distance < m) {
+          if (m_options.aggregation == ClusterAggregation::representative)
+            detail::prefetch_bytes(
+                in.x.data() + sel.representative[static_cast<std::size_t>(c + prefetch_distance)] * f, row_bytes);
+          else
+            for (const StorageIndex* j =
+                     cache.member.data() + cache.start[static_cast<std::size_t>(c + prefetch_distance)];
+                 j != cache.member.data() + cache.start[static_cast<std::size_t>(c + prefetch_distance) + 1]; ++j)
+              detail::prefetch_bytes(in.x.data() + static_cast<Index>(*j) * f, row_bytes);
+        }
+        auto out = x_out.row(c);
+        switch (m_options.aggregation) {
+          case ClusterAggregation::sum:
+          case ClusterAggregation::mean:
             out.setZero();
+            for (const StorageIndex* j = first; j != last; ++j) {
+              if (before)
+                out.noalias() += sel.weight[*j] * in.x.row(*j);
+              else
+                out += in.x.row(*j);
+            }
+            if (m_options.aggregation == ClusterAggregation::mean && last - first > 1)
+              out /= static_cast<Scalar>(last - first);
+            break;
+          case ClusterAggregation::max:
+            // An empty cluster (only with dropped nodes) reads 0, as PyG's scatter max.
+            if (first == last) {
+              out.setZero();
+              break;
+            }
+            if (before)
+              out.noalias() = sel.weight[*first] * in.x.row(*first);
+            else
+              out = in.x.row(*first);
+            for (const StorageIndex* j = first + 1; j != last; ++j) {
+              if (before)
+                out = out.cwiseMax(sel.weight[*j] * in.x.row(*j));
+              else
+                out = out.cwiseMax(in.x.row(*j));
+            }
+            break;
+          case ClusterAggregation::representative: {
+            const Index r = sel.representative[static_cast<std::size_t>(c)];
+            if (before)
+              out.noalias() = sel.weight[r] * in.x.row(r);
+            else
+              out = in.x.row(r);
             break;
           }
-          if (before) out.noalias() = sel.weight[*first] * in.x.row(*first);
-          else out = in.x.row(*first);
-          for (const StorageIndex* j = first + 1; j != last; ++j) {
-            if (before) out = out.cwiseMax(sel.weight[*j] * in.x.row(*j));
-            else out = out.cwiseMax(in.x.row(*j));
-          }
-          break;
-        case ClusterAggregation::representative: {
-          const Index r = sel.representative[static_cast<std::size_t>(c)];
-          if (before) out.noalias() = sel.weight[r] * in.x.row(r);
-          else out = in.x.row(r);
-          break;
         }
       }
-    }
-    if (m_options.aggregation == ClusterAggregation::max || m_options.passthrough == ScorePassthrough::after)
-      cache.pooled = x_out;
-    if (m_options.passthrough == ScorePassthrough::after)
-      for (Index c = 0; c < m; ++c) x_out.row(c) *= sel.weight[sel.representative[static_cast<std::size_t>(c)]];
+      // The chunk's rows are still in cache: keep y for backward, then apply the `after` weights.
+      if (keep) cache.pooled.middleRows(c_lo, c_hi - c_lo) = x_out.middleRows(c_lo, c_hi - c_lo);
+      if (m_options.passthrough == ScorePassthrough::after)
+        for (Index c = c_lo; c < c_hi; ++c) x_out.row(c) *= sel.weight[sel.representative[static_cast<std::size_t>(c)]];
+    });
   }
 
   /// Adds dL/dX into din.x and dL/dw into dsel.
@@ -165,7 +182,6 @@ class ClusterReduce {
     const bool before = m_options.passthrough == ScorePassthrough::before;
     const bool after = m_options.passthrough == ScorePassthrough::after;
     // h = dL/dy_c: G_c, scaled by the representative's weight under `after`.
-    Matrix<Scalar> h(1, f), ties(1, f), g(1, f);
     // Applies dL/dz_j = grad to x_j (and w_j under `before`).
     auto apply = [&](Index j, const auto& grad) {
       if (before) {
@@ -176,61 +192,83 @@ class ClusterReduce {
       }
     };
     const std::size_t row_bytes = static_cast<std::size_t>(f) * sizeof(Scalar);
-    for (Index c = 0; c < m; ++c) {
-      const StorageIndex* first = cache.member.data() + cache.start[static_cast<std::size_t>(c)];
-      const StorageIndex* last = cache.member.data() + cache.start[static_cast<std::size_t>(c) + 1];
-      if (c + prefetch_distance < m)
-        for (const StorageIndex* j = cache.member.data() + cache.start[static_cast<std::size_t>(c + prefetch_distance)];
-             j != cache.member.data() + cache.start[static_cast<std::size_t>(c + prefetch_distance) + 1]; ++j) {
-          detail::prefetch_bytes(in.x.data() + static_cast<Index>(*j) * f, row_bytes);
-          detail::prefetch_bytes(din.x.data() + static_cast<Index>(*j) * f, row_bytes);
+    auto run = [&](Index c_lo, Index c_hi) {
+      Matrix<Scalar> h(1, f), ties(1, f), g(1, f);
+      for (Index c = c_lo; c < c_hi; ++c) {
+        const StorageIndex* first = cache.member.data() + cache.start[static_cast<std::size_t>(c)];
+        const StorageIndex* last = cache.member.data() + cache.start[static_cast<std::size_t>(c) + 1];
+        if (c + prefetch_distance < m)
+          for (const StorageIndex* j =
+                   cache.member.data() + cache.start[static_cast<std::size_t>(c + prefetch_distance)];
+               j != cache.member.data() + cache.start[static_cast<std::size_t>(c + prefetch_distance) + 1]; ++j) {
+            detail::prefetch_bytes(in.x.data() + static_cast<Index>(*j) * f, row_bytes);
+            detail::prefetch_bytes(din.x.data() + static_cast<Index>(*j) * f, row_bytes);
+          }
+        if (after) {
+          const Index r = sel.representative[static_cast<std::size_t>(c)];
+          dsel[r] += dx_out.row(c).dot(cache.pooled.row(c));
+          h.noalias() = sel.weight[r] * dx_out.row(c);
+        } else {
+          h = dx_out.row(c);
         }
-      if (after) {
-        const Index r = sel.representative[static_cast<std::size_t>(c)];
-        dsel[r] += dx_out.row(c).dot(cache.pooled.row(c));
-        h.noalias() = sel.weight[r] * dx_out.row(c);
-      } else {
-        h = dx_out.row(c);
-      }
-      switch (m_options.aggregation) {
-        case ClusterAggregation::sum:
-          for (const StorageIndex* j = first; j != last; ++j) apply(*j, h.row(0));
-          break;
-        case ClusterAggregation::mean:
-          if (last - first > 1) h /= static_cast<Scalar>(last - first);
-          for (const StorageIndex* j = first; j != last; ++j) apply(*j, h.row(0));
-          break;
-        case ClusterAggregation::max: {
-          if (last - first == 1) {  // no tie possible
-            apply(*first, h.row(0));
+        switch (m_options.aggregation) {
+          case ClusterAggregation::sum:
+            for (const StorageIndex* j = first; j != last; ++j) apply(*j, h.row(0));
+            break;
+          case ClusterAggregation::mean:
+            if (last - first > 1) h /= static_cast<Scalar>(last - first);
+            for (const StorageIndex* j = first; j != last; ++j) apply(*j, h.row(0));
+            break;
+          case ClusterAggregation::max: {
+            if (last - first == 1) {  // no tie possible
+              apply(*first, h.row(0));
+              break;
+            }
+            // Count the members equal to the maximum (z_j recomputed exactly as forward did),
+            // then share h among them. Plain loops over the F columns: they vectorise.
+            const Scalar* y = cache.pooled.data() + c * f;
+            Scalar* tie = ties.data();
+            Scalar* hp = h.data();
+            Scalar* gp = g.data();
+            std::fill(tie, tie + f, Scalar(0));
+            for (const StorageIndex* j = first; j != last; ++j) {
+              const Scalar wj = before ? sel.weight[*j] : Scalar(1);
+              const Scalar* xj = in.x.data() + static_cast<Index>(*j) * f;
+              for (Index t = 0; t < f; ++t) tie[t] += (wj * xj[t] == y[t]) ? Scalar(1) : Scalar(0);
+            }
+            for (Index t = 0; t < f; ++t) hp[t] /= std::max(tie[t], Scalar(1));
+            for (const StorageIndex* j = first; j != last; ++j) {
+              const Scalar wj = before ? sel.weight[*j] : Scalar(1);
+              const Scalar* xj = in.x.data() + static_cast<Index>(*j) * f;
+              for (Index t = 0; t < f; ++t) gp[t] = (wj * xj[t] == y[t]) ? hp[t] : Scalar(0);
+              apply(*j, g.row(0));
+            }
             break;
           }
-          // Count the members equal to the maximum (z_j recomputed exactly as forward did),
-          // then share h among them. Plain loops over the F columns: they vectorise.
-          const Scalar* y = cache.pooled.data() + c * f;
-          Scalar* tie = ties.data();
-          Scalar* hp = h.data();
-          Scalar* gp = g.data();
-          std::fill(tie, tie + f, Scalar(0));
-          for (const StorageIndex* j = first; j != last; ++j) {
-            const Scalar wj = before ? sel.weight[*j] : Scalar(1);
-            const Scalar* xj = in.x.data() + static_cast<Index>(*j) * f;
-            for (Index t = 0; t < f; ++t) tie[t] += (wj * xj[t] == y[t]) ? Scalar(1) : Scalar(0);
-          }
-          for (Index t = 0; t < f; ++t) hp[t] /= std::max(tie[t], Scalar(1));
-          for (const StorageIndex* j = first; j != last; ++j) {
-            const Scalar wj = before ? sel.weight[*j] : Scalar(1);
-            const Scalar* xj = in.x.data() + static_cast<Index>(*j) * f;
-            for (Index t = 0; t < f; ++t) gp[t] = (wj * xj[t] == y[t]) ? hp[t] : Scalar(0);
-            apply(*j, g.row(0));
-          }
-          break;
+          case ClusterAggregation::representative:
+            apply(sel.representative[static_cast<std::size_t>(c)], h.row(0));
+            break;
         }
-        case ClusterAggregation::representative:
-          apply(sel.representative[static_cast<std::size_t>(c)], h.row(0));
-          break;
       }
-    }
+    };
+    // The members of two clusters are disjoint, so with max, mean or sum and no `after` each
+    // cluster writes only its own members' rows of dL/dX (and weights): fixed chunks of clusters
+    // run in parallel. The representative aggregation and `after` write at representatives:
+    // disjoint too when each lies in its own cluster (Graclus, k-MIS), serial otherwise (a
+    // selection may name one node for two clusters).
+    const bool own = m_options.aggregation != ClusterAggregation::representative && !after;
+    const auto in_own_cluster = [&] {
+      const auto n = static_cast<Index>(sel.assignment.size());
+      for (Index c = 0; c < m; ++c) {
+        const Index r = sel.representative[static_cast<std::size_t>(c)];
+        if (r < 0 || r >= n || sel.assignment[static_cast<std::size_t>(r)] != c) return false;
+      }
+      return true;
+    };
+    if (own || in_own_cluster())
+      detail::parallel_rows(m, run);
+    else
+      run(0, m);
   }
 
  private:

@@ -8,6 +8,7 @@
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/numeric.hpp>
+#include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/parameters.hpp>
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/detail/prefetch.hpp>
@@ -219,7 +220,9 @@ class KMISSelect {
     if (!m_lin) return;
     Matrix<Scalar> dz(n, 1);
     for (Index i = 0; i < n; ++i) dz(i, 0) = dsel[i] * cache.score[i] * (Scalar(1) - cache.score[i]);
-    din.x.noalias() += dz * params[m_lin->weight_slot()];
+    // dX += dz w: an outer product, written row block by row block in parallel (Eigen's GEMM
+    // would take one thread and an inner dimension of 1 through its packing).
+    detail::product_rows(dz, params[m_lin->weight_slot()], din.x, /*add=*/true);
     m_lin->backward(params, in.x, {}, dz, nullptr, dparams);
   }
 
