@@ -294,6 +294,26 @@ TEST_CASE("parallel: parallel_sort gives std::sort's order; TopK's ranking of on
   }
 }
 
+TEST_CASE("parallel: copy_sparse copies every index and value, in chunks, into a reused matrix", "[core][parallel]") {
+  ThreadsGuard guard;
+  const Batch<float> big = testing::random_graph<float>(30000, 200000, 1, 31, {.weighted = true});
+  REQUIRE(big.adj.nonZeros() > 2 * (Index(1) << 16));  // several chunks
+  SparseMatrix<float> dst = testing::random_graph<float>(40000, 300000, 1, 32).adj;  // larger: storage reused
+  for (const int threads : {1, 3}) {
+    set_num_threads(threads);
+    detail::copy_sparse(big.adj, dst);
+    REQUIRE(dst.rows() == big.adj.rows());
+    REQUIRE(dst.nonZeros() == big.adj.nonZeros());
+    CHECK(std::equal(big.adj.outerIndexPtr(), big.adj.outerIndexPtr() + big.adj.rows() + 1, dst.outerIndexPtr()));
+    CHECK(std::equal(big.adj.innerIndexPtr(), big.adj.innerIndexPtr() + big.adj.nonZeros(), dst.innerIndexPtr()));
+    CHECK(std::memcmp(big.adj.valuePtr(), dst.valuePtr(), sizeof(float) * static_cast<std::size_t>(big.adj.nonZeros())) == 0);
+  }
+  SparseMatrix<float> loose = big.adj;
+  loose.uncompress();  // an uncompressed source is copied as Eigen copies it
+  detail::copy_sparse(loose, dst);
+  CHECK(dst.isApprox(big.adj));
+}
+
 TEST_CASE("parallel: set_num_threads rejects a count below one", "[core][parallel][errors]") {
   ThreadsGuard guard;
   CHECK_THROWS_WITH(set_num_threads(0), Catch::Contains("set_num_threads") && Catch::Contains("got 0"));

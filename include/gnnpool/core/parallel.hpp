@@ -247,6 +247,25 @@ void set_zero_rows(Dense& dst, Index rows, Index cols = 1) {
   parallel_rows(rows, [&](Index lo, Index hi) { dst.middleRows(lo, hi - lo).setZero(); }, grain);
 }
 
+/// dst = src for a sparse matrix; a compressed one's index and value arrays are copied in fixed
+/// chunks in parallel (data movement only: the same bytes), into dst's own storage when it is
+/// large enough (a precomputed pyramid level's adjacency is copied out at every step).
+template <typename Scalar>
+void copy_sparse(const SparseMatrix<Scalar>& src, SparseMatrix<Scalar>& dst) {
+  if (!src.isCompressed()) {
+    dst = src;
+    return;
+  }
+  const Index nnz = src.nonZeros();
+  dst.resize(src.rows(), src.cols());
+  dst.resizeNonZeros(nnz);
+  std::copy(src.outerIndexPtr(), src.outerIndexPtr() + src.outerSize() + 1, dst.outerIndexPtr());
+  parallel_rows(nnz, [&](Index lo, Index hi) {
+    std::copy(src.innerIndexPtr() + lo, src.innerIndexPtr() + hi, dst.innerIndexPtr() + lo);
+    std::copy(src.valuePtr() + lo, src.valuePtr() + hi, dst.valuePtr() + lo);
+  }, Index(1) << 16);
+}
+
 /// Sorts items[0, n) by `less`, a strict order under which no two items are equivalent (ranking
 /// keys that end in a node index), so the sorted sequence is unique and the same for any number of
 /// threads. Fixed chunks of max(min_grain, ceil(n / 8)) items are sorted in parallel, then merged

@@ -281,7 +281,7 @@ class PyramidPool {
     check_level(pyramid, level, in);
     const auto& lvl = pyramid.levels[static_cast<std::size_t>(level)];
     m_reduce.forward(in, lvl.selection, out.x, cache.reduce);
-    out.adj = lvl.adj;
+    detail::copy_sparse(lvl.adj, out.adj);
     out.offsets = lvl.selection.offsets;
   }
 

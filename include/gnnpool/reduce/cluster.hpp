@@ -75,10 +75,11 @@ struct ClusterReduceOptions {
 ///   under `after` also dL/dw_{r(c)} += <G_c, y_c>.
 ///
 /// Shapes: x N x F, x' M x F (M = number of supernodes). Cache: y (M x F) under max or `after`,
-/// the members of every cluster (N + M ints). Both passes run cluster by cluster, so each output
-/// row (and each row of dL/dX') is touched once and each member row is read where it lies.
-/// Cost: O(N F + M) both ways (max backward reads a tied cluster's members twice), no allocation
-/// per node.
+/// the members of every cluster (2 N + M ints). Both passes run cluster by cluster, so each output
+/// row (and each row of dL/dX') is touched once and each member row is read where it lies; fixed
+/// chunks of 1 024 clusters run in parallel (docs/one-over-k.md: the same bytes for any number of
+/// threads). Cost: O(N F + M) both ways (max backward reads a tied cluster's members twice), no
+/// allocation per node.
 template <typename Scalar_>
 class ClusterReduce {
  public:
@@ -89,6 +90,7 @@ class ClusterReduce {
     Matrix<Scalar> pooled;                ///< y: the aggregate before the `after` multiplication
     std::vector<StorageIndex> start;      ///< members of cluster c: member[start[c] .. start[c+1])
     std::vector<StorageIndex> member;     ///< input nodes grouped by cluster, ascending within one
+    std::vector<StorageIndex> rank;       ///< scratch: each node's place among its cluster's members
   };
 
   explicit ClusterReduce(ClusterReduceOptions options = {}) : m_options(options) {}
@@ -275,18 +277,23 @@ class ClusterReduce {
   /// How many clusters ahead the member rows are prefetched.
   static constexpr Index prefetch_distance = 8;
 
-  /// Input nodes grouped by cluster (counting sort, ascending node order within a cluster).
+  /// Input nodes grouped by cluster (counting sort, ascending node order within a cluster): one
+  /// serial pass counts and ranks each node among its cluster's members, then fixed chunks of
+  /// nodes write the member lists in parallel.
   static void group_members(const Selection& sel, Cache& cache) {
     const std::size_t n = sel.assignment.size(), m = static_cast<std::size_t>(sel.num_supernodes());
     cache.start.assign(m + 1, 0);
+    cache.rank.resize(n);
     for (std::size_t i = 0; i < n; ++i)
-      if (sel.assignment[i] >= 0) ++cache.start[static_cast<std::size_t>(sel.assignment[i]) + 1];
+      if (sel.assignment[i] >= 0) cache.rank[i] = cache.start[static_cast<std::size_t>(sel.assignment[i]) + 1]++;
     for (std::size_t c = 0; c < m; ++c) cache.start[c + 1] += cache.start[c];
     cache.member.resize(static_cast<std::size_t>(cache.start[m]));
-    std::vector<StorageIndex> next(cache.start.begin(), cache.start.end() - 1);
-    for (std::size_t i = 0; i < n; ++i)
-      if (sel.assignment[i] >= 0)
-        cache.member[static_cast<std::size_t>(next[static_cast<std::size_t>(sel.assignment[i])]++)] = static_cast<StorageIndex>(i);
+    detail::parallel_rows(static_cast<Index>(n), [&](Index lo, Index hi) {
+      for (auto i = static_cast<std::size_t>(lo); i < static_cast<std::size_t>(hi); ++i)
+        if (sel.assignment[i] >= 0)
+          cache.member[static_cast<std::size_t>(cache.start[static_cast<std::size_t>(sel.assignment[i])] + cache.rank[i])] =
+              static_cast<StorageIndex>(i);
+    }, Index(8192));
   }
 
   void check(const BatchRef<Scalar>& in, const Selection& sel) const {
