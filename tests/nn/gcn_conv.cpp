@@ -114,7 +114,8 @@ TEMPLATE_TEST_CASE("GCNConv on small graphs computed by hand", "[nn][gcn_conv]",
 
 TEST_CASE("GCNConv equals a dense evaluation of PyG's gcn_norm", "[nn][gcn_conv]") {
   for (const auto& o : all_options())
-    for (auto [in, out] : {std::pair<Index, Index>{3, 2}, {2, 5}, {4, 4}}) {
+    // {3, 1}: one output channel, where Â is applied through s instead of being stored.
+    for (auto [in, out] : {std::pair<Index, Index>{3, 2}, {2, 5}, {4, 4}, {3, 1}}) {
       INFO(describe(o) << ", in " << in << ", out " << out);
       auto g = gnnpool::test::layer_test_graph<double>(in, 5);
       ParameterSet<double> params;
@@ -142,7 +143,7 @@ TEST_CASE("GCNConv backward matches finite differences for x, edge weights and p
 }
 
 TEST_CASE("GCNConv in float agrees with double", "[nn][gcn_conv]") {
-  for (auto [in, out] : {std::pair<Index, Index>{8, 4}, {4, 8}}) {
+  for (auto [in, out] : {std::pair<Index, Index>{8, 4}, {4, 8}, {8, 1}}) {
     INFO("in " << in << ", out " << out);
     gnnpool::test::check_graph_layer_float_vs_double(
         [in = in, out = out](auto& params) {

@@ -37,9 +37,9 @@ struct ClusterConnectOptions {
 /// (E ints), the pooled row starts (M ints), and scratch reused across calls (E scalars, 3 N
 /// ints, a sparse accumulator of M entries per thread). Cost: O(N + E + sum_c r_c^2) time, r_c
 /// the stored entries of row c of A' (r_c log r_c for rows of more than 64), O(N + E) memory:
-/// one pass over A into the buckets (in parallel over fixed chunks of rows), then each output row merged from its contiguous
-/// bucket with a sparse accumulator (Gustavson's SpGEMM row scheme, no hashing), its columns
-/// sorted. The merge runs in parallel over runs of whole output rows (one accumulator and one
+/// one pass over A into the buckets (in parallel over fixed chunks of rows), then each output row
+/// merged from its contiguous bucket with a sparse accumulator (Gustavson's SpGEMM row scheme, no
+/// hashing), its columns sorted. The merge runs in parallel over runs of whole output rows (one accumulator and one
 /// stretch of A' per run, the stretches then closed up), the backward over fixed chunks of
 /// clusters: every pooled entry is summed in the same order for any number of threads.
 template <typename Scalar_>
@@ -128,7 +128,8 @@ class ClusterConnect {
       constexpr Index ahead = 16;  // rows whose bucket places are requested in advance
       for (Index i = lo; i < hi; ++i) {
         if (i + ahead < n && a32[static_cast<std::size_t>(i + ahead)] >= 0) {
-          const StorageIndex to = bstart[static_cast<std::size_t>(a32[static_cast<std::size_t>(i + ahead)])] + bucket_place[i + ahead];
+          const auto c_ahead = static_cast<std::size_t>(a32[static_cast<std::size_t>(i + ahead)]);
+          const StorageIndex to = bstart[c_ahead] + bucket_place[i + ahead];
           detail::prefetch_write(column + to);
           detail::prefetch_write(value + to);
         }
@@ -242,8 +243,9 @@ class ClusterConnect {
     for (std::size_t c = 0; c < clusters; ++c)
       if (rstart[c + 1] < rstart[c]) bad_cache("the cached start of pooled row ", c + 1, " lies before that of row ", c);
     // Cluster c's bucketed entries are the stored entries of its members' rows: disjoint across
-    // clusters, so fixed chunks of clusters run in parallel. Returns false at the first index out
-    // of range; `check_cluster` then names it.
+    // clusters, so fixed chunks of clusters run in parallel. With `apply` it returns false at the
+    // first index out of range; run again without `apply` (serially, from the first failing
+    // chunk), it raises the error naming that index.
     const auto run_cluster = [&](std::size_t c, bool apply) {
       StorageIndex k = cache.bucket_start[c];
       const StorageIndex t_lo = cache.member_start[c], t_hi = cache.member_start[c + 1];

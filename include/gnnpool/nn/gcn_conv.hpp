@@ -67,7 +67,8 @@ struct GCNConvOptions {
 /// (an O(N in out + E min(in, out)) term) when din.x is null, and dadj when din.adj is null.
 /// Parameters: `<prefix>.lin.weight` [out, in] (glorot init, PyG's), `<prefix>.bias` [1, out]
 /// (zeros) if `bias`.
-/// Cache: the normalised values of adj's stored entries, the added-loop diagonal, s, which
+/// Cache: the normalised values of adj's stored entries (not with one output channel: there Â h
+/// = s ⊙ (A (s ⊙ h)) + diag ⊙ h is applied through s), the added-loop diagonal, s, which
 /// loops were added, and H (or Z), built once per forward in O(N + E), reusing adj's index
 /// arrays (no copy of adj, no other storage order, nothing allocated per node); and the
 /// backward's workspace (N x out or N x in), kept for the next step.
@@ -83,6 +84,7 @@ class GCNConv {
 
   struct Cache {
     Vector<Scalar> values;  ///< Â on adj's stored entries (CSR order); empty without normalize
+                            ///< and with one output channel (then Â is applied through s)
     Vector<Scalar> diag;    ///< Â_ii of the added loops (0 elsewhere); empty without add_self_loops
     Vector<Scalar> added;   ///< 1 where a loop was added, else 0; empty without add_self_loops
     Vector<Scalar> dinv;    ///< deg^-1/2 (0 where deg = 0); empty without normalize
@@ -92,6 +94,8 @@ class GCNConv {
     /// call: a training step does not allocate (a fresh N x F matrix costs page faults at
     /// every step).
     mutable Matrix<Scalar> dh;
+    /// One output channel: s ⊙ H (forward) or s ⊙ dY (backward), N scalars, reused.
+    mutable Vector<Scalar> scaled;
   };
 
   GCNConv(ParameterSet<Scalar>& params, std::string_view prefix, Index in, Index out, GCNConvOptions options = {})
@@ -128,7 +132,10 @@ class GCNConv {
     const Scalar* bias = has_bias() ? params[m_bias].data() : nullptr;
     if (cache.transform_first) {
       detail::assign_product(cache.h, x, w.transpose());
-      detail::propagate<Scalar>(adj, values, diag, cache.h, y, bias);
+      if (scaled_operator())
+        propagate_scaled(adj, cache, cache.h, y, bias);
+      else
+        detail::propagate<Scalar>(adj, values, diag, cache.h, y, bias);
     } else {
       detail::propagate<Scalar>(adj, values, diag, x, cache.h);
       y.resize(x.rows(), m_out);
@@ -146,14 +153,19 @@ class GCNConv {
     GNNPOOL_CHECK(dy.rows() == x.rows() && dy.cols() == m_out, shape_error, m_name, " backward: dy is ",
                   detail::shape(dy.rows(), dy.cols()), ", expected ", detail::shape(x.rows(), m_out));
     GNNPOOL_CHECK(cache.h.rows() == x.rows() && cache.h.cols() == (cache.transform_first ? m_out : m_in) &&
-                      (!m_options.normalize || cache.values.size() == adj.nonZeros()),
+                      (!m_options.normalize || cache.dinv.size() == x.rows()) &&
+                      (!m_options.normalize || scaled_operator() || cache.values.size() == adj.nonZeros()) &&
+                      (!m_options.add_self_loops || cache.diag.size() == x.rows()),
                   invalid_argument, m_name, " backward: the cache does not come from a forward on this graph");
     const Scalar* values = operator_values(adj, cache);
     const Scalar* diag = operator_diag(cache);
     const Matrix<Scalar>& w = params[m_weight];
     Matrix<Scalar>& dh = cache.dh;
     if (cache.transform_first) {
-      detail::propagate_transpose<Scalar>(adj, values, diag, dy, dh);
+      if (scaled_operator())
+        transpose_scaled(adj, cache, dy, dh);
+      else
+        detail::propagate_transpose<Scalar>(adj, values, diag, dy, dh);
       detail::assign_product_transpose(dparams[m_weight], dh, x);
       if (din.x) detail::assign_product(*din.x, dh, w);
       if (din.adj) edge_gradients(adj, cache, dy, cache.h, *din.adj);
@@ -169,8 +181,65 @@ class GCNConv {
   }
 
  private:
+  /// One output channel with normalisation (SAG's GCN scorer): Â is never stored. Â h =
+  /// s ⊙ (A (s ⊙ h)) + diag ⊙ h costs one scaling of N scalars where the stored Â would cost a pass
+  /// writing E values (about 4 % of SAG-GCN's forward+backward at S100k) and E scalars of cache;
+  /// its transpose and the edge gradients take s_i a_ij s_j where they read Â_ij. (With several
+  /// channels a scaled copy of H would cost N F, more than the E values.)
+  bool scaled_operator() const { return m_options.normalize && m_out == 1; }
+
+  /// y = Â h + b for one channel, through s (`scaled_operator`). Rows in parallel.
+  void propagate_scaled(const SparseMatrix<Scalar>& adj, const Cache& cache, const Matrix<Scalar>& h,
+                        Matrix<Scalar>& y, const Scalar* bias) const {
+    const Index n = adj.rows();
+    const StorageIndex* outer = adj.outerIndexPtr();
+    const StorageIndex* inner = adj.innerIndexPtr();
+    const Scalar* val = adj.valuePtr();
+    const Scalar* s = cache.dinv.data();
+    const Scalar* diag = operator_diag(cache);
+    Vector<Scalar>& hs = cache.scaled;
+    hs.resize(n);
+    detail::parallel_rows(n, [&](Index lo, Index hi) {
+      for (Index i = lo; i < hi; ++i) hs[i] = s[i] * h(i, 0);
+    }, 16 * detail::row_grain);
+    y.resize(n, 1);
+    detail::parallel_rows(n, [&](Index lo, Index hi) {
+      for (Index i = lo; i < hi; ++i) {
+        Scalar acc(0);
+        for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) acc += val[e] * hs[inner[e]];
+        Scalar yi = s[i] * acc;
+        if (diag) yi += diag[i] * h(i, 0);
+        if (bias) yi += bias[0];
+        y(i, 0) = yi;
+      }
+    }, 8 * detail::row_grain);
+  }
+
+  /// dh = Âᵀ dy for one channel, through s: s ⊙ (Aᵀ (s ⊙ dy)) + diag ⊙ dy (`scatter_columns`, then
+  /// a row pass).
+  void transpose_scaled(const SparseMatrix<Scalar>& adj, const Cache& cache, const ConstMatrixRef<Scalar>& dy,
+                        Matrix<Scalar>& dh) const {
+    const Index n = adj.rows();
+    const Scalar* val = adj.valuePtr();
+    const Scalar* s = cache.dinv.data();
+    const Scalar* diag = operator_diag(cache);
+    Vector<Scalar>& ds = cache.scaled;
+    ds.resize(n);
+    dh.resize(n, 1);
+    detail::parallel_rows(n, [&](Index lo, Index hi) {
+      for (Index i = lo; i < hi; ++i) {
+        ds[i] = s[i] * dy(i, 0);
+        dh(i, 0) = Scalar(0);
+      }
+    }, 16 * detail::row_grain);
+    detail::scatter_columns(adj, [&](Index i, StorageIndex e) { return val[e] * ds[i]; }, dh.data());
+    detail::parallel_rows(n, [&](Index lo, Index hi) {
+      for (Index j = lo; j < hi; ++j) dh(j, 0) = s[j] * dh(j, 0) + (diag ? diag[j] * dy(j, 0) : Scalar(0));
+    }, 16 * detail::row_grain);
+  }
+
   const Scalar* operator_values(const SparseMatrix<Scalar>& adj, const Cache& cache) const {
-    return m_options.normalize ? cache.values.data() : adj.valuePtr();
+    return m_options.normalize ? (scaled_operator() ? nullptr : cache.values.data()) : adj.valuePtr();
   }
   const Scalar* operator_diag(const Cache& cache) const {
     return m_options.add_self_loops ? cache.diag.data() : nullptr;
@@ -191,7 +260,7 @@ class GCNConv {
     }
     if (m_options.normalize) {
       cache.dinv.resize(n);
-      cache.values.resize(adj.nonZeros());
+      cache.values.resize(scaled_operator() ? 0 : adj.nonZeros());
     } else {
       cache.dinv.resize(0);
       cache.values.resize(0);
@@ -228,12 +297,14 @@ class GCNConv {
                       " (self loop included); its normalisation deg^-1/2 needs a degree >= 0");
       }
     });
-    if (m_options.normalize) {
+    if (m_options.normalize && !scaled_operator()) {
       const Scalar* s = cache.dinv.data();
       detail::parallel_rows(n, [&](Index lo, Index hi) {
         for (Index i = lo; i < hi; ++i)
           for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) cache.values[e] = s[i] * val[e] * s[inner[e]];
       });
+    }
+    if (m_options.normalize) {
       if (m_options.add_self_loops) cache.diag = cache.added.cwiseProduct(cache.dinv).cwiseProduct(cache.dinv);
     } else if (m_options.add_self_loops) {
       cache.diag = cache.added;
@@ -248,8 +319,10 @@ class GCNConv {
     const Index n = adj.rows();
     const StorageIndex* outer = adj.outerIndexPtr();
     const StorageIndex* inner = adj.innerIndexPtr();
-    const Scalar* values = cache.values.data();  // Â on the stored entries
+    const Scalar* values = cache.values.data();  // Â on the stored entries (empty: `scaled_operator`)
+    const Scalar* val = adj.valuePtr();
     const Scalar* s = cache.dinv.data();
+    const bool scaled = scaled_operator();
     // u_i = s_i dL/ds_i = sum of G Â over both ends of every entry (and the added loops), then
     // dL/ddeg_i = -1/2 s_i^2 u_i reaches every entry of row i (deg_i is row i's sum). One pass
     // of `scatter_columns` over the entries sums both ends: the column ends into u, the row ends
@@ -257,7 +330,7 @@ class GCNConv {
     // write one u_row[i]); then a row-parallel pass. Each sum's order is fixed by the data.
     Vector<Scalar> u = Vector<Scalar>::Zero(n), u_row = Vector<Scalar>::Zero(n);
     detail::scatter_columns(adj, [&](Index i, StorageIndex e) {
-      const Scalar ga = dadj[e] * values[e];
+      const Scalar ga = dadj[e] * (scaled ? s[i] * val[e] * s[inner[e]] : values[e]);
       u_row[i] += ga;
       return ga;
     }, u.data());
