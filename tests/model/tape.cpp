@@ -43,7 +43,7 @@ TEST_CASE("A convolution after MinCutPool passes the whole-model gradient check"
   REQUIRE(r.ok);
 }
 
-TEST_CASE("Convolutions after TopK, DMoN and Graclus pass the whole-model gradient check", "[model][tape][gradcheck]") {
+TEST_CASE("Convolutions after TopK, DMoN, Graclus and k-MIS pass the whole-model gradient check", "[model][tape][gradcheck]") {
   SECTION("TopK") {
     const auto r = check_conv_after_pool(
         [](ParameterSet<double>& params, Index h) { return TopKPool<double>(params, "pool", h, {.ratio = 0.5}); },
@@ -60,6 +60,12 @@ TEST_CASE("Convolutions after TopK, DMoN and Graclus pass the whole-model gradie
   SECTION("Graclus") {
     const auto r = check_conv_after_pool(
         [](ParameterSet<double>& params, Index h) { return GraclusPool<double>(params, "pool", h); }, false);
+    INFO(r.log);
+    REQUIRE(r.ok);
+  }
+  SECTION("k-MIS") {  // linear scorer, representative x[mis] with the score before: dX and dW through the score
+    const auto r = check_conv_after_pool(
+        [](ParameterSet<double>& params, Index h) { return KMISPool<double>(params, "pool", h); }, false);
     INFO(r.log);
     REQUIRE(r.ok);
   }

@@ -95,7 +95,7 @@ class GCNConv {
     /// every step).
     mutable Matrix<Scalar> dh;
     /// One output channel: s ⊙ H (forward) or s ⊙ dY (backward), N scalars, reused.
-    mutable Vector<Scalar> scaled;
+    mutable Matrix<Scalar> scaled;
   };
 
   GCNConv(ParameterSet<Scalar>& params, std::string_view prefix, Index in, Index out, GCNConvOptions options = {})
@@ -133,7 +133,7 @@ class GCNConv {
     if (cache.transform_first) {
       detail::assign_product(cache.h, x, w.transpose());
       if (scaled_operator())
-        propagate_scaled(adj, cache, cache.h, y, bias);
+        apply_scaled(adj, cache, cache.h, y, /*transpose=*/false, bias);
       else
         detail::propagate<Scalar>(adj, values, diag, cache.h, y, bias);
     } else {
@@ -163,7 +163,7 @@ class GCNConv {
     Matrix<Scalar>& dh = cache.dh;
     if (cache.transform_first) {
       if (scaled_operator())
-        transpose_scaled(adj, cache, dy, dh);
+        apply_scaled(adj, cache, dy, dh, /*transpose=*/true);
       else
         detail::propagate_transpose<Scalar>(adj, values, diag, dy, dh);
       detail::assign_product_transpose(dparams[m_weight], dh, x);
@@ -188,53 +188,30 @@ class GCNConv {
   /// channels a scaled copy of H would cost N F, more than the E values.)
   bool scaled_operator() const { return m_options.normalize && m_out == 1; }
 
-  /// y = Â h + b for one channel, through s (`scaled_operator`). Rows in parallel.
-  void propagate_scaled(const SparseMatrix<Scalar>& adj, const Cache& cache, const Matrix<Scalar>& h,
-                        Matrix<Scalar>& y, const Scalar* bias) const {
+  /// out = Â in (+ b) for one channel through s (`scaled_operator`), Â or Âᵀ by `transpose`:
+  /// the shared propagation of the raw weights A (or Aᵀ) on s ⊙ in, then one row pass
+  /// out_i = s_i out_i + diag_i in_i (+ b). O(N + E), rows in parallel.
+  void apply_scaled(const SparseMatrix<Scalar>& adj, const Cache& cache, const ConstMatrixRef<Scalar>& in,
+                    Matrix<Scalar>& out, bool transpose, const Scalar* bias = nullptr) const {
     const Index n = adj.rows();
-    const StorageIndex* outer = adj.outerIndexPtr();
-    const StorageIndex* inner = adj.innerIndexPtr();
-    const Scalar* val = adj.valuePtr();
     const Scalar* s = cache.dinv.data();
     const Scalar* diag = operator_diag(cache);
-    Vector<Scalar>& hs = cache.scaled;
-    hs.resize(n);
+    Matrix<Scalar>& scaled = cache.scaled;
+    scaled.resize(n, 1);
     detail::parallel_rows(n, [&](Index lo, Index hi) {
-      for (Index i = lo; i < hi; ++i) hs[i] = s[i] * h(i, 0);
+      for (Index i = lo; i < hi; ++i) scaled(i, 0) = s[i] * in(i, 0);
     }, 16 * detail::row_grain);
-    y.resize(n, 1);
+    if (transpose)
+      detail::propagate_transpose<Scalar>(adj, adj.valuePtr(), nullptr, scaled, out);
+    else
+      detail::propagate<Scalar>(adj, adj.valuePtr(), nullptr, scaled, out);
     detail::parallel_rows(n, [&](Index lo, Index hi) {
       for (Index i = lo; i < hi; ++i) {
-        Scalar acc(0);
-        for (StorageIndex e = outer[i]; e < outer[i + 1]; ++e) acc += val[e] * hs[inner[e]];
-        Scalar yi = s[i] * acc;
-        if (diag) yi += diag[i] * h(i, 0);
-        if (bias) yi += bias[0];
-        y(i, 0) = yi;
+        Scalar v = s[i] * out(i, 0);
+        if (diag) v += diag[i] * in(i, 0);
+        if (bias) v += bias[0];
+        out(i, 0) = v;
       }
-    }, 8 * detail::row_grain);
-  }
-
-  /// dh = Âᵀ dy for one channel, through s: s ⊙ (Aᵀ (s ⊙ dy)) + diag ⊙ dy (`scatter_columns`, then
-  /// a row pass).
-  void transpose_scaled(const SparseMatrix<Scalar>& adj, const Cache& cache, const ConstMatrixRef<Scalar>& dy,
-                        Matrix<Scalar>& dh) const {
-    const Index n = adj.rows();
-    const Scalar* val = adj.valuePtr();
-    const Scalar* s = cache.dinv.data();
-    const Scalar* diag = operator_diag(cache);
-    Vector<Scalar>& ds = cache.scaled;
-    ds.resize(n);
-    dh.resize(n, 1);
-    detail::parallel_rows(n, [&](Index lo, Index hi) {
-      for (Index i = lo; i < hi; ++i) {
-        ds[i] = s[i] * dy(i, 0);
-        dh(i, 0) = Scalar(0);
-      }
-    }, 16 * detail::row_grain);
-    detail::scatter_columns(adj, [&](Index i, StorageIndex e) { return val[e] * ds[i]; }, dh.data());
-    detail::parallel_rows(n, [&](Index lo, Index hi) {
-      for (Index j = lo; j < hi; ++j) dh(j, 0) = s[j] * dh(j, 0) + (diag ? diag[j] * dy(j, 0) : Scalar(0));
     }, 16 * detail::row_grain);
   }
 
