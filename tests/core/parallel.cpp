@@ -141,6 +141,19 @@ TEST_CASE("parallel: the large-graph paths give the same bytes at 1, 2 and 3 thr
   check_layers(layers, params, big);
 }
 
+TEST_CASE("parallel: EigenPool's clusters of one graph give the same bytes at 1, 2 and 3 threads", "[core][parallel]") {
+  // A batch of many graphs runs EigenSelect over its graphs (the zoo test above); one graph runs
+  // the eigenvectors of its clusters in parallel instead (four clusters of a 400-node graph, each
+  // on the dense or the sparse eigensolver by its size).
+  constexpr Index f = 3;
+  const Batch<float> one = testing::random_graph<float>(400, 1600, f, 31, {.weighted = true});
+  ParameterSet<float> params;
+  std::vector<std::unique_ptr<test::ZooEntry<float>>> layers;
+  test::zoo_detail::add<float>(layers, test::zoo_detail::PoolEntry("EigenPool", EigenPool<float>(params, "eigen", f, {.select = {.k = 4}})));
+  params.initialize(7);
+  check_layers(layers, params, one);
+}
+
 TEST_CASE("parallel: the readouts over many graphs give the same bytes at 1, 2 and 3 threads", "[core][parallel]") {
   // 600 graphs: Set2Set's LSTM runs on 600 rows, three chunks of its row-parallel products and
   // weight-gradient sums (256 rows each), which the zoo's 28-graph batch leaves as one; the max

@@ -227,6 +227,57 @@ TEST_CASE("EdgeReconstructionLoss over row blocks and chunks matches the direct 
   CHECK(da1 == da2);
 }
 
+TEST_CASE("StickBreakingKLLoss of one large graph: chunked sum, the same bytes at 1, 2 and 3 threads", "[pool][bnpool][chunks]") {
+  // 3 000 nodes: the graph's sum runs over three fixed chunks of rows (in parallel), the gradient
+  // over row chunks; both against the plain loop over every entry, and the bytes for any count.
+  const Index n = 3000, m = 5;
+  const auto batch = gnnpool::testing::random_graph<double>(n, 6000, 2, 71);
+  gnnpool::StickBreakingSelection<double> sel;
+  sel.s = Matrix<double>::Constant(n, m + 1, 1.0 / double(m + 1));
+  sel.offsets = batch.offsets;
+  sel.alpha = (Matrix<double>::Random(n, m).array() + 1.5).matrix();
+  sel.beta = (Matrix<double>::Random(n, m).array() * 2 + 3).matrix();
+  sel.z = Matrix<double>::Constant(n, m, 0.5);
+  const gnnpool::StickBreakingKLLoss<double> loss(1.0, 2.0);
+  const double prior = gnnpool::detail::log_beta(1.0, 2.0);
+  double expected = 0;
+  for (Index i = 0; i < n; ++i)
+    for (Index j = 0; j < m; ++j) {
+      const double a = sel.alpha(i, j), b = sel.beta(i, j);
+      expected += prior - gnnpool::detail::log_beta(a, b) + (a - 1) * gnnpool::detail::digamma(a) +
+                  (b - 2) * gnnpool::detail::digamma(b) + (3 - a - b) * gnnpool::detail::digamma(a + b);
+    }
+  expected /= double(n) * double(n);
+  auto run = [&](int threads, Matrix<double>& da, Matrix<double>& db) {
+    gnnpool::set_num_threads(threads);
+    gnnpool::StickBreakingKLLoss<double>::Cache cache;
+    const double value = loss.forward(batch, sel, cache);
+    sel.dalpha.resize(0, 0);
+    sel.dbeta.resize(0, 0);
+    gnnpool::BatchGrad<double> din{Matrix<double>::Zero(n, 2), gnnpool::Vector<double>::Zero(batch.adj.nonZeros())};
+    Matrix<double> dsel;
+    loss.backward(batch, sel, cache, 1.0, din, dsel);
+    da = sel.dalpha;
+    db = sel.dbeta;
+    return value;
+  };
+  const int saved = gnnpool::num_threads();
+  Matrix<double> da1, db1;
+  const double v1 = run(1, da1, db1);
+  CHECK(v1 == Approx(expected).epsilon(1e-13));
+  const double a0 = sel.alpha(7, 3), b0 = sel.beta(7, 3), s = 1.0 / (double(n) * double(n));
+  CHECK(da1(7, 3) == Approx(s * ((a0 - 1) * gnnpool::detail::trigamma(a0) +
+                                 (3 - a0 - b0) * gnnpool::detail::trigamma(a0 + b0))).epsilon(1e-13));
+  for (const int threads : {2, 3}) {
+    Matrix<double> da, db;
+    const double v = run(threads, da, db);
+    CHECK(std::memcmp(&v, &v1, sizeof v) == 0);
+    CHECK(da == da1);
+    CHECK(db == db1);
+  }
+  gnnpool::set_num_threads(saved);
+}
+
 TEST_CASE("BNPool backward matches finite differences (quantile draws and the mean, all pairs and sampled non-edges), float matches double",
           "[pool][bnpool][gradcheck]") {
   auto batch = gnnpool::test::soft_test_batch<double>(3, 911);

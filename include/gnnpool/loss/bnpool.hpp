@@ -125,7 +125,9 @@ class EdgeReconstructionLoss {
   };
   struct Cache {
     Vector<Scalar> edge_scale;               ///< c_b (`all`)
-    mutable std::vector<Workspace> work;     ///< one per chunk of the largest graph (`all`)
+    /// `all`: one per chunk of the largest graph, or per part of a batch of one-chunk graphs
+    mutable std::vector<Workspace> work;
+    mutable Matrix<Scalar> graph_dk;         ///< `all`, a batch of one-chunk graphs: each graph's dK
     std::vector<Pair> pairs;                 ///< `sampled`: the pairs of the last forward, graph by graph
     IndexVector pair_offsets;                ///< `sampled`: graph b's pairs are [pair_offsets[b], pair_offsets[b + 1])
     Vector<Scalar> normalizer;               ///< `sampled`: E_b + m_b (at least 1)
@@ -154,36 +156,62 @@ class EdgeReconstructionLoss {
     if (m_pairs == ReconstructionPairs::sampled) return sampled_forward(kmat, in, sel, cache);
     cache.edge_scale.resize(nb);
     Vector<Scalar> per_graph = Vector<Scalar>::Zero(nb);
-    for (Index b = 0; b < nb; ++b) {
+    // Graph b's rows [r_lo, r_hi) (whole blocks of `block_rows`): their part of the sum.
+    const auto rows_sum = [&](Index b, const Matrix<Scalar>& t, Index r_lo, Index r_hi, Workspace& work) {
       const Index lo = in.graph_begin(b), n = in.graph_size(b);
-      if (n == 0) {
-        cache.edge_scale[b] = 0;
-        continue;
-      }
-      const Scalar c = edge_scale(in, b);
-      cache.edge_scale[b] = c;
+      const Scalar c = cache.edge_scale[b];
       const auto sb = detail::graph_rows(sel.s, sel.offsets, b);
-      const Matrix<Scalar> t = sb * kmat;  // n x K: R = T S^T, R_ij = <T_i, S_j>
+      RowMatrix& r = work.r;
+      double sum = 0;
+      for (Index r0 = r_lo; r0 < r_hi; r0 += block_rows) {
+        const Index rows = std::min(block_rows, n - r0);
+        r.noalias() = t.middleRows(r0, rows) * sb.transpose();
+        sum += softplus_sum(r.data(), r.size());
+        for_each_stored(in, lo, r0, rows, [&](Index i, Index j, StorageIndex, Scalar a) {
+          const Scalar v = r(i, j), w = a != Scalar(0) ? c : Scalar(1), sp = softplus(v);
+          sum += static_cast<double>(w * (sp - v * a) - sp);
+        });
+      }
+      return sum;
+    };
+    const auto prepare = [&](Index b) {
+      cache.edge_scale[b] = in.graph_size(b) == 0 ? Scalar(0) : edge_scale(in, b);
+    };
+    const auto finish = [&](Index b, double sum) {
+      const auto n = static_cast<double>(in.graph_size(b));
+      per_graph[b] = static_cast<Scalar>(sum / (n * n));
+    };
+    if (nb > 1 && single_chunks(in)) {
+      // Every graph one chunk: the graphs in parallel, one workspace per part (each graph's sum
+      // computed alone, as in the loop below, so the parts change no bit).
+      const Index parts = detail::part_count(in.num_nodes());
+      if (cache.work.size() < static_cast<std::size_t>(parts)) cache.work.resize(static_cast<std::size_t>(parts));
+      detail::parallel_parts(in.offsets.data(), nb, parts, [&](Index part, Index b_lo, Index b_hi) {
+        for (Index b = b_lo; b < b_hi; ++b) {
+          prepare(b);
+          const Index n = in.graph_size(b);
+          if (n == 0) continue;
+          const Matrix<Scalar> t = detail::graph_rows(sel.s, sel.offsets, b) * kmat;
+          finish(b, 0.0 + rows_sum(b, t, 0, n, cache.work[static_cast<std::size_t>(part)]));
+        }
+      });
+      return detail::graph_mean(per_graph);
+    }
+    for (Index b = 0; b < nb; ++b) {
+      prepare(b);
+      const Index n = in.graph_size(b);
+      if (n == 0) continue;
+      const Matrix<Scalar> t = detail::graph_rows(sel.s, sel.offsets, b) * kmat;  // n x K: R = T S^T, R_ij = <T_i, S_j>
       const Index grain = chunk_rows(n), chunks = detail::chunk_count(n, grain);
       std::vector<double> partial(static_cast<std::size_t>(chunks), 0.0);
       if (cache.work.size() < static_cast<std::size_t>(chunks)) cache.work.resize(static_cast<std::size_t>(chunks));
       detail::parallel_for(chunks, [&](Index chunk) {
-        RowMatrix& r = cache.work[static_cast<std::size_t>(chunk)].r;
-        double sum = 0;
-        for (Index r0 = chunk * grain; r0 < std::min(n, (chunk + 1) * grain); r0 += block_rows) {
-          const Index rows = std::min(block_rows, n - r0);
-          r.noalias() = t.middleRows(r0, rows) * sb.transpose();
-          sum += softplus_sum(r.data(), r.size());
-          for_each_stored(in, lo, r0, rows, [&](Index i, Index j, StorageIndex, Scalar a) {
-            const Scalar v = r(i, j), w = a != Scalar(0) ? c : Scalar(1), sp = softplus(v);
-            sum += static_cast<double>(w * (sp - v * a) - sp);
-          });
-        }
-        partial[static_cast<std::size_t>(chunk)] = sum;
+        partial[static_cast<std::size_t>(chunk)] = rows_sum(b, t, chunk * grain, std::min(n, (chunk + 1) * grain),
+                                                            cache.work[static_cast<std::size_t>(chunk)]);
       });
       double sum = 0;
       for (const double v : partial) sum += v;
-      per_graph[b] = static_cast<Scalar>(sum / (static_cast<double>(n) * static_cast<double>(n)));
+      finish(b, sum);
     }
     return detail::graph_mean(per_graph);
   }
@@ -198,43 +226,73 @@ class EdgeReconstructionLoss {
       sampled_backward(kmat, in, sel, cache, g, din, dsel, dparams[m_k]);
       return;
     }
-    for (Index b = 0; b < nb; ++b) {
+    // Graph b's rows [r_lo, r_hi) (whole blocks): into work.u its dR^T S K (n x K), into
+    // work.dk its S^T dR S (K x K); dR S K^T straight into the rows' dS.
+    const auto rows_backward = [&](Index b, const Matrix<Scalar>& t, Index r_lo, Index r_hi, Workspace& work) {
       const Index lo = in.graph_begin(b), n = in.graph_size(b);
-      if (n == 0) continue;
       const Scalar scale = g / (static_cast<Scalar>(n) * static_cast<Scalar>(n)), c = cache.edge_scale[b];
       const auto sb = detail::graph_rows(sel.s, sel.offsets, b);
       auto db = detail::graph_rows(dsel, sel.offsets, b);
-      const Matrix<Scalar> t = sb * kmat;  // S K
+      Matrix<Scalar>& uc = work.u;
+      Matrix<Scalar>& dkc = work.dk;
+      uc.setZero(n, k);
+      dkc.setZero(k, k);
+      RowMatrix& r = work.r;
+      Matrix<Scalar>& ds = work.ds;
+      std::vector<Scalar>& stored = work.stored;
+      for (Index r0 = r_lo; r0 < r_hi; r0 += block_rows) {
+        const Index rows = std::min(block_rows, n - r0);
+        r.noalias() = t.middleRows(r0, rows) * sb.transpose();
+        stored.clear();
+        for_each_stored(in, lo, r0, rows, [&](Index i, Index j, StorageIndex p, Scalar a) {
+          const Scalar v = r(i, j), w = a != Scalar(0) ? c : Scalar(1);
+          if (din.adj_needed) din.adj[p] += -scale * w * v;
+          stored.push_back(scale * w * (sigmoid(v) - a));
+        });
+        r.array() = scale / (Scalar(1) + (-r.array()).exp());  // dR off the stored entries
+        std::size_t q = 0;
+        for_each_stored(in, lo, r0, rows, [&](Index i, Index j, StorageIndex, Scalar) { r(i, j) = stored[q++]; });
+        ds.noalias() = r * sb;  // (dR S) of the block's rows
+        db.middleRows(r0, rows).noalias() += ds * kmat.transpose();
+        uc.noalias() += r.transpose() * t.middleRows(r0, rows);
+        dkc.noalias() += sb.middleRows(r0, rows).transpose() * ds;
+      }
+    };
+    if (nb > 1 && single_chunks(in)) {
+      // Every graph one chunk: the graphs in parallel, one workspace per part; each graph's dK
+      // is kept and the dKs are added in graph order, as the loop below adds them.
+      const Index parts = detail::part_count(in.num_nodes());
+      if (cache.work.size() < static_cast<std::size_t>(parts)) cache.work.resize(static_cast<std::size_t>(parts));
+      cache.graph_dk.resize(nb * k, k);
+      detail::parallel_parts(in.offsets.data(), nb, parts, [&](Index part, Index b_lo, Index b_hi) {
+        Workspace& work = cache.work[static_cast<std::size_t>(part)];
+        for (Index b = b_lo; b < b_hi; ++b) {
+          const Index n = in.graph_size(b);
+          if (n == 0) {
+            cache.graph_dk.middleRows(b * k, k).setZero();
+            continue;
+          }
+          const Matrix<Scalar> t = detail::graph_rows(sel.s, sel.offsets, b) * kmat;
+          rows_backward(b, t, 0, n, work);
+          detail::graph_rows(dsel, sel.offsets, b).noalias() += work.u;
+          cache.graph_dk.middleRows(b * k, k) = work.dk;
+        }
+      });
+      for (Index b = 0; b < nb; ++b)
+        if (in.graph_size(b) != 0) dparams[m_k] += cache.graph_dk.middleRows(b * k, k);
+      return;
+    }
+    for (Index b = 0; b < nb; ++b) {
+      const Index n = in.graph_size(b);
+      if (n == 0) continue;
+      const Matrix<Scalar> t = detail::graph_rows(sel.s, sel.offsets, b) * kmat;  // S K
       const Index grain = chunk_rows(n), chunks = detail::chunk_count(n, grain);
       // Per chunk: u = dR^T S K over its rows (n x K) and dK = S^T dR S over its rows (K x K).
       if (cache.work.size() < static_cast<std::size_t>(chunks)) cache.work.resize(static_cast<std::size_t>(chunks));
       detail::parallel_for(chunks, [&](Index chunk) {
-        Workspace& work = cache.work[static_cast<std::size_t>(chunk)];
-        Matrix<Scalar>& uc = work.u;
-        Matrix<Scalar>& dkc = work.dk;
-        uc.setZero(n, k);
-        dkc.setZero(k, k);
-        RowMatrix& r = work.r;
-        Matrix<Scalar>& ds = work.ds;
-        std::vector<Scalar>& stored = work.stored;
-        for (Index r0 = chunk * grain; r0 < std::min(n, (chunk + 1) * grain); r0 += block_rows) {
-          const Index rows = std::min(block_rows, n - r0);
-          r.noalias() = t.middleRows(r0, rows) * sb.transpose();
-          stored.clear();
-          for_each_stored(in, lo, r0, rows, [&](Index i, Index j, StorageIndex p, Scalar a) {
-            const Scalar v = r(i, j), w = a != Scalar(0) ? c : Scalar(1);
-            if (din.adj_needed) din.adj[p] += -scale * w * v;
-            stored.push_back(scale * w * (sigmoid(v) - a));
-          });
-          r.array() = scale / (Scalar(1) + (-r.array()).exp());  // dR off the stored entries
-          std::size_t q = 0;
-          for_each_stored(in, lo, r0, rows, [&](Index i, Index j, StorageIndex, Scalar) { r(i, j) = stored[q++]; });
-          ds.noalias() = r * sb;  // (dR S) of the block's rows
-          db.middleRows(r0, rows).noalias() += ds * kmat.transpose();
-          uc.noalias() += r.transpose() * t.middleRows(r0, rows);
-          dkc.noalias() += sb.middleRows(r0, rows).transpose() * ds;
-        }
+        rows_backward(b, t, chunk * grain, std::min(n, (chunk + 1) * grain), cache.work[static_cast<std::size_t>(chunk)]);
       });
+      auto db = detail::graph_rows(dsel, sel.offsets, b);
       for (Index chunk = 0; chunk < chunks; ++chunk) {
         db.noalias() += cache.work[static_cast<std::size_t>(chunk)].u;
         dparams[m_k] += cache.work[static_cast<std::size_t>(chunk)].dk;
@@ -252,6 +310,13 @@ class EdgeReconstructionLoss {
   static Index chunk_rows(Index n) {
     const Index grain = detail::reduction_grain(n, 16 * block_rows);
     return (grain + block_rows - 1) / block_rows * block_rows;
+  }
+
+  /// Whether every graph of the batch is one chunk (then the graphs run in parallel instead).
+  static bool single_chunks(const BatchRef<Scalar>& in) {
+    for (Index b = 0; b < in.num_graphs(); ++b)
+      if (in.graph_size(b) > chunk_rows(in.graph_size(b))) return false;
+    return true;
   }
 
   static Scalar sigmoid(Scalar v) { return Scalar(1) / (Scalar(1) + std::exp(-v)); }
@@ -425,7 +490,8 @@ class EdgeReconstructionLoss {
 /// Backward (g = w / B): dKL/da = (a - c) psi'(a) + (c + d - a - b) psi'(a + b), dKL/db = (b - d)
 /// psi'(b) + (c + d - a - b) psi'(a + b); ADDED into the selection's dalpha / dbeta (the stick
 /// select turns them into parameter gradients): the loss reads alpha and beta, not S.
-/// tgp's "kl" includes its coefficient eta; gnnpool's weight is eta. Cost O(N K). Thread-safe.
+/// tgp's "kl" includes its coefficient eta; gnnpool's weight is eta. Cost O(N K) (the graphs, or a lone
+/// graph's rows, in parallel). Thread-safe.
 template <typename Scalar_>
 class StickBreakingKLLoss {
  public:
@@ -446,16 +512,22 @@ class StickBreakingKLLoss {
     detail::check_soft_selection(sel, in.num_nodes(), in.offsets, "StickBreakingKLLoss");
     const Index nb = detail::num_graphs(sel);
     Vector<Scalar> per_graph = Vector<Scalar>::Zero(nb);
-    for (Index b = 0; b < nb; ++b) {
+    const double prior = detail::log_beta(1, static_cast<double>(m_alpha_dp));  // ln B(c, d), once
+    // The graphs in parallel; a graph's sum over fixed chunks of its rows (`parallel_sum`: in
+    // parallel when it is the only graph, one chunk, the serial loop, up to 1 024 rows), so the
+    // value does not depend on the number of threads.
+    detail::parallel_for(nb, [&](Index b) {
       const Index lo = in.graph_begin(b), n = in.graph_size(b);
-      if (n == 0) continue;
-      double sum = 0;
-      const double prior = detail::log_beta(1, static_cast<double>(m_alpha_dp));  // ln B(c, d), once
-      for (Index i = lo; i < lo + n; ++i)
-        for (Index j = 0; j < sel.alpha.cols(); ++j)
-          sum += kl(static_cast<double>(sel.alpha(i, j)), static_cast<double>(sel.beta(i, j)), prior);
+      if (n == 0) return;
+      const double sum = detail::parallel_sum<double>(n, [&](Index r_lo, Index r_hi) {
+        double part = 0;
+        for (Index i = lo + r_lo; i < lo + r_hi; ++i)
+          for (Index j = 0; j < sel.alpha.cols(); ++j)
+            part += kl(static_cast<double>(sel.alpha(i, j)), static_cast<double>(sel.beta(i, j)), prior);
+        return part;
+      });
       per_graph[b] = static_cast<Scalar>(sum / detail::bnpool_normalizer(in, b, m_pairs));
-    }
+    });
     return detail::graph_mean(per_graph);
   }
 
@@ -465,18 +537,21 @@ class StickBreakingKLLoss {
     if (sel.dalpha.size() == 0) sel.dalpha.setZero(sel.alpha.rows(), m);
     if (sel.dbeta.size() == 0) sel.dbeta.setZero(sel.beta.rows(), m);
     const double c = 1, d = static_cast<double>(m_alpha_dp);
-    for (Index b = 0; b < nb; ++b) {
+    // Every entry on its own: the graphs in parallel, the rows of a lone graph too.
+    detail::parallel_for(nb, [&](Index b) {
       const Index lo = in.graph_begin(b), n = in.graph_size(b);
-      if (n == 0) continue;
+      if (n == 0) return;
       const double scale = static_cast<double>(dloss) / (static_cast<double>(nb) * detail::bnpool_normalizer(in, b, m_pairs));
-      for (Index i = lo; i < lo + n; ++i)
-        for (Index j = 0; j < m; ++j) {
-          const double a = static_cast<double>(sel.alpha(i, j)), bb = static_cast<double>(sel.beta(i, j));
-          const double common = (c + d - a - bb) * detail::trigamma(a + bb);
-          sel.dalpha(i, j) += static_cast<Scalar>(scale * ((a - c) * detail::trigamma(a) + common));
-          sel.dbeta(i, j) += static_cast<Scalar>(scale * ((bb - d) * detail::trigamma(bb) + common));
-        }
-    }
+      detail::parallel_rows(n, [&](Index r_lo, Index r_hi) {
+        for (Index i = lo + r_lo; i < lo + r_hi; ++i)
+          for (Index j = 0; j < m; ++j) {
+            const double a = static_cast<double>(sel.alpha(i, j)), bb = static_cast<double>(sel.beta(i, j));
+            const double common = (c + d - a - bb) * detail::trigamma(a + bb);
+            sel.dalpha(i, j) += static_cast<Scalar>(scale * ((a - c) * detail::trigamma(a) + common));
+            sel.dbeta(i, j) += static_cast<Scalar>(scale * ((bb - d) * detail::trigamma(bb) + common));
+          }
+      });
+    });
   }
 
  private:

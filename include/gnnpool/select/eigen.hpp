@@ -256,11 +256,13 @@ void eigen_pooling_matrix(const SparseMatrix<Scalar>& a, Index lo, Index n, cons
   using Sparse = Eigen::SparseMatrix<double, Eigen::RowMajor>;
   std::vector<std::vector<Index>> members(static_cast<std::size_t>(k));
   for (Index i = 0; i < n; ++i) members[static_cast<std::size_t>(cluster[static_cast<std::size_t>(i)])].push_back(i);
-  std::vector<Eigen::Triplet<double, Index>> entries;
-  for (Index c = 0; c < k; ++c) {
+  // The clusters in parallel (inline when the caller already runs in parallel, e.g. over the
+  // graphs of a batch): each writes the rows of its own nodes in its own columns, computed alone.
+  detail::parallel_for(k, [&](Index c) {
+    std::vector<Eigen::Triplet<double, Index>> entries;
     const std::vector<Index>& nodes = members[static_cast<std::size_t>(c)];
     const Index size = static_cast<Index>(nodes.size());
-    if (size == 0) continue;
+    if (size == 0) return;
     auto local = [&](Index node) {
       const auto it = std::lower_bound(nodes.begin(), nodes.end(), node);
       return it != nodes.end() && *it == node ? static_cast<Index>(it - nodes.begin()) : Index(-1);
@@ -276,7 +278,7 @@ void eigen_pooling_matrix(const SparseMatrix<Scalar>& a, Index lo, Index n, cons
     };
     if (size == 1) {
       for (Index m = 0; m < modes; ++m) theta(lo + nodes[0], m * k + c) = static_cast<Scalar>(ac.coeff(0, 0));
-      continue;
+      return;
     }
     // tgp's cluster Laplacian: column sums plus the smallest subnormal, negative weights kept
     // (what the conformance vectors pin), unlike the clustering's row sums of clamped weights.
@@ -295,7 +297,7 @@ void eigen_pooling_matrix(const SparseMatrix<Scalar>& a, Index lo, Index n, cons
       const Eigen::MatrixXd v = detail::leading_eigenvectors(nc, modes, o);
       for (Index m = 0; m < modes; ++m) write(m, v.col(m));
     }
-  }
+  });
 }
 
 /// EigenPool's selection, tgp's `EigenPoolSelect` (no parameters, features not read). Per graph
@@ -338,18 +340,22 @@ class EigenSelect {
     sel.s.setZero(n, k);
     sel.theta.setZero(n, k * m_options.modes);
     sel.offsets = in.offsets;
-    for (Index b = 0; b < nb; ++b) {
+    if (m_options.given_clusters)
+      for (Index i = 0; i < n; ++i) {
+        const Index c = (*m_options.given_clusters)[static_cast<std::size_t>(i)];
+        GNNPOOL_CHECK(c >= 0 && c < k, invalid_argument, "EigenSelect: node ", i, " has the given cluster ", c,
+                      ", outside 0 .. ", k - 1);
+      }
+    // The graphs in parallel: each writes its own rows of s, theta and the assignment, and its
+    // clustering and eigenvectors are computed alone (the loops inside run on one thread then),
+    // so the result does not depend on the number of threads.
+    detail::parallel_for(nb, [&](Index b) {
       const Index lo = in.graph_begin(b), nn = in.graph_size(b);
-      if (nn == 0) continue;
+      if (nn == 0) return;
       const Index kb = std::max<Index>(1, std::min(k, nn));
       IndexVector local(static_cast<std::size_t>(nn), 0);
       if (m_options.given_clusters) {
-        for (Index i = 0; i < nn; ++i) {
-          const Index c = (*m_options.given_clusters)[static_cast<std::size_t>(lo + i)];
-          GNNPOOL_CHECK(c >= 0 && c < k, invalid_argument, "EigenSelect: node ", lo + i, " has the given cluster ", c,
-                        ", outside 0 .. ", k - 1);
-          local[static_cast<std::size_t>(i)] = c;
-        }
+        for (Index i = 0; i < nn; ++i) local[static_cast<std::size_t>(i)] = (*m_options.given_clusters)[static_cast<std::size_t>(lo + i)];
       } else if (kb >= nn && nn > 1) {
         for (Index i = 0; i < nn; ++i) local[static_cast<std::size_t>(i)] = i;
       } else if (kb > 1) {
@@ -360,7 +366,7 @@ class EigenSelect {
         sel.s(lo + i, local[static_cast<std::size_t>(i)]) = Scalar(1);
       }
       if (!m_options.given_theta) eigen_pooling_matrix(in.adj, lo, nn, local, k, m_options.modes, sel.theta, m_options);
-    }
+    });
     if (m_options.given_theta) {
       GNNPOOL_CHECK(m_options.given_theta->rows() == n && m_options.given_theta->cols() == k * m_options.modes, shape_error,
                     "EigenSelect: the given theta is ", detail::shape(m_options.given_theta->rows(), m_options.given_theta->cols()),

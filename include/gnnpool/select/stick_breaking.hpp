@@ -123,11 +123,17 @@ class StickBreakingSelect {
                   " logits for ", n, " nodes; expected ", detail::shape(n, 2 * m));
     sel.alpha.resize(n, m);
     sel.beta.resize(n, m);
-    for (Index i = 0; i < n; ++i)
-      for (Index j = 0; j < m; ++j) {
-        sel.alpha(i, j) = concentration(cache.logits(i, j));
-        sel.beta(i, j) = concentration(cache.logits(i, m + j));
-      }
+    // Every element-wise loop here runs rows in parallel (each entry on its own).
+    detail::parallel_rows(
+        n,
+        [&](Index lo, Index hi) {
+          for (Index i = lo; i < hi; ++i)
+            for (Index j = 0; j < m; ++j) {
+              sel.alpha(i, j) = concentration(cache.logits(i, j));
+              sel.beta(i, j) = concentration(cache.logits(i, m + j));
+            }
+        },
+        elementwise_grain);
     switch (m_options.sampling) {
       case StickBreakingSampling::given:
         GNNPOOL_CHECK(m_given->rows() == n && m_given->cols() == m, shape_error,
@@ -163,14 +169,19 @@ class StickBreakingSelect {
     }
     // S through logarithms (tgp): log S_k = log z_k + sum_{j<k} log(1 - z_j).
     sel.s.resize(n, m_k);
-    for (Index i = 0; i < n; ++i) {
-      Scalar acc(0);
-      for (Index j = 0; j < m; ++j) {
-        sel.s(i, j) = std::exp(std::log(sel.z(i, j)) + acc);
-        acc += std::log1p(-sel.z(i, j));
-      }
-      sel.s(i, m) = std::exp(acc);
-    }
+    detail::parallel_rows(
+        n,
+        [&](Index lo, Index hi) {
+          for (Index i = lo; i < hi; ++i) {
+            Scalar acc(0);
+            for (Index j = 0; j < m; ++j) {
+              sel.s(i, j) = std::exp(std::log(sel.z(i, j)) + acc);
+              acc += std::log1p(-sel.z(i, j));
+            }
+            sel.s(i, m) = std::exp(acc);
+          }
+        },
+        elementwise_grain);
     sel.offsets = in.offsets;
     sel.dalpha.resize(0, 0);
     sel.dbeta.resize(0, 0);
@@ -189,13 +200,20 @@ class StickBreakingSelect {
     if (sel.dbeta.size() != 0) dz.rightCols(m) += sel.dbeta;
     sel.dalpha.resize(0, 0);
     sel.dbeta.resize(0, 0);
-    for (Index q = 0; q < dz.size(); ++q) dz.data()[q] *= concentration_derivative(cache.logits.data()[q]);
+    detail::parallel_rows(
+        n,
+        [&](Index lo, Index hi) {
+          for (Index q = lo * 2 * m; q < hi * 2 * m; ++q) dz.data()[q] *= concentration_derivative(cache.logits.data()[q]);
+        },
+        elementwise_grain);
     m_scorer.backward(params, in, cache.scorer, dz, din, dparams);
   }
 
  private:
   /// Rows per parallel chunk of the sampling loops (each entry costs about a microsecond).
   static constexpr Index sampling_grain = 64;
+  /// Rows per parallel chunk of the element-wise loops (a few exponentials and logarithms per entry).
+  static constexpr Index elementwise_grain = 256;
   /// The quantile's last Halley step (`detail::incomplete_beta_inverse`): the precision of Scalar.
   static constexpr double last_step = std::is_same_v<Scalar, float> ? 1e-3 : 1e-7;
 
