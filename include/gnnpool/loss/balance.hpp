@@ -9,6 +9,7 @@
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/numeric.hpp>
+#include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/detail/soft_kernels.hpp>
 
@@ -17,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace gnnpool {
@@ -155,15 +157,18 @@ class JustBalanceLoss {
 /// K = 1 or an empty graph gives l_b = 0.
 ///
 /// Analytic values: 0 for a one-hot S with K equal clusters, 1 for the uniform S = 1/K.
-/// Cost: O(N K) both ways (a selection, not a sort, per column). Cache: the quantile entry per
-/// (graph, column). Thread-safe (const).
+/// Cost: O(N K) both ways (a selection, not a sort, per column, on a contiguous copy of the
+/// column). The (graph, column) pairs run in parallel, each summing its column alone; a graph's
+/// value adds its column sums in column order. The backward is element-wise over row chunks, in
+/// parallel, then the B K quantile entries. Cache: the quantile entry per (graph, column) and the
+/// count of entries at or above it. Thread-safe (const).
 template <typename Scalar_>
 class AsymmetricNormLoss {
  public:
   using Scalar = Scalar_;
   struct Cache {
     IndexVector quantile_row;  ///< B K entries: the node (batch row) whose value is q_k; -1 when unused
-    mutable std::vector<Index> order;  ///< forward workspace (one graph's rows), reused
+    IndexVector at_or_above;   ///< B K entries: how many D_ik >= 0 in the column (sum_i a_ik from it)
   };
 
   explicit AsymmetricNormLoss(Scalar weight = Scalar(1)) : m_weight(weight) {}
@@ -175,20 +180,37 @@ class AsymmetricNormLoss {
     const Index nb = detail::num_graphs(sel), k = sel.s.cols();
     Vector<Scalar> per_graph = Vector<Scalar>::Zero(nb);
     cache.quantile_row.assign(static_cast<std::size_t>(nb * k), -1);
-    for (Index b = 0; b < nb; ++b) {
+    cache.at_or_above.assign(static_cast<std::size_t>(nb * k), 0);
+    if (k < 2) return detail::graph_mean(per_graph);
+    Vector<Scalar> column_sum = Vector<Scalar>::Zero(nb * k);
+    detail::parallel_for(nb * k, [&](Index task) {
+      const Index b = task / k, q = task % k;
       const Index lo = sel.offsets[static_cast<std::size_t>(b)], n = sel.offsets[static_cast<std::size_t>(b) + 1] - lo;
-      if (n == 0 || k < 2) continue;
+      if (n == 0) return;
       const Index r = std::min(n / k, n - 1);
+      // The column as (value, row) pairs: the selection then compares contiguous memory.
+      std::vector<std::pair<Scalar, Index>> column(static_cast<std::size_t>(n));
+      for (Index i = 0; i < n; ++i) column[static_cast<std::size_t>(i)] = {sel.s(lo + i, q), lo + i};
+      std::nth_element(column.begin(), column.begin() + r, column.end(), [](const auto& a, const auto& c) {
+        return a.first > c.first || (a.first == c.first && a.second < c.second);
+      });
+      const auto [quantile, row] = column[static_cast<std::size_t>(r)];
       Scalar sum(0);
-      for (Index q = 0; q < k; ++q) {
-        const Index row = quantile_row(sel.s, lo, n, q, r, cache.order);
-        cache.quantile_row[static_cast<std::size_t>(b * k + q)] = row;
-        const Scalar quantile = sel.s(row, q);
-        for (Index i = lo; i < lo + n; ++i) {
-          const Scalar d = sel.s(i, q) - quantile;
-          sum += d >= Scalar(0) ? Scalar(k - 1) * d : -d;
-        }
+      Index above = 0;
+      for (Index i = lo; i < lo + n; ++i) {
+        const Scalar d = sel.s(i, q) - quantile;
+        sum += d >= Scalar(0) ? Scalar(k - 1) * d : -d;
+        above += d >= Scalar(0) ? 1 : 0;
       }
+      cache.quantile_row[static_cast<std::size_t>(task)] = row;
+      cache.at_or_above[static_cast<std::size_t>(task)] = above;
+      column_sum[task] = sum;
+    });
+    for (Index b = 0; b < nb; ++b) {
+      const Index n = sel.offsets[static_cast<std::size_t>(b) + 1] - sel.offsets[static_cast<std::size_t>(b)];
+      if (n == 0) continue;
+      Scalar sum(0);
+      for (Index q = 0; q < k; ++q) sum += column_sum[b * k + q];
       const Scalar beta = static_cast<Scalar>(n) * static_cast<Scalar>(k - 1);
       per_graph[b] = (beta - sum) / beta;
     }
@@ -199,37 +221,36 @@ class AsymmetricNormLoss {
                 BatchGrad<Scalar>& din, Matrix<Scalar>& dsel) const {
     (void)in, (void)din;
     const Index nb = detail::num_graphs(sel), k = sel.s.cols();
+    if (k < 2) return;
     const Scalar g = dloss / static_cast<Scalar>(nb);
-    for (Index b = 0; b < nb; ++b) {
-      const Index lo = sel.offsets[static_cast<std::size_t>(b)], n = sel.offsets[static_cast<std::size_t>(b) + 1] - lo;
-      if (n == 0 || k < 2) continue;
-      const Scalar c = -g / (static_cast<Scalar>(n) * static_cast<Scalar>(k - 1));
-      for (Index q = 0; q < k; ++q) {
-        const Index row = cache.quantile_row[static_cast<std::size_t>(b * k + q)];
-        const Scalar quantile = sel.s(row, q);
-        Scalar total(0);
-        for (Index i = lo; i < lo + n; ++i) {
-          const Scalar a = sel.s(i, q) - quantile >= Scalar(0) ? Scalar(k - 1) : Scalar(-1);
-          dsel(i, q) += c * a;
-          total += a;
+    const auto scale = [&](Index b) {
+      const Index n = sel.offsets[static_cast<std::size_t>(b) + 1] - sel.offsets[static_cast<std::size_t>(b)];
+      return -g / (static_cast<Scalar>(n) * static_cast<Scalar>(k - 1));
+    };
+    // dS_ik += c a_ik: every entry on its own, rows in parallel.
+    detail::parallel_graph_rows(sel.offsets, [&](Index b, Index lo, Index hi) {
+      const Scalar c = scale(b);
+      const Index* rows = cache.quantile_row.data() + b * k;
+      for (Index i = lo; i < hi; ++i)
+        for (Index q = 0; q < k; ++q) {
+          const Scalar quantile = sel.s(rows[q], q);
+          dsel(i, q) += c * (sel.s(i, q) - quantile >= Scalar(0) ? Scalar(k - 1) : Scalar(-1));
         }
-        dsel(row, q) -= c * total;
+    });
+    // The quantile entries: -c sum_i a_ik, the sum from the count (an exact integer).
+    for (Index b = 0; b < nb; ++b) {
+      const Index n = sel.offsets[static_cast<std::size_t>(b) + 1] - sel.offsets[static_cast<std::size_t>(b)];
+      if (n == 0) continue;
+      const Scalar c = scale(b);
+      for (Index q = 0; q < k; ++q) {
+        const Index above = cache.at_or_above[static_cast<std::size_t>(b * k + q)];
+        const auto total = static_cast<Scalar>(above * (k - 1) - (n - above));
+        dsel(cache.quantile_row[static_cast<std::size_t>(b * k + q)], q) -= c * total;
       }
     }
   }
 
  private:
-  /// The batch row (in lo .. lo + n) holding the r-th largest entry of column q, ties broken by
-  /// the lower row first. O(n) (nth_element on the row indices).
-  static Index quantile_row(const Matrix<Scalar>& s, Index lo, Index n, Index q, Index r, std::vector<Index>& order) {
-    order.resize(static_cast<std::size_t>(n));
-    for (Index i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = lo + i;
-    std::nth_element(order.begin(), order.begin() + r, order.end(), [&](Index a, Index c) {
-      return s(a, q) > s(c, q) || (s(a, q) == s(c, q) && a < c);
-    });
-    return order[static_cast<std::size_t>(r)];
-  }
-
   Scalar m_weight;
 };
 

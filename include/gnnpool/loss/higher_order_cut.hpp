@@ -9,7 +9,9 @@
 #include <gnnpool/core/batch.hpp>
 #include <gnnpool/core/errors.hpp>
 #include <gnnpool/core/numeric.hpp>
+#include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/selection.hpp>
+#include <gnnpool/detail/propagate.hpp>
 #include <gnnpool/detail/soft_kernels.hpp>
 
 #include <algorithm>
@@ -144,10 +146,11 @@ class HigherOrderCutLoss {
       detail::check_like_selection(*adjacency_product, sel, "HigherOrderCutLoss", "the shared product A S");
       cache.p1 = *adjacency_product;
     } else {
-      cache.p1.noalias() = in.adj * sel.s;
+      detail::propagate<Scalar>(in.adj, in.adj.valuePtr(), nullptr, sel.s, cache.p1);
     }
-    cache.p2.noalias() = in.adj * cache.p1;
-    cache.p3.noalias() = in.adj * cache.p2;
+    // Row gathers (`propagate`, rows in parallel), not Eigen's serial sparse products.
+    detail::propagate<Scalar>(in.adj, in.adj.valuePtr(), nullptr, cache.p1, cache.p2);
+    detail::propagate<Scalar>(in.adj, in.adj.valuePtr(), nullptr, cache.p2, cache.p3);
     cache.d1 = detail::row_sums(in.adj);
     cache.d2.noalias() = in.adj * cache.d1;
     cache.d3.noalias() = in.adj * cache.d2;
@@ -166,21 +169,21 @@ class HigherOrderCutLoss {
 
   void walks_backward(const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel, const Cache& cache, Scalar w,
                       BatchGrad<Scalar>& din, Matrix<Scalar>& dsel) const {
-    const Index nb = detail::num_graphs(sel), n = sel.s.rows(), k = sel.s.cols();
+    const Index n = sel.s.rows(), k = sel.s.cols();
     const Scalar eps = static_cast<Scalar>(m_options.eps);
     // Per node: a_b (coefficient of the trace) times S, and b_b |S_i|^2 (of the volume).
     Matrix<Scalar> sa(n, k);
     Vector<Scalar> v(n);
-    for (Index b = 0; b < nb; ++b) {
+    detail::parallel_graph_rows(sel.offsets, [&](Index b, Index lo, Index hi) {
       const Scalar q = cache.volume[b] + eps;
       const Scalar a = q != Scalar(0) ? -w / q : Scalar(0);
       const Scalar beta = q != Scalar(0) ? w * cache.trace[b] / (q * q) : Scalar(0);
-      for (Index i = sel.offsets[static_cast<std::size_t>(b)]; i < sel.offsets[static_cast<std::size_t>(b) + 1]; ++i) {
+      for (Index i = lo; i < hi; ++i) {
         sa.row(i) = a * sel.s.row(i);
         v[i] = beta * sel.s.row(i).squaredNorm();
         dsel.row(i) += a * cache.p3.row(i) + (Scalar(2) * beta * cache.d3[i]) * sel.s.row(i);
       }
-    }
+    });
     // (A^3)^T S a: three scatters; U1 = A^T (a S), U2 = A^T U1, then dS += A^T U2.
     Matrix<Scalar> u1 = Matrix<Scalar>::Zero(n, k), u2 = Matrix<Scalar>::Zero(n, k);
     detail::add_transposed_product(in.adj, sa, u1, sel.offsets);
@@ -196,9 +199,11 @@ class HigherOrderCutLoss {
     transposed_vector_product(in.adj, y1, y2);
     const StorageIndex* outer = in.adj.outerIndexPtr();
     const StorageIndex* inner = in.adj.innerIndexPtr();
-    for (Index i = 0; i < n; ++i)
-      for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p)
-        din.adj[p] += v[i] * cache.d2[inner[p]] + y1[i] * cache.d1[inner[p]] + y2[i];
+    detail::parallel_rows(n, [&](Index lo, Index hi) {
+      for (Index i = lo; i < hi; ++i)
+        for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p)
+          din.adj[p] += v[i] * cache.d2[inner[p]] + y1[i] * cache.d1[inner[p]] + y2[i];
+    });
   }
 
   /// Position of (j, i) for every stored (i, j); throws when A is not structurally symmetric.

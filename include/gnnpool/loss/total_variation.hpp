@@ -5,6 +5,7 @@
 /// `TotalVariationLoss`: the graph total variation of S, AsymCheegerCut / TV-GNN's cut term.
 
 #include <gnnpool/core/batch.hpp>
+#include <gnnpool/core/parallel.hpp>
 #include <gnnpool/core/selection.hpp>
 #include <gnnpool/detail/soft_kernels.hpp>
 
@@ -28,8 +29,8 @@ namespace gnnpool {
 ///
 /// Analytic values: 0 for a one-hot S constant on every connected component; w for a single edge
 /// of weight w between two nodes in different clusters (one-hot).
-/// Cost: O(E K) both ways (a gather and a scatter pass). Cache: |S_i - S_j|_1 per stored entry
-/// and E_b. Thread-safe (const).
+/// Cost: O(E K) both ways (a gather pass, its rows in parallel, and a serial scatter pass). Cache:
+/// |S_i - S_j|_1 per stored entry and E_b. Thread-safe (const).
 template <typename Scalar_>
 class TotalVariationLoss {
  public:
@@ -52,10 +53,9 @@ class TotalVariationLoss {
     cache.distance.setZero(in.adj.nonZeros());
     cache.scale.resize(nb);
     Vector<Scalar> per_graph(nb);
-    for (Index b = 0; b < nb; ++b) {
-      Scalar sum(0);
-      Index edges = 0;
-      for (Index i = sel.offsets[static_cast<std::size_t>(b)]; i < sel.offsets[static_cast<std::size_t>(b) + 1]; ++i) {
+    // The distances: every stored entry on its own, rows in parallel.
+    detail::parallel_graph_rows(sel.offsets, [&](Index, Index lo, Index hi) {
+      for (Index i = lo; i < hi; ++i) {
         const Scalar* si = sel.s.data() + i * k;
         // Block by block of S_i (held in registers), each entry's distance gains the block's part.
         detail::column_blocks<Scalar>(k, [&]<int W>(Index c) {
@@ -65,6 +65,13 @@ class TotalVariationLoss {
             if (val[p] != Scalar(0))
               cache.distance[p] += (sb - Eigen::Map<const Block>(sel.s.data() + Index(inner[p]) * k + c)).abs().sum();
         });
+      }
+    });
+    // The sums, one pass over the entries in order.
+    for (Index b = 0; b < nb; ++b) {
+      Scalar sum(0);
+      Index edges = 0;
+      for (Index i = sel.offsets[static_cast<std::size_t>(b)]; i < sel.offsets[static_cast<std::size_t>(b) + 1]; ++i) {
         for (StorageIndex p = outer[i]; p < outer[i + 1]; ++p) {
           if (val[p] == Scalar(0)) continue;
           sum += val[p] * cache.distance[p];
