@@ -192,4 +192,29 @@ TEST_CASE("AsymmetricNormLoss breaks ties in a column by the lower node", "[loss
   CHECK(cache.quantile_row[1] == 2);
 }
 
+TEST_CASE("AsymmetricNormLoss backward rejects a cache of another forward", "[loss][balance][errors]") {
+  // The cache's quantile rows index S: a cache of a smaller batch, or one whose row lies outside
+  // its graph, is refused before any is read.
+  const auto batch = isolated(4);
+  Matrix<double> s(4, 2);
+  s << 0.9, 0.1, 0.5, 0.5, 0.5, 0.5, 0.2, 0.8;
+  const auto sel = selection_of(s);
+  const AsymmetricNormLoss<double> loss;
+  AsymmetricNormLoss<double>::Cache cache;
+  (void)loss.forward(batch, sel, cache);
+  Matrix<double> ds = Matrix<double>::Zero(4, 2);
+  gnnpool::BatchGrad<double> din{Matrix<double>::Zero(4, 1), gnnpool::Vector<double>::Zero(batch.adj.nonZeros())};
+  AsymmetricNormLoss<double>::Cache short_cache = cache;
+  short_cache.quantile_row.pop_back();
+  gnnpool::test::require_throws_with<gnnpool::shape_error>(
+      [&] { loss.backward(batch, sel, short_cache, 1.0, din, ds); },
+      {"AsymmetricNormLoss backward", "1 quantile entries", "1 graphs of 2 clusters"});
+  AsymmetricNormLoss<double>::Cache outside = cache;
+  outside.quantile_row[1] = 7;
+  gnnpool::test::require_throws_with<gnnpool::invalid_argument>(
+      [&] { loss.backward(batch, sel, outside, 1.0, din, ds); },
+      {"AsymmetricNormLoss backward", "graph 0, column 1 is row 7", "0 .. 3"});
+  CHECK(ds.isZero());
+}
+
 }  // namespace gnnpool_test_loss_balance

@@ -222,6 +222,22 @@ class AsymmetricNormLoss {
     (void)in, (void)din;
     const Index nb = detail::num_graphs(sel), k = sel.s.cols();
     if (k < 2) return;
+    // The cache's rows are read as indices of S: each must lie in its graph.
+    GNNPOOL_CHECK(static_cast<Index>(cache.quantile_row.size()) == nb * k &&
+                      static_cast<Index>(cache.at_or_above.size()) == nb * k,
+                  shape_error, "AsymmetricNormLoss backward: the cache holds ", cache.quantile_row.size(),
+                  " quantile entries for ", nb, " graphs of ", k, " clusters (backward needs the cache of the same forward)");
+    for (Index b = 0; b < nb; ++b) {
+      const Index lo = sel.offsets[static_cast<std::size_t>(b)], hi = sel.offsets[static_cast<std::size_t>(b) + 1];
+      for (Index q = 0; q < k && hi > lo; ++q) {
+        const Index row = cache.quantile_row[static_cast<std::size_t>(b * k + q)];
+        const Index above = cache.at_or_above[static_cast<std::size_t>(b * k + q)];
+        GNNPOOL_CHECK(row >= lo && row < hi && above >= 0 && above <= hi - lo, invalid_argument,
+                      "AsymmetricNormLoss backward: the cache's quantile entry of graph ", b, ", column ", q, " is row ",
+                      row, " (count ", above, "), outside the graph's rows ", lo, " .. ", hi - 1,
+                      " (backward needs the cache of the same forward)");
+      }
+    }
     const Scalar g = dloss / static_cast<Scalar>(nb);
     const auto scale = [&](Index b) {
       const Index n = sel.offsets[static_cast<std::size_t>(b) + 1] - sel.offsets[static_cast<std::size_t>(b)];
