@@ -227,6 +227,48 @@ TEST_CASE("EdgeReconstructionLoss over row blocks and chunks matches the direct 
   CHECK(da1 == da2);
 }
 
+TEST_CASE("EdgeReconstructionLoss backward refuses a cache of another forward (all and sampled pairs)",
+          "[pool][bnpool][errors]") {
+  // The cache's per-graph scales and sampled pairs index the batch: a cache of a smaller batch,
+  // or a pair outside it, is refused before it is read.
+  const std::vector<Index> sizes{6, 7};
+  const auto batch = gnnpool::testing::random_batch<double>(sizes, 2.0, 2, 51);
+  const auto one = gnnpool::testing::random_graph<double>(6, 10, 2, 52);
+  const Index k = 3;
+  ParameterSet<double> params;
+  const Index slot = params.add("K", k, k, gnnpool::Init::glorot);
+  params.initialize(53);
+  const auto selection = [&](const gnnpool::Batch<double>& b) {
+    const auto soft = gnnpool::test::soft_test_selection(b, k, 54);
+    gnnpool::StickBreakingSelection<double> sel;
+    sel.s = soft.s;
+    sel.offsets = soft.offsets;
+    return sel;
+  };
+  const auto sel = selection(batch), sel_one = selection(one);
+  for (const auto pairs : {ReconstructionPairs::all, ReconstructionPairs::sampled}) {
+    const gnnpool::EdgeReconstructionLoss<double> loss(slot, 1.0, pairs);
+    gnnpool::EdgeReconstructionLoss<double>::Cache small;
+    (void)loss.forward(params, one, sel_one, small);
+    gnnpool::BatchGrad<double> din{Matrix<double>::Zero(13, 2), gnnpool::Vector<double>::Zero(batch.adj.nonZeros())};
+    Matrix<double> ds = Matrix<double>::Zero(13, k);
+    ParameterSet<double> dparams = params.zeros_like();
+    gnnpool::test::require_throws_with<gnnpool::shape_error>(
+        [&] { loss.backward(params, batch, sel, small, 1.0, din, ds, dparams); },
+        {"EdgeReconstructionLoss backward", "the batch 2", "cache of the same forward"});
+    if (pairs == ReconstructionPairs::sampled) {
+      gnnpool::EdgeReconstructionLoss<double>::Cache cache;
+      (void)loss.forward(params, batch, sel, cache);
+      REQUIRE(!cache.pairs.empty());
+      cache.pairs.front().j = 40;
+      gnnpool::test::require_throws_with<gnnpool::invalid_argument>(
+          [&] { loss.backward(params, batch, sel, cache, 1.0, din, ds, dparams); },
+          {"EdgeReconstructionLoss backward", "lies outside the batch of 13 nodes"});
+    }
+    CHECK(ds.isZero());
+  }
+}
+
 TEST_CASE("StickBreakingKLLoss of one large graph: chunked sum, the same bytes at 1, 2 and 3 threads", "[pool][bnpool][chunks]") {
   // 3 000 nodes: the graph's sum runs over three fixed chunks of rows (in parallel), the gradient
   // over row chunks; both against the plain loop over every entry, and the bytes for any count.

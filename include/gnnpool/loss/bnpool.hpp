@@ -192,6 +192,7 @@ class EdgeReconstructionLoss {
           const Index n = in.graph_size(b);
           if (n == 0) continue;
           const Matrix<Scalar> t = detail::graph_rows(sel.s, sel.offsets, b) * kmat;
+          // 0.0 + the one chunk's sum: what the loop below adds up for a one-chunk graph.
           finish(b, 0.0 + rows_sum(b, t, 0, n, cache.work[static_cast<std::size_t>(part)]));
         }
       });
@@ -223,9 +224,12 @@ class EdgeReconstructionLoss {
     const Index nb = detail::num_graphs(sel), k = sel.s.cols();
     const Scalar g = dloss / static_cast<Scalar>(nb);
     if (m_pairs == ReconstructionPairs::sampled) {
+      check_pairs(in, nb, cache);
       sampled_backward(kmat, in, sel, cache, g, din, dsel, dparams[m_k]);
       return;
     }
+    GNNPOOL_CHECK(cache.edge_scale.size() == nb, shape_error, "EdgeReconstructionLoss backward: the cache holds ",
+                  cache.edge_scale.size(), " graphs, the batch ", nb, " (backward needs the cache of the same forward)");
     // Graph b's rows [r_lo, r_hi) (whole blocks): into work.u its dR^T S K (n x K), into
     // work.dk its S^T dR S (K x K); dR S K^T straight into the rows' dS.
     const auto rows_backward = [&](Index b, const Matrix<Scalar>& t, Index r_lo, Index r_hi, Workspace& work) {
@@ -446,6 +450,24 @@ class EdgeReconstructionLoss {
 
   /// dR_q = g (sigmoid(R_q) - y_q) / (E_b + m_b) on the pairs: W = D S (D the pairs' dR as a
   /// sparse matrix), dS += W K^T + D^T S K, dK += S^T W, dA_q += -g R_q / (E_b + m_b).
+  /// The `sampled` cache's pairs index S and A: each must lie in the batch (a cache of another
+  /// forward is refused, not read out of bounds). O(pairs).
+  static void check_pairs(const BatchRef<Scalar>& in, Index nb, const Cache& cache) {
+    const Index n = in.num_nodes(), nnz = in.adj.nonZeros();
+    GNNPOOL_CHECK(cache.normalizer.size() == nb && static_cast<Index>(cache.pair_offsets.size()) == nb + 1 &&
+                      cache.pair_offsets.back() == static_cast<Index>(cache.pairs.size()),
+                  shape_error, "EdgeReconstructionLoss backward: the cache holds pairs of ", cache.normalizer.size(),
+                  " graphs, the batch ", nb, " (backward needs the cache of the same forward)");
+    GNNPOOL_CHECK(std::is_sorted(cache.pair_offsets.begin(), cache.pair_offsets.end()) && cache.pair_offsets.front() == 0,
+                  invalid_argument, "EdgeReconstructionLoss backward: the cache's pair offsets are not a partition of its ",
+                  cache.pairs.size(), " pairs (backward needs the cache of the same forward)");
+    for (const Pair& pair : cache.pairs)
+      GNNPOOL_CHECK(pair.i >= 0 && pair.i < n && pair.j >= 0 && pair.j < n && pair.position < nnz, invalid_argument,
+                    "EdgeReconstructionLoss backward: the cache's pair (", pair.i, ", ", pair.j, ") at position ",
+                    pair.position, " lies outside the batch of ", n, " nodes and ", nnz,
+                    " stored entries (backward needs the cache of the same forward)");
+  }
+
   void sampled_backward(const Matrix<Scalar>& kmat, const BatchRef<Scalar>& in, const SoftSelection<Scalar>& sel,
                         const Cache& cache, Scalar g, BatchGrad<Scalar>& din, Matrix<Scalar>& dsel,
                         Matrix<Scalar>& dk) const {
