@@ -117,6 +117,10 @@ class GCNConv {
   Index out_features() const { return m_out; }
   const GCNConvOptions& options() const { return m_options; }
   bool has_bias() const { return m_bias >= 0; }
+  /// Slots of the weight and the bias (-1 without bias) in the ParameterSet, for layers that
+  /// fuse this convolution with the layer before it (MaxCutSelect's first block).
+  Index weight_slot() const { return m_weight; }
+  Index bias_slot() const { return m_bias; }
 
   /// y (N x out) = Â (x W^T) + b on in.adj and in.x; fills cache.
   void forward(const ParameterSet<Scalar>& params, const BatchRef<Scalar>& in, Matrix<Scalar>& y, Cache& cache) const {
@@ -241,6 +245,8 @@ class GCNConv {
     } else {
       cache.dinv.resize(0);
       cache.values.resize(0);
+      // A as given: no degree to compute or check (MaxCut's convolutions on P).
+      if (!m_options.add_self_loops) return;
     }
     // Rows in parallel; a negative degree is reported after the loop, for the first such node
     // (the same message for any number of threads).
