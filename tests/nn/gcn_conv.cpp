@@ -142,6 +142,62 @@ TEST_CASE("GCNConv backward matches finite differences for x, edge weights and p
       [](ParameterSet<double>& p) { return GCNConv<double>(p, "conv", 3, 2); }, 3, 1, false);
 }
 
+TEST_CASE("GCNConv with a given operator: forward_operator and backward_operator", "[nn][gcn_conv][gradcheck]") {
+  // M = random values on the stored entries plus a random diagonal, in both product orders.
+  for (auto [in, out] : {std::pair<Index, Index>{3, 2}, {2, 3}}) {
+    INFO("in " << in << ", out " << out);
+    auto g = gnnpool::test::layer_test_graph<double>(in, 21);
+    const Index n = g.x.rows();
+    ParameterSet<double> params;
+    const GCNConv<double> conv(params, "conv", in, out, {.add_self_loops = false, .normalize = false});
+    gnnpool::test::randomize(params, 22);
+    Vector<double> values = gnnpool::testing::random_features<double>(g.adj.nonZeros(), 1, 23).col(0);
+    const Vector<double> diag = gnnpool::testing::random_features<double>(n, 1, 24).col(0);
+    // Against a dense evaluation: y = (M_off + diag(d)) X W^T + 1 b^T.
+    {
+      SparseMatrix<double> m = g.adj;
+      std::copy(values.data(), values.data() + values.size(), m.valuePtr());
+      Matrix<double> dense = m;
+      dense.diagonal() += diag;
+      Matrix<double> y;
+      GCNConv<double>::Cache cache;
+      conv.forward_operator(params, g.adj, values.data(), diag.data(), g.x, y, cache);
+      const Matrix<double> expected =
+          (dense * g.x * params.at("conv.lin.weight").transpose()).rowwise() + params.at("conv.bias").row(0);
+      CHECK(gnnpool::test::max_relative_error(y, expected) < 1e-14);
+    }
+    gnnpool::testing::GradCheckProblem problem;
+    problem.variables.push_back({"x", g.x.data(), g.x.size()});
+    problem.variables.push_back({"operator values", values.data(), values.size()});
+    gnnpool::testing::add_parameters(problem, params);
+    GCNConv<double>::Cache cache;
+    problem.forward = [&](std::vector<double>& outputs, std::vector<Index>&) {
+      Matrix<double> y;
+      conv.forward_operator(params, g.adj, values.data(), diag.data(), g.x, y, cache);
+      gnnpool::testing::append(y, outputs);
+      return 0.0;
+    };
+    problem.backward = [&](const std::vector<double>& upstream, std::vector<std::vector<double>>& grads) {
+      Matrix<double> y;
+      conv.forward_operator(params, g.adj, values.data(), diag.data(), g.x, y, cache);
+      std::size_t k = 0;
+      const Matrix<double> dy = gnnpool::test::take(upstream, n, out, k);
+      Matrix<double> dx;
+      Vector<double> dm;
+      ParameterSet<double> dparams = params.zeros_like();
+      gnnpool::testing::poison(dparams);
+      conv.backward_operator(params, g.adj, values.data(), diag.data(), g.x, cache, dy, {&dx, &dm}, dparams);
+      gnnpool::testing::copy_gradient(dx, grads[0]);
+      gnnpool::testing::copy_gradient(dm, grads[1]);
+      for (Index s = 0; s < dparams.size(); ++s)
+        gnnpool::testing::copy_gradient(dparams[s], grads[static_cast<std::size_t>(s) + 2]);
+    };
+    const auto result = gnnpool::testing::check_gradients(problem);
+    INFO(result.log);
+    CHECK(result.ok);
+  }
+}
+
 TEST_CASE("GCNConv in float agrees with double", "[nn][gcn_conv]") {
   for (auto [in, out] : {std::pair<Index, Index>{8, 4}, {4, 8}, {8, 1}}) {
     INFO("in " << in << ", out " << out);

@@ -113,14 +113,23 @@ TEST_CASE("MaxCutSelect's propagation matrix and tgp's trailing isolated node", 
   const auto g = make_graph<double>(Matrix<double>::Ones(4, 1), EdgeList{{0, 1}, {1, 2}, {0, 2}},
                                     std::span<const double>(w));
   detail::DeltaPropagation<double> prop;
+  // P as a dense matrix: its values on A's entries, its diagonal apart.
+  const auto dense = [&] {
+    SparseMatrix<double> off = g.adj;
+    std::copy(prop.values.data(), prop.values.data() + prop.values.size(), off.valuePtr());
+    Matrix<double> p = off;
+    p.diagonal() += prop.diag;
+    return p;
+  };
   prop.build(g.adj, 2.0, 4, "test");
-  const Matrix<double> p(prop.p);
+  const Matrix<double> p = dense();
   // d = (4, 3, 5): P_01 = 2 * 1 / sqrt(4 * 3), P_ii = 1 - 2, the isolated node keeps its -1.
   CHECK(p(0, 1) == Approx(2.0 / std::sqrt(12.0)));
   CHECK(p(2, 1) == Approx(4.0 / std::sqrt(15.0)));
   CHECK(p(3, 3) == -1.0);
   prop.build(g.adj, 2.0, 3, "test");  // tgp: P is 3 x 3 (max index + 1)
-  CHECK(Matrix<double>(prop.p)(3, 3) == 0.0);
+  CHECK(dense()(3, 3) == 0.0);
+  CHECK(dense()(0, 0) == -1.0);
   ParameterSet<double> params;
   MaxCutSelect<double> fixed(params, "a", 1, {.mp_units = {2}, .mlp_units = {}});
   MaxCutSelect<double> quirk(params, "b", 1, {.mp_units = {2}, .mlp_units = {}, .tgp_trailing_isolated = true});
@@ -134,6 +143,19 @@ TEST_CASE("MaxCutSelect's propagation matrix and tgp's trailing isolated node", 
   quirk.forward(params, g, sb, cb);
   CHECK(sa.weight.head(3) == sb.weight.head(3));
   CHECK(sa.weight[3] != sb.weight[3]);
+  // P ignores A's self loops (its diagonal is 1 - delta whatever A stores there): a self loop on
+  // node 1 changes neither P nor the scores.
+  std::vector<double> wl{1, 2, 3, 7};
+  const auto looped = make_graph<double>(Matrix<double>::Ones(4, 1), EdgeList{{0, 1}, {1, 2}, {0, 2}, {1, 1}},
+                                         std::span<const double>(wl));
+  REQUIRE(looped.adj.nonZeros() == g.adj.nonZeros() + 1);
+  HardSelection<double> sl;
+  typename MaxCutSelect<double>::Cache cl;
+  fixed.forward(params, looped, sl, cl);
+  CHECK((sl.weight - sa.weight).cwiseAbs().maxCoeff() < 1e-15);
+  prop.build(looped.adj, 2.0, 4, "test");
+  CHECK(prop.values[looped.adj.outerIndexPtr()[1] + 1] == 0.0);  // row 1: (1, 0), (1, 1), (1, 2)
+  CHECK(prop.diag[1] == -1.0);
 }
 
 TEST_CASE("MaxCutPool passes the gradient check, alone and on a tape", "[pool][maxcut][gradcheck]") {

@@ -128,23 +128,19 @@ class GCNConv {
     const ConstMatrixRef<Scalar>& x = in.x;
     detail::check_graph_input(m_name, adj, x, m_in);
     build_operator(adj, cache);
-    const Scalar* values = operator_values(adj, cache);
-    const Scalar* diag = operator_diag(cache);
-    const Matrix<Scalar>& w = params[m_weight];
-    cache.transform_first = m_out <= m_in;
-    // The bias joins the pass that writes y (no separate pass over N x out).
-    const Scalar* bias = has_bias() ? params[m_bias].data() : nullptr;
-    if (cache.transform_first) {
-      detail::assign_product(cache.h, x, w.transpose());
-      if (scaled_operator())
-        apply_scaled(adj, cache, cache.h, y, /*transpose=*/false, bias);
-      else
-        detail::propagate<Scalar>(adj, values, diag, cache.h, y, bias);
-    } else {
-      detail::propagate<Scalar>(adj, values, diag, x, cache.h);
-      y.resize(x.rows(), m_out);
-      detail::affine_rows(cache.h, w.transpose(), bias, y);
-    }
+    apply(params, adj, operator_values(adj, cache), operator_diag(cache), x, y, cache, /*own_operator=*/true);
+  }
+
+  /// y = M (x W^T) + b with a propagation operator M that the caller built on adj's structure in
+  /// place of Â: M's values on adj's stored entries (`values`, CSR order, nnz(adj) scalars) and
+  /// its diagonal (`diag`: N scalars added as diag_i x_i, or null), used as given (no loops
+  /// added, no normalisation). For a layer that propagates with its own operator and keeps this
+  /// convolution's weights, product order and cache (MaxCutSelect's P = I - delta L_sym, whose
+  /// diagonal then needs no stored entry). cache.h as in `forward`.
+  void forward_operator(const ParameterSet<Scalar>& params, const SparseMatrix<Scalar>& adj, const Scalar* values,
+                        const Scalar* diag, const ConstMatrixRef<Scalar>& x, Matrix<Scalar>& y, Cache& cache) const {
+    detail::check_graph_input(m_name, adj, x, m_in);
+    apply(params, adj, values, diag, x, y, cache, /*own_operator=*/false);
   }
 
   /// Assigns *din.x (N x in) and *din.adj (nnz(adj)) where not null, and this layer's slots of
@@ -161,30 +157,80 @@ class GCNConv {
                       (!m_options.normalize || scaled_operator() || cache.values.size() == adj.nonZeros()) &&
                       (!m_options.add_self_loops || cache.diag.size() == x.rows()),
                   invalid_argument, m_name, " backward: the cache does not come from a forward on this graph");
-    const Scalar* values = operator_values(adj, cache);
-    const Scalar* diag = operator_diag(cache);
+    unapply(params, adj, operator_values(adj, cache), operator_diag(cache), x, cache, dy, din, dparams,
+            /*own_operator=*/true);
+  }
+
+  /// The backward of `forward_operator`, with the same values and diag: *din.x and this layer's
+  /// slots as in `backward`; *din.adj (nnz(adj)) = dL/dM on adj's stored entries, G_ij (no
+  /// normalisation term: M is the caller's).
+  void backward_operator(const ParameterSet<Scalar>& params, const SparseMatrix<Scalar>& adj, const Scalar* values,
+                         const Scalar* diag, const ConstMatrixRef<Scalar>& x, const Cache& cache,
+                         const ConstMatrixRef<Scalar>& dy, BatchGradRef<Scalar> din,
+                         ParameterSet<Scalar>& dparams) const {
+    detail::check_graph_input(m_name, adj, x, m_in);
+    GNNPOOL_CHECK(dy.rows() == x.rows() && dy.cols() == m_out, shape_error, m_name, " backward: dy is ",
+                  detail::shape(dy.rows(), dy.cols()), ", expected ", detail::shape(x.rows(), m_out));
+    GNNPOOL_CHECK(cache.h.rows() == x.rows() && cache.h.cols() == (cache.transform_first ? m_out : m_in),
+                  invalid_argument, m_name, " backward: the cache does not come from a forward on this graph");
+    unapply(params, adj, values, diag, x, cache, dy, din, dparams, /*own_operator=*/false);
+  }
+
+ private:
+  /// y = M (x W^T) + b in the cheaper order (class comment). own_operator: M is this layer's Â
+  /// (applied through s with one output channel, `scaled_operator`); otherwise values / diag.
+  void apply(const ParameterSet<Scalar>& params, const SparseMatrix<Scalar>& adj, const Scalar* values,
+             const Scalar* diag, const ConstMatrixRef<Scalar>& x, Matrix<Scalar>& y, Cache& cache,
+             bool own_operator) const {
+    const Matrix<Scalar>& w = params[m_weight];
+    cache.transform_first = m_out <= m_in;
+    // The bias joins the pass that writes y (no separate pass over N x out).
+    const Scalar* bias = has_bias() ? params[m_bias].data() : nullptr;
+    if (cache.transform_first) {
+      detail::assign_product(cache.h, x, w.transpose());
+      if (own_operator && scaled_operator())
+        apply_scaled(adj, cache, cache.h, y, /*transpose=*/false, bias);
+      else
+        detail::propagate<Scalar>(adj, values, diag, cache.h, y, bias);
+    } else {
+      detail::propagate<Scalar>(adj, values, diag, x, cache.h);
+      y.resize(x.rows(), m_out);
+      detail::affine_rows(cache.h, w.transpose(), bias, y);
+    }
+  }
+
+  /// The backward of `apply` (class comment); dadj through the normalisation when own_operator.
+  void unapply(const ParameterSet<Scalar>& params, const SparseMatrix<Scalar>& adj, const Scalar* values,
+               const Scalar* diag, const ConstMatrixRef<Scalar>& x, const Cache& cache,
+               const ConstMatrixRef<Scalar>& dy, BatchGradRef<Scalar> din, ParameterSet<Scalar>& dparams,
+               bool own_operator) const {
     const Matrix<Scalar>& w = params[m_weight];
     Matrix<Scalar>& dh = cache.dh;
+    const auto edges = [&](const ConstMatrixRef<Scalar>& a, const ConstMatrixRef<Scalar>& b) {
+      if (own_operator)
+        edge_gradients(adj, cache, a, b, *din.adj);
+      else
+        detail::edge_dots<Scalar>(adj, a, b, *din.adj);
+    };
     if (cache.transform_first) {
-      if (scaled_operator())
+      if (own_operator && scaled_operator())
         apply_scaled(adj, cache, dy, dh, /*transpose=*/true);
       else
         detail::propagate_transpose<Scalar>(adj, values, diag, dy, dh);
       detail::assign_product_transpose(dparams[m_weight], dh, x);
       if (din.x) detail::assign_product(*din.x, dh, w);
-      if (din.adj) edge_gradients(adj, cache, dy, cache.h, *din.adj);
+      if (din.adj) edges(dy, cache.h);
     } else {
       detail::assign_product_transpose(dparams[m_weight], dy, cache.h);
       if (din.x || din.adj) {
         detail::assign_product(dh, dy, w);  // dL/d(Â X)
         if (din.x) detail::propagate_transpose<Scalar>(adj, values, diag, dh, *din.x);
-        if (din.adj) edge_gradients(adj, cache, dh, x, *din.adj);
+        if (din.adj) edges(dh, x);
       }
     }
     if (has_bias()) dparams[m_bias] = detail::column_sums(dy);
   }
 
- private:
   /// One output channel with normalisation (SAG's GCN scorer): Â is never stored. Â h =
   /// s ⊙ (A (s ⊙ h)) + diag ⊙ h costs one scaling of N scalars where the stored Â would cost a pass
   /// writing E values (about 4 % of SAG-GCN's forward+backward at S100k) and E scalars of cache;

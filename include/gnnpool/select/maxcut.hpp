@@ -14,7 +14,6 @@
 #include <gnnpool/detail/column_sums.hpp>
 #include <gnnpool/detail/hash.hpp>
 #include <gnnpool/detail/propagate.hpp>
-#include <gnnpool/detail/self_loops.hpp>
 #include <gnnpool/nn/activation.hpp>
 #include <gnnpool/nn/gcn_conv.hpp>
 #include <gnnpool/nn/linear.hpp>
@@ -63,14 +62,18 @@ namespace detail {
 /// P = I - delta L_sym on the structure of A: PyG `get_laplacian(..., "sym")` followed by tgp's
 /// `delta_gcn_matrix`. Self loops of A are ignored; d_u = sum of the weights of the edges
 /// leaving u, r_u = d_u^-1/2 (0 for d_u = 0); P_ts = delta w_st r_s r_t for the edge s -> t,
-/// P_uu = 1 - delta for the first `diagonal_nodes` nodes.
-/// Backward (dP on P's entries -> dA on A's entries): dw_e = dP_e delta r_s r_t + dL/dd_s with
+/// P_uu = 1 - delta for the first `diagonal_nodes` nodes (0 for the others).
+/// Stored on A's own structure: `values` on A's stored entries (0 on A's self loops, which P
+/// replaces) and the diagonal apart, so the propagations read A's index arrays (no copy of the
+/// structure with a diagonal entry inserted per row) and add the diagonal term from the row
+/// itself; dL/dP comes on A's entries (on the self loops it is not used).
+/// Backward (dP on A's entries -> dA): dw_e = dP_e delta r_s r_t + dL/dd_s with
 /// dL/dd_u = -1/2 r_u^3 sum over the entries touching u of dP_e delta w_e r_(other end).
 template <typename Scalar>
 struct DeltaPropagation {
-  SparseMatrix<Scalar> p;
-  std::vector<StorageIndex> source_entry;  ///< entry of A behind each entry of P, -1 on the diagonal
-  Vector<Scalar> r;                        ///< d^-1/2 (0 where d = 0)
+  Vector<Scalar> values;  ///< P's off-diagonal values on A's stored entries (CSR order)
+  Vector<Scalar> diag;    ///< P's diagonal
+  Vector<Scalar> r;       ///< d^-1/2 (0 where d = 0)
 
   void build(const SparseMatrix<Scalar>& a, Scalar delta, Index diagonal_nodes, std::string_view layer) {
     const Index n = a.rows();
@@ -87,34 +90,34 @@ struct DeltaPropagation {
                     degree[u], "; the normalised Laplacian needs degrees >= 0");
       r[u] = degree[u] > Scalar(0) ? Scalar(1) / std::sqrt(degree[u]) : Scalar(0);
     }
-    with_diagonal(a, /*replace_diagonal=*/true, diagonal_nodes, Scalar(1) - delta, p, source_entry);
-    const StorageIndex* pi = p.innerIndexPtr();
-    Scalar* pv = p.valuePtr();
-    for (Index t = 0; t < n; ++t)
-      for (StorageIndex q = p.outerIndexPtr()[t]; q < p.outerIndexPtr()[t + 1]; ++q)
-        if (source_entry[static_cast<std::size_t>(q)] >= 0) pv[q] = delta * pv[q] * r[pi[q]] * r[t];
+    values.resize(a.nonZeros());
+    parallel_rows(n, [&](Index lo, Index hi) {
+      for (Index t = lo; t < hi; ++t)
+        for (StorageIndex e = outer[t]; e < outer[t + 1]; ++e)
+          values[e] = inner[e] != t ? delta * val[e] * r[inner[e]] * r[t] : Scalar(0);
+    });
+    diag.resize(n);
+    for (Index u = 0; u < n; ++u) diag[u] = u < diagonal_nodes ? Scalar(1) - delta : Scalar(0);
   }
 
-  /// Adds dL/dA (A's entries) into dadj from dL/dP (P's entries).
+  /// Adds dL/dA (A's entries) into dadj from dL/dP (dp, on A's entries).
   void backward(const SparseMatrix<Scalar>& a, Scalar delta, const Vector<Scalar>& dp, Vector<Scalar>& dadj) const {
     const Index n = a.rows();
+    const StorageIndex* outer = a.outerIndexPtr();
     const StorageIndex* inner = a.innerIndexPtr();
     const Scalar* val = a.valuePtr();
-    const StorageIndex* po = p.outerIndexPtr();
     Vector<Scalar> dr = Vector<Scalar>::Zero(n);
     for (Index t = 0; t < n; ++t)
-      for (StorageIndex q = po[t]; q < po[t + 1]; ++q) {
-        const StorageIndex e = source_entry[static_cast<std::size_t>(q)];
-        if (e < 0) continue;
+      for (StorageIndex e = outer[t]; e < outer[t + 1]; ++e) {
         const StorageIndex s = inner[e];
-        const Scalar g = dp[q] * delta;
+        if (s == t) continue;
+        const Scalar g = dp[e] * delta;
         dadj[e] += g * r[s] * r[t];
         dr[s] += g * val[e] * r[t];
         dr[t] += g * val[e] * r[s];
       }
     // dL/dd_u = dL/dr_u * (-1/2) r_u^3, then to every entry leaving u (self loops excluded).
     for (Index u = 0; u < n; ++u) dr[u] *= Scalar(-0.5) * r[u] * r[u] * r[u];
-    const StorageIndex* outer = a.outerIndexPtr();
     for (Index t = 0; t < n; ++t)
       for (StorageIndex e = outer[t]; e < outer[t + 1]; ++e)
         if (inner[e] != t) dadj[e] += dr[inner[e]];
@@ -153,8 +156,9 @@ struct DeltaPropagation {
 /// Parameters (tgp's names under `<prefix>.selector.score_net`): `initial_layer.{weight,bias}`,
 ///   `mp_convs.<l>.lin.weight` and `mp_convs.<l>.bias`, `mlp.<j>.{weight,bias}`,
 ///   `final_layer.{weight,bias}`.
-/// Cache: P and its map to A, every layer's cache and pre-/post-activation values (N x width
-///   each), and the backward's workspace (reused: repeated steps do not allocate).
+/// Cache: P (its values on A's entries and its diagonal), every layer's cache and its values
+///   before and after the activation (N x width each), and the backward's workspace (reused:
+///   repeated steps do not allocate).
 /// Cost: O(N F sum of widths + E sum of widths) both ways; the assignment O(max_iter (N + E)),
 ///   the top-k O(N log N).
 /// Errors: options out of range (constructor), feature width, negative degrees, non-finite
@@ -233,7 +237,8 @@ class MaxCutSelect {
       if (l == 0 && !m_convs.empty()) {
         activation_forward<Scalar>(m_options.mp_act, cache.pre[0], cache.post[0]);  // pre_1 from the fused block
       } else if (l < m_convs.size()) {
-        m_convs[l].forward(params, BatchRef<Scalar>(*h, cache.prop.p, in.offsets), cache.pre[l], cache.conv[l]);
+        m_convs[l].forward_operator(params, in.adj, cache.prop.values.data(), cache.prop.diag.data(), *h, cache.pre[l],
+                                    cache.conv[l]);
         activation_forward<Scalar>(m_options.mp_act, cache.pre[l], cache.post[l]);
       } else {
         m_mlp[l - m_convs.size()].forward(params, *h, cache.pre[l], none);
@@ -279,15 +284,16 @@ class MaxCutSelect {
     const std::size_t layers = m_convs.size() + m_mlp.size();
     const Matrix<Scalar>& top = layers == 0 ? cache.h0 : cache.post[layers - 1];
     m_final->backward(params, top, none, dz, &dh, dparams);
-    if (din.adj_needed) dp.setZero(cache.prop.p.nonZeros());
+    if (din.adj_needed) dp.setZero(in.adj.nonZeros());
     // With convolutions the loop stops above the fused first block (layer 0).
     const std::size_t first = m_convs.empty() ? 0 : 1;
     for (std::size_t l = layers; l-- > first;) {
       const Matrix<Scalar>& below = l == 0 ? cache.h0 : cache.post[l - 1];
       if (l < m_convs.size()) {
         activation_backward<Scalar>(m_options.mp_act, cache.pre[l], cache.post[l], dh, dpre);
-        m_convs[l].backward(params, BatchRef<Scalar>(below, cache.prop.p, in.offsets), cache.conv[l], dpre,
-                            BatchGradRef<Scalar>{&dbelow, din.adj_needed ? &dp_layer : nullptr}, dparams);
+        m_convs[l].backward_operator(params, in.adj, cache.prop.values.data(), cache.prop.diag.data(), below,
+                                     cache.conv[l], dpre,
+                                     BatchGradRef<Scalar>{&dbelow, din.adj_needed ? &dp_layer : nullptr}, dparams);
         if (din.adj_needed) dp += dp_layer;
       } else {
         activation_backward<Scalar>(m_options.mlp_act, cache.pre[l], cache.post[l], dh, dpre);
@@ -317,8 +323,7 @@ class MaxCutSelect {
       cache.u.setZero(w1.rows(), 1);
     cache.t.resize(in.num_nodes(), w1.rows());
     detail::affine_rows(in.x, cache.wc.transpose(), cache.u.data(), cache.t);
-    const SparseMatrix<Scalar>& p = cache.prop.p;
-    detail::propagate<Scalar>(p, p.valuePtr(), nullptr, cache.t, cache.pre[0],
+    detail::propagate<Scalar>(in.adj, cache.prop.values.data(), cache.prop.diag.data(), cache.t, cache.pre[0],
                               conv.has_bias() ? params[conv.bias_slot()].data() : nullptr);
   }
 
@@ -331,11 +336,11 @@ class MaxCutSelect {
     const Matrix<Scalar>& g = cache.dpre;
     GNNPOOL_CHECK(cache.t.rows() == in.num_nodes() && cache.t.cols() == conv.out_features() &&
                       cache.wc.rows() == conv.out_features() && cache.wc.cols() == m_in &&
-                      cache.prop.p.rows() == in.num_nodes(),
+                      cache.prop.values.size() == in.adj.nonZeros() && cache.prop.diag.size() == in.num_nodes(),
                   invalid_argument, "MaxCutSelect backward: the cache does not come from a forward on this batch");
-    const SparseMatrix<Scalar>& p = cache.prop.p;
+    const Scalar* pv = cache.prop.values.data();
     Matrix<Scalar>& y = cache.dbelow;
-    detail::propagate_transpose<Scalar>(p, p.valuePtr(), nullptr, g, y);  // Y = P^T G
+    detail::propagate_transpose<Scalar>(in.adj, pv, cache.prop.diag.data(), g, y);  // Y = P^T G
     detail::assign_product_transpose(cache.m, y, in.x);                     // M = Y^T X
     const Matrix<Scalar> s = detail::column_sums(y);                        // 1 x m1
     const Matrix<Scalar>& w0 = params[m_initial->weight_slot()];
@@ -351,7 +356,7 @@ class MaxCutSelect {
                   ", expected ", detail::shape(in.num_nodes(), m_in));
     detail::product_rows(y, cache.wc, din.x, /*add=*/true);  // dX += Y Wc
     if (din.adj_needed) {
-      detail::edge_dots<Scalar>(p, g, cache.t, cache.dp_layer);
+      detail::edge_dots<Scalar>(in.adj, g, cache.t, cache.dp_layer);
       cache.dp += cache.dp_layer;
     }
   }
