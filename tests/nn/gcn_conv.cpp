@@ -144,7 +144,8 @@ TEST_CASE("GCNConv backward matches finite differences for x, edge weights and p
 
 TEST_CASE("GCNConv with a given operator: forward_operator and backward_operator", "[nn][gcn_conv][gradcheck]") {
   // M = random values on the stored entries plus a random diagonal, in both product orders.
-  for (auto [in, out] : {std::pair<Index, Index>{3, 2}, {2, 3}}) {
+  for (const auto& shape : {std::pair<Index, Index>{3, 2}, {2, 3}}) {
+    const Index in = shape.first, out = shape.second;  // not a structured binding: the lambdas capture out
     INFO("in " << in << ", out " << out);
     auto g = gnnpool::test::layer_test_graph<double>(in, 21);
     const Index n = g.x.rows();

@@ -80,10 +80,10 @@ struct DeltaPropagation {
     const StorageIndex* outer = a.outerIndexPtr();
     const StorageIndex* inner = a.innerIndexPtr();
     const Scalar* val = a.valuePtr();
+    // d_u: the column sums of A without its self loops (`scatter_columns`: fixed chunks, the same
+    // sums for any number of threads).
     Vector<Scalar> degree = Vector<Scalar>::Zero(n);
-    for (Index t = 0; t < n; ++t)
-      for (StorageIndex e = outer[t]; e < outer[t + 1]; ++e)
-        if (inner[e] != t) degree[inner[e]] += val[e];
+    scatter_columns(a, [&](Index t, StorageIndex e) { return inner[e] != t ? val[e] : Scalar(0); }, degree.data());
     r.resize(n);
     for (Index u = 0; u < n; ++u) {
       GNNPOOL_CHECK(degree[u] >= Scalar(0), invalid_argument, layer, ": node ", u, " has the weighted degree ",
@@ -159,7 +159,7 @@ struct DeltaPropagation {
 /// Cache: P (its values on A's entries and its diagonal), every layer's cache and its values
 ///   before and after the activation (N x width each), and the backward's workspace (reused:
 ///   repeated steps do not allocate).
-/// Cost: O(N F sum of widths + E sum of widths) both ways; the assignment O(max_iter (N + E)),
+/// Cost: O(N F sum of widths + E sum of widths) both ways; the assignment O(max_iter (N + E log d)),
 ///   the top-k O(N log N).
 /// Errors: options out of range (constructor), feature width, negative degrees, non-finite
 ///   scores, a `random_map` pair outside the node's graph or pointing at a node not kept.
@@ -372,43 +372,51 @@ class MaxCutSelect {
     return last + 1;
   }
 
-  /// Majority-vote rounds, then the fallback (see the class comment). O(max_iter (N + E)).
+  /// Majority-vote rounds, then the fallback (see the class comment). O(max_iter (N + E log d)).
+  /// A round is synchronous (every node reads the assignment of the round before), so its nodes
+  /// run in parallel over fixed chunks; a node collects its assigned in-neighbours' supernodes,
+  /// sorts them (a few entries) and takes the longest run, the first (lowest) one on a tie: no
+  /// per-supernode counter array, which each chunk would need its own of.
   void assign_all(const BatchRef<Scalar>& in, Selection& sel) const {
     constexpr std::string_view layer = "MaxCutSelect";
-    const Index n = in.num_nodes(), m = sel.num_supernodes();
+    const Index n = in.num_nodes();
     const StorageIndex* outer = in.adj.outerIndexPtr();
     const StorageIndex* inner = in.adj.innerIndexPtr();
     IndexVector& a = sel.assignment;
-    IndexVector next;
-    std::vector<StorageIndex> count(static_cast<std::size_t>(m), 0);
-    std::vector<Index> touched;
+    IndexVector next(a.size());
     Index unassigned = 0;
     for (const Index c : a) unassigned += c < 0 ? 1 : 0;
     for (Index round = 0; round < m_options.max_iter && unassigned > 0; ++round) {
-      next = a;
-      for (Index t = 0; t < n; ++t) {
-        if (a[static_cast<std::size_t>(t)] >= 0) continue;
-        touched.clear();
-        for (StorageIndex e = outer[t]; e < outer[t + 1]; ++e) {
-          const Index c = a[static_cast<std::size_t>(inner[e])];
-          if (c < 0) continue;
-          if (count[static_cast<std::size_t>(c)]++ == 0) touched.push_back(c);
-        }
-        Index best = -1;
-        StorageIndex most = 0;
-        for (const Index c : touched) {
-          const StorageIndex k = count[static_cast<std::size_t>(c)];
-          if (k > most || (k == most && c < best)) {
-            most = k;
-            best = c;
+      unassigned -= detail::parallel_sum<Index>(n, [&](Index lo, Index hi) {
+        std::vector<Index> votes;
+        Index assigned = 0;
+        for (Index t = lo; t < hi; ++t) {
+          const Index own = a[static_cast<std::size_t>(t)];
+          next[static_cast<std::size_t>(t)] = own;
+          if (own >= 0) continue;
+          votes.clear();
+          for (StorageIndex e = outer[t]; e < outer[t + 1]; ++e) {
+            const Index c = a[static_cast<std::size_t>(inner[e])];
+            if (c >= 0) votes.push_back(c);
           }
-          count[static_cast<std::size_t>(c)] = 0;
-        }
-        if (best >= 0) {
+          if (votes.empty()) continue;
+          std::sort(votes.begin(), votes.end());
+          Index best = votes[0];
+          std::size_t most = 0;
+          for (std::size_t k = 0; k < votes.size();) {
+            std::size_t run = k + 1;
+            while (run < votes.size() && votes[run] == votes[k]) ++run;
+            if (run - k > most) {
+              most = run - k;
+              best = votes[k];
+            }
+            k = run;
+          }
           next[static_cast<std::size_t>(t)] = best;
-          --unassigned;
+          ++assigned;
         }
-      }
+        return assigned;
+      });
       a.swap(next);
     }
     if (unassigned == 0) return;
