@@ -149,11 +149,15 @@ void propagate_transpose(const SparseMatrix<Scalar>& adj, const Scalar* values, 
   const Index n = adj.rows(), f = in.cols();
   const StorageIndex* outer = adj.outerIndexPtr();
   const StorageIndex* inner = adj.innerIndexPtr();
-  out.resize(n, f);
+  // The first pass over out (the diagonal term, or zeros) runs over row chunks in parallel, so
+  // that only the scatter below is serial (each row is written once here: the same bits).
   if (diag) {
-    for (Index i = 0; i < n; ++i) row_scale(diag[i], in.data() + i * in.outerStride(), out.data() + i * f, f);
+    out.resize(n, f);
+    parallel_rows(n, [&](Index lo, Index hi) {
+      for (Index i = lo; i < hi; ++i) row_scale(diag[i], in.data() + i * in.outerStride(), out.data() + i * f, f);
+    }, std::max(row_grain, (Index(1) << 14) / std::max<Index>(f, 1)));
   } else {
-    out.setZero();
+    set_zero_rows(out, n, f);
   }
   if (f == 1) {
     scatter_columns(adj, [&](Index i, StorageIndex e) { return values[e] * in(i, 0); }, out.data());
