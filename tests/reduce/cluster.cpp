@@ -138,6 +138,37 @@ TEMPLATE_TEST_CASE("ClusterReduce max splits the gradient evenly among tied maxi
   CHECK(r.dx == e);
 }
 
+TEMPLATE_TEST_CASE("ClusterReduce reads x through its row stride (a view of some columns of a wider matrix)",
+                   "[reduce][cluster][ties]", float, double) {
+  // The tie count of max re-reads x_j in backward: with x = the left 2 columns of a 6 x 3 matrix,
+  // row j starts at 3 j, not 2 j. The third column holds values that would change the ties.
+  using T = TestType;
+  Batch<T> in = features<T>();
+  in.x << 1, 2, 4, 2, 1, 2, 4, 0, 4, -3, 6, 1;
+  Matrix<T> wide(6, 3);
+  wide.leftCols(2) = in.x;
+  wide.col(2) << 9, -9, 4, 9, -9, 4;
+  const gnnpool::BatchRef<T> view(wide.leftCols(2), in.adj, in.offsets);
+  REQUIRE(view.x.outerStride() == 3);
+  const auto sel = selection<T>();
+  Matrix<T> g(3, 2);
+  g << 2, 4, 3, 5, 7, 8;
+  for (const auto pt : {ScorePassthrough::none, ScorePassthrough::before}) {
+    const ClusterReduce<T> reduce({ClusterAggregation::max, pt});
+    typename ClusterReduce<T>::Cache cache;
+    Matrix<T> y;
+    reduce.forward(view, sel, y, cache);
+    BatchGrad<T> din;
+    din.x.setZero(6, 2);
+    Vector<T> dw = Vector<T>::Zero(6);
+    reduce.backward(view, sel, cache, g, din, dw);
+    const auto expected = run(in, sel, {ClusterAggregation::max, pt}, g);  // contiguous x
+    CHECK(y == expected.x);
+    CHECK(din.x == expected.dx);
+    CHECK(dw == expected.dw);
+  }
+}
+
 TEST_CASE("ClusterReduce backward passes the gradient check for every aggregation and passthrough",
           "[reduce][cluster][gradcheck]") {
   auto in = features<double>();

@@ -117,12 +117,13 @@ class ClusterReduce {
         if (c + prefetch_distance < m) {
           if (m_options.aggregation == ClusterAggregation::representative)
             detail::prefetch_bytes(
-                in.x.data() + sel.representative[static_cast<std::size_t>(c + prefetch_distance)] * f, row_bytes);
+                in.x.data() + sel.representative[static_cast<std::size_t>(c + prefetch_distance)] * in.x.outerStride(),
+                row_bytes);
           else
             for (const StorageIndex* j =
                      cache.member.data() + cache.start[static_cast<std::size_t>(c + prefetch_distance)];
                  j != cache.member.data() + cache.start[static_cast<std::size_t>(c + prefetch_distance) + 1]; ++j)
-              detail::prefetch_bytes(in.x.data() + static_cast<Index>(*j) * f, row_bytes);
+              detail::prefetch_bytes(in.x.data() + static_cast<Index>(*j) * in.x.outerStride(), row_bytes);
         }
         auto out = x_out.row(c);
         switch (m_options.aggregation) {
@@ -194,6 +195,7 @@ class ClusterReduce {
       }
     };
     const std::size_t row_bytes = static_cast<std::size_t>(f) * sizeof(Scalar);
+    const Index xs = in.x.outerStride();  // x may be a view of some columns of a wider matrix
     auto run = [&](Index c_lo, Index c_hi) {
       Matrix<Scalar> h(1, f), ties(1, f), g(1, f);
       for (Index c = c_lo; c < c_hi; ++c) {
@@ -203,7 +205,7 @@ class ClusterReduce {
           for (const StorageIndex* j =
                    cache.member.data() + cache.start[static_cast<std::size_t>(c + prefetch_distance)];
                j != cache.member.data() + cache.start[static_cast<std::size_t>(c + prefetch_distance) + 1]; ++j) {
-            detail::prefetch_bytes(in.x.data() + static_cast<Index>(*j) * f, row_bytes);
+            detail::prefetch_bytes(in.x.data() + static_cast<Index>(*j) * xs, row_bytes);
             detail::prefetch_bytes(din.x.data() + static_cast<Index>(*j) * f, row_bytes);
           }
         if (after) {
@@ -235,13 +237,13 @@ class ClusterReduce {
             std::fill(tie, tie + f, Scalar(0));
             for (const StorageIndex* j = first; j != last; ++j) {
               const Scalar wj = before ? sel.weight[*j] : Scalar(1);
-              const Scalar* xj = in.x.data() + static_cast<Index>(*j) * f;
+              const Scalar* xj = in.x.data() + static_cast<Index>(*j) * xs;
               for (Index t = 0; t < f; ++t) tie[t] += (wj * xj[t] == y[t]) ? Scalar(1) : Scalar(0);
             }
             for (Index t = 0; t < f; ++t) hp[t] /= std::max(tie[t], Scalar(1));
             for (const StorageIndex* j = first; j != last; ++j) {
               const Scalar wj = before ? sel.weight[*j] : Scalar(1);
-              const Scalar* xj = in.x.data() + static_cast<Index>(*j) * f;
+              const Scalar* xj = in.x.data() + static_cast<Index>(*j) * xs;
               for (Index t = 0; t < f; ++t) gp[t] = (wj * xj[t] == y[t]) ? hp[t] : Scalar(0);
               apply(*j, g.row(0));
             }
