@@ -176,8 +176,37 @@ void check_readout_errors(Make&& make, Index features, const std::string& layer)
                                       {layer, "cache", "4 x", "3 x"});
 }
 
+/// x and dout handed over as views of some columns of wider matrices (an outer stride larger
+/// than their width, as a model that concatenates features or splits a concatenated gradient
+/// passes them) give the output, dx and parameter gradients of contiguous copies. The other
+/// columns hold values that would show if a row were read at the wrong stride.
+template <typename Make>
+void check_strided_views(Make&& make, Index features, std::uint64_t seed) {
+  ParameterSet<double> params;
+  const auto readout = make(params);
+  randomize_parameters(params, seed);
+  const Batch<double> batch = readout_batch<double>({3, 0, 5, 2}, features, seed + 1);
+  const ReadoutRun plain(readout, params, batch, seed + 2);
+  Matrix<double> wide_x = testing::random_features<double>(batch.x.rows(), features + 3, seed + 3) * 10.0;
+  wide_x.leftCols(features) = batch.x;
+  const BatchRef<double> view(wide_x.leftCols(features), batch.adj, batch.offsets);
+  REQUIRE(view.x.outerStride() == features + 3);
+  const Index c = plain.out.cols();
+  Matrix<double> wide_dout = testing::random_features<double>(plain.out.rows(), c + 2, seed + 4) * 10.0;
+  wide_dout.leftCols(c) = plain.dout;
+  Matrix<double> out, dx;
+  typename std::remove_cvref_t<decltype(readout)>::Cache cache;
+  ParameterSet<double> dparams = params.zeros_like();
+  readout.forward(params, view, out, cache);
+  readout.backward(params, view, cache, wide_dout.leftCols(c), {&dx, nullptr}, dparams);
+  CHECK(max_relative_error(out, plain.out) < 1e-13);
+  CHECK(max_relative_error(dx, plain.dx) < 1e-13);
+  for (Index s = 0; s < dparams.size(); ++s) CHECK(max_relative_error(dparams[s], plain.dparams[s]) < 1e-13);
+}
+
 /// Everything every readout must satisfy, one SECTION each: the gradient check, float against
-/// double, transparent empty graphs, the argument errors naming `layer`.
+/// double, transparent empty graphs, strided views of x and dout, the argument errors naming
+/// `layer`.
 template <typename Make>
 void check_readout_contract(Make&& make, Index features, std::uint64_t seed, const std::string& layer) {
   SECTION("backward passes the gradient check (x and every parameter)") { check_readout_gradients(make, features, seed); }
@@ -185,6 +214,7 @@ void check_readout_contract(Make&& make, Index features, std::uint64_t seed, con
   SECTION("empty graphs are zero rows and change nothing else") {
     check_empty_graphs_are_transparent(make, features, seed + 20);
   }
+  SECTION("x and dout as views of wider matrices") { check_strided_views(make, features, seed + 30); }
   SECTION("malformed batches, gradients and caches are rejected") { check_readout_errors(make, features, layer); }
 }
 

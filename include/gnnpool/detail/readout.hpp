@@ -64,13 +64,14 @@ void segment_sum(const ConstMatrixRef<Scalar>& x, const IndexVector& offsets, Ma
   const Index graphs = static_cast<Index>(offsets.size()) - 1, f = x.cols();
   out.resize(graphs, f);
   const Scalar* xd = x.data();
+  const Index xs = x.outerStride();  // x may be a view of some columns of a wider matrix
   parallel_graphs(offsets, [&](Index g_lo, Index g_hi) {
     for (Index g = g_lo; g < g_hi; ++g) {
       Scalar* o = out.data() + g * f;
       std::fill(o, o + f, Scalar(0));
       const Index lo = segment_begin(offsets, g), hi = segment_end(offsets, g);
       for (Index i = lo; i < hi; ++i) {
-        const Scalar* xi = xd + i * f;
+        const Scalar* xi = xd + i * xs;
         for (Index c = 0; c < f; ++c) o[c] += xi[c];
       }
       if (mean && hi - lo > 1) {
@@ -113,7 +114,7 @@ void segment_weighted_sum(const ConstMatrixRef<Scalar>& h, const Scalar* alpha, 
       Scalar* o = out.data() + g * f;
       std::fill(o, o + f, Scalar(0));
       for (Index i = segment_begin(offsets, g); i < segment_end(offsets, g); ++i) {
-        const Scalar* hi = h.data() + i * f;
+        const Scalar* hi = h.data() + i * h.outerStride();
         const Scalar a = alpha[i];
         for (Index c = 0; c < f; ++c) o[c] += a * hi[c];
       }

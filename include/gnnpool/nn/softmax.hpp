@@ -85,12 +85,12 @@ void row_softmax_backward(const std::type_identity_t<ConstMatrixRef<Scalar>>& s,
                 detail::shape(s.rows(), s.cols()));
   const Index n = s.rows(), k = s.cols();
   dlogits.resize(n, k);
-  // Raw row loops (the rows are contiguous): per-row Eigen expressions cost more than the
+  // Raw row loops (each row is contiguous, `outerStride` apart): per-row Eigen expressions cost more than the
   // arithmetic for K of a few tens. Each row's dot is taken before the row is overwritten.
   detail::parallel_rows(n, [&](Index lo, Index hi) {
     for (Index i = lo; i < hi; ++i) {
-      const Scalar* si = s.data() + i * k;
-      const Scalar* gi = ds.data() + i * k;
+      const Scalar* si = s.data() + i * s.outerStride();  // views of wider matrices too
+      const Scalar* gi = ds.data() + i * ds.outerStride();
       Scalar* di = dlogits.data() + i * k;
       Scalar dot(0);
       for (Index q = 0; q < k; ++q) dot += si[q] * gi[q];

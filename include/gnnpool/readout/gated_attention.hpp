@@ -116,7 +116,7 @@ class GatedAttentionReadout {
     Matrix<Scalar> dfeatures(in.x.rows(), c), dlogits(in.x.rows(), c);
     detail::parallel_graphs(in.offsets, [&](Index g_lo, Index g_hi) {
       for (Index g = g_lo; g < g_hi; ++g) {
-        const Scalar* d = dout.data() + g * c;
+        const Scalar* d = dout.data() + g * dout.outerStride();
         for (Index i = detail::segment_begin(in.offsets, g); i < detail::segment_end(in.offsets, g); ++i) {
           const Scalar* fi = cache.features.data() + i * c;
           const Scalar* si = cache.gate.data() + i * c;

@@ -65,6 +65,7 @@ class MaxReadout {
     detail::check_readout_forward(in, -1, layer_name());
     const Index graphs = in.num_graphs(), f = in.x.cols();
     const Scalar* x = in.x.data();
+    const Index xs = in.x.outerStride();  // x may be a view of some columns of a wider matrix
     out.resize(graphs, f);
     cache.nodes = in.x.rows();
     cache.features = f;
@@ -84,9 +85,9 @@ class MaxReadout {
         std::fill(ends, ends + f, static_cast<Index>(cache.argmax.size()));
         continue;
       }
-      std::copy(x + lo * f, x + (lo + 1) * f, o);
+      std::copy(x + lo * xs, x + lo * xs + f, o);
       for (Index i = lo + 1; i < hi; ++i) {
-        const Scalar* xi = x + i * f;
+        const Scalar* xi = x + i * xs;
         for (Index c = 0; c < f; ++c) {
           const Scalar v = xi[c];
           o[c] = (v > o[c] || v != v) ? v : o[c];  // v != v: a NaN wins and stays
@@ -97,7 +98,7 @@ class MaxReadout {
       std::fill(count.begin(), count.end(), Count(0));
       std::fill(first.begin(), first.end(), Count(0));
       for (Index i = hi - 1; i >= lo; --i) {
-        const Scalar* xi = x + i * f;
+        const Scalar* xi = x + i * xs;
         const auto r = static_cast<Count>(i - lo);
         for (Index c = 0; c < f; ++c) {
           const bool eq = xi[c] == o[c];
@@ -111,7 +112,7 @@ class MaxReadout {
           cache.argmax.push_back(lo + static_cast<Index>(first[static_cast<std::size_t>(c)]));
         } else if (k > 1) {
           for (Index i = lo; i < hi; ++i)
-            if (x[i * f + c] == o[c]) cache.argmax.push_back(i);
+            if (x[i * xs + c] == o[c]) cache.argmax.push_back(i);
         }
         ends[c] = static_cast<Index>(cache.argmax.size());
       }
