@@ -162,7 +162,7 @@ TEST_CASE("GCNConv with a given operator: forward_operator and backward_operator
       dense.diagonal() += diag;
       Matrix<double> y;
       GCNConv<double>::Cache cache;
-      conv.forward_operator(params, g.adj, values.data(), diag.data(), g.x, y, cache);
+      conv.forward_operator(params, g.adj, values, &diag, g.x, y, cache);
       const Matrix<double> expected =
           (dense * g.x * params.at("conv.lin.weight").transpose()).rowwise() + params.at("conv.bias").row(0);
       CHECK(gnnpool::test::max_relative_error(y, expected) < 1e-14);
@@ -174,20 +174,20 @@ TEST_CASE("GCNConv with a given operator: forward_operator and backward_operator
     GCNConv<double>::Cache cache;
     problem.forward = [&](std::vector<double>& outputs, std::vector<Index>&) {
       Matrix<double> y;
-      conv.forward_operator(params, g.adj, values.data(), diag.data(), g.x, y, cache);
+      conv.forward_operator(params, g.adj, values, &diag, g.x, y, cache);
       gnnpool::testing::append(y, outputs);
       return 0.0;
     };
     problem.backward = [&](const std::vector<double>& upstream, std::vector<std::vector<double>>& grads) {
       Matrix<double> y;
-      conv.forward_operator(params, g.adj, values.data(), diag.data(), g.x, y, cache);
+      conv.forward_operator(params, g.adj, values, &diag, g.x, y, cache);
       std::size_t k = 0;
       const Matrix<double> dy = gnnpool::test::take(upstream, n, out, k);
       Matrix<double> dx;
       Vector<double> dm;
       ParameterSet<double> dparams = params.zeros_like();
       gnnpool::testing::poison(dparams);
-      conv.backward_operator(params, g.adj, values.data(), diag.data(), g.x, cache, dy, {&dx, &dm}, dparams);
+      conv.backward_operator(params, g.adj, values, &diag, g.x, cache, dy, {&dx, &dm}, dparams);
       gnnpool::testing::copy_gradient(dx, grads[0]);
       gnnpool::testing::copy_gradient(dm, grads[1]);
       for (Index s = 0; s < dparams.size(); ++s)
@@ -196,6 +196,16 @@ TEST_CASE("GCNConv with a given operator: forward_operator and backward_operator
     const auto result = gnnpool::testing::check_gradients(problem);
     INFO(result.log);
     CHECK(result.ok);
+    // An operator of the wrong size is refused, naming the layer and the sizes.
+    Matrix<double> y;
+    const Vector<double> short_values = values.head(values.size() - 1);
+    gnnpool::test::require_throws_with<gnnpool::shape_error>(
+        [&] { conv.forward_operator(params, g.adj, short_values, &diag, g.x, y, cache); },
+        {"conv (GCNConv)", "values for an adjacency of"});
+    const Vector<double> short_diag = diag.head(n - 1);
+    gnnpool::test::require_throws_with<gnnpool::shape_error>(
+        [&] { conv.forward_operator(params, g.adj, values, &short_diag, g.x, y, cache); },
+        {"conv (GCNConv)", "diagonal has"});
   }
 }
 

@@ -137,10 +137,12 @@ class GCNConv {
   /// added, no normalisation). For a layer that propagates with its own operator and keeps this
   /// convolution's weights, product order and cache (MaxCutSelect's P = I - delta L_sym, whose
   /// diagonal then needs no stored entry). cache.h as in `forward`.
-  void forward_operator(const ParameterSet<Scalar>& params, const SparseMatrix<Scalar>& adj, const Scalar* values,
-                        const Scalar* diag, const ConstMatrixRef<Scalar>& x, Matrix<Scalar>& y, Cache& cache) const {
+  void forward_operator(const ParameterSet<Scalar>& params, const SparseMatrix<Scalar>& adj,
+                        const Vector<Scalar>& values, const Vector<Scalar>* diag, const ConstMatrixRef<Scalar>& x,
+                        Matrix<Scalar>& y, Cache& cache) const {
     detail::check_graph_input(m_name, adj, x, m_in);
-    apply(params, adj, values, diag, x, y, cache, /*own_operator=*/false);
+    check_operator(adj, values, diag);
+    apply(params, adj, values.data(), diag ? diag->data() : nullptr, x, y, cache, /*own_operator=*/false);
   }
 
   /// Assigns *din.x (N x in) and *din.adj (nnz(adj)) where not null, and this layer's slots of
@@ -164,19 +166,29 @@ class GCNConv {
   /// The backward of `forward_operator`, with the same values and diag: *din.x and this layer's
   /// slots as in `backward`; *din.adj (nnz(adj)) = dL/dM on adj's stored entries, G_ij (no
   /// normalisation term: M is the caller's).
-  void backward_operator(const ParameterSet<Scalar>& params, const SparseMatrix<Scalar>& adj, const Scalar* values,
-                         const Scalar* diag, const ConstMatrixRef<Scalar>& x, const Cache& cache,
-                         const ConstMatrixRef<Scalar>& dy, BatchGradRef<Scalar> din,
+  void backward_operator(const ParameterSet<Scalar>& params, const SparseMatrix<Scalar>& adj,
+                         const Vector<Scalar>& values, const Vector<Scalar>* diag, const ConstMatrixRef<Scalar>& x,
+                         const Cache& cache, const ConstMatrixRef<Scalar>& dy, BatchGradRef<Scalar> din,
                          ParameterSet<Scalar>& dparams) const {
     detail::check_graph_input(m_name, adj, x, m_in);
+    check_operator(adj, values, diag);
     GNNPOOL_CHECK(dy.rows() == x.rows() && dy.cols() == m_out, shape_error, m_name, " backward: dy is ",
                   detail::shape(dy.rows(), dy.cols()), ", expected ", detail::shape(x.rows(), m_out));
     GNNPOOL_CHECK(cache.h.rows() == x.rows() && cache.h.cols() == (cache.transform_first ? m_out : m_in),
                   invalid_argument, m_name, " backward: the cache does not come from a forward on this graph");
-    unapply(params, adj, values, diag, x, cache, dy, din, dparams, /*own_operator=*/false);
+    unapply(params, adj, values.data(), diag ? diag->data() : nullptr, x, cache, dy, din, dparams,
+            /*own_operator=*/false);
   }
 
  private:
+  /// A caller-given operator: one value per stored entry of adj, one diagonal entry per node.
+  void check_operator(const SparseMatrix<Scalar>& adj, const Vector<Scalar>& values, const Vector<Scalar>* diag) const {
+    GNNPOOL_CHECK(values.size() == adj.nonZeros(), shape_error, m_name, ": the operator has ", values.size(),
+                  " values for an adjacency of ", adj.nonZeros(), " stored entries");
+    GNNPOOL_CHECK(!diag || diag->size() == adj.rows(), shape_error, m_name, ": the operator's diagonal has ",
+                  diag ? diag->size() : 0, " entries for ", adj.rows(), " nodes");
+  }
+
   /// y = M (x W^T) + b in the cheaper order (class comment). own_operator: M is this layer's Â
   /// (applied through s with one output channel, `scaled_operator`); otherwise values / diag.
   void apply(const ParameterSet<Scalar>& params, const SparseMatrix<Scalar>& adj, const Scalar* values,

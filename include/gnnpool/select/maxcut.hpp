@@ -237,7 +237,7 @@ class MaxCutSelect {
       if (l == 0 && !m_convs.empty()) {
         activation_forward<Scalar>(m_options.mp_act, cache.pre[0], cache.post[0]);  // pre_1 from the fused block
       } else if (l < m_convs.size()) {
-        m_convs[l].forward_operator(params, in.adj, cache.prop.values.data(), cache.prop.diag.data(), *h, cache.pre[l],
+        m_convs[l].forward_operator(params, in.adj, cache.prop.values, &cache.prop.diag, *h, cache.pre[l],
                                     cache.conv[l]);
         activation_forward<Scalar>(m_options.mp_act, cache.pre[l], cache.post[l]);
       } else {
@@ -291,7 +291,7 @@ class MaxCutSelect {
       const Matrix<Scalar>& below = l == 0 ? cache.h0 : cache.post[l - 1];
       if (l < m_convs.size()) {
         activation_backward<Scalar>(m_options.mp_act, cache.pre[l], cache.post[l], dh, dpre);
-        m_convs[l].backward_operator(params, in.adj, cache.prop.values.data(), cache.prop.diag.data(), below,
+        m_convs[l].backward_operator(params, in.adj, cache.prop.values, &cache.prop.diag, below,
                                      cache.conv[l], dpre,
                                      BatchGradRef<Scalar>{&dbelow, din.adj_needed ? &dp_layer : nullptr}, dparams);
         if (din.adj_needed) dp += dp_layer;
